@@ -1,0 +1,6 @@
+/**
+ * Catalog module for KubeAI entity kinds.
+ *
+ * @packageDocumentation
+ */
+export { catalogModuleKubeai as default } from './module';

@@ -1,0 +1,6 @@
+/**
+ * Shared KubeAI definitions: entity kinds, schemas, relations, annotations, permissions and API types.
+ *
+ * @packageDocumentation
+ */
+export * from './constants';

@@ -1,0 +1,6 @@
+/**
+ * Scaffolder actions `kubeai:*`.
+ *
+ * @packageDocumentation
+ */
+export { scaffolderModuleKubeai as default } from './module';
