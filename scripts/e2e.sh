@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Serves the built app from the backend (production config: PostgreSQL, local control plane) on :7007,
+# waits for readiness, runs Playwright in Debian's Chromium, then stops the backend's whole process group.
+# Expects `yarn build:all` to have run and POSTGRES_* / KUBEAI_CLUSTER_* in the environment.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+results=${1:-$root/test-results}
+mkdir -p "$results"
+cd "$root/packages/backend"
+setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
+  --config ../../app-config.yaml --config ../../app-config.production.yaml >"$results/backend.log" 2>&1 &
+backend=$!
+trap 'kill -TERM -- -$backend 2>/dev/null; sleep 2; kill -KILL -- -$backend 2>/dev/null' EXIT
+
+for _ in $(seq 1 120); do
+  curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null 2>&1 && break
+  kill -0 $backend 2>/dev/null || { echo "backend exited; see $results/backend.log" >&2; tail -20 "$results/backend.log" >&2; exit 1; }
+  sleep 1
+done
+curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null ||
+  { echo "backend not ready after 120 s; see $results/backend.log" >&2; tail -20 "$results/backend.log" >&2; exit 1; }
+
+cd "$root"
+PLAYWRIGHT_JSON_OUTPUT="$results/e2e.json" node "$root/.yarn/releases/yarn-4.13.0.cjs" playwright test

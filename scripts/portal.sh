@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's start command: installs everything, starts the local Kubernetes control plane and the
+# portal (frontend http://localhost:3000, backend http://localhost:7007) with the cluster registered
+# under `kubernetes:` in app-config through KUBEAI_CLUSTER_URL / KUBEAI_CLUSTER_TOKEN.
+# Set KUBEAI_CLUSTER_URL and KUBEAI_CLUSTER_TOKEN yourself to use your own cluster instead.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export npm_config_nodedir=${npm_config_nodedir:-/usr}
+yarn() { node "$root/.yarn/releases/yarn-4.13.0.cjs" "$@"; }
+
+bash scripts/system-deps.sh
+yarn install --immutable
+if [ -z "${KUBEAI_CLUSTER_URL:-}" ]; then
+  yarn cluster:start
+  eval "$(node scripts/cluster/cluster.mjs env)"
+fi
+echo "kubeai: portal starting — http://localhost:3000 (backend http://localhost:7007); Ctrl-C stops it"
+exec node "$root/.yarn/releases/yarn-4.13.0.cjs" start

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The README's test command: every check CI runs, on this machine.
+#   system packages → yarn install --immutable → local control plane → PostgreSQL →
+#   tsc → lint → unit + integration tests (jest, SQLite + PostgreSQL + the apiserver) →
+#   production build → Playwright e2e in Chromium against the built portal served by the backend.
+# Ends with one line `N passed, N failed` (tests of every suite plus the tsc/lint/build checks).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+results="$root/test-results"
+rm -rf "$results" && mkdir -p "$results"
+steps="$results/steps.tsv"
+: >"$steps"
+
+export npm_config_nodedir=${npm_config_nodedir:-/usr} # native modules build against Node's own headers
+export BACKSTAGE_TEST_DISABLE_DOCKER=1                  # databases come from scripts/postgres.sh, never Docker
+yarn() { node "$root/.yarn/releases/yarn-4.13.0.cjs" "$@"; }
+
+# step NAME COMMAND… — runs a check, records pass/fail and its duration.
+step() {
+  local name=$1 start=$SECONDS; shift
+  echo "::: $name"
+  if "$@"; then
+    printf '%s\tpassed\t%s\n' "$name" $((SECONDS - start)) >>"$steps"
+  else
+    printf '%s\tfailed\t%s\n' "$name" $((SECONDS - start)) >>"$steps"
+    return 1
+  fi
+}
+finish() {
+  node scripts/test-summary.mjs "$results"
+  exit $?
+}
+
+# Setup: without it nothing else can run, so a failure here ends the run (and counts as failed).
+step system-packages bash scripts/system-deps.sh || finish
+step yarn-install yarn install --immutable || finish
+step control-plane yarn cluster:start || finish
+eval "$(node scripts/cluster/cluster.mjs env)"
+step postgres bash scripts/postgres.sh start >"$results/postgres.env" || finish
+eval "$(cat "$results/postgres.env")"
+
+step tsc yarn tsc
+step lint yarn backstage-cli repo lint
+# CI=true: run once, no watch mode. ESM-only @kubernetes/client-node needs vm modules in jest.
+step jest env CI=true NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" \
+  node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli repo test --json --outputFile="$results/jest.json"
+step build yarn build:all && step e2e bash scripts/e2e.sh "$results"
+
+finish
