@@ -1,5 +1,5 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import fs from 'node:fs';
-import path from 'node:path';
 
 /**
  * Where the local control plane's kubeconfig is: `KUBEAI_KUBECONFIG`, else
@@ -8,7 +8,10 @@ import path from 'node:path';
 export function localKubeconfigPath(): string {
   return (
     process.env.KUBEAI_KUBECONFIG ??
-    path.resolve(__dirname, '../../../../.kubeai/cluster/kubeconfig')
+    resolvePackagePath(
+      '@kubeai/plugin-kubeai-backend',
+      '../../.kubeai/cluster/kubeconfig',
+    )
   );
 }
 
