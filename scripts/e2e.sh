@@ -6,6 +6,8 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 results=${1:-$root/test-results}
 mkdir -p "$results"
+: "${POSTGRES_PORT:?run scripts/postgres.sh start and export its variables first}"
+: "${KUBEAI_CLUSTER_URL:?run yarn cluster:start and export yarn cluster:env first}"
 cd "$root/packages/backend"
 setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
   --config ../../app-config.yaml --config ../../app-config.production.yaml >"$results/backend.log" 2>&1 &

@@ -19,6 +19,8 @@ backend.add(
   import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
 );
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
+// Model, Dataset and InferenceService kinds: validation and relations.
+backend.add(import('@kubeai/plugin-catalog-backend-module-kubeai'));
 
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(

@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { catalogModuleKubeai as default } from './module';
+export { KubeaiEntitiesProcessor } from './processor';

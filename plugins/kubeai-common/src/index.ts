@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './constants';
+export * from './entities';

@@ -1,0 +1,1 @@
+export { KubeaiEntitiesProcessor } from './KubeaiEntitiesProcessor';
