@@ -1,4 +1,5 @@
-import { test, expect, type APIRequestContext } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { saveScreenshot, signInAsGuest, waitForEntity } from './helpers';
 
 test('the backend reports readiness', async ({ request }) => {
   const response = await request.get('/.backstage/health/v1/readiness');
@@ -6,32 +7,9 @@ test('the backend reports readiness', async ({ request }) => {
   expect(await response.json()).toEqual({ status: 'ok' });
 });
 
-/** Waits until the catalog has processed an entity, asking the API as a guest. */
-async function waitForEntity(request: APIRequestContext, ref: string) {
-  const refresh = await request.get('/api/auth/guest/refresh');
-  const token = (await refresh.json()).backstageIdentity.token;
-  const [kind, rest] = ref.split(':');
-  const [namespace, name] = rest.split('/');
-  await expect
-    .poll(
-      async () =>
-        (
-          await request.get(`/api/catalog/entities/by-name/${kind}/${namespace}/${name}`, {
-            headers: { Authorization: `Bearer ${token}` },
-          })
-        ).status(),
-      { timeout: 60_000, message: `${ref} never appeared in the catalog` },
-    )
-    .toBe(200);
-}
-
 test('a guest signs in and sees the catalog table', async ({ page, request }, testInfo) => {
   await waitForEntity(request, 'component:default/kubeai-backstage');
-  await page.goto('/');
-
-  const enterButton = page.getByRole('button', { name: 'Enter' });
-  await expect(enterButton).toBeVisible();
-  await enterButton.click();
+  await signInAsGuest(page);
 
   const nav = page.getByRole('navigation', { name: 'sidebar nav' });
   await expect(nav.getByRole('link', { name: 'Catalog', exact: true })).toBeVisible();
@@ -44,8 +22,5 @@ test('a guest signs in and sees the catalog table', async ({ page, request }, te
     page.getByRole('row').filter({ hasText: 'KubeAI for Backstage' }).first(),
   ).toBeVisible();
 
-  // Kept as a test artifact: test-results/screenshots/catalog.png
-  const screenshot = 'test-results/screenshots/catalog.png';
-  await page.screenshot({ path: screenshot, fullPage: true });
-  await testInfo.attach('catalog', { path: screenshot, contentType: 'image/png' });
+  await saveScreenshot(page, testInfo, 'catalog');
 });

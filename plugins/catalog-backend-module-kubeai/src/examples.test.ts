@@ -62,14 +62,11 @@ async function isValid(entity: Entity): Promise<boolean> {
   return false;
 }
 
-/** The complete YAML of each kind in docs/entity-reference.md. */
-function readDocExamples(): Entity[] {
-  const markdown = fs.readFileSync(
-    path.join(repoRoot, 'docs/entity-reference.md'),
-    'utf8',
-  );
+/** The YAML of each kind in a Markdown file (docs/entity-reference.md, README.md). */
+function readDocExamples(file: string): Entity[] {
+  const markdown = fs.readFileSync(path.join(repoRoot, file), 'utf8');
   return [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)]
-    .map(m => parseAllDocuments(m[1])[0].toJS())
+    .flatMap(m => parseAllDocuments(m[1]).map(doc => doc.toJS()))
     .filter(doc => doc?.apiVersion === 'kubeai.io/v1alpha1');
 }
 
@@ -87,9 +84,13 @@ describe('examples/', () => {
     await expect(isValid(entity as Entity)).resolves.toBe(true);
   });
 
-  it.each(readDocExamples().map(e => [e.kind, e]))(
-    'the %s of docs/entity-reference.md is valid',
-    async (_kind, entity) => {
+  it.each(
+    ['docs/entity-reference.md', 'README.md'].flatMap(file =>
+      readDocExamples(file).map(e => [e.kind, file, e]),
+    ),
+  )(
+    'the %s of %s is valid',
+    async (_kind, _file, entity) => {
       await expect(isValid(entity as Entity)).resolves.toBe(true);
     },
   );
