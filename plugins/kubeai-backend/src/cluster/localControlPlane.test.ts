@@ -6,6 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { loadLocalKubeConfig } from '../testing/localCluster';
 
+// The first import of the ESM-only client can take seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 const suffix = randomBytes(3).toString('hex');
 const namespace = `kubeai-foundation-${suffix}`;
 
