@@ -1,0 +1,23 @@
+/**
+ * The cluster gateway: the only module that talks to Kubernetes clusters.
+ */
+export {
+  ClusterGateway,
+  KUBEAI_FIELD_MANAGER,
+  type ClusterGatewayOptions,
+  type ClusterInfo,
+  type ListQuery,
+  type ObjectRef,
+  type RetryOptions,
+} from './ClusterGateway';
+export {
+  readClusterConnections,
+  type ClusterConnection,
+  type GatewayLogger,
+} from './config';
+export {
+  ClusterInputError,
+  isTransient,
+  toClusterError,
+  type FieldCause,
+} from './errors';

@@ -1,0 +1,341 @@
+/**
+ * Test helper: validates built objects against the upstream CRD schemas in the shared folder
+ * (`KUBEAI_CRDS_DIR`, else `<repo>/../shared/crds`): the top level (what the local 1.20 cluster
+ * runs) and `newest/` (newest upstream releases).
+ *
+ * Validation follows the apiserver's structural-schema rules as far as JSON Schema can:
+ * ajv 8 (draft-07, `strict: false`) plus the `x-kubernetes-*` keywords
+ * (`int-or-string`, `list-type: map|set` uniqueness; `preserve-unknown-fields` / `embedded-resource`
+ * accepted) and the OpenAPI formats `int32`, `int64`, `float`, `double`, `byte`, `date-time`.
+ * CEL rules (`x-kubernetes-validations`) are not evaluated. Because the apiserver silently prunes
+ * unknown fields instead of rejecting them, {@link prunedFields} lists fields a schema does not
+ * know, so tests can insist there are none.
+ *
+ * Missing CRD folder → an Error (tests fail, never skip).
+ */
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import Ajv, { type ValidateFunction } from 'ajv';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+
+/** Which CRD set: the top level (installable on 1.20) or `newest/`. */
+export type CrdSet = 'top' | 'newest';
+
+interface Crd {
+  file: string;
+  group: string;
+  kind: string;
+  versions: Array<{ name: string; schema?: { openAPIV3Schema?: JsonSchema } }>;
+}
+
+type JsonSchema = Record<string, any>;
+
+function findRepoRoot(start: string): string | undefined {
+  let dir = start;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).workspaces) {
+          return dir;
+        }
+      } catch {
+        // keep looking
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      return undefined;
+    }
+    dir = parent;
+  }
+}
+
+/**
+ * The shared CRD folder: `KUBEAI_CRDS_DIR` when set (it must exist), else
+ * `<repo>/../shared/crds`. Throws, saying what was tried, when it is missing.
+ */
+export function crdsDir(
+  options: { env?: string; searchFrom?: string } = {},
+): string {
+  const fromEnv = 'env' in options ? options.env : process.env.KUBEAI_CRDS_DIR;
+  const hasNewest = (dir: string) => fs.existsSync(path.join(dir, 'newest'));
+  if (fromEnv) {
+    const dir = path.resolve(fromEnv);
+    if (!hasNewest(dir)) {
+      throw new Error(
+        `KUBEAI_CRDS_DIR=${fromEnv}: no CRD folder there (expected *.yaml and newest/).`,
+      );
+    }
+    return dir;
+  }
+  const searchFrom =
+    options.searchFrom ?? resolvePackagePath('@kubeai/plugin-kubeai-backend');
+  const root = findRepoRoot(searchFrom);
+  const candidate = root
+    ? path.resolve(root, '..', 'shared', 'crds')
+    : undefined;
+  if (candidate && hasNewest(candidate)) {
+    return candidate;
+  }
+  throw new Error(
+    `CRD schemas not found (tried ${
+      candidate ?? `no repository root above ${searchFrom}`
+    }): ` +
+      'set KUBEAI_CRDS_DIR to the shared crds folder (with its newest/ subfolder) or put it at <repo>/../shared/crds.',
+  );
+}
+
+const crdCache = new Map<CrdSet, Crd[]>();
+
+/** All CRDs of a set. */
+export function loadCrds(set: CrdSet): Crd[] {
+  const cached = crdCache.get(set);
+  if (cached) {
+    return cached;
+  }
+  const dir = set === 'top' ? crdsDir() : path.join(crdsDir(), 'newest');
+  const crds: Crd[] = [];
+  for (const file of fs
+    .readdirSync(dir)
+    .filter(f => f.endsWith('.yaml'))
+    .sort()) {
+    const doc = YAML.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    if (doc?.kind !== 'CustomResourceDefinition') {
+      continue;
+    }
+    crds.push({
+      file: path.join(dir, file),
+      group: doc.spec.group,
+      kind: doc.spec.names.kind,
+      versions: doc.spec.versions,
+    });
+  }
+  if (crds.length === 0) {
+    throw new Error(`no CustomResourceDefinition YAML files in ${dir}`);
+  }
+  crdCache.set(set, crds);
+  return crds;
+}
+
+/** The CRD of `apiVersion` + `kind` in a set, if it has it. */
+export function findCrd(
+  apiVersion: string,
+  kind: string,
+  set: CrdSet,
+): Crd | undefined {
+  const [group] = apiVersion.split('/');
+  return loadCrds(set).find(c => c.kind === kind && c.group === group);
+}
+
+/** The `openAPIV3Schema` of `apiVersion` + `kind` in a set, if the set has that version. */
+export function crdSchema(
+  apiVersion: string,
+  kind: string,
+  set: CrdSet,
+): JsonSchema | undefined {
+  const crd = findCrd(apiVersion, kind, set);
+  const version = apiVersion.split('/')[1];
+  return crd?.versions.find(v => v.name === version)?.schema?.openAPIV3Schema;
+}
+
+function makeAjv(): Ajv {
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: true,
+    validateSchema: false,
+  });
+  const isInt = (v: number) => Number.isInteger(v);
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: v => isInt(v) && v >= -2147483648 && v <= 2147483647,
+  });
+  ajv.addFormat('int64', { type: 'number', validate: v => isInt(v) });
+  ajv.addFormat('float', { type: 'number', validate: () => true });
+  ajv.addFormat('double', { type: 'number', validate: () => true });
+  ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+  ajv.addFormat(
+    'date-time',
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i,
+  );
+  for (const keyword of [
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-embedded-resource',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-map-type',
+    'x-kubernetes-validations',
+  ]) {
+    ajv.addKeyword({ keyword });
+  }
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-int-or-string',
+    schemaType: 'boolean',
+    errors: false,
+    validate: (enabled: boolean, data: unknown) =>
+      !enabled ||
+      typeof data === 'string' ||
+      (typeof data === 'number' && Number.isInteger(data)),
+  });
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-list-type',
+    schemaType: 'string',
+    errors: false,
+    validate: function listType(
+      this: unknown,
+      type: string,
+      data: unknown,
+      parentSchema?: any,
+    ) {
+      if (!Array.isArray(data) || (type !== 'map' && type !== 'set')) {
+        return true;
+      }
+      const keys: string[] | undefined =
+        parentSchema?.['x-kubernetes-list-map-keys'];
+      const identities = data.map(item =>
+        type === 'map' && keys
+          ? JSON.stringify(keys.map(k => (item as any)?.[k]))
+          : JSON.stringify(item),
+      );
+      return new Set(identities).size === identities.length;
+    },
+  });
+  return ajv;
+}
+
+let ajvInstance: Ajv | undefined;
+const validators = new Map<string, ValidateFunction>();
+
+/** Result of {@link validateAgainstCrd}. */
+export interface CrdValidation {
+  /** The CRD file the schema came from. */
+  file: string;
+  valid: boolean;
+  /** ajv errors as `<path> <message>` lines. */
+  errors: string[];
+  /** Fields the apiserver would prune (not in the schema). */
+  pruned: string[];
+}
+
+/**
+ * Validates `object` against the CRD schema of its apiVersion + kind in `set`. Throws when the set
+ * has no CRD of that kind and version (callers decide which sets must have it).
+ */
+export function validateAgainstCrd(
+  object: { apiVersion: string; kind: string },
+  set: CrdSet,
+): CrdValidation {
+  const crd = findCrd(object.apiVersion, object.kind, set);
+  const schema = crdSchema(object.apiVersion, object.kind, set);
+  if (!crd || !schema) {
+    throw new Error(
+      `no CRD for ${object.apiVersion} ${
+        object.kind
+      } in the ${set} set of ${crdsDir()}`,
+    );
+  }
+  const key = `${set}:${object.apiVersion}:${object.kind}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    ajvInstance ??= makeAjv();
+    validate = ajvInstance.compile(schema);
+    validators.set(key, validate);
+  }
+  const valid = validate(object) as boolean;
+  return {
+    file: crd.file,
+    valid,
+    errors: (validate.errors ?? []).map(
+      e =>
+        `${e.instancePath || '/'} ${e.message ?? e.keyword}${
+          e.params ? ` ${JSON.stringify(e.params)}` : ''
+        }`,
+    ),
+    pruned: prunedFields(schema, object),
+  };
+}
+
+/** Paths of fields in `value` that `schema` does not declare (what the apiserver prunes). */
+export function prunedFields(
+  schema: JsonSchema,
+  value: unknown,
+  at = '',
+): string[] {
+  if (!schema || schema['x-kubernetes-preserve-unknown-fields'] === true) {
+    return [];
+  }
+  if (Array.isArray(value)) {
+    return schema.items
+      ? value.flatMap((v, i) => prunedFields(schema.items, v, `${at}[${i}]`))
+      : [];
+  }
+  if (!value || typeof value !== 'object') {
+    return [];
+  }
+  if (at === '/metadata') {
+    return []; // the apiserver validates object metadata itself
+  }
+  const out: string[] = [];
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const childSchema =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object'
+        ? schema.additionalProperties
+        : undefined);
+    if (!childSchema) {
+      const envelope =
+        (at === '' || schema['x-kubernetes-embedded-resource'] === true) &&
+        ['apiVersion', 'kind', 'metadata'].includes(key);
+      if (!envelope) {
+        out.push(`${at}/${key}`);
+      }
+      continue;
+    }
+    out.push(...prunedFields(childSchema, child, `${at}/${key}`));
+  }
+  return out;
+}
+
+/** Validates against a set and returns a readable failure report ('' when fine). */
+export function crdReport(
+  object: { apiVersion: string; kind: string },
+  set: CrdSet,
+): string {
+  const result = validateAgainstCrd(object, set);
+  const problems = [
+    ...result.errors,
+    ...result.pruned.map(p => `${p} would be pruned (not in the schema)`),
+  ];
+  return problems.length === 0
+    ? ''
+    : `${object.kind} vs ${path.basename(
+        result.file,
+      )} (${set}):\n  ${problems.join('\n  ')}`;
+}
+
+/**
+ * Validates against every set that has the object's CRD version (top level and `newest/`).
+ * Returns the sets checked and a combined report ('' when valid everywhere); throws when no set
+ * has the CRD.
+ */
+export function validateAgainstAllCrdSets(object: {
+  apiVersion: string;
+  kind: string;
+}): {
+  sets: CrdSet[];
+  report: string;
+} {
+  const sets = (['top', 'newest'] as CrdSet[]).filter(set =>
+    crdSchema(object.apiVersion, object.kind, set),
+  );
+  if (sets.length === 0) {
+    throw new Error(
+      `no CRD for ${object.apiVersion} ${object.kind} in ${crdsDir()}`,
+    );
+  }
+  const report = sets
+    .map(set => crdReport(object, set))
+    .filter(Boolean)
+    .join('\n');
+  return { sets, report };
+}
