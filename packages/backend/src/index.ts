@@ -37,6 +37,8 @@ backend.add(import('@backstage/plugin-search-backend-module-techdocs'));
 
 backend.add(import('@backstage/plugin-techdocs-backend'));
 backend.add(import('@backstage/plugin-kubernetes-backend'));
+// KubeAI: model registry, lineage and the typed OpenAPI under /api/kubeai.
+backend.add(import('@kubeai/plugin-kubeai-backend'));
 backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));

@@ -5,3 +5,5 @@
  */
 export * from './constants';
 export * from './entities';
+export * from './api';
+export * from './permissions';

@@ -1,0 +1,594 @@
+import type {
+  LineageEdge,
+  LineageEdgeType,
+  LineageGraph,
+  LineageNode,
+} from '@kubeai/plugin-kubeai-common';
+import { Knex } from 'knex';
+import { nameOf, normalizeRef } from '../refs';
+import { chunks, fromJson, wherePairs } from './util';
+
+/*
+ * The lineage walk. Data flows
+ *
+ *   dataset(Version) --inputTo--> run --produced--> modelVersion --deployedTo--> inferenceService
+ *
+ * and `versionOf` edges tie versions to their dataset / model (they cost no depth). The walk is a
+ * breadth-first search over *sets*: each level costs a handful of queries whatever the number of
+ * nodes in the frontier (`… where run_id in (…)`, `… where model_ref = ? and version in (…)`), not
+ * one query per node. `both` is the union of an upstream and a downstream walk from the start.
+ */
+
+/** Where a lineage walk starts. Refs are lower-cased here. */
+export type LineageStart =
+  | { type: 'model'; ref: string; version?: number }
+  | { type: 'dataset'; ref: string; version?: string }
+  | { type: 'inferenceService'; ref: string }
+  | { type: 'run'; id: string };
+
+export interface LineageOptions {
+  direction: 'upstream' | 'downstream' | 'both';
+  depth: number;
+}
+
+interface ModelVersionInfo {
+  model_ref: string;
+  version: number;
+  state: string;
+  run_id: string | null;
+}
+
+interface RunInfo {
+  id: string;
+  name: string;
+  phase: string;
+}
+
+/** The nodes one level of the walk starts from (ids are node ids). */
+interface Frontier {
+  datasets: Set<string>;
+  datasetVersions: Map<string, { ref: string; version: string }>;
+  runs: Set<string>;
+  modelVersions: Map<string, ModelVersionInfo>;
+  services: Set<string>;
+}
+
+const emptyFrontier = (): Frontier => ({
+  datasets: new Set(),
+  datasetVersions: new Map(),
+  runs: new Set(),
+  modelVersions: new Map(),
+  services: new Set(),
+});
+
+const frontierSize = (f: Frontier) =>
+  f.datasets.size +
+  f.datasetVersions.size +
+  f.runs.size +
+  f.modelVersions.size +
+  f.services.size;
+
+export const versionId = (ref: string, version: string | number) =>
+  `${ref}@${version}`;
+export const runNodeId = (id: string) => `run:${id}`;
+
+/** Collects nodes and edges; adding a version also adds its dataset / model and the `versionOf` edge. */
+class GraphBuilder {
+  readonly nodes = new Map<string, LineageNode>();
+  readonly edges = new Map<string, LineageEdge>();
+  /** Node info loaded so far, shared by both walks. */
+  readonly runs = new Map<string, RunInfo>();
+  readonly modelVersions = new Map<string, ModelVersionInfo>();
+  readonly services = new Map<string, string | undefined>();
+
+  edge(from: string, to: string, type: LineageEdgeType, percent?: number) {
+    const key = `${from}|${to}|${type}`;
+    if (!this.edges.has(key)) {
+      this.edges.set(
+        key,
+        percent === undefined
+          ? { from, to, type }
+          : { from, to, type, percent },
+      );
+    }
+  }
+
+  model(ref: string): string {
+    if (!this.nodes.has(ref)) {
+      this.nodes.set(ref, {
+        id: ref,
+        type: 'model',
+        entityRef: ref,
+        label: nameOf(ref),
+      });
+    }
+    return ref;
+  }
+
+  dataset(ref: string): string {
+    if (!this.nodes.has(ref)) {
+      this.nodes.set(ref, {
+        id: ref,
+        type: 'dataset',
+        entityRef: ref,
+        label: nameOf(ref),
+      });
+    }
+    return ref;
+  }
+
+  modelVersion(info: ModelVersionInfo): string {
+    const id = versionId(info.model_ref, info.version);
+    if (!this.nodes.has(id)) {
+      this.modelVersions.set(id, info);
+      this.nodes.set(id, {
+        id,
+        type: 'modelVersion',
+        entityRef: info.model_ref,
+        version: String(info.version),
+        label: `${nameOf(info.model_ref)} v${info.version}`,
+        status: info.state,
+      });
+      this.edge(id, this.model(info.model_ref), 'versionOf');
+    }
+    return id;
+  }
+
+  datasetVersion(ref: string, version: string): string {
+    const id = versionId(ref, version);
+    if (!this.nodes.has(id)) {
+      this.nodes.set(id, {
+        id,
+        type: 'datasetVersion',
+        entityRef: ref,
+        version,
+        label: `${nameOf(ref)}@${version}`,
+      });
+      this.edge(id, this.dataset(ref), 'versionOf');
+    }
+    return id;
+  }
+
+  run(info: RunInfo): string {
+    const id = runNodeId(info.id);
+    if (!this.nodes.has(id)) {
+      this.runs.set(info.id, info);
+      this.nodes.set(id, {
+        id,
+        type: 'run',
+        runId: info.id,
+        label: info.name,
+        status: info.phase,
+      });
+    }
+    return id;
+  }
+
+  service(ref: string, phase: string | undefined): string {
+    if (!this.nodes.has(ref)) {
+      this.services.set(ref, phase);
+      const node: LineageNode = {
+        id: ref,
+        type: 'inferenceService',
+        entityRef: ref,
+        label: nameOf(ref),
+      };
+      if (phase) node.status = phase;
+      this.nodes.set(ref, node);
+    }
+    return ref;
+  }
+
+  /**
+   * The graph, nodes sorted by id and edges by `from|to|type` (their map keys), so that answers are
+   * stable whatever order the database returns rows in. Plain `sort()` of the keys: the native
+   * string order, much cheaper than a comparator on thousands of items.
+   */
+  graph(roots: string[]): LineageGraph {
+    const sorted = <T>(map: Map<string, T>) =>
+      [...map.keys()].sort().map(key => map.get(key)!);
+    return { roots, nodes: sorted(this.nodes), edges: sorted(this.edges) };
+  }
+}
+
+/** Loads what the graph does not know yet about runs / services (labels, status). */
+class Loader {
+  constructor(private readonly db: Knex, private readonly g: GraphBuilder) {}
+
+  async runs(ids: Iterable<string>): Promise<void> {
+    const missing = [...new Set(ids)].filter(id => !this.g.runs.has(id));
+    for (const chunk of chunks(missing)) {
+      const rows: RunInfo[] = await this.db('kubeai_runs')
+        .whereIn('id', chunk)
+        .select('id', 'name', 'phase');
+      for (const row of rows) this.g.run(row);
+    }
+  }
+
+  async services(refs: Iterable<string>): Promise<void> {
+    const missing = [...new Set(refs)].filter(r => !this.g.services.has(r));
+    for (const chunk of chunks(missing)) {
+      const rows: { service_ref: string; observed: string | null }[] =
+        await this.db('kubeai_deployments')
+          .whereIn('service_ref', chunk)
+          .select('service_ref', 'observed');
+      for (const row of rows) {
+        const observed = fromJson<{ phase?: unknown } | null>(
+          row.observed,
+          null,
+        );
+        this.g.service(
+          row.service_ref,
+          typeof observed?.phase === 'string' ? observed.phase : undefined,
+        );
+      }
+    }
+  }
+
+  async modelVersions(keys: Map<string, number[]>): Promise<void> {
+    const pending = new Map<string, number[]>();
+    for (const [ref, versions] of keys) {
+      const missing = versions.filter(
+        v => !this.g.modelVersions.has(versionId(ref, v)),
+      );
+      if (missing.length) pending.set(ref, missing);
+    }
+    for (const group of pairChunks(pending)) {
+      const rows: ModelVersionInfo[] = await wherePairs(
+        this.db('kubeai_model_versions').select(
+          'model_ref',
+          'version',
+          'state',
+          'run_id',
+        ),
+        'model_ref',
+        'version',
+        group,
+      );
+      for (const row of rows) this.g.modelVersion(row);
+    }
+  }
+}
+
+/** Splits (ref → versions) so that no query has more than `size` versions. */
+function pairChunks<V>(
+  pairs: Map<string, V[]>,
+  size = 5000,
+): Map<string, V[]>[] {
+  const out: Map<string, V[]>[] = [];
+  let current = new Map<string, V[]>();
+  let count = 0;
+  for (const [ref, values] of pairs) {
+    for (const chunk of chunks(values, size)) {
+      if (count + chunk.length > size && count > 0) {
+        out.push(current);
+        current = new Map();
+        count = 0;
+      }
+      current.set(ref, [...(current.get(ref) ?? []), ...chunk]);
+      count += chunk.length;
+    }
+  }
+  if (count > 0) out.push(current);
+  return out;
+}
+
+function groupPairs<V>(
+  items: Iterable<{ ref: string; version: V }>,
+): Map<string, V[]> {
+  const out = new Map<string, V[]>();
+  for (const { ref, version } of items) {
+    const list = out.get(ref);
+    if (list) list.push(version);
+    else out.set(ref, [version]);
+  }
+  return out;
+}
+
+/** One level downstream: datasets → runs → model versions → services. */
+async function stepDownstream(
+  db: Knex,
+  g: GraphBuilder,
+  load: Loader,
+  from: Frontier,
+): Promise<Frontier> {
+  const next = emptyFrontier();
+
+  // dataset(Version) --inputTo--> run
+  const inputRows: {
+    run_id: string;
+    dataset_ref: string;
+    dataset_version: string | null;
+  }[] = [];
+  for (const chunk of chunks([...from.datasets])) {
+    inputRows.push(
+      ...(await db('kubeai_run_inputs')
+        .whereIn('dataset_ref', chunk)
+        .whereNull('dataset_version')
+        .select('run_id', 'dataset_ref', 'dataset_version')),
+    );
+  }
+  for (const group of pairChunks(groupPairs(from.datasetVersions.values()))) {
+    inputRows.push(
+      ...(await wherePairs(
+        db('kubeai_run_inputs').select(
+          'run_id',
+          'dataset_ref',
+          'dataset_version',
+        ),
+        'dataset_ref',
+        'dataset_version',
+        group,
+      )),
+    );
+  }
+  await load.runs(inputRows.map(r => r.run_id));
+  for (const row of inputRows) {
+    const source =
+      row.dataset_version === null
+        ? g.dataset(row.dataset_ref)
+        : g.datasetVersion(row.dataset_ref, row.dataset_version);
+    const run = g.run(g.runs.get(row.run_id)!);
+    g.edge(source, run, 'inputTo');
+    next.runs.add(row.run_id);
+  }
+
+  // run --produced--> modelVersion
+  for (const chunk of chunks([...from.runs])) {
+    const rows: ModelVersionInfo[] = await db('kubeai_model_versions')
+      .whereIn('run_id', chunk)
+      .select('model_ref', 'version', 'state', 'run_id');
+    for (const row of rows) {
+      const id = g.modelVersion(row);
+      g.edge(runNodeId(row.run_id!), id, 'produced');
+      next.modelVersions.set(id, row);
+    }
+  }
+
+  // modelVersion --deployedTo--> inferenceService
+  const traffic: {
+    service_ref: string;
+    model_ref: string;
+    version: number;
+    percent: number;
+  }[] = [];
+  for (const group of pairChunks(
+    groupPairs(
+      [...from.modelVersions.values()].map(mv => ({
+        ref: mv.model_ref,
+        version: mv.version,
+      })),
+    ),
+  )) {
+    traffic.push(
+      ...(await wherePairs(
+        db('kubeai_deployment_traffic').select(
+          'service_ref',
+          'model_ref',
+          'version',
+          'percent',
+        ),
+        'model_ref',
+        'version',
+        group,
+      )),
+    );
+  }
+  await load.services(traffic.map(t => t.service_ref));
+  for (const t of traffic) {
+    g.edge(
+      versionId(t.model_ref, t.version),
+      t.service_ref,
+      'deployedTo',
+      t.percent,
+    );
+    next.services.add(t.service_ref);
+  }
+  return next;
+}
+
+/** One level upstream: services → model versions → runs → datasets. */
+async function stepUpstream(
+  db: Knex,
+  g: GraphBuilder,
+  load: Loader,
+  from: Frontier,
+): Promise<Frontier> {
+  const next = emptyFrontier();
+
+  // inferenceService <--deployedTo-- modelVersion
+  const traffic: {
+    service_ref: string;
+    model_ref: string;
+    version: number;
+    percent: number;
+  }[] = [];
+  for (const chunk of chunks([...from.services])) {
+    traffic.push(
+      ...(await db('kubeai_deployment_traffic')
+        .whereIn('service_ref', chunk)
+        .select('service_ref', 'model_ref', 'version', 'percent')),
+    );
+  }
+  await load.modelVersions(
+    groupPairs(traffic.map(t => ({ ref: t.model_ref, version: t.version }))),
+  );
+  for (const t of traffic) {
+    const id = versionId(t.model_ref, t.version);
+    const info = g.modelVersions.get(id);
+    if (!info) continue;
+    g.edge(id, t.service_ref, 'deployedTo', t.percent);
+    next.modelVersions.set(id, info);
+  }
+
+  // modelVersion <--produced-- run
+  const producers = [...from.modelVersions.values()].filter(mv => mv.run_id);
+  await load.runs(producers.map(mv => mv.run_id!));
+  for (const mv of producers) {
+    const run = g.runs.get(mv.run_id!);
+    if (!run) continue;
+    g.edge(g.run(run), versionId(mv.model_ref, mv.version), 'produced');
+    next.runs.add(run.id);
+  }
+
+  // run <--inputTo-- dataset(Version)
+  for (const chunk of chunks([...from.runs])) {
+    const rows: {
+      run_id: string;
+      dataset_ref: string;
+      dataset_version: string | null;
+    }[] = await db('kubeai_run_inputs')
+      .whereIn('run_id', chunk)
+      .select('run_id', 'dataset_ref', 'dataset_version');
+    for (const row of rows) {
+      if (row.dataset_version === null) {
+        g.edge(g.dataset(row.dataset_ref), runNodeId(row.run_id), 'inputTo');
+        next.datasets.add(row.dataset_ref);
+      } else {
+        const id = g.datasetVersion(row.dataset_ref, row.dataset_version);
+        g.edge(id, runNodeId(row.run_id), 'inputTo');
+        next.datasetVersions.set(id, {
+          ref: row.dataset_ref,
+          version: row.dataset_version,
+        });
+      }
+    }
+  }
+  return next;
+}
+
+/** Resolves the start; undefined when the registry has nothing about it. */
+async function startFrontier(
+  db: Knex,
+  g: GraphBuilder,
+  load: Loader,
+  start: LineageStart,
+): Promise<{ frontier: Frontier; roots: string[] } | undefined> {
+  const frontier = emptyFrontier();
+  switch (start.type) {
+    case 'model': {
+      const ref = normalizeRef(start.ref);
+      const query = db('kubeai_model_versions')
+        .where({ model_ref: ref })
+        .select('model_ref', 'version', 'state', 'run_id');
+      if (start.version !== undefined) query.where({ version: start.version });
+      const rows: ModelVersionInfo[] = await query;
+      if (rows.length === 0) return undefined;
+      for (const row of rows) {
+        frontier.modelVersions.set(g.modelVersion(row), row);
+      }
+      const roots =
+        start.version === undefined
+          ? [g.model(ref)]
+          : [versionId(ref, start.version)];
+      return { frontier, roots };
+    }
+    case 'dataset': {
+      const ref = normalizeRef(start.ref);
+      const query = db('kubeai_dataset_versions')
+        .where({ dataset_ref: ref })
+        .select('version');
+      if (start.version !== undefined) query.where({ version: start.version });
+      const rows: { version: string }[] = await query;
+      for (const row of rows) {
+        frontier.datasetVersions.set(g.datasetVersion(ref, row.version), {
+          ref,
+          version: row.version,
+        });
+      }
+      if (start.version !== undefined) {
+        return rows.length
+          ? { frontier, roots: [versionId(ref, start.version)] }
+          : undefined;
+      }
+      const unversioned = await db('kubeai_run_inputs')
+        .where({ dataset_ref: ref })
+        .whereNull('dataset_version')
+        .first('id');
+      if (rows.length === 0 && !unversioned) return undefined;
+      frontier.datasets.add(g.dataset(ref));
+      return { frontier, roots: [ref] };
+    }
+    case 'inferenceService': {
+      const ref = normalizeRef(start.ref);
+      await load.services([ref]);
+      if (!g.services.has(ref)) return undefined;
+      frontier.services.add(ref);
+      return { frontier, roots: [ref] };
+    }
+    case 'run': {
+      await load.runs([start.id]);
+      if (!g.runs.has(start.id)) return undefined;
+      frontier.runs.add(start.id);
+      return { frontier, roots: [runNodeId(start.id)] };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Copies a frontier minus the nodes this walk has visited; marks the rest visited. */
+function unvisited(frontier: Frontier, visited: Set<string>): Frontier {
+  const out = emptyFrontier();
+  for (const ref of frontier.datasets) {
+    if (!visited.has(ref)) {
+      visited.add(ref);
+      out.datasets.add(ref);
+    }
+  }
+  for (const [id, v] of frontier.datasetVersions) {
+    if (!visited.has(id)) {
+      visited.add(id);
+      out.datasetVersions.set(id, v);
+    }
+  }
+  for (const id of frontier.runs) {
+    if (!visited.has(runNodeId(id))) {
+      visited.add(runNodeId(id));
+      out.runs.add(id);
+    }
+  }
+  for (const [id, v] of frontier.modelVersions) {
+    if (!visited.has(id)) {
+      visited.add(id);
+      out.modelVersions.set(id, v);
+    }
+  }
+  for (const ref of frontier.services) {
+    if (!visited.has(ref)) {
+      visited.add(ref);
+      out.services.add(ref);
+    }
+  }
+  return out;
+}
+
+/**
+ * Walks the lineage graph from `start`. Returns undefined when the registry has nothing about the
+ * start (the caller decides between 404 and a lone catalog node).
+ */
+export async function walkLineage(
+  db: Knex,
+  start: LineageStart,
+  options: LineageOptions,
+): Promise<LineageGraph | undefined> {
+  const g = new GraphBuilder();
+  const load = new Loader(db, g);
+  const resolved = await startFrontier(db, g, load, start);
+  if (!resolved) return undefined;
+
+  const directions: ('upstream' | 'downstream')[] =
+    options.direction === 'both'
+      ? ['upstream', 'downstream']
+      : [options.direction];
+  for (const direction of directions) {
+    const step = direction === 'upstream' ? stepUpstream : stepDownstream;
+    const visited = new Set<string>();
+    let frontier = unvisited(resolved.frontier, visited);
+    for (let level = 0; level < options.depth; level++) {
+      if (frontierSize(frontier) === 0) break;
+      frontier = unvisited(await step(db, g, load, frontier), visited);
+    }
+  }
+  return g.graph(resolved.roots);
+}

@@ -1,0 +1,124 @@
+import { Knex } from 'knex';
+
+/** Now, as the registry stores timestamps: ISO 8601 in UTC. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** A timestamp of a request (RFC 3339, any offset) in the stored form. */
+export function toIso(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : new Date(value).toISOString();
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export function fromJson<T>(value: string | null | undefined, fallback: T): T {
+  if (value === null || value === undefined || value === '') {
+    return fallback;
+  }
+  return JSON.parse(value) as T;
+}
+
+/** bigint and count columns come back as strings from PostgreSQL. */
+export function toNumber(
+  value: string | number | null | undefined,
+): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+/** Drops `undefined` and `null` values, so optional fields are absent rather than null in answers. */
+export function compact<T extends Record<string, unknown>>(value: T): T {
+  for (const key of Object.keys(value)) {
+    if (value[key] === undefined || value[key] === null) {
+      delete value[key];
+    }
+  }
+  return value;
+}
+
+/** A unique or primary key violation, on PostgreSQL, SQLite or MySQL. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'ER_DUP_ENTRY'
+  );
+}
+
+/**
+ * Runs `fn` (a whole transaction) again when it fails on a unique violation — the sign that a
+ * concurrent transaction took the same version number or alias first. Backs off with jitter.
+ */
+export async function retryOnUniqueViolation<T>(
+  fn: () => Promise<T>,
+  attempts = 30,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= attempts) {
+        throw error;
+      }
+      const ceiling = Math.min(100, 2 ** attempt);
+      await new Promise(resolve =>
+        setTimeout(resolve, Math.random() * ceiling),
+      );
+    }
+  }
+}
+
+/**
+ * Serializes async work per key inside one process (one backend replica): concurrent registrations
+ * of one model queue here instead of colliding in the database. Other replicas still collide, and
+ * {@link retryOnUniqueViolation} resolves that.
+ */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.#tails.get(key) === tail) {
+        this.#tails.delete(key);
+      }
+    }
+  }
+}
+
+/** Splits a list for `IN (…)` clauses, below every database's bind-parameter limit. */
+export function chunks<T>(items: T[], size = 5000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(items.slice(i, i + size));
+  }
+  return out;
+}
+
+/** `(col1 = ? AND col2 IN (…)) OR …` for (ref, version) pairs, grouped by ref. */
+export function wherePairs<V extends string | number>(
+  query: Knex.QueryBuilder,
+  refColumn: string,
+  versionColumn: string,
+  pairs: Map<string, V[]>,
+): Knex.QueryBuilder {
+  return query.where(outer => {
+    for (const [ref, versions] of pairs) {
+      outer.orWhere(inner =>
+        inner.where(refColumn, ref).whereIn(versionColumn, versions),
+      );
+    }
+  });
+}

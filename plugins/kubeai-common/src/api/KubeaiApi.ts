@@ -1,0 +1,159 @@
+import type {
+  CreateDatasetVersionRequest,
+  CreateDeploymentRequest,
+  CreateModelVersionRequest,
+  CreateRunRequest,
+  DatasetVersion,
+  DatasetVersionList,
+  Deployment,
+  DeploymentList,
+  DeploymentRevisionList,
+  GetLineageQuery,
+  LineageGraph,
+  ListDatasetVersionsQuery,
+  ListDeploymentRevisionsQuery,
+  ListDeploymentsQuery,
+  ListModelVersionsQuery,
+  ListRunsQuery,
+  ModelVersion,
+  ModelVersionList,
+  Run,
+  RunList,
+  UpdateDeploymentRequest,
+  UpdateModelVersionRequest,
+  UpdateRunRequest,
+} from './types.generated';
+
+/**
+ * Per-call options. `token` is sent as `Authorization: Bearer <token>` — for backend callers
+ * (e.g. a scaffolder action calling on behalf of the user); frontend callers leave it out and let
+ * the FetchApi add the user's token.
+ */
+export interface KubeaiRequestOptions {
+  token?: string;
+}
+
+/**
+ * The KubeAI registry and lineage API (`/api/kubeai`). Each method is one route of the OpenAPI spec
+ * (`plugins/kubeai-backend/src/schema/openapi.yaml`); errors are thrown as `ResponseError` of
+ * `@backstage/errors` (with `statusCode` and the server's message).
+ *
+ * Models, datasets and inference services are named by their catalog entity: `{ namespace, name }`
+ * for path parameters, or an entity ref `kind:namespace/name` in bodies and queries.
+ */
+export interface KubeaiApi {
+  /** `POST /models/{namespace}/{name}/versions` — the next version number is assigned. */
+  createModelVersion(
+    model: EntityName,
+    request: CreateModelVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion>;
+  /** `GET /models/{namespace}/{name}/versions`, newest first. */
+  listModelVersions(
+    model: EntityName,
+    query?: ListModelVersionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersionList>;
+  /** `GET /models/{namespace}/{name}/versions/{version}`. */
+  getModelVersion(
+    model: EntityName,
+    version: number,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion>;
+  /** `PATCH /models/{namespace}/{name}/versions/{version}` — aliases, state, tags, description. */
+  updateModelVersion(
+    model: EntityName,
+    version: number,
+    request: UpdateModelVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion>;
+  /** `GET /models/{namespace}/{name}/versions/by-alias/{alias}` (`latest`: newest live version). */
+  getModelVersionByAlias(
+    model: EntityName,
+    alias: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion>;
+  /** `GET /models/{namespace}/{name}/deployments` — which services serve which versions. */
+  listModelDeployments(
+    model: EntityName,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentList>;
+
+  /** `POST /runs`. */
+  createRun(
+    request: CreateRunRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Run>;
+  /** `GET /runs`. */
+  listRuns(
+    query?: ListRunsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<RunList>;
+  /** `GET /runs/{id}`. */
+  getRun(id: string, options?: KubeaiRequestOptions): Promise<Run>;
+  /** `PATCH /runs/{id}`. */
+  updateRun(
+    id: string,
+    request: UpdateRunRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Run>;
+
+  /** `POST /datasets/{namespace}/{name}/versions`. */
+  createDatasetVersion(
+    dataset: EntityName,
+    request: CreateDatasetVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersion>;
+  /** `GET /datasets/{namespace}/{name}/versions`. */
+  listDatasetVersions(
+    dataset: EntityName,
+    query?: ListDatasetVersionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersionList>;
+  /** `GET /datasets/{namespace}/{name}/versions/{version}`. */
+  getDatasetVersion(
+    dataset: EntityName,
+    version: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersion>;
+
+  /** `GET /deployments` (filters `model`, `version`, `service`). */
+  listDeployments(
+    query?: ListDeploymentsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentList>;
+  /** `POST /deployments`. */
+  createDeployment(
+    request: CreateDeploymentRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment>;
+  /** `GET /deployments/{namespace}/{name}` (the InferenceService entity's name). */
+  getDeployment(
+    service: EntityName,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment>;
+  /** `PATCH /deployments/{namespace}/{name}` — a new revision. */
+  updateDeployment(
+    service: EntityName,
+    request: UpdateDeploymentRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment>;
+  /** `GET /deployments/{namespace}/{name}/revisions`, newest first. */
+  listDeploymentRevisions(
+    service: EntityName,
+    query?: ListDeploymentRevisionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentRevisionList>;
+
+  /** `GET /lineage`. */
+  getLineage(
+    query: GetLineageQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<LineageGraph>;
+}
+
+/** The namespace and name of a catalog entity (a `CompoundEntityRef` without the kind fits). */
+export interface EntityName {
+  namespace: string;
+  name: string;
+}

@@ -1,0 +1,100 @@
+import { ResponseError } from '@backstage/errors';
+import { KubeaiClient } from './KubeaiClient';
+
+/** A fetch that records calls and answers with `status` and `body`. */
+function fakeFetch(status = 200, body: unknown = {}) {
+  const calls: { url: string; init?: RequestInit }[] = [];
+  const fetch = jest.fn(
+    async (url: string | URL | Request, init?: RequestInit) => {
+      calls.push({ url: String(url), init });
+      return new Response(JSON.stringify(body), {
+        status,
+        statusText: status >= 400 ? 'Error' : 'OK',
+        headers: { 'content-type': 'application/json' },
+      });
+    },
+  );
+  return {
+    calls,
+    fetchApi: { fetch: fetch as unknown as typeof globalThis.fetch },
+  };
+}
+
+const discoveryApi = {
+  getBaseUrl: async (pluginId: string) =>
+    `https://portal.example.com/api/${pluginId}`,
+};
+
+describe('KubeaiClient', () => {
+  it('posts a model version to the model path, as JSON', async () => {
+    const { calls, fetchApi } = fakeFetch(201, { version: 3 });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    const result = await client.createModelVersion(
+      { namespace: 'default', name: 'shoe-classifier' },
+      { artifact: { uri: 's3://m/x', format: 'onnx' }, metrics: { auc: 0.9 } },
+    );
+    expect(result).toEqual({ version: 3 });
+    expect(calls).toEqual([
+      {
+        url: 'https://portal.example.com/api/kubeai/models/default/shoe-classifier/versions',
+        init: {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"artifact":{"uri":"s3://m/x","format":"onnx"},"metrics":{"auc":0.9}}',
+        },
+      },
+    ]);
+  });
+
+  it('encodes query parameters and path segments, and skips undefined ones', async () => {
+    const { calls, fetchApi } = fakeFetch(200, {
+      roots: [],
+      nodes: [],
+      edges: [],
+    });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    await client.getLineage({
+      entityRef: 'model:default/shoe-classifier',
+      version: '3',
+      direction: 'upstream',
+      depth: undefined,
+    });
+    await client.getModelVersionByAlias(
+      { namespace: 'default', name: 'x' },
+      'prod canary',
+    );
+    expect(calls.map(c => c.url)).toEqual([
+      'https://portal.example.com/api/kubeai/lineage?entityRef=model%3Adefault%2Fshoe-classifier&version=3&direction=upstream',
+      'https://portal.example.com/api/kubeai/models/default/x/versions/by-alias/prod%20canary',
+    ]);
+    expect(calls[0].init?.method).toBe('GET');
+    expect(calls[0].init?.body).toBeUndefined();
+  });
+
+  it('sends a backend token when given one', async () => {
+    const { calls, fetchApi } = fakeFetch(200, { items: [], totalItems: 0 });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    await client.listRuns({ phase: 'Running' }, { token: 'abc' });
+    expect(calls[0].url).toBe(
+      'https://portal.example.com/api/kubeai/runs?phase=Running',
+    );
+    expect(calls[0].init?.headers).toEqual({ Authorization: 'Bearer abc' });
+  });
+
+  it('throws ResponseError with the server error', async () => {
+    const { fetchApi } = fakeFetch(404, {
+      error: {
+        name: 'NotFoundError',
+        message: 'model:default/x has no version 9',
+      },
+      response: { statusCode: 404 },
+    });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    const error = await client
+      .getModelVersion({ namespace: 'default', name: 'x' }, 9)
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.statusCode).toBe(404);
+    expect(error.body.error.message).toBe('model:default/x has no version 9');
+  });
+});

@@ -1,0 +1,302 @@
+import { ResponseError } from '@backstage/errors';
+import type { EntityName, KubeaiApi, KubeaiRequestOptions } from './KubeaiApi';
+import type {
+  CreateDatasetVersionRequest,
+  CreateDeploymentRequest,
+  CreateModelVersionRequest,
+  CreateRunRequest,
+  DatasetVersion,
+  DatasetVersionList,
+  Deployment,
+  DeploymentList,
+  DeploymentRevisionList,
+  GetLineageQuery,
+  LineageGraph,
+  ListDatasetVersionsQuery,
+  ListDeploymentRevisionsQuery,
+  ListDeploymentsQuery,
+  ListModelVersionsQuery,
+  ListRunsQuery,
+  ModelVersion,
+  ModelVersionList,
+  Run,
+  RunList,
+  UpdateDeploymentRequest,
+  UpdateModelVersionRequest,
+  UpdateRunRequest,
+} from './types.generated';
+
+/** The part of Backstage's `DiscoveryApi` / `DiscoveryService` the client needs. */
+export interface KubeaiDiscoveryApi {
+  getBaseUrl(pluginId: string): Promise<string>;
+}
+
+/** The part of Backstage's `FetchApi` the client needs (the global `fetch` fits too). */
+export interface KubeaiFetchApi {
+  fetch: typeof fetch;
+}
+
+/** Options of {@link KubeaiClient}. */
+export interface KubeaiClientOptions {
+  discoveryApi: KubeaiDiscoveryApi;
+  /** Defaults to the global `fetch`. */
+  fetchApi?: KubeaiFetchApi;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Typed client of the KubeAI API, for the frontend (`discoveryApi`, `fetchApi` from the app) and for
+ * backends (`discovery` service, global fetch, and `options.token` per call).
+ */
+export class KubeaiClient implements KubeaiApi {
+  readonly #discoveryApi: KubeaiDiscoveryApi;
+  readonly #fetchApi: KubeaiFetchApi;
+
+  constructor(options: KubeaiClientOptions) {
+    this.#discoveryApi = options.discoveryApi;
+    this.#fetchApi = options.fetchApi ?? { fetch: (...a) => fetch(...a) };
+  }
+
+  createModelVersion(
+    model: EntityName,
+    request: CreateModelVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion> {
+    return this.#call(
+      'POST',
+      `/models/${path(model)}/versions`,
+      { body: request },
+      options,
+    );
+  }
+
+  listModelVersions(
+    model: EntityName,
+    query?: ListModelVersionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersionList> {
+    return this.#call(
+      'GET',
+      `/models/${path(model)}/versions`,
+      { query: query as Query },
+      options,
+    );
+  }
+
+  getModelVersion(
+    model: EntityName,
+    version: number,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion> {
+    return this.#call(
+      'GET',
+      `/models/${path(model)}/versions/${version}`,
+      {},
+      options,
+    );
+  }
+
+  updateModelVersion(
+    model: EntityName,
+    version: number,
+    request: UpdateModelVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion> {
+    return this.#call(
+      'PATCH',
+      `/models/${path(model)}/versions/${version}`,
+      { body: request },
+      options,
+    );
+  }
+
+  getModelVersionByAlias(
+    model: EntityName,
+    alias: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<ModelVersion> {
+    return this.#call(
+      'GET',
+      `/models/${path(model)}/versions/by-alias/${encodeURIComponent(alias)}`,
+      {},
+      options,
+    );
+  }
+
+  listModelDeployments(
+    model: EntityName,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentList> {
+    return this.#call('GET', `/models/${path(model)}/deployments`, {}, options);
+  }
+
+  createRun(
+    request: CreateRunRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Run> {
+    return this.#call('POST', '/runs', { body: request }, options);
+  }
+
+  listRuns(
+    query?: ListRunsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<RunList> {
+    return this.#call('GET', '/runs', { query: query as Query }, options);
+  }
+
+  getRun(id: string, options?: KubeaiRequestOptions): Promise<Run> {
+    return this.#call('GET', `/runs/${encodeURIComponent(id)}`, {}, options);
+  }
+
+  updateRun(
+    id: string,
+    request: UpdateRunRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Run> {
+    return this.#call(
+      'PATCH',
+      `/runs/${encodeURIComponent(id)}`,
+      { body: request },
+      options,
+    );
+  }
+
+  createDatasetVersion(
+    dataset: EntityName,
+    request: CreateDatasetVersionRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersion> {
+    return this.#call(
+      'POST',
+      `/datasets/${path(dataset)}/versions`,
+      { body: request },
+      options,
+    );
+  }
+
+  listDatasetVersions(
+    dataset: EntityName,
+    query?: ListDatasetVersionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersionList> {
+    return this.#call(
+      'GET',
+      `/datasets/${path(dataset)}/versions`,
+      { query: query as Query },
+      options,
+    );
+  }
+
+  getDatasetVersion(
+    dataset: EntityName,
+    version: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<DatasetVersion> {
+    return this.#call(
+      'GET',
+      `/datasets/${path(dataset)}/versions/${encodeURIComponent(version)}`,
+      {},
+      options,
+    );
+  }
+
+  listDeployments(
+    query?: ListDeploymentsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentList> {
+    return this.#call(
+      'GET',
+      '/deployments',
+      { query: query as Query },
+      options,
+    );
+  }
+
+  createDeployment(
+    request: CreateDeploymentRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment> {
+    return this.#call('POST', '/deployments', { body: request }, options);
+  }
+
+  getDeployment(
+    service: EntityName,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment> {
+    return this.#call('GET', `/deployments/${path(service)}`, {}, options);
+  }
+
+  updateDeployment(
+    service: EntityName,
+    request: UpdateDeploymentRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<Deployment> {
+    return this.#call(
+      'PATCH',
+      `/deployments/${path(service)}`,
+      { body: request },
+      options,
+    );
+  }
+
+  listDeploymentRevisions(
+    service: EntityName,
+    query?: ListDeploymentRevisionsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<DeploymentRevisionList> {
+    return this.#call(
+      'GET',
+      `/deployments/${path(service)}/revisions`,
+      { query: query as Query },
+      options,
+    );
+  }
+
+  getLineage(
+    query: GetLineageQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<LineageGraph> {
+    return this.#call('GET', '/lineage', { query: query as Query }, options);
+  }
+
+  async #call<T>(
+    method: 'GET' | 'POST' | 'PATCH',
+    route: string,
+    request: { body?: unknown; query?: Query },
+    options?: KubeaiRequestOptions,
+  ): Promise<T> {
+    const baseUrl = await this.#discoveryApi.getBaseUrl('kubeai');
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) params.append(key, String(value));
+    }
+    const search = params.toString();
+    const headers: Record<string, string> = {};
+    if (request.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+    }
+    if (options?.token) {
+      headers.Authorization = `Bearer ${options.token}`;
+    }
+    const response = await this.#fetchApi.fetch(
+      `${baseUrl}${route}${search ? `?${search}` : ''}`,
+      {
+        method,
+        headers,
+        body:
+          request.body === undefined ? undefined : JSON.stringify(request.body),
+      },
+    );
+    if (!response.ok) {
+      throw await ResponseError.fromResponse(response);
+    }
+    return (await response.json()) as T;
+  }
+}
+
+function path(entity: EntityName): string {
+  return `${encodeURIComponent(entity.namespace)}/${encodeURIComponent(
+    entity.name,
+  )}`;
+}

@@ -1,0 +1,112 @@
+import {
+  BasicPermission,
+  createPermission,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
+
+/**
+ * The catalog's resource type, `RESOURCE_TYPE_CATALOG_ENTITY` of `@backstage/plugin-catalog-common/alpha`
+ * (kept as a literal so this library does not depend on the catalog; a backend test checks they agree).
+ *
+ * Permissions of this resource type are checked with an entity ref as `resourceRef`, so a permission
+ * policy can decide them with the catalog's conditions, e.g. allow by entity ownership:
+ * `createCatalogConditionalDecision(permission, catalogConditions.isEntityOwner({ claims }))`.
+ */
+export const KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE = 'catalog-entity' as const;
+
+/** A KubeAI permission checked against a catalog entity (model, dataset or inference service). */
+export type KubeaiEntityPermission = ResourcePermission<
+  typeof KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE
+>;
+
+/**
+ * Register a new version of a model. Resource: the Model entity (`model:<namespace>/<name>`).
+ * Route: `POST /models/{namespace}/{name}/versions`.
+ */
+export const kubeaiModelVersionCreatePermission: KubeaiEntityPermission =
+  createPermission({
+    name: 'kubeai.model.version.create',
+    attributes: { action: 'create' },
+    resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  });
+
+/**
+ * Change a model version: move aliases, archive / restore, retag. Resource: the Model entity.
+ * Route: `PATCH /models/{namespace}/{name}/versions/{version}`.
+ */
+export const kubeaiModelVersionUpdatePermission: KubeaiEntityPermission =
+  createPermission({
+    name: 'kubeai.model.version.update',
+    attributes: { action: 'update' },
+    resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  });
+
+/**
+ * Register a new version of a dataset. Resource: the Dataset entity (`dataset:<namespace>/<name>`).
+ * Route: `POST /datasets/{namespace}/{name}/versions`.
+ */
+export const kubeaiDatasetVersionCreatePermission: KubeaiEntityPermission =
+  createPermission({
+    name: 'kubeai.dataset.version.create',
+    attributes: { action: 'create' },
+    resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  });
+
+/**
+ * Record a run (training task, notebook session, pipeline run). A run is not a catalog entity,
+ * so this is a basic permission. Route: `POST /runs`.
+ */
+export const kubeaiRunCreatePermission: BasicPermission = createPermission({
+  name: 'kubeai.run.create',
+  attributes: { action: 'create' },
+});
+
+/** Update a run (phase, timestamps, inputs, parameters). Basic permission. Route: `PATCH /runs/{id}`. */
+export const kubeaiRunUpdatePermission: BasicPermission = createPermission({
+  name: 'kubeai.run.update',
+  attributes: { action: 'update' },
+});
+
+/**
+ * Create the deployment record of an inference service. Resource: the InferenceService entity
+ * (`inferenceservice:<namespace>/<name>`). Route: `POST /deployments`.
+ */
+export const kubeaiDeploymentCreatePermission: KubeaiEntityPermission =
+  createPermission({
+    name: 'kubeai.deployment.create',
+    attributes: { action: 'create' },
+    resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  });
+
+/**
+ * Change the desired state (model versions and traffic split) of a deployment: a new revision.
+ * Resource: the InferenceService entity. Route: `PATCH /deployments/{namespace}/{name}`.
+ */
+export const kubeaiDeploymentUpdatePermission: KubeaiEntityPermission =
+  createPermission({
+    name: 'kubeai.deployment.update',
+    attributes: { action: 'update' },
+    resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  });
+
+/**
+ * Create Kubernetes objects through the portal's cluster gateway (notebooks, training jobs,
+ * pipelines). Basic permission.
+ */
+export const kubeaiClusterObjectCreatePermission: BasicPermission =
+  createPermission({
+    name: 'kubeai.cluster.object.create',
+    attributes: { action: 'create' },
+  });
+
+/** Every KubeAI permission, for `permissionsRegistry.addPermissions(kubeaiPermissions)`. */
+export const kubeaiPermissions = [
+  kubeaiModelVersionCreatePermission,
+  kubeaiModelVersionUpdatePermission,
+  kubeaiDatasetVersionCreatePermission,
+  kubeaiRunCreatePermission,
+  kubeaiRunUpdatePermission,
+  kubeaiDeploymentCreatePermission,
+  kubeaiDeploymentUpdatePermission,
+  kubeaiClusterObjectCreatePermission,
+];
