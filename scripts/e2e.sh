@@ -26,4 +26,6 @@ curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null ||
   { echo "backend not ready after 120 s; see $results/backend.log" >&2; tail -20 "$results/backend.log" >&2; exit 1; }
 
 cd "$root"
+# The registry's demo content (versions, runs, deployments of the example models), through the API.
+node scripts/seed-registry.mjs --url http://localhost:7007 || exit 1
 PLAYWRIGHT_JSON_OUTPUT="$results/e2e.json" node "$root/.yarn/releases/yarn-4.13.0.cjs" playwright test

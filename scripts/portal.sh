@@ -15,5 +15,7 @@ if [ -z "${KUBEAI_CLUSTER_URL:-}" ]; then
   yarn cluster:start
   eval "$(node scripts/cluster/cluster.mjs env)"
 fi
+# Once the backend is up, fill the registry with the demo versions, runs and deployments.
+node scripts/seed-registry.mjs --url http://localhost:7007 --timeout 600 &
 echo "kubeai: portal starting — http://localhost:3000 (backend http://localhost:7007); Ctrl-C stops it"
 exec node "$root/.yarn/releases/yarn-4.13.0.cjs" start
