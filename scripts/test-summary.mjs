@@ -49,6 +49,16 @@ for (const step of steps) {
       continue;
     }
   }
+  if (step.name === 'scripts' && existsSync(join(dir, 'scripts.tap'))) {
+    // node --test's TAP summary: "# pass N" / "# fail N" / "# skipped N"
+    const tap = readFileSync(join(dir, 'scripts.tap'), 'utf8');
+    const count = key => Number(tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
+    passed += count('pass');
+    failed += count('fail') + count('cancelled') + (step.status === 'failed' && count('fail') === 0 ? 1 : 0);
+    skipped += count('skipped') + count('todo');
+    rows.push([step, `${count('pass')} passed, ${count('fail')} failed`]);
+    continue;
+  }
   if (step.status === 'passed') passed += 1;
   else failed += 1;
   rows.push([step, step.status]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: every check CI runs, on this machine.
 #   system packages → yarn install --immutable → local control plane → PostgreSQL →
-#   tsc → lint → unit + integration tests (jest, SQLite + PostgreSQL + the apiserver) →
+#   tsc → lint → unit + integration tests (jest, SQLite + PostgreSQL + the apiserver) → script tests →
 #   production build → Playwright e2e in Chromium against the built portal served by the backend.
 # Ends with one line `N passed, N failed` (tests of every suite plus the tsc/lint/build checks).
 set -uo pipefail
@@ -45,6 +45,9 @@ step lint yarn backstage-cli repo lint
 # CI=true: run once, no watch mode. ESM-only @kubernetes/client-node needs vm modules in jest.
 step jest env CI=true NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" \
   node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli repo test --json --outputFile="$results/jest.json"
+# The control-plane script's own promises (idempotent start, stop, clear errors) on a throwaway cluster.
+step scripts node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$results/scripts.tap" scripts/cluster/cluster.test.mjs
 step build yarn build:all && step e2e bash scripts/e2e.sh "$results"
 
 finish
