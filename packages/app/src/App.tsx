@@ -1,9 +1,21 @@
 import { createApp } from '@backstage/frontend-defaults';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import kubeaiPlugin, {
+  kubeaiCatalogGraphModule,
+  kubeaiScaffolderFieldsModule,
+} from '@kubeai/plugin-kubeai/alpha';
 import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
-import { kubeaiEntitiesModules } from './modules/kubeaiEntities';
 
 export default createApp({
-  features: [catalogPlugin, navModule, homeModule, ...kubeaiEntitiesModules],
+  features: [
+    catalogPlugin,
+    navModule,
+    homeModule,
+    // Also discovered through `app.packages: all`; listed so that the app works without discovery.
+    kubeaiPlugin,
+    // Discovery loads only default exports: the modules for other plugins must be listed.
+    kubeaiCatalogGraphModule,
+    kubeaiScaffolderFieldsModule,
+  ],
 });

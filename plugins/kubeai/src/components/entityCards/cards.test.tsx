@@ -6,12 +6,11 @@ import {
 import { screen } from '@testing-library/react';
 import { KubeaiDetailsCard, KubeaiRelationsCard } from './cards';
 import { relationRowsOf } from './relations';
-import {
+import kubeaiPlugin, {
   kubeaiCatalogGraphModule,
   kubeaiDetailsEntityCard,
-  kubeaiEntityCardsModule,
   kubeaiRelationsEntityCard,
-} from '.';
+} from '../../alpha';
 
 const model = {
   apiVersion: 'kubeai.io/v1alpha1',
@@ -130,11 +129,12 @@ describe('relationRowsOf', () => {
   });
 });
 
-describe('kubeaiEntities modules', () => {
-  it('override the catalog graph API and add the cards to the catalog', () => {
+describe('KubeAI plugin features', () => {
+  it('override the catalog graph API and add the cards to the entity pages', () => {
     expect(kubeaiCatalogGraphModule.pluginId).toBe('catalog-graph');
-    expect(kubeaiEntityCardsModule.pluginId).toBe('catalog');
-    expect(String(kubeaiDetailsEntityCard)).toContain('kubeai-details');
-    expect(String(kubeaiRelationsEntityCard)).toContain('kubeai-relations');
+    expect(kubeaiPlugin.pluginId).toBe('kubeai');
+    expect(String(kubeaiDetailsEntityCard)).toContain('entity-card');
+    expect(String(kubeaiDetailsEntityCard)).toContain('details');
+    expect(String(kubeaiRelationsEntityCard)).toContain('relations');
   });
 });

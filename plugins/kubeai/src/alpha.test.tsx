@@ -4,7 +4,12 @@ import catalogGraphPlugin from '@backstage/plugin-catalog-graph/alpha';
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { screen } from '@testing-library/react';
-import { kubeaiEntitiesModules } from '.';
+import kubeaiPlugin, {
+  kubeaiCatalogGraphModule,
+  kubeaiScaffolderFieldsModule,
+} from './alpha';
+import { kubeaiApiRef } from './api/refs';
+import { mockKubeaiApi, modelVersion } from './__testUtils__';
 
 const model = {
   apiVersion: 'kubeai.io/v1alpha1',
@@ -66,7 +71,12 @@ describe('entity page of a Model', () => {
 
   it('shows the about card, the KubeAI cards and the catalog graph card', async () => {
     renderTestApp({
-      features: [catalogPlugin, catalogGraphPlugin, ...kubeaiEntitiesModules],
+      features: [
+        catalogPlugin,
+        catalogGraphPlugin,
+        kubeaiPlugin,
+        kubeaiCatalogGraphModule,
+      ],
       apis: [
         [catalogApiRef, catalogApiMock({ entities: [model, dataset, group] })],
       ],
@@ -89,5 +99,77 @@ describe('entity page of a Model', () => {
     expect(
       screen.queryByText(/Error in catalog-graph/),
     ).not.toBeInTheDocument();
+  });
+
+  it('adds the Versions, Deployments and Lineage tabs to a Model page', async () => {
+    const kubeai = mockKubeaiApi({
+      listModelVersions: jest.fn().mockResolvedValue({
+        items: [
+          modelVersion(2, { modelRef: 'model:default/search-ranking-dnn' }),
+        ],
+        totalItems: 1,
+      }),
+    });
+    renderTestApp({
+      features: [catalogPlugin, kubeaiPlugin],
+      apis: [
+        [catalogApiRef, catalogApiMock({ entities: [model, dataset, group] })],
+        [kubeaiApiRef, kubeai],
+      ],
+      initialRouteEntries: [
+        '/catalog/default/model/search-ranking-dnn/versions',
+      ],
+    });
+    expect((await screen.findAllByText('v2', {}, slow)).length).toBeGreaterThan(
+      0,
+    );
+    // The entity page's tabs are links.
+    const base = '/catalog/default/model/search-ranking-dnn';
+    expect(screen.getByRole('link', { name: 'Versions' })).toHaveAttribute(
+      'href',
+      `${base}/versions`,
+    );
+    expect(screen.getByRole('link', { name: 'Deployments' })).toHaveAttribute(
+      'href',
+      `${base}/deployments`,
+    );
+    expect(
+      screen
+        .getAllByRole('link', { name: 'Lineage' })
+        .map(l => l.getAttribute('href')),
+    ).toContain(`${base}/lineage`);
+    expect(kubeai.listModelVersions).toHaveBeenCalledWith(
+      { namespace: 'default', name: 'search-ranking-dnn' },
+      { limit: 1000 },
+    );
+  });
+
+  it('mounts the KubeAI page at /kubeai', async () => {
+    const kubeai = mockKubeaiApi({
+      listModelVersions: jest
+        .fn()
+        .mockResolvedValue({ items: [], totalItems: 0 }),
+      getModelVersionByAlias: jest.fn().mockResolvedValue(undefined),
+      listDeployments: jest
+        .fn()
+        .mockResolvedValue({ items: [], totalItems: 0 }),
+    });
+    renderTestApp({
+      features: [catalogPlugin, kubeaiPlugin],
+      apis: [
+        [catalogApiRef, catalogApiMock({ entities: [model] })],
+        [kubeaiApiRef, kubeai],
+      ],
+      initialRouteEntries: ['/kubeai/models'],
+    });
+    expect(
+      await screen.findByRole('tab', { name: 'Models' }, slow),
+    ).toBeInTheDocument();
+    expect(await screen.findByText('Models (1)', {}, slow)).toBeInTheDocument();
+  });
+
+  it('has a scaffolder module with the four pickers', () => {
+    expect(kubeaiScaffolderFieldsModule.pluginId).toBe('scaffolder');
+    expect(kubeaiPlugin.pluginId).toBe('kubeai');
   });
 });

@@ -1,0 +1,3 @@
+export { KubeaiDetailsCard, KubeaiRelationsCard } from './cards';
+export { relationRowsOf } from './relations';
+export type { RelationRow } from './relations';

@@ -1,0 +1,4 @@
+import { createRouteRef } from '@backstage/frontend-plugin-api';
+
+/** The KubeAI page (`/kubeai`). */
+export const rootRouteRef = createRouteRef();
