@@ -14,5 +14,58 @@ export interface Config {
        */
       validateResponses?: boolean;
     };
+    /**
+     * The cluster informers: list + watch, in every cluster of `kubernetes.clusterLocatorMethods`,
+     * the kinds the portal creates, and record their observed state in the registry (run phases,
+     * deployments' observed state and drift, notebooks, dataset caches, discovered services).
+     */
+    informers?: {
+      /** Start the informers with the backend. Default true. */
+      enabled?: boolean;
+      /** Only these clusters (names of `kubernetes.clusterLocatorMethods`). Default: all. */
+      clusters?: string[];
+      /**
+       * Only these kinds (Job, CronJob, TFJob, PyTorchJob, XGBoostJob, TrainJob, Notebook,
+       * InferenceService, Workflow, CronWorkflow, Dataset, PersistentVolumeClaim). Default: all.
+       */
+      kinds?: string[];
+      /** How long watch events are coalesced before they are written, ms. Default 50. */
+      flushIntervalMs?: number;
+      /** How often deployments recorded without observed state are matched, ms. Default 3000. */
+      reconcileIntervalMs?: number;
+      /** Page size of the lists. Default 500. */
+      pageSize?: number;
+      /** Server-side timeout of one watch request, seconds (then it is resumed). Default 300. */
+      watchTimeoutSeconds?: number;
+      /** Retry delays after failures (exponential, with jitter). */
+      backoff?: {
+        /** First delay, ms. Default 250. */
+        initialMs?: number;
+        /** Longest delay, ms. Default 10000. */
+        maxMs?: number;
+      };
+      /**
+       * URL of a notebook server; `{namespace}` and `{name}` are replaced. Default
+       * `/notebook/{namespace}/{name}/` (the Kubeflow gateway's path).
+       */
+      notebookUrlTemplate?: string;
+    };
+    /** InferenceServices the informers find that the portal did not create. */
+    discovery?: {
+      /**
+       * Publish them as catalog `InferenceService` entities
+       * (`inferenceservice:default/<cluster>.<namespace>.<name>`), from the kubeai catalog module.
+       */
+      entityProvider?: {
+        /** Default false. */
+        enabled?: boolean;
+        /** `spec.owner` of the entities. Default `group:default/kubeai-discovered`. */
+        owner?: string;
+        /** `spec.lifecycle` of the entities. Default `production`. */
+        lifecycle?: 'experimental' | 'production' | 'deprecated';
+        /** How often the provider refreshes, seconds. Default 60. */
+        frequencySeconds?: number;
+      };
+    };
   };
 }

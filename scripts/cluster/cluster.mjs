@@ -1596,6 +1596,89 @@ export async function stopCluster() {
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// apiserver kill / restart on the same etcd (for resilience tests of watch clients)
+
+/**
+ * The kube-apiserver arguments of a running control plane's state: the same etcd, port,
+ * certificates, service-account keys and tokens as `startCluster` uses (kept in step with it).
+ */
+function apiserverArgs(state, p) {
+  return [
+    `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${state.ports.apiserver}`,
+    `--cert-dir=${p.certDir}`,
+    `--service-account-key-file=${p.saPub}`,
+    `--service-account-signing-key-file=${p.saKey}`,
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--token-auth-file=${p.tokensFile}`,
+    '--authorization-mode=RBAC',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--disable-admission-plugins=ServiceAccount',
+    '--endpoint-reconciler-type=none',
+    '--profiling=false',
+  ];
+}
+
+/**
+ * Kills only the kube-apiserver of the running control plane, by its PID (SIGKILL by default, so
+ * clients see connections drop as in a crash); etcd keeps running with all data. Returns the pid
+ * that was killed, or null when the apiserver was not running.
+ */
+export async function killApiserver({ signal = 'SIGKILL' } = {}) {
+  const state = readClusterState();
+  if (!state?.pids?.apiserver)
+    throw new ClusterError('no control plane state: start one first');
+  const pid = state.pids.apiserver;
+  const name = state.processNames?.apiserver ?? 'kube-apiserver';
+  if (!processAlive(pid, name)) return null;
+  signalGroup(pid, signal);
+  const deadline = Date.now() + 10_000;
+  while (processAlive(pid, name)) {
+    if (Date.now() > deadline)
+      throw new ClusterError(`kube-apiserver (pid ${pid}) did not exit`);
+    await sleep(50);
+  }
+  return pid;
+}
+
+/**
+ * Starts the kube-apiserver again on the same etcd (same port, certificates, keys and tokens, so
+ * existing kubeconfigs keep working), killing a still-running one first; waits for /readyz.
+ * Returns the new state (with the new `pids.apiserver`).
+ */
+export async function restartApiserver() {
+  const p = clusterPaths();
+  return withLock(
+    p.lockFile,
+    'starting/stopping the control plane',
+    async () => {
+      const state = readClusterState();
+      if (!state?.ports?.apiserver)
+        throw new ClusterError('no control plane state: start one first');
+      if (!processAlive(state.pids.etcd, state.processNames?.etcd ?? 'etcd'))
+        throw new ClusterError('etcd is not running: start the control plane');
+      await killProcessGroup(
+        state.pids.apiserver,
+        state.processNames?.apiserver ?? 'kube-apiserver',
+      );
+      state.pids.apiserver = await spawnDetached(
+        state.binaries.apiserver,
+        apiserverArgs(state, p),
+        p.apiserverLog,
+        p.dir,
+      );
+      writeState(state);
+      await waitForApiserver(state, p.apiserverLog);
+      state.restartedAt = new Date().toISOString();
+      writeState(state);
+      return state;
+    },
+  );
+}
+
 function shellQuote(s) {
   return `'${String(s).replace(/'/g, `'\\''`)}'`;
 }

@@ -26,6 +26,8 @@ backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(
   import('@backstage/plugin-scaffolder-backend-module-notifications'),
 );
+// kubeai:* actions: notebooks, training tasks, datasets, models, inference services, pipelines.
+backend.add(import('@kubeai/plugin-scaffolder-backend-module-kubeai'));
 
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(permissionPolicyModule);

@@ -2,14 +2,20 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import {
   KUBEAI_PLUGIN_ID,
+  kubeaiObservedPermissions,
   kubeaiPermissions,
 } from '@kubeai/plugin-kubeai-common';
 import Router from 'express-promise-router';
 import { RegistryStore } from './database/RegistryStore';
+import { InformerManager } from './informers/InformerManager';
 import { createRouter } from './service/router';
+import { ClusterGateway } from './cluster';
+import { registerKubeaiActions } from './service/clusterRoutes.actions';
 
 /** The KubeAI backend plugin, mounted at `/api/kubeai`. */
 export const kubeaiPlugin = createBackendPlugin({
@@ -26,6 +32,10 @@ export const kubeaiPlugin = createBackendPlugin({
         logger: coreServices.logger,
         config: coreServices.rootConfig,
         catalog: catalogServiceRef,
+        lifecycle: coreServices.lifecycle,
+        discovery: coreServices.discovery,
+        events: eventsServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
       },
       async init({
         http,
@@ -37,6 +47,10 @@ export const kubeaiPlugin = createBackendPlugin({
         logger,
         config,
         catalog,
+        lifecycle,
+        discovery,
+        events,
+        actionsRegistry,
       }) {
         const health = Router();
         health.get('/health', (_req, res) => {
@@ -49,6 +63,29 @@ export const kubeaiPlugin = createBackendPlugin({
 
         // Applies the migrations in migrations/ (tables kubeai_*).
         const store = await RegistryStore.create({ database });
+
+        // The one cluster gateway: the `kubernetes.clusterLocatorMethods` clusters.
+        const gateway = ClusterGateway.fromConfig(config, {
+          logger: {
+            debug: message => logger.debug(message),
+            info: message => logger.info(message),
+            warn: message => logger.warn(message),
+            error: message => logger.error(message),
+          },
+        });
+
+        // Cluster informers (src/informers): observed state into the registry; started once the
+        // backend is up, stopped on shutdown. `kubeai.informers.enabled: false` turns them off.
+        permissionsRegistry.addPermissions(kubeaiObservedPermissions);
+        const informers = InformerManager.fromConfig(config, {
+          store,
+          logger,
+          gateway,
+        });
+        if (informers) {
+          lifecycle.addStartupHook(() => informers.start());
+          lifecycle.addShutdownHook(() => informers.stop());
+        }
         http.use(
           await createRouter({
             store,
@@ -63,8 +100,14 @@ export const kubeaiPlugin = createBackendPlugin({
             validateResponses: config.getOptionalBoolean(
               'kubeai.registry.validateResponses',
             ),
+            observed: { informers },
+            // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
+            cluster: { gateway, events },
           }),
         );
+
+        // The kubeai:* actions, callable outside templates (actions registry, MCP).
+        registerKubeaiActions({ actionsRegistry, auth, discovery });
       },
     });
   },

@@ -22,6 +22,14 @@ import {
   type GatewayLogger,
 } from './config';
 import { isTransient, toClusterError, type ClusterCallContext } from './errors';
+import {
+  getJson as getJsonStream,
+  openStream,
+  type OpenStreamOptions,
+  type StreamKubeConfig,
+  type StreamQuery,
+} from './stream';
+import type { IncomingMessage } from 'node:http';
 
 /** The field manager of every KubeAI write. */
 export const KUBEAI_FIELD_MANAGER = 'kubeai';
@@ -47,6 +55,19 @@ export interface ObjectRef {
   kind: string;
   name: string;
   namespace?: string;
+}
+
+/** How a cluster serves a kind (see {@link ClusterGateway.resolveResource}). */
+export interface ResolvedResource {
+  /** API group, `''` for the core group. */
+  group: string;
+  version: string;
+  /** `group/version`, or `version` for the core group. */
+  apiVersion: string;
+  kind: string;
+  /** Plural resource name, e.g. `inferenceservices`. */
+  resource: string;
+  namespaced: boolean;
 }
 
 /** What {@link ClusterGateway.list} lists. */
@@ -151,6 +172,10 @@ function createRawApi(
 interface ClusterClient {
   api: RawApi;
   discovery: Map<string, { value: string; expires: number }>;
+  /** For streaming GETs (watch, logs): see ./stream.ts. */
+  kubeConfig: StreamKubeConfig;
+  /** Resources resolved by {@link ClusterGateway.resolveResource}. */
+  resources: Map<string, { value: ResolvedResource; expires: number }>;
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -393,6 +418,170 @@ export class ClusterGateway {
     return items.map(n => n.metadata.name!).sort();
   }
 
+  // ------------------------------------------------------------------ list / watch / logs
+  // (the cluster informers of ../informers and the run logs route)
+
+  /**
+   * How the cluster serves `kind` of `group`: apiVersion, plural resource name and scope, trying
+   * `preferredVersions` in order (discovery, cached per cluster like {@link resolveApiVersion}).
+   * NotFoundError when none of them serves the kind (e.g. its CRD is not installed).
+   */
+  async resolveResource(
+    cluster: string,
+    group: string,
+    kind: string,
+    preferredVersions: string[],
+  ): Promise<ResolvedResource> {
+    const client = await this.client(cluster);
+    const key = `${group}|${kind}|${preferredVersions.join(',')}`;
+    const cached = client.resources.get(key);
+    if (cached && cached.expires > Date.now()) {
+      return cached.value;
+    }
+    const ctx: ClusterCallContext = { cluster, verb: 'discover', kind };
+    let served: string[];
+    try {
+      const groupInfo = await this.call(ctx, () =>
+        getJsonStream(client.kubeConfig, group ? `/apis/${group}` : '/api'),
+      );
+      served = group
+        ? (groupInfo?.versions ?? []).map((v: { version: string }) => v.version)
+        : groupInfo?.versions ?? [];
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) {
+        throw error;
+      }
+      served = [];
+    }
+    for (const version of preferredVersions.filter(v => served.includes(v))) {
+      const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
+      const list = await this.call(ctx, () =>
+        getJsonStream(client.kubeConfig, path),
+      );
+      const found = (list?.resources ?? []).find(
+        (r: { kind: string; name: string }) =>
+          r.kind === kind && !r.name.includes('/'),
+      );
+      if (found) {
+        const value: ResolvedResource = {
+          group,
+          version,
+          apiVersion: group ? `${group}/${version}` : version,
+          kind,
+          resource: found.name,
+          namespaced: Boolean(found.namespaced),
+        };
+        client.resources.set(key, {
+          value,
+          expires: Date.now() + this.discoveryTtlMs,
+        });
+        return value;
+      }
+    }
+    throw new NotFoundError(
+      `cluster "${cluster}" serves ${kind} in none of ${preferredVersions
+        .map(v => (group ? `${group}/${v}` : v))
+        .join(', ')}`,
+    );
+  }
+
+  /** The URL path of a resource's collection, object or subresource. */
+  static resourcePath(
+    resource: ResolvedResource,
+    options: { namespace?: string; name?: string; subresource?: string } = {},
+  ): string {
+    const base = resource.group
+      ? `/apis/${resource.group}/${resource.version}`
+      : `/api/${resource.version}`;
+    const ns =
+      resource.namespaced && options.namespace
+        ? `/namespaces/${encodeURIComponent(options.namespace)}`
+        : '';
+    const name = options.name ? `/${encodeURIComponent(options.name)}` : '';
+    const sub =
+      options.name && options.subresource ? `/${options.subresource}` : '';
+    return `${base}${ns}/${resource.resource}${name}${sub}`;
+  }
+
+  /**
+   * One page of a list, as the apiserver answers it: the items (with apiVersion and kind set),
+   * the list's `resourceVersion` (where a watch continues) and the `continue` token of the next
+   * page. Transient failures are retried; others become @backstage/errors.
+   */
+  async listPage(
+    cluster: string,
+    resource: ResolvedResource,
+    query: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      limit?: number;
+      continue?: string;
+    } = {},
+  ): Promise<{
+    items: KubeObject[];
+    resourceVersion: string;
+    continue?: string;
+  }> {
+    const client = await this.client(cluster);
+    const path = ClusterGateway.resourcePath(resource, {
+      namespace: query.namespace,
+    });
+    const ctx: ClusterCallContext = {
+      cluster,
+      verb: 'list',
+      apiVersion: resource.apiVersion,
+      kind: resource.kind,
+      namespace: query.namespace,
+    };
+    const page = await this.call(ctx, () =>
+      getJsonStream(client.kubeConfig, path, {
+        labelSelector: query.labelSelector || undefined,
+        fieldSelector: query.fieldSelector || undefined,
+        limit: query.limit,
+        continue: query.continue,
+      }),
+    );
+    const items: KubeObject[] = (page?.items ?? []).map((item: any) => {
+      item.apiVersion = resource.apiVersion;
+      item.kind = resource.kind;
+      return item;
+    });
+    return {
+      items,
+      resourceVersion: String(page?.metadata?.resourceVersion ?? ''),
+      continue: page?.metadata?.continue || undefined,
+    };
+  }
+
+  /**
+   * Opens a streaming GET (a watch with `watch=true`, pod logs with `follow=true`) and resolves
+   * with the response once it is 2xx. Failures are raw (StreamHttpError with the HTTP `code`, or
+   * the socket error): callers tell a 410 Gone apart, then map the rest with {@link toError}.
+   */
+  async stream(
+    cluster: string,
+    path: string,
+    query: StreamQuery,
+    options: OpenStreamOptions = {},
+  ): Promise<IncomingMessage> {
+    const client = await this.client(cluster);
+    return openStream(client.kubeConfig, path, query, options);
+  }
+
+  /** Maps a raw failure (of {@link stream}) to a @backstage/errors error, without credentials. */
+  toError(error: unknown, ctx: ClusterCallContext): Error {
+    return toClusterError(error, ctx, this.#secrets);
+  }
+
+  /** The apiserver's `/version` (a cheap reachability check); retried like every call. */
+  async serverVersion(cluster: string): Promise<{ gitVersion?: string }> {
+    const client = await this.client(cluster);
+    return this.call({ cluster, verb: 'get', kind: 'version' }, () =>
+      client.api.getJson('/version'),
+    );
+  }
+
   // -------------------------------------------------------------------------------------------
 
   private context(
@@ -451,7 +640,12 @@ export class ClusterGateway {
           ],
           currentContext: connection.name,
         });
-        return { api: createRawApi(k8s, kubeConfig), discovery: new Map() };
+        return {
+          api: createRawApi(k8s, kubeConfig),
+          discovery: new Map(),
+          kubeConfig,
+          resources: new Map(),
+        };
       })();
       client.catch(() => this.#clients.delete(cluster));
       this.#clients.set(cluster, client);

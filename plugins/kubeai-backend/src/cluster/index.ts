@@ -8,8 +8,10 @@ export {
   type ClusterInfo,
   type ListQuery,
   type ObjectRef,
+  type ResolvedResource,
   type RetryOptions,
 } from './ClusterGateway';
+export { IdleTimeoutError, StreamHttpError } from './stream';
 export {
   readClusterConnections,
   type ClusterConnection,

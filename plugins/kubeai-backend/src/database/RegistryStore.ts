@@ -32,6 +32,25 @@ import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
 import { normalizeRef } from '../refs';
 import { LineageStart, walkLineage } from './lineage';
+import { computeDrift, type DeploymentObserved } from '../informers/drift';
+import {
+  augmentLineage,
+  discoveredLineage,
+} from '../informers/observedLineage';
+import {
+  applyObservations,
+  countObservedObjects,
+  listObservedObjects,
+  markMissingDeployments,
+  missingObjects,
+  objectsOfRun,
+  observedObjectFromRow,
+  reconcileDeployments,
+  type ApplyStats,
+  type ObservedObject,
+  type ObservedObjectQuery,
+} from '../informers/observedStore';
+import type { Observation } from '../informers/observe';
 import {
   chunks,
   compact,
@@ -84,6 +103,11 @@ export interface ModelVersionRow {
 }
 
 export interface RunRow {
+  /** Observed by the cluster informers (migration 20261220000000_observed). */
+  reason?: string | null;
+  schedule?: string | null;
+  observed?: string | null;
+  observed_at?: string | null;
   id: string;
   kind: string;
   cluster: string;
@@ -779,6 +803,399 @@ export class RegistryStore {
     ];
     return (await Promise.all(probes)).some(Boolean);
   }
+
+  // ------------------------------------------------------------------ cluster objects
+  // (used by src/service/clusterRoutes.ts: what the portal creates in clusters)
+
+  /**
+   * Records the run of a Kubernetes object the portal applied, once per object: a run is
+   * identified by (cluster, uid), so applying the same object again updates that run's namespace,
+   * name, model, inputs and parameters (phase and timestamps are kept) instead of adding a run.
+   * Dataset versions of `inputs` must exist (422).
+   */
+  async upsertObjectRun(
+    request: CreateRunRequest & { uid: string },
+    actor: string,
+  ): Promise<{ run: Run; created: boolean }> {
+    const [result] = await this.upsertObjectRuns([request], actor);
+    return result;
+  }
+
+  /**
+   * {@link RegistryStore.upsertObjectRun} for many objects in one transaction and a handful of
+   * statements (one lookup, one insert of the new runs, one of their inputs), in request order.
+   */
+  async upsertObjectRuns(
+    requests: Array<CreateRunRequest & { uid: string }>,
+    actor: string,
+  ): Promise<Array<{ run: Run; created: boolean }>> {
+    if (requests.length === 0) return [];
+    const inputsOf = requests.map(r => dedupeInputs(r.inputs ?? []));
+    return retryOnUniqueViolation(() =>
+      this.#db.transaction(async tx => {
+        await assertDatasetVersionsExist(tx, dedupeInputs(inputsOf.flat()));
+        const now = nowIso();
+        const existing = new Map<string, string>(); // cluster + uid → run id
+        const uidsByCluster = new Map<string, string[]>();
+        for (const r of requests) {
+          const list = uidsByCluster.get(r.cluster) ?? [];
+          list.push(r.uid);
+          uidsByCluster.set(r.cluster, list);
+        }
+        for (const [cluster, uids] of uidsByCluster) {
+          for (const chunk of chunks(uids, 500)) {
+            const rows: { id: string; uid: string }[] = await tx('kubeai_runs')
+              .where({ cluster })
+              .whereIn('uid', chunk)
+              .select('id', 'uid');
+            rows.forEach(row =>
+              existing.set(`${cluster}\u0000${row.uid}`, row.id),
+            );
+          }
+        }
+        // the same object twice in one call: the last request wins
+        const keyOf = (r: { cluster: string; uid: string }) =>
+          `${r.cluster}\u0000${r.uid}`;
+        const winner = new Map<string, number>();
+        requests.forEach((r, i) => winner.set(keyOf(r), i));
+        const byKey = new Map<
+          string,
+          { id: string; created: boolean; run?: Run }
+        >();
+        const newRows: Record<string, unknown>[] = [];
+        const inputRows: Record<string, unknown>[] = [];
+        for (const [key, i] of winner) {
+          const r = requests[i];
+          const fields = {
+            namespace: r.namespace,
+            name: r.name,
+            model_ref: r.modelRef ? normalizeRef(r.modelRef) : null,
+            params: toJson(r.params ?? {}),
+            updated_at: now,
+          };
+          let id = existing.get(key);
+          if (id) {
+            await tx('kubeai_runs').where({ id }).update(fields);
+            await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+            byKey.set(key, { id, created: false });
+          } else {
+            id = randomUUID();
+            const row = {
+              id,
+              kind: r.kind,
+              cluster: r.cluster,
+              uid: r.uid,
+              phase: r.phase ?? 'Pending',
+              message: r.message ?? null,
+              started_at: toIso(r.startedAt) ?? null,
+              finished_at: toIso(r.finishedAt) ?? null,
+              created_by: actor,
+              created_at: now,
+              ...fields,
+            };
+            newRows.push(row);
+            // a new run: what readRuns would answer, without reading it back
+            byKey.set(key, {
+              id,
+              created: true,
+              run: compact({
+                id,
+                kind: r.kind,
+                cluster: r.cluster,
+                namespace: r.namespace,
+                name: r.name,
+                uid: r.uid,
+                modelRef: fields.model_ref ?? undefined,
+                phase: row.phase as Run['phase'],
+                message: row.message ?? undefined,
+                startedAt: row.started_at ?? undefined,
+                finishedAt: row.finished_at ?? undefined,
+                inputs: inputsOf[i].map(input => compact({ ...input })),
+                outputs: [],
+                params: r.params ?? {},
+                createdBy: actor,
+                createdAt: now,
+                updatedAt: now,
+              }),
+            });
+          }
+          for (const input of inputsOf[i]) {
+            inputRows.push({
+              run_id: id,
+              dataset_ref: input.datasetRef,
+              dataset_version: input.version ?? null,
+            });
+          }
+        }
+        for (const chunk of chunks(newRows, 200)) {
+          await tx('kubeai_runs').insert(chunk);
+        }
+        for (const chunk of chunks(inputRows, 500)) {
+          await tx('kubeai_run_inputs').insert(chunk);
+        }
+        const updated = [...byKey.values()].filter(r => !r.run).map(r => r.id);
+        const read = new Map(
+          (await readRuns(tx, updated)).map(run => [run.id, run]),
+        );
+        return requests.map(r => {
+          const result = byKey.get(keyOf(r))!;
+          return {
+            run: result.run ?? read.get(result.id)!,
+            created: result.created,
+          };
+        });
+      }),
+    );
+  }
+
+  /** The newest run recorded for an object (by cluster, namespace and name; optionally its uid). */
+  async findObjectRun(
+    cluster: string,
+    namespace: string,
+    name: string,
+    uid?: string,
+  ): Promise<Run | undefined> {
+    const query = this.#db('kubeai_runs').where({ cluster, namespace, name });
+    if (uid) {
+      query.where({ uid });
+    }
+    const row: { id: string } | undefined = await query
+      .orderBy('created_at', 'desc')
+      .first('id');
+    return row ? (await readRuns(this.#db, [row.id]))[0] : undefined;
+  }
+
+  /** The deployment recorded for the InferenceService object `namespace/name` of a cluster. */
+  async findDeploymentByObject(
+    cluster: string,
+    namespace: string,
+    name: string,
+  ): Promise<Deployment | undefined> {
+    const row = await this.#db('kubeai_deployments')
+      .where({ cluster, namespace, name })
+      .orderBy('service_ref')
+      .first();
+    return row ? deploymentFromRow(row) : undefined;
+  }
+
+  /**
+   * Which version name a dataset version of `uri` gets, checked before anything is applied:
+   * a given `version` must be free or already hold the same uri (409 otherwise); without one, the
+   * version that already holds the uri, else the next free `v<n>`.
+   */
+  async planDatasetVersion(
+    datasetRef: string,
+    request: { version?: string; uri: string },
+  ): Promise<{ version: string; existing?: DatasetVersion }> {
+    const ref = normalizeRef(datasetRef);
+    if (request.version) {
+      const existing = await this.getDatasetVersion(ref, request.version);
+      if (existing && existing.uri !== request.uri) {
+        throw new ConflictError(
+          `request/body/version: ${ref} already has a version ${request.version}, of ${existing.uri}`,
+        );
+      }
+      return { version: request.version, existing };
+    }
+    const rows: { version: string; uri: string }[] = await this.#db(
+      'kubeai_dataset_versions',
+    )
+      .where({ dataset_ref: ref })
+      .orderBy('id', 'desc')
+      .select('version', 'uri');
+    const same = rows.find(r => r.uri === request.uri);
+    if (same) {
+      return {
+        version: same.version,
+        existing: await this.getDatasetVersion(ref, same.version),
+      };
+    }
+    const taken = new Set(rows.map(r => r.version));
+    let n = rows.length + 1;
+    while (taken.has(`v${n}`)) n++;
+    return { version: `v${n}` };
+  }
+
+  /** Creates a dataset version unless it exists with the same uri (then returns it). */
+  async ensureDatasetVersion(
+    datasetRef: string,
+    request: CreateDatasetVersionRequest,
+    actor: string,
+  ): Promise<{ datasetVersion: DatasetVersion; created: boolean }> {
+    const same = async () => {
+      const existing = await this.getDatasetVersion(
+        datasetRef,
+        request.version,
+      );
+      if (existing && existing.uri !== request.uri) {
+        throw new ConflictError(
+          `request/body/version: ${normalizeRef(
+            datasetRef,
+          )} already has a version ${request.version}, of ${existing.uri}`,
+        );
+      }
+      return existing;
+    };
+    const existing = await same();
+    if (existing) {
+      return { datasetVersion: existing, created: false };
+    }
+    try {
+      return {
+        datasetVersion: await this.createDatasetVersion(
+          datasetRef,
+          request,
+          actor,
+        ),
+        created: true,
+      };
+    } catch (error) {
+      // a concurrent identical request created it first
+      const again = error instanceof ConflictError ? await same() : undefined;
+      if (again) {
+        return { datasetVersion: again, created: false };
+      }
+      throw error;
+    }
+  }
+
+  /** Stores (or replaces) a catalog entity created through the portal. */
+  async upsertPortalEntity(
+    entity: PortalEntity,
+    actor: string,
+  ): Promise<{ entityRef: string; created: boolean }> {
+    const entityRef = normalizeRef(
+      `${entity.kind}:${entity.metadata.namespace ?? 'default'}/${
+        entity.metadata.name
+      }`,
+    );
+    const now = nowIso();
+    return this.#db.transaction(async tx => {
+      const existing = await tx('kubeai_portal_entities')
+        .where({ entity_ref: entityRef })
+        .first('entity_ref');
+      if (existing) {
+        await tx('kubeai_portal_entities')
+          .where({ entity_ref: entityRef })
+          .update({
+            entity: toJson(entity),
+            updated_by: actor,
+            updated_at: now,
+          });
+      } else {
+        await tx('kubeai_portal_entities').insert({
+          entity_ref: entityRef,
+          kind: entity.kind.toLocaleLowerCase('en-US'),
+          entity: toJson(entity),
+          created_by: actor,
+          created_at: now,
+          updated_by: actor,
+          updated_at: now,
+        });
+      }
+      return { entityRef, created: !existing };
+    });
+  }
+
+  /** A catalog entity created through the portal. */
+  async getPortalEntity(entityRef: string): Promise<PortalEntity | undefined> {
+    const row = await this.#db('kubeai_portal_entities')
+      .where({ entity_ref: normalizeRef(entityRef) })
+      .first('entity');
+    return row
+      ? fromJson<PortalEntity>(row.entity, undefined as never)
+      : undefined;
+  }
+
+  /** The catalog entities created through the portal, by entity ref. */
+  async listPortalEntities(
+    page: Page = {},
+  ): Promise<{ items: PortalEntity[]; totalItems: number }> {
+    const base = this.#db('kubeai_portal_entities');
+    const [{ count }] = await base.clone().count({ count: '*' });
+    const rows: { entity: string }[] = await base
+      .clone()
+      .select('entity')
+      .orderBy('entity_ref')
+      .limit(page.limit ?? DEFAULT_LIMIT)
+      .offset(page.offset ?? 0);
+    return {
+      items: rows.map(r =>
+        fromJson<PortalEntity>(r.entity, undefined as never),
+      ),
+      totalItems: Number(count),
+    };
+  }
+
+  // ------------------------------------------------------------------ observed state
+  // (the cluster informers of src/informers and src/service/observedRoutes.ts)
+
+  /** Writes a batch of observations of cluster objects (runs, deployments, objects). */
+  async applyObservations(batch: Observation[]): Promise<ApplyStats> {
+    return applyObservations(this.#db, batch);
+  }
+
+  /** After a full list: deletion observations of stored objects the list lacks. */
+  async missingObservedObjects(
+    cluster: string,
+    kind: string,
+    present: Set<string>,
+  ): Promise<Observation[]> {
+    return missingObjects(this.#db, cluster, kind, present);
+  }
+
+  /** Deployments of `cluster` whose InferenceService is not in it become observed `NotFound`. */
+  async markMissingDeployments(
+    cluster: string,
+    present: Set<string>,
+  ): Promise<number> {
+    return markMissingDeployments(this.#db, cluster, present);
+  }
+
+  /** Observed state for deployments recorded after their service was observed, and re-matched versions. */
+  async reconcileDeployments(clusters: string[]): Promise<number> {
+    return reconcileDeployments(this.#db, clusters);
+  }
+
+  /** The observed cluster objects (filters: cluster, kind, namespace, entityRef, runId, discovered). */
+  async listObservedObjects(
+    query: ObservedObjectQuery,
+  ): Promise<{ items: ObservedObject[]; totalItems: number }> {
+    return listObservedObjects(this.#db, query);
+  }
+
+  /** Observed objects per `cluster|kind` (not deleted). */
+  async countObservedObjects(): Promise<Map<string, number>> {
+    return countObservedObjects(this.#db);
+  }
+
+  /** The cluster objects that are (or were) the given run, newest first. */
+  async observedObjectsOfRun(runId: string): Promise<ObservedObject[]> {
+    return (await objectsOfRun(this.#db, runId)).map(row =>
+      observedObjectFromRow(row),
+    );
+  }
+
+  /**
+   * {@link lineage} with the observed state: services' `observed` and `drift`, `servedBy` edges,
+   * discovered services (see src/informers/observedLineage.ts). A discovered service's entity ref
+   * is a start too.
+   */
+  async lineageWithObserved(
+    start: LineageStart,
+    options: { direction: 'upstream' | 'downstream' | 'both'; depth: number },
+  ): Promise<LineageGraph | undefined> {
+    const graph = await walkLineage(this.#db, start, options);
+    if (graph) {
+      return augmentLineage(this.#db, graph, options);
+    }
+    if (start.type === 'inferenceService') {
+      return discoveredLineage(this.#db, start.ref, options, (s, o) =>
+        walkLineage(this.#db, s, o),
+      );
+    }
+    return undefined;
+  }
 }
 
 // -------------------------------------------------------------------- helpers
@@ -1007,6 +1424,11 @@ async function readRuns(
           version: o.version,
         })),
         params: fromJson(row.params, {}),
+        // observed by the cluster informers (src/informers)
+        reason: row.reason ?? undefined,
+        schedule: fromJson(row.schedule, undefined),
+        observed: fromJson(row.observed, undefined),
+        observedAt: row.observed_at ?? undefined,
         createdBy: row.created_by,
         createdAt: row.created_at,
         updatedAt: row.updated_at,
@@ -1042,6 +1464,15 @@ function deploymentFromRow(row: DeploymentRow): Deployment {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     updatedBy: row.updated_by,
+    // drift of the declared traffic from what the cluster serves, once observed (src/informers)
+    ...(row.observed
+      ? {
+          drift: computeDrift(
+            fromJson<TrafficTarget[]>(row.traffic, []),
+            fromJson<DeploymentObserved | null>(row.observed, null),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -1102,4 +1533,17 @@ async function writeTraffic(
       percent: t.percent,
     })),
   );
+}
+
+/** A catalog entity stored for the portal's entity provider (`kubeai_portal_entities`). */
+export interface PortalEntity {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    [key: string]: unknown;
+  };
+  spec?: Record<string, unknown>;
+  [key: string]: unknown;
 }

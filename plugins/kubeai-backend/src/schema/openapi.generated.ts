@@ -45,6 +45,16 @@ export const spec = {
       name: 'Lineage',
       description: 'Datasets → runs → model versions → inference services.',
     },
+    {
+      name: 'Clusters',
+      description:
+        'Notebooks, training tasks, datasets, inference services and pipelines the portal creates in clusters.',
+    },
+    {
+      name: 'Observed',
+      description:
+        'What really runs in the clusters, as the cluster informers observe it.',
+    },
   ],
   paths: {
     '/models/{namespace}/{name}/versions': {
@@ -1116,9 +1126,1212 @@ export const spec = {
         },
       },
     },
+    '/clusters/status': {
+      get: {
+        operationId: 'getClustersStatus',
+        tags: ['Observed'],
+        summary:
+          'Health of the cluster informers, per cluster and watched kind.',
+        description:
+          'For each cluster the informers watch: `state` (`connecting`, `syncing`, `synced`,\n`unreachable` — an unreachable cluster is retried with backoff), the last error, and per\nkind its served apiVersion (`notInstalled` when the cluster does not serve it), the last\nresourceVersion, whether it is listed, event / relist / reconnect counters and the number of\nobjects observed. `informersEnabled` is false when `kubeai.informers.enabled` is false.\n',
+        responses: {
+          '200': {
+            description: "The clusters' informer health.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterSyncStatusList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
+    '/observed/objects': {
+      get: {
+        operationId: 'listObservedObjects',
+        tags: ['Observed'],
+        summary:
+          'Objects of the watched kinds as the informers last saw them in the clusters.',
+        description:
+          'Jobs, CronJobs, training jobs, notebooks, InferenceServices, Argo workflows, Fluid datasets\nand PVCs the portal created (label `app.kubernetes.io/managed-by: kubeai`), and every\nInferenceService. `discovered=true`: only InferenceServices the portal did not create whose\nstorageUri is a registered model artifact (with the matching `discovered` version).\nObjects deleted in their cluster are left out unless `includeDeleted=true`.\n',
+        parameters: [
+          {
+            name: 'cluster',
+            in: 'query',
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/ClusterName',
+            },
+          },
+          {
+            name: 'kind',
+            in: 'query',
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/ObservedKind',
+            },
+          },
+          {
+            name: 'namespace',
+            in: 'query',
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/KubernetesNamespace',
+            },
+          },
+          {
+            name: 'entityRef',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            description:
+              "Only objects of this catalog entity (`kubeai.io/entity-ref`), e.g. a Dataset's cache.",
+            schema: {
+              type: 'string',
+              maxLength: 255,
+              pattern:
+                '^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?:[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?/[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$',
+            },
+          },
+          {
+            name: 'runId',
+            in: 'query',
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/RunId',
+            },
+          },
+          {
+            name: 'discovered',
+            in: 'query',
+            required: false,
+            schema: {
+              type: 'boolean',
+            },
+          },
+          {
+            name: 'includeDeleted',
+            in: 'query',
+            required: false,
+            schema: {
+              type: 'boolean',
+            },
+          },
+          {
+            $ref: '#/components/parameters/limit',
+          },
+          {
+            $ref: '#/components/parameters/offset',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The objects.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ObservedObjectList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
+    '/runs/{id}/logs': {
+      get: {
+        operationId: 'getRunLogs',
+        tags: ['Runs', 'Observed'],
+        summary:
+          "The logs of a run's pods (the last `tail` lines; `follow` streams new lines).",
+        description:
+          "Finds the run's pods in its cluster (labels `job-name`, `training.kubeflow.org/job-name`,\n`jobset.sigs.k8s.io/jobset-name`, `workflows.argoproj.io/workflow`, `notebook-name` of its\nobject, and `kubeai.io/run`) and answers their container log as `text/plain` — of one pod\nas it is, of several with every line prefixed `[<pod>] `. `follow=true` keeps the response\nopen and streams new lines until the pods end or the client disconnects.\nThe lines come from the kubelet of the pod's node, through the apiserver.\nPermission: `kubeai.run.logs.read`. 404: unknown run, or a run without pods; 409: a pod not\nscheduled to a node yet; 503: the cluster or the pod's node (kubelet) cannot be reached.\n",
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: 'The run id.',
+            schema: {
+              $ref: '#/components/schemas/RunId',
+            },
+          },
+          {
+            name: 'tail',
+            in: 'query',
+            required: false,
+            description:
+              'Lines to answer from the end of each log (default 100).',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 10000,
+              default: 100,
+            },
+          },
+          {
+            name: 'follow',
+            in: 'query',
+            required: false,
+            description: 'Keep streaming new lines.',
+            schema: {
+              type: 'boolean',
+              default: false,
+            },
+          },
+          {
+            name: 'pod',
+            in: 'query',
+            required: false,
+            description: 'Only this pod of the run.',
+            schema: {
+              $ref: '#/components/schemas/KubernetesName',
+            },
+          },
+          {
+            name: 'container',
+            in: 'query',
+            required: false,
+            description:
+              "The container (default the pod's only container, or `main`).",
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 63,
+              pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The log lines.',
+            content: {
+              'text/plain': {
+                schema: {
+                  type: 'string',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/clusters': {
+      get: {
+        operationId: 'listClusters',
+        tags: ['Clusters'],
+        summary:
+          'The clusters the portal can create objects in (names and URLs, never credentials).',
+        description:
+          "The `type: config` clusters of `kubernetes.clusterLocatorMethods` that KubeAI's cluster\ngateway can use.\n",
+        responses: {
+          '200': {
+            description: 'The clusters.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
+    '/clusters/{cluster}/namespaces': {
+      get: {
+        operationId: 'listClusterNamespaces',
+        tags: ['Clusters'],
+        summary: 'The namespaces of a cluster.',
+        responses: {
+          '200': {
+            description: 'The namespaces, by name.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/NamespaceList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+        ],
+      },
+    },
+    '/notebooks': {
+      post: {
+        operationId: 'createNotebook',
+        tags: ['Clusters'],
+        summary: 'Create (or update) a Kubeflow Notebook, and record its run.',
+        description:
+          'Builds a `kubeflow.org/v1` Notebook (and its workspace PVC when `workspace.size` is given),\napplies it with server-side apply (the same request again changes nothing and never\nduplicates it) and records a run of kind `notebook` with the datasets as inputs.\nDatasets must exist in the catalog or the registry (422 naming `datasets/<i>`).\n`dryRun` returns the manifests after a server-side dry run; nothing is written.\nPermissions: `kubeai.cluster.object.create` and `kubeai.run.create`.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreateNotebookRequest',
+              },
+              example: {
+                cluster: 'local',
+                namespace: 'team-a',
+                name: 'shoe-brand-explore',
+                image: 'kubeflownotebookswg/jupyter-pytorch-cuda-full:v1.9.0',
+                resources: {
+                  cpu: '2',
+                  memory: '8Gi',
+                  gpu: 1,
+                },
+                workspace: {
+                  size: '20Gi',
+                },
+                datasets: [
+                  {
+                    datasetRef: 'dataset:default/shoe-images',
+                  },
+                ],
+                modelRef: 'model:default/shoe-brand-classifier',
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/jobs': {
+      post: {
+        operationId: 'createJob',
+        tags: ['Clusters'],
+        summary:
+          'Create (or update) a training task — Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob — and record its run.',
+        description:
+          '`kind` selects the workload; the fields that apply to it are those of the kind (a field of\nanother kind is a 400 naming it). CronJob uses the `batch` version the cluster serves\n(`batch/v1`, or `batch/v1beta1` on Kubernetes 1.20). `queue` adds the Kueue labels, `gang`\nVolcano gang scheduling. Records a run of kind `training` (once per object: the same\nrequest again updates that run). `dryRun` returns the manifests after a server-side dry\nrun. Permissions: `kubeai.cluster.object.create` and `kubeai.run.create`.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreateJobRequest',
+              },
+              example: {
+                cluster: 'local',
+                namespace: 'team-a',
+                name: 'sales-forecast-store-17',
+                kind: 'CronJob',
+                schedule: '0 6 * * *',
+                image: 'ghcr.io/acme/prophet-forecast:1.2',
+                command: ['python', '-m', 'forecast'],
+                args: ['--series', 'store-17'],
+                resources: {
+                  cpu: '500m',
+                  memory: '1Gi',
+                },
+                queue: {
+                  name: 'team-a-queue',
+                },
+                modelRef: 'model:default/sales-forecast',
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/jobs/batch': {
+      post: {
+        operationId: 'createJobs',
+        tags: ['Clusters'],
+        summary:
+          'Create (or update) many training tasks in one request, and record their runs.',
+        description:
+          "Up to 1,000 tasks of `POST /jobs` (e.g. a team's daily forecasts). Every task is validated\nand resolved first: one invalid task refuses the whole batch (400 / 422 naming\n`request/body/items/<i>/…`) and nothing is applied. Then one permission check, then the\ntasks are applied (16 at a time) and their runs recorded in one transaction. Tasks the\ncluster refuses are reported per item with their status and message (207 when any was\nrefused; the others are applied). `dryRun` applies to the whole batch. Permissions:\n`kubeai.cluster.object.create` and `kubeai.run.create`.\n",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreateJobsRequest',
+              },
+              example: {
+                items: [
+                  {
+                    cluster: 'local',
+                    namespace: 'team-a',
+                    name: 'sales-forecast-store-17',
+                    kind: 'CronJob',
+                    schedule: '0 6 * * *',
+                    image: 'ghcr.io/acme/prophet-forecast:1.2',
+                    command: ['python', '-m', 'forecast'],
+                    args: ['--series', 'store-17'],
+                  },
+                  {
+                    cluster: 'local',
+                    namespace: 'team-a',
+                    name: 'sales-forecast-store-18',
+                    kind: 'CronJob',
+                    schedule: '5 6 * * *',
+                    image: 'ghcr.io/acme/prophet-forecast:1.2',
+                    command: ['python', '-m', 'forecast'],
+                    args: ['--series', 'store-18'],
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'Every task was applied (or, with `dryRun`, would be).',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterBatchWriteResult',
+                },
+              },
+            },
+          },
+          '207': {
+            description:
+              "Some tasks were refused by the cluster (see each item's `status` and `error`); the others were applied.",
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterBatchWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '500': {
+            $ref: '#/components/responses/PartialWrite',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/datasets': {
+      post: {
+        operationId: 'createDataset',
+        tags: ['Clusters', 'Datasets'],
+        summary:
+          'Create a dataset in a cluster (PVC or Fluid Dataset with cache) and record its version.',
+        description:
+          '`source.type` `pvc` makes a PersistentVolumeClaim (or uses `existingClaim`); `oss`, `s3`,\n`nas` (and `pvc` with `cache`) make a Fluid `Dataset` with an `AlluxioRuntime` or\n`JuiceFSRuntime`; `table` is registered only. Records a version of the Dataset entity\n(`version`, or the version already holding the same uri, else the next `v<n>`).\nThe entity is `datasetRef` (it must exist in the catalog) or, with `catalogEntity`, one the\nportal registers in the catalog. Permissions: `kubeai.cluster.object.create` and\n`kubeai.dataset.version.create` on the Dataset.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreateDatasetRequest',
+              },
+              example: {
+                cluster: 'local',
+                namespace: 'team-a',
+                name: 'shoe-images',
+                source: {
+                  type: 'oss',
+                  bucket: 'shoe-data',
+                  path: 'images/v3',
+                  endpoint: 'oss-cn-hangzhou.aliyuncs.com',
+                  credentials: {
+                    secretName: 'oss-creds',
+                  },
+                },
+                cache: {
+                  runtime: 'alluxio',
+                  quota: '20Gi',
+                },
+                catalogEntity: {
+                  owner: 'group:default/cv-team',
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/inference-services': {
+      post: {
+        operationId: 'deployInferenceService',
+        tags: ['Clusters', 'Deployments'],
+        summary:
+          'Deploy a registered model version as a KServe InferenceService (new, full rollout or canary).',
+        description:
+          "`modelVersion` is a version number or an alias of `model` (422 naming it when unknown or\narchived); `storageUri` and `modelFormat` come from the version's artifact. A new service\ngets all the traffic; on an existing one, `canaryTrafficPercent` rolls the version out as a\ncanary (the version serving now keeps the rest), without it the version replaces the\nserved one. Records the deployment (revision 1, or a new revision when the desired state\nchanges) with the traffic split. The InferenceService entity is `serviceRef` (default\n`inferenceservice:default/<name>`, it must exist in the catalog) or, with `catalogEntity`,\none the portal registers. Permissions: `kubeai.cluster.object.create` and\n`kubeai.deployment.create` / `kubeai.deployment.update` on the InferenceService entity.\n",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/DeployInferenceServiceRequest',
+              },
+              example: {
+                cluster: 'local',
+                namespace: 'team-a',
+                name: 'shoe-brand',
+                model: 'model:default/shoe-brand-classifier',
+                modelVersion: 7,
+                canaryTrafficPercent: 10,
+                resources: {
+                  cpu: '1',
+                  memory: '2Gi',
+                },
+                minReplicas: 1,
+                maxReplicas: 4,
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/inference-services/{cluster}/{namespace}/{name}/promote': {
+      post: {
+        operationId: 'promoteInferenceService',
+        tags: ['Clusters', 'Deployments'],
+        summary:
+          'Promote the canary of an InferenceService to all the traffic.',
+        description:
+          'Removes `canaryTrafficPercent` (the canary version gets 100 %) and records the new\nrevision of the deployment. Permission: `kubeai.deployment.update` on the service.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/PromoteInferenceServiceRequest',
+              },
+              example: {
+                message: 'v7 looks good',
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/inference-services/{cluster}/{namespace}/{name}/rollback': {
+      post: {
+        operationId: 'rollbackInferenceService',
+        tags: ['Clusters', 'Deployments'],
+        summary:
+          'Roll an InferenceService back to the stable version (or `toVersion`).',
+        description:
+          'Restores the version that served the stable traffic before the last rollout (recorded on\nthe object), or `toVersion` (a version number or alias of the served model), with all the\ntraffic, and records the new revision. Permission: `kubeai.deployment.update`.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/RollbackInferenceServiceRequest',
+              },
+              example: {
+                message: 'v7 has a higher error rate',
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/pipelines': {
+      post: {
+        operationId: 'createPipeline',
+        tags: ['Clusters'],
+        summary:
+          'Create an Argo Workflow (one run) or CronWorkflow (with `schedule`) of KubeAI steps, and record its run.',
+        description:
+          'Steps: `container`, `training` (any training kind but CronJob, waited for), \n`registerModelVersion` (registers the produced artifact in this registry), `deployCanary`\nand `promote`. String fields may hold the allowed Argo placeholders\n(`{{workflow.name}}`, `{{workflow.parameters.<p>}}`, `{{tasks.<step>.outputs.parameters.<o>}}`, …).\nRecords a run of kind `pipeline`. Permissions: `kubeai.cluster.object.create` and\n`kubeai.run.create`.\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/CreatePipelineRequest',
+              },
+              example: {
+                cluster: 'local',
+                namespace: 'team-a',
+                name: 'shoe-brand-retrain',
+                modelRef: 'model:default/shoe-brand-classifier',
+                schedule: '0 2 * * *',
+                steps: [
+                  {
+                    name: 'train',
+                    type: 'training',
+                    training: {
+                      kind: 'PyTorchJob',
+                      image: 'ghcr.io/acme/shoe-trainer:1.4',
+                      command: ['python', '-m', 'shoe.train'],
+                      replicas: {
+                        Worker: 2,
+                      },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'What was applied (or, with `dryRun`, would be) and what was recorded.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/clusters/{cluster}/namespaces/{namespace}/notebooks/{name}': {
+      get: {
+        operationId: 'getNotebookStatus',
+        tags: ['Clusters'],
+        summary: 'The status of a Notebook, with its recorded run.',
+        responses: {
+          '200': {
+            description: 'The object as the cluster reports it.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterObjectStatus',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/clusters/{cluster}/namespaces/{namespace}/jobs/{name}': {
+      get: {
+        operationId: 'getJobStatus',
+        tags: ['Clusters'],
+        summary: 'The status of a training task, with its recorded run.',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            name: 'kind',
+            in: 'query',
+            required: false,
+            description:
+              'The training kind; found from the recorded run (or by trying each kind) when omitted.',
+            schema: {
+              $ref: '#/components/schemas/TrainingKind',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The object as the cluster reports it.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterObjectStatus',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
+    '/clusters/{cluster}/namespaces/{namespace}/datasets/{name}': {
+      get: {
+        operationId: 'getDatasetStatus',
+        tags: ['Clusters', 'Datasets'],
+        summary:
+          'The status of a dataset in a cluster (Fluid Dataset, else its PVC).',
+        responses: {
+          '200': {
+            description: 'The object as the cluster reports it.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterObjectStatus',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/clusters/{cluster}/namespaces/{namespace}/inference-services/{name}': {
+      get: {
+        operationId: 'getInferenceServiceStatus',
+        tags: ['Clusters', 'Deployments'],
+        summary:
+          'The status of an InferenceService, with its recorded deployment.',
+        responses: {
+          '200': {
+            description: 'The object as the cluster reports it.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterObjectStatus',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/clusters/{cluster}/namespaces/{namespace}/pipelines/{name}': {
+      get: {
+        operationId: 'getPipelineStatus',
+        tags: ['Clusters'],
+        summary:
+          'The status of a pipeline (Workflow or CronWorkflow), with its recorded run.',
+        responses: {
+          '200': {
+            description: 'The object as the cluster reports it.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterObjectStatus',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+        ],
+      },
+    },
+    '/catalog-entities': {
+      get: {
+        operationId: 'listPortalEntities',
+        tags: ['Clusters'],
+        summary:
+          "The catalog entities created through the portal (read by the catalog's kubeai entity provider).",
+        parameters: [
+          {
+            $ref: '#/components/parameters/limit',
+          },
+          {
+            $ref: '#/components/parameters/offset',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The entities.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/PortalEntityList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
   },
   components: {
     parameters: {
+      cluster: {
+        name: 'cluster',
+        in: 'path',
+        required: true,
+        description: 'Name of a cluster known to the portal (`GET /clusters`).',
+        schema: {
+          $ref: '#/components/schemas/ClusterName',
+        },
+      },
+      objectNamespace: {
+        name: 'namespace',
+        in: 'path',
+        required: true,
+        description: 'Kubernetes namespace of the object.',
+        schema: {
+          $ref: '#/components/schemas/KubernetesNamespace',
+        },
+      },
+      objectName: {
+        name: 'name',
+        in: 'path',
+        required: true,
+        description: 'Kubernetes name of the object.',
+        schema: {
+          $ref: '#/components/schemas/KubernetesObjectName',
+        },
+      },
       namespace: {
         name: 'namespace',
         in: 'path',
@@ -1171,6 +2384,48 @@ export const spec = {
       },
     },
     responses: {
+      PartialWrite: {
+        description:
+          'The objects were applied but recording them in the registry failed; the same request again records them.',
+        content: {
+          'application/json': {
+            schema: {
+              $ref: '#/components/schemas/ErrorBody',
+            },
+            example: {
+              error: {
+                name: 'PartialWriteError',
+                message:
+                  'applied CronJob team-a/forecast to cluster "local", but recording it in the registry failed (…); the objects exist — send the same request again to record them',
+              },
+              response: {
+                statusCode: 500,
+              },
+            },
+          },
+        },
+      },
+      ServiceUnavailable: {
+        description:
+          "The cluster could not be reached, or rejected KubeAI's own credentials.",
+        content: {
+          'application/json': {
+            schema: {
+              $ref: '#/components/schemas/ErrorBody',
+            },
+            example: {
+              error: {
+                name: 'ServiceUnavailableError',
+                message:
+                  'cannot reach cluster "prod" to apply notebooks: ECONNREFUSED',
+              },
+              response: {
+                statusCode: 503,
+              },
+            },
+          },
+        },
+      },
       BadRequest: {
         description:
           'The request does not match this spec; the message names the field.',
@@ -1922,6 +3177,21 @@ export const spec = {
           params: {
             $ref: '#/components/schemas/ParameterMap',
           },
+          reason: {
+            type: 'string',
+            description:
+              'Why the run is in its phase, as the cluster says (`BackoffLimitExceeded`, `Deleted`, …).',
+          },
+          schedule: {
+            $ref: '#/components/schemas/RunSchedule',
+          },
+          observed: {
+            $ref: '#/components/schemas/RunObserved',
+          },
+          observedAt: {
+            type: 'string',
+            description: 'When the cluster informers last changed the run.',
+          },
           createdBy: {
             type: 'string',
           },
@@ -2181,6 +3451,9 @@ export const spec = {
           observedAt: {
             type: ['string', 'null'],
           },
+          drift: {
+            $ref: '#/components/schemas/Drift',
+          },
           createdAt: {
             type: 'string',
           },
@@ -2323,6 +3596,20 @@ export const spec = {
             description:
               'Model version state, run phase, or the phase the cluster reports for a service.',
           },
+          observed: {
+            type: 'object',
+            description:
+              'What the clusters report: for a service its phase, readiness, URL and the versions served\n(`traffic`); for a dataset the Fluid cache state.\n',
+            additionalProperties: true,
+          },
+          drift: {
+            $ref: '#/components/schemas/Drift',
+          },
+          discovered: {
+            type: 'boolean',
+            description:
+              'An InferenceService the portal did not create, found serving a registered artifact.',
+          },
         },
         required: ['id', 'type', 'label'],
         additionalProperties: false,
@@ -2330,8 +3617,8 @@ export const spec = {
       LineageEdgeType: {
         type: 'string',
         description:
-          '`versionOf`: datasetVersion → dataset, modelVersion → model.\n`inputTo`: dataset or datasetVersion → run.\n`produced`: run → modelVersion.\n`deployedTo`: modelVersion → inferenceService (with the traffic `percent`).\n',
-        enum: ['versionOf', 'inputTo', 'produced', 'deployedTo'],
+          '`versionOf`: datasetVersion → dataset, modelVersion → model.\n`inputTo`: dataset or datasetVersion → run.\n`produced`: run → modelVersion.\n`deployedTo`: modelVersion → inferenceService (declared, with the traffic `percent`).\n`servedBy`: modelVersion → inferenceService as the cluster really serves it (observed; also\nto discovered services).\n',
+        enum: ['versionOf', 'inputTo', 'produced', 'deployedTo', 'servedBy'],
       },
       LineageEdge: {
         type: 'object',
@@ -2377,6 +3664,1833 @@ export const spec = {
           },
         },
         required: ['roots', 'nodes', 'edges'],
+        additionalProperties: false,
+      },
+      ClusterInfo: {
+        type: 'object',
+        description: 'A cluster the portal can create objects in.',
+        properties: {
+          name: {
+            type: 'string',
+          },
+          url: {
+            type: 'string',
+            description: 'The API server URL.',
+          },
+        },
+        required: ['name', 'url'],
+        additionalProperties: false,
+      },
+      ClusterList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ClusterInfo',
+            },
+          },
+          totalItems: {
+            type: 'integer',
+          },
+        },
+        required: ['items', 'totalItems'],
+        additionalProperties: false,
+      },
+      NamespaceInfo: {
+        type: 'object',
+        properties: {
+          name: {
+            type: 'string',
+          },
+        },
+        required: ['name'],
+        additionalProperties: false,
+      },
+      NamespaceList: {
+        type: 'object',
+        properties: {
+          cluster: {
+            type: 'string',
+          },
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/NamespaceInfo',
+            },
+          },
+          totalItems: {
+            type: 'integer',
+          },
+        },
+        required: ['cluster', 'items', 'totalItems'],
+        additionalProperties: false,
+      },
+      KubernetesObjectName: {
+        type: 'string',
+        description: 'A Kubernetes object name (DNS-1123 label, lower case).',
+        minLength: 1,
+        maxLength: 63,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      },
+      DnsSubdomain: {
+        type: 'string',
+        description:
+          'A DNS-1123 subdomain (PVC, Secret, ServiceAccount and PriorityClass names).',
+        minLength: 1,
+        maxLength: 253,
+        pattern:
+          '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      },
+      EntityRefString: {
+        type: 'string',
+        description:
+          'A catalog entity reference such as `component:default/shoe-brand` (label `kubeai.io/entity`).',
+        minLength: 1,
+        maxLength: 255,
+        pattern:
+          '^([a-zA-Z][-a-zA-Z0-9]*:)?([a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?/)?[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$',
+      },
+      CpuQuantity: {
+        type: 'string',
+        description: 'A positive CPU quantity such as `2`, `0.5` or `500m`.',
+        maxLength: 32,
+        pattern: '^(?=.*[1-9])([0-9]+(\\.[0-9]{1,3})?|\\.[0-9]{1,3}|[0-9]+m)$',
+      },
+      MemoryQuantity: {
+        type: 'string',
+        description:
+          'A positive memory or storage quantity such as `512Mi`, `4Gi` or `1.5G`.',
+        maxLength: 32,
+        pattern:
+          '^(?=[^A-Za-z]*[1-9])([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+      },
+      GpuCount: {
+        type: 'integer',
+        description: 'Number of `nvidia.com/gpu` (a whole number).',
+        minimum: 0,
+        maximum: 1024,
+      },
+      ComputeResources: {
+        type: 'object',
+        description:
+          '`cpu` / `memory` are requests; the memory limit defaults to the memory request, the CPU\nlimit is set only with `cpuLimit`; `gpu` sets the `nvidia.com/gpu` limit.\n',
+        properties: {
+          cpu: {
+            $ref: '#/components/schemas/CpuQuantity',
+          },
+          memory: {
+            $ref: '#/components/schemas/MemoryQuantity',
+          },
+          gpu: {
+            $ref: '#/components/schemas/GpuCount',
+          },
+          cpuLimit: {
+            $ref: '#/components/schemas/CpuQuantity',
+          },
+          memoryLimit: {
+            $ref: '#/components/schemas/MemoryQuantity',
+          },
+        },
+        additionalProperties: false,
+      },
+      ContainerImage: {
+        type: 'string',
+        description:
+          'A container image reference such as `ghcr.io/org/trainer:1.2`.',
+        minLength: 1,
+        maxLength: 512,
+        pattern:
+          '^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+      },
+      Argv: {
+        type: 'array',
+        description:
+          'An argv array; each element is passed to the process as one argument (never through a shell).',
+        maxItems: 256,
+        items: {
+          type: 'string',
+          maxLength: 32768,
+        },
+      },
+      EnvVar: {
+        type: 'object',
+        description:
+          'An environment variable, a literal `value` or a `secretKeyRef`.',
+        properties: {
+          name: {
+            type: 'string',
+            maxLength: 256,
+            pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$',
+          },
+          value: {
+            type: 'string',
+            maxLength: 32768,
+          },
+          secretKeyRef: {
+            type: 'object',
+            properties: {
+              name: {
+                $ref: '#/components/schemas/DnsSubdomain',
+              },
+              key: {
+                type: 'string',
+                maxLength: 253,
+                pattern: '^[-._a-zA-Z0-9]+$',
+              },
+            },
+            required: ['name', 'key'],
+            additionalProperties: false,
+          },
+        },
+        required: ['name'],
+        additionalProperties: false,
+      },
+      EnvVars: {
+        type: 'array',
+        maxItems: 256,
+        items: {
+          $ref: '#/components/schemas/EnvVar',
+        },
+      },
+      ContainerPath: {
+        type: 'string',
+        description: 'An absolute path in a container.',
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^/[^:]*$',
+      },
+      DatasetMount: {
+        type: 'object',
+        description:
+          'A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset\nentity says (its PVC, or the PVC Fluid makes for a cached dataset).\n',
+        properties: {
+          datasetRef: {
+            $ref: '#/components/schemas/DatasetRef',
+          },
+          version: {
+            $ref: '#/components/schemas/DatasetVersionName',
+          },
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          claimName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          mountPath: {
+            $ref: '#/components/schemas/ContainerPath',
+          },
+          subPath: {
+            type: 'string',
+            maxLength: 1024,
+            pattern: '^[^/]',
+          },
+        },
+        required: ['datasetRef'],
+        additionalProperties: false,
+      },
+      DatasetMounts: {
+        type: 'array',
+        maxItems: 32,
+        items: {
+          $ref: '#/components/schemas/DatasetMount',
+        },
+      },
+      KueueQueue: {
+        type: 'object',
+        description:
+          'Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass.',
+        properties: {
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          priorityClass: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+        },
+        required: ['name'],
+        additionalProperties: false,
+      },
+      GangScheduling: {
+        type: 'object',
+        description:
+          'Volcano gang scheduling (all-or-nothing start of `minMember` pods).',
+        properties: {
+          minMember: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 100000,
+          },
+          queue: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+        },
+        additionalProperties: false,
+      },
+      NodeSelector: {
+        type: 'object',
+        maxProperties: 64,
+        propertyNames: {
+          maxLength: 317,
+          pattern:
+            '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$',
+        },
+        additionalProperties: {
+          type: 'string',
+          maxLength: 63,
+          pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+        },
+      },
+      CronSchedule: {
+        type: 'string',
+        description:
+          'A 5-field cron schedule (`0 3 * * *`) or a macro (`@daily`); checked like the apiserver does.',
+        minLength: 1,
+        maxLength: 128,
+      },
+      TimeZone: {
+        type: 'string',
+        maxLength: 64,
+        pattern: '^(UTC|[A-Z][A-Za-z_-]+(/[A-Za-z0-9_+-]+){1,2})$',
+      },
+      DryRun: {
+        type: 'boolean',
+        description:
+          'Validate (server-side dry run) and return the manifests; nothing is written.',
+      },
+      CatalogEntityInput: {
+        type: 'object',
+        description:
+          'Register the entity in the catalog through the portal (published by the kubeai entity provider).',
+        properties: {
+          name: {
+            $ref: '#/components/schemas/EntityNamePart',
+          },
+          namespace: {
+            $ref: '#/components/schemas/EntityNamePart',
+          },
+          title: {
+            type: 'string',
+            maxLength: 256,
+          },
+          description: {
+            $ref: '#/components/schemas/Description',
+          },
+          owner: {
+            $ref: '#/components/schemas/EntityRefString',
+          },
+          lifecycle: {
+            type: 'string',
+            maxLength: 63,
+            pattern: '^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$',
+          },
+          system: {
+            $ref: '#/components/schemas/EntityRefString',
+          },
+          tags: {
+            type: 'array',
+            maxItems: 32,
+            items: {
+              type: 'string',
+              maxLength: 63,
+              pattern: '^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$',
+            },
+          },
+        },
+        required: ['owner'],
+        additionalProperties: false,
+      },
+      CreateNotebookRequest: {
+        type: 'object',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          namespace: {
+            $ref: '#/components/schemas/KubernetesNamespace',
+          },
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          image: {
+            $ref: '#/components/schemas/ContainerImage',
+          },
+          resources: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          env: {
+            $ref: '#/components/schemas/EnvVars',
+          },
+          workspace: {
+            type: 'object',
+            description:
+              'The workspace volume, an existing PVC (`existingClaim`) or a new one (`size`).',
+            properties: {
+              existingClaim: {
+                $ref: '#/components/schemas/DnsSubdomain',
+              },
+              size: {
+                $ref: '#/components/schemas/MemoryQuantity',
+              },
+              storageClassName: {
+                $ref: '#/components/schemas/DnsSubdomain',
+              },
+              mountPath: {
+                $ref: '#/components/schemas/ContainerPath',
+              },
+            },
+            additionalProperties: false,
+          },
+          datasets: {
+            $ref: '#/components/schemas/DatasetMounts',
+          },
+          modelRef: {
+            $ref: '#/components/schemas/ModelRef',
+          },
+          entityRef: {
+            $ref: '#/components/schemas/EntityRefString',
+          },
+          serviceAccountName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          priorityClassName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          nodeSelector: {
+            $ref: '#/components/schemas/NodeSelector',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['cluster', 'namespace', 'name', 'image'],
+        additionalProperties: false,
+      },
+      TrainingKind: {
+        type: 'string',
+        enum: [
+          'Job',
+          'CronJob',
+          'TFJob',
+          'PyTorchJob',
+          'XGBoostJob',
+          'TrainJob',
+        ],
+      },
+      ReplicaCounts: {
+        type: 'object',
+        description:
+          'Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`).',
+        properties: {
+          Chief: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 1,
+          },
+          PS: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 10000,
+          },
+          Worker: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 10000,
+          },
+          Evaluator: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 1,
+          },
+          Master: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1,
+          },
+        },
+        additionalProperties: false,
+      },
+      ReplicaResources: {
+        type: 'object',
+        description: 'Resources per replica type, replacing `resources`.',
+        properties: {
+          Chief: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          PS: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          Worker: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          Evaluator: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          Master: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+        },
+        additionalProperties: false,
+      },
+      StorageUri: {
+        type: 'string',
+        maxLength: 2048,
+        pattern: '^[a-z][a-z0-9+.-]*://\\S+$',
+      },
+      CreateJobRequest: {
+        type: 'object',
+        description:
+          'A training task; `kind` decides which of the kind-specific fields apply.',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          namespace: {
+            $ref: '#/components/schemas/KubernetesNamespace',
+          },
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          kind: {
+            $ref: '#/components/schemas/TrainingKind',
+          },
+          image: {
+            $ref: '#/components/schemas/ContainerImage',
+          },
+          command: {
+            $ref: '#/components/schemas/Argv',
+          },
+          args: {
+            $ref: '#/components/schemas/Argv',
+          },
+          workingDir: {
+            $ref: '#/components/schemas/ContainerPath',
+          },
+          env: {
+            $ref: '#/components/schemas/EnvVars',
+          },
+          resources: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          datasets: {
+            $ref: '#/components/schemas/DatasetMounts',
+          },
+          shmSize: {
+            $ref: '#/components/schemas/MemoryQuantity',
+          },
+          queue: {
+            $ref: '#/components/schemas/KueueQueue',
+          },
+          gang: {
+            $ref: '#/components/schemas/GangScheduling',
+          },
+          backoffLimit: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 1000,
+          },
+          activeDeadlineSeconds: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 2147483647,
+          },
+          ttlSecondsAfterFinished: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 2147483647,
+          },
+          serviceAccountName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          priorityClassName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          nodeSelector: {
+            $ref: '#/components/schemas/NodeSelector',
+          },
+          modelRef: {
+            $ref: '#/components/schemas/ModelRef',
+          },
+          entityRef: {
+            $ref: '#/components/schemas/EntityRefString',
+          },
+          parallelism: {
+            type: 'integer',
+            description: 'Job only.',
+            minimum: 1,
+            maximum: 10000,
+          },
+          completions: {
+            type: 'integer',
+            description: 'Job only.',
+            minimum: 1,
+            maximum: 10000,
+          },
+          schedule: {
+            $ref: '#/components/schemas/CronSchedule',
+          },
+          timeZone: {
+            $ref: '#/components/schemas/TimeZone',
+          },
+          concurrencyPolicy: {
+            type: 'string',
+            description: 'CronJob only (default `Forbid`).',
+            enum: ['Allow', 'Forbid', 'Replace'],
+          },
+          suspend: {
+            type: 'boolean',
+          },
+          startingDeadlineSeconds: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 2147483647,
+          },
+          successfulJobsHistoryLimit: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 100,
+          },
+          failedJobsHistoryLimit: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 100,
+          },
+          replicas: {
+            $ref: '#/components/schemas/ReplicaCounts',
+          },
+          replicaResources: {
+            $ref: '#/components/schemas/ReplicaResources',
+          },
+          nprocPerNode: {
+            type: 'string',
+            description: 'PyTorchJob only; `auto`, `cpu`, `gpu` or a number.',
+            pattern: '^(auto|cpu|gpu|[1-9][0-9]{0,3})$',
+          },
+          restartPolicy: {
+            type: 'string',
+            enum: ['Never', 'OnFailure', 'ExitCode', 'Always'],
+          },
+          runtimeRef: {
+            type: 'object',
+            description: 'TrainJob only.',
+            properties: {
+              name: {
+                $ref: '#/components/schemas/KubernetesObjectName',
+              },
+              kind: {
+                type: 'string',
+                enum: ['ClusterTrainingRuntime', 'TrainingRuntime'],
+              },
+            },
+            required: ['name'],
+            additionalProperties: false,
+          },
+          numNodes: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 10000,
+          },
+          numProcPerNode: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1024,
+          },
+          initializer: {
+            type: 'object',
+            properties: {
+              dataset: {
+                type: 'object',
+                properties: {
+                  storageUri: {
+                    $ref: '#/components/schemas/StorageUri',
+                  },
+                },
+                required: ['storageUri'],
+                additionalProperties: false,
+              },
+              model: {
+                type: 'object',
+                properties: {
+                  storageUri: {
+                    $ref: '#/components/schemas/StorageUri',
+                  },
+                },
+                required: ['storageUri'],
+                additionalProperties: false,
+              },
+            },
+            additionalProperties: false,
+          },
+          params: {
+            $ref: '#/components/schemas/ParameterMap',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['cluster', 'namespace', 'name', 'kind'],
+        additionalProperties: false,
+      },
+      CreateJobsRequest: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 1000,
+            items: {
+              $ref: '#/components/schemas/CreateJobRequest',
+            },
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['items'],
+        additionalProperties: false,
+      },
+      ClusterBatchItemResult: {
+        type: 'object',
+        properties: {
+          index: {
+            type: 'integer',
+            description: 'Position of the task in the request.',
+          },
+          status: {
+            type: 'integer',
+            description:
+              '201 when applied, else the status the task alone would have been answered with.',
+          },
+          object: {
+            $ref: '#/components/schemas/ClusterObjectRef',
+          },
+          runId: {
+            type: 'string',
+          },
+          manifests: {
+            type: 'array',
+            description:
+              'With `dryRun`, the manifests as the dry run answered.',
+            items: {
+              $ref: '#/components/schemas/KubeManifest',
+            },
+          },
+          error: {
+            type: 'object',
+            properties: {
+              name: {
+                type: 'string',
+              },
+              message: {
+                type: 'string',
+              },
+            },
+            required: ['name', 'message'],
+            additionalProperties: false,
+          },
+        },
+        required: ['index', 'status', 'object'],
+        additionalProperties: false,
+      },
+      ClusterBatchWriteResult: {
+        type: 'object',
+        properties: {
+          dryRun: {
+            type: 'boolean',
+          },
+          created: {
+            type: 'integer',
+            description: 'Tasks applied (or that would be).',
+          },
+          failed: {
+            type: 'integer',
+            description: 'Tasks the cluster refused.',
+          },
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ClusterBatchItemResult',
+            },
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: ['dryRun', 'created', 'failed', 'items', 'message'],
+        additionalProperties: false,
+      },
+      DatasetSourceInput: {
+        type: 'object',
+        description:
+          'Where the data is. `pvc`: `existingClaim` or a new PVC of `size` (`storageClassName`,\n`accessModes`; `subPath` with a cache); `oss`: `bucket`, `path`, `endpoint`, `credentials`;\n`s3`: `bucket`, `path`, `endpoint`, `region`, `credentials`; `nas`: `server`, `path`;\n`table`: `uri` (`odps://project.table`, `hive://db.table`, …, registered only).\n',
+        properties: {
+          type: {
+            type: 'string',
+            enum: ['pvc', 'oss', 's3', 'nas', 'table'],
+          },
+          existingClaim: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          size: {
+            $ref: '#/components/schemas/MemoryQuantity',
+          },
+          storageClassName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          accessModes: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 4,
+            items: {
+              type: 'string',
+              enum: [
+                'ReadWriteOnce',
+                'ReadOnlyMany',
+                'ReadWriteMany',
+                'ReadWriteOncePod',
+              ],
+            },
+          },
+          subPath: {
+            type: 'string',
+            maxLength: 1024,
+          },
+          bucket: {
+            type: 'string',
+            minLength: 3,
+            maxLength: 63,
+            pattern: '^[a-z0-9][a-z0-9.-]*[a-z0-9]$',
+          },
+          path: {
+            type: 'string',
+            maxLength: 1024,
+          },
+          endpoint: {
+            type: 'string',
+            maxLength: 253,
+            pattern: '^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+          },
+          region: {
+            type: 'string',
+            pattern: '^[a-z0-9-]{2,32}$',
+          },
+          credentials: {
+            type: 'object',
+            properties: {
+              secretName: {
+                $ref: '#/components/schemas/DnsSubdomain',
+              },
+              accessKeyIdKey: {
+                type: 'string',
+                maxLength: 253,
+                pattern: '^[-._a-zA-Z0-9]+$',
+              },
+              secretAccessKeyKey: {
+                type: 'string',
+                maxLength: 253,
+                pattern: '^[-._a-zA-Z0-9]+$',
+              },
+            },
+            required: ['secretName'],
+            additionalProperties: false,
+          },
+          server: {
+            type: 'string',
+            maxLength: 253,
+            pattern: '^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+          },
+          uri: {
+            type: 'string',
+            maxLength: 2048,
+            pattern: '^[a-z][a-z0-9+.-]*://\\S+$',
+          },
+        },
+        required: ['type'],
+        additionalProperties: false,
+      },
+      DatasetCacheInput: {
+        type: 'object',
+        description: 'The Fluid cache in front of the source.',
+        properties: {
+          runtime: {
+            type: 'string',
+            enum: ['alluxio', 'juicefs'],
+          },
+          replicas: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+          },
+          medium: {
+            type: 'string',
+            enum: ['MEM', 'SSD', 'HDD'],
+          },
+          quota: {
+            $ref: '#/components/schemas/MemoryQuantity',
+          },
+          path: {
+            $ref: '#/components/schemas/ContainerPath',
+          },
+          metaUrl: {
+            type: 'object',
+            description:
+              'JuiceFS only, the Secret key holding the metadata engine URL.',
+            properties: {
+              secretName: {
+                $ref: '#/components/schemas/DnsSubdomain',
+              },
+              key: {
+                type: 'string',
+                maxLength: 253,
+                pattern: '^[-._a-zA-Z0-9]+$',
+              },
+            },
+            required: ['secretName'],
+            additionalProperties: false,
+          },
+        },
+        required: ['runtime', 'quota'],
+        additionalProperties: false,
+      },
+      CreateDatasetRequest: {
+        type: 'object',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          namespace: {
+            $ref: '#/components/schemas/KubernetesNamespace',
+          },
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          source: {
+            $ref: '#/components/schemas/DatasetSourceInput',
+          },
+          cache: {
+            $ref: '#/components/schemas/DatasetCacheInput',
+          },
+          datasetRef: {
+            $ref: '#/components/schemas/DatasetRef',
+          },
+          catalogEntity: {
+            $ref: '#/components/schemas/CatalogEntityInput',
+          },
+          version: {
+            $ref: '#/components/schemas/DatasetVersionName',
+          },
+          description: {
+            $ref: '#/components/schemas/Description',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['cluster', 'namespace', 'name', 'source'],
+        additionalProperties: false,
+      },
+      ModelVersionSelector: {
+        type: ['integer', 'string'],
+        description:
+          'A version number (≥ 1) or an alias (`production`, `canary`, `latest`, …).',
+        minimum: 1,
+        maximum: 2147483647,
+        minLength: 1,
+        maxLength: 63,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      },
+      DeployInferenceServiceRequest: {
+        type: 'object',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          namespace: {
+            $ref: '#/components/schemas/KubernetesNamespace',
+          },
+          name: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          model: {
+            $ref: '#/components/schemas/ModelRef',
+          },
+          modelVersion: {
+            $ref: '#/components/schemas/ModelVersionSelector',
+          },
+          canaryTrafficPercent: {
+            type: 'integer',
+            description:
+              'Roll the version out as a canary with this share; the served version keeps the rest.',
+            minimum: 0,
+            maximum: 100,
+          },
+          resources: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          env: {
+            $ref: '#/components/schemas/EnvVars',
+          },
+          minReplicas: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 1000,
+          },
+          maxReplicas: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+          },
+          runtime: {
+            $ref: '#/components/schemas/KubernetesObjectName',
+          },
+          protocolVersion: {
+            type: 'string',
+            enum: ['v1', 'v2', 'grpc-v2'],
+          },
+          serviceAccountName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          serviceRef: {
+            $ref: '#/components/schemas/ServiceRef',
+          },
+          catalogEntity: {
+            $ref: '#/components/schemas/CatalogEntityInput',
+          },
+          message: {
+            $ref: '#/components/schemas/Description',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['cluster', 'namespace', 'name', 'model', 'modelVersion'],
+        additionalProperties: false,
+      },
+      PromoteInferenceServiceRequest: {
+        type: 'object',
+        properties: {
+          message: {
+            $ref: '#/components/schemas/Description',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        additionalProperties: false,
+      },
+      RollbackInferenceServiceRequest: {
+        type: 'object',
+        properties: {
+          toVersion: {
+            $ref: '#/components/schemas/ModelVersionSelector',
+          },
+          message: {
+            $ref: '#/components/schemas/Description',
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        additionalProperties: false,
+      },
+      PipelineStepInput: {
+        type: 'object',
+        description:
+          "One step. `type` decides which fields apply: `container` (`image`, `command`, `args`,\n`env`, `resources`, `datasets`, `outputs`), `training` (`training`: a training task of\n`POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`registry`,\n`modelRef`, `artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary`\n(`inferenceService`: name, version, canaryTrafficPercent, …), `promote` (`inferenceService`:\nthe service's name).\n",
+        properties: {
+          name: {
+            type: 'string',
+            maxLength: 40,
+            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          },
+          type: {
+            type: 'string',
+            enum: [
+              'container',
+              'training',
+              'registerModelVersion',
+              'deployCanary',
+              'promote',
+            ],
+          },
+          dependsOn: {
+            type: 'array',
+            maxItems: 32,
+            items: {
+              $ref: '#/components/schemas/KubernetesObjectName',
+            },
+          },
+          when: {
+            type: 'string',
+            maxLength: 1024,
+          },
+          image: {
+            $ref: '#/components/schemas/ContainerImage',
+          },
+          command: {
+            $ref: '#/components/schemas/Argv',
+          },
+          args: {
+            $ref: '#/components/schemas/Argv',
+          },
+          env: {
+            $ref: '#/components/schemas/EnvVars',
+          },
+          resources: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          datasets: {
+            $ref: '#/components/schemas/DatasetMounts',
+          },
+          outputs: {
+            type: 'array',
+            maxItems: 32,
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                  pattern: '^[A-Za-z0-9_-]{1,63}$',
+                },
+                path: {
+                  $ref: '#/components/schemas/ContainerPath',
+                },
+              },
+              required: ['name', 'path'],
+              additionalProperties: false,
+            },
+          },
+          training: {
+            type: 'object',
+            maxProperties: 64,
+            additionalProperties: true,
+          },
+          registry: {
+            type: 'object',
+            properties: {
+              url: {
+                type: 'string',
+                maxLength: 1024,
+              },
+              tokenSecret: {
+                type: 'object',
+                properties: {
+                  name: {
+                    $ref: '#/components/schemas/DnsSubdomain',
+                  },
+                  key: {
+                    type: 'string',
+                    maxLength: 253,
+                    pattern: '^[-._a-zA-Z0-9]+$',
+                  },
+                },
+                required: ['name', 'key'],
+                additionalProperties: false,
+              },
+            },
+            required: ['url', 'tokenSecret'],
+            additionalProperties: false,
+          },
+          modelRef: {
+            $ref: '#/components/schemas/ModelRef',
+          },
+          artifact: {
+            type: 'object',
+            properties: {
+              uri: {
+                type: 'string',
+                maxLength: 2048,
+              },
+              format: {
+                type: 'string',
+                maxLength: 64,
+              },
+              digest: {
+                type: 'string',
+                maxLength: 200,
+              },
+              size: {
+                type: 'integer',
+                minimum: 0,
+              },
+            },
+            required: ['uri', 'format'],
+            additionalProperties: false,
+          },
+          framework: {
+            $ref: '#/components/schemas/Framework',
+          },
+          aliases: {
+            type: 'array',
+            maxItems: 32,
+            items: {
+              $ref: '#/components/schemas/KubernetesObjectName',
+            },
+          },
+          metricsFrom: {
+            type: 'object',
+            properties: {
+              step: {
+                $ref: '#/components/schemas/KubernetesObjectName',
+              },
+              parameter: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9_-]{1,63}$',
+              },
+            },
+            required: ['step', 'parameter'],
+            additionalProperties: false,
+          },
+          inferenceService: {
+            type: ['object', 'string'],
+            maxLength: 63,
+            maxProperties: 64,
+            additionalProperties: true,
+          },
+        },
+        required: ['name', 'type'],
+        additionalProperties: false,
+      },
+      CreatePipelineRequest: {
+        type: 'object',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          namespace: {
+            $ref: '#/components/schemas/KubernetesNamespace',
+          },
+          name: {
+            type: 'string',
+            description:
+              'At most 52 characters (Argo appends a suffix per run).',
+            minLength: 1,
+            maxLength: 52,
+            pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+          },
+          entityRef: {
+            $ref: '#/components/schemas/EntityRefString',
+          },
+          modelRef: {
+            $ref: '#/components/schemas/ModelRef',
+          },
+          parameters: {
+            type: 'array',
+            maxItems: 64,
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                  pattern: '^[A-Za-z0-9_-]{1,63}$',
+                },
+                value: {
+                  type: 'string',
+                  maxLength: 4096,
+                },
+              },
+              required: ['name'],
+              additionalProperties: false,
+            },
+          },
+          schedule: {
+            $ref: '#/components/schemas/CronSchedule',
+          },
+          timeZone: {
+            $ref: '#/components/schemas/TimeZone',
+          },
+          concurrencyPolicy: {
+            type: 'string',
+            enum: ['Allow', 'Forbid', 'Replace'],
+          },
+          serviceAccountName: {
+            $ref: '#/components/schemas/DnsSubdomain',
+          },
+          activeDeadlineSeconds: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 2147483647,
+          },
+          images: {
+            type: 'object',
+            properties: {
+              kubectl: {
+                $ref: '#/components/schemas/ContainerImage',
+              },
+              python: {
+                $ref: '#/components/schemas/ContainerImage',
+              },
+            },
+            additionalProperties: false,
+          },
+          steps: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 64,
+            items: {
+              $ref: '#/components/schemas/PipelineStepInput',
+            },
+          },
+          dryRun: {
+            $ref: '#/components/schemas/DryRun',
+          },
+        },
+        required: ['cluster', 'namespace', 'name', 'steps'],
+        additionalProperties: false,
+      },
+      ClusterObjectRef: {
+        type: 'object',
+        description: 'A Kubernetes object in a cluster.',
+        properties: {
+          cluster: {
+            type: 'string',
+          },
+          apiVersion: {
+            type: 'string',
+          },
+          kind: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          uid: {
+            type: 'string',
+          },
+        },
+        required: ['cluster', 'apiVersion', 'kind', 'name'],
+        additionalProperties: false,
+      },
+      KubeManifest: {
+        type: 'object',
+        description:
+          'A Kubernetes object (as built, or as the apiserver answered a dry run).',
+        properties: {
+          apiVersion: {
+            type: 'string',
+          },
+          kind: {
+            type: 'string',
+          },
+          metadata: {
+            type: 'object',
+            additionalProperties: true,
+          },
+        },
+        required: ['apiVersion', 'kind', 'metadata'],
+        additionalProperties: true,
+      },
+      ClusterWriteResult: {
+        type: 'object',
+        properties: {
+          dryRun: {
+            type: 'boolean',
+            description: 'True when nothing was written.',
+          },
+          object: {
+            $ref: '#/components/schemas/ClusterObjectRef',
+          },
+          objects: {
+            type: 'array',
+            description:
+              'Every object applied, in order (e.g. a workspace PVC, then the Notebook).',
+            items: {
+              $ref: '#/components/schemas/ClusterObjectRef',
+            },
+          },
+          manifests: {
+            type: 'array',
+            description:
+              "The manifests, as built (with `dryRun`, as the apiserver's dry run answered).",
+            items: {
+              $ref: '#/components/schemas/KubeManifest',
+            },
+          },
+          run: {
+            $ref: '#/components/schemas/Run',
+          },
+          deployment: {
+            $ref: '#/components/schemas/Deployment',
+          },
+          datasetVersion: {
+            $ref: '#/components/schemas/DatasetVersion',
+          },
+          entityRef: {
+            type: 'string',
+            description:
+              'The catalog entity the object belongs to (registered by the portal when `catalogEntity` was given).',
+          },
+          url: {
+            type: 'string',
+            description:
+              'Portal path of the object or its entity, e.g. `/catalog/default/inferenceservice/shoe-brand`.',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: [
+          'dryRun',
+          'object',
+          'objects',
+          'manifests',
+          'url',
+          'message',
+        ],
+        additionalProperties: false,
+      },
+      ClusterObjectStatus: {
+        type: 'object',
+        properties: {
+          object: {
+            $ref: '#/components/schemas/ClusterObjectRef',
+          },
+          phase: {
+            type: 'string',
+            description:
+              'A summary (`Pending`, `Running`, `Succeeded`, `Failed`, `Ready`, `Scheduled`, `Bound`, …).',
+          },
+          message: {
+            type: 'string',
+          },
+          createdAt: {
+            type: 'string',
+          },
+          labels: {
+            type: 'object',
+            additionalProperties: {
+              type: 'string',
+            },
+          },
+          spec: {
+            type: 'object',
+            additionalProperties: true,
+          },
+          status: {
+            type: 'object',
+            additionalProperties: true,
+          },
+          run: {
+            $ref: '#/components/schemas/Run',
+          },
+          deployment: {
+            $ref: '#/components/schemas/Deployment',
+          },
+        },
+        required: ['object', 'phase', 'labels', 'spec', 'status'],
+        additionalProperties: false,
+      },
+      PortalEntity: {
+        type: 'object',
+        description: 'A catalog entity.',
+        properties: {
+          apiVersion: {
+            type: 'string',
+          },
+          kind: {
+            type: 'string',
+          },
+          metadata: {
+            type: 'object',
+            additionalProperties: true,
+          },
+          spec: {
+            type: 'object',
+            additionalProperties: true,
+          },
+        },
+        required: ['apiVersion', 'kind', 'metadata'],
+        additionalProperties: true,
+      },
+      PortalEntityList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/PortalEntity',
+            },
+          },
+          totalItems: {
+            type: 'integer',
+          },
+        },
+        required: ['items', 'totalItems'],
+        additionalProperties: false,
+      },
+      ObservedKind: {
+        type: 'string',
+        description: 'A kind the cluster informers watch.',
+        enum: [
+          'Job',
+          'CronJob',
+          'TFJob',
+          'PyTorchJob',
+          'XGBoostJob',
+          'TrainJob',
+          'Notebook',
+          'InferenceService',
+          'Workflow',
+          'CronWorkflow',
+          'Dataset',
+          'PersistentVolumeClaim',
+        ],
+      },
+      KindSyncStatus: {
+        type: 'object',
+        description: 'One watched kind of a cluster.',
+        properties: {
+          kind: {
+            type: 'string',
+          },
+          apiVersion: {
+            type: 'string',
+            description: 'The version the cluster serves the kind in.',
+          },
+          state: {
+            type: 'string',
+            enum: [
+              'starting',
+              'listing',
+              'watching',
+              'backoff',
+              'notInstalled',
+              'stopped',
+            ],
+          },
+          resourceVersion: {
+            type: 'string',
+            description:
+              'The last resourceVersion seen (where the watch continues).',
+          },
+          synced: {
+            type: 'boolean',
+            description: 'A full list was taken since the backend started.',
+          },
+          lastSyncAt: {
+            type: 'string',
+          },
+          lastEventAt: {
+            type: 'string',
+          },
+          events: {
+            type: 'integer',
+          },
+          relists: {
+            type: 'integer',
+          },
+          reconnects: {
+            type: 'integer',
+          },
+          objects: {
+            type: 'integer',
+            description: 'Objects observed (not deleted).',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: [
+          'kind',
+          'state',
+          'synced',
+          'events',
+          'relists',
+          'reconnects',
+          'objects',
+        ],
+        additionalProperties: false,
+      },
+      ClusterSyncStatus: {
+        type: 'object',
+        description: 'The informers of one cluster.',
+        properties: {
+          name: {
+            type: 'string',
+          },
+          url: {
+            type: 'string',
+          },
+          state: {
+            type: 'string',
+            enum: ['connecting', 'syncing', 'synced', 'unreachable'],
+          },
+          reachable: {
+            type: 'boolean',
+          },
+          lastContactAt: {
+            type: 'string',
+          },
+          lastError: {
+            type: 'string',
+          },
+          lastErrorAt: {
+            type: 'string',
+          },
+          kinds: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/KindSyncStatus',
+            },
+          },
+        },
+        required: ['name', 'state', 'reachable', 'kinds'],
+        additionalProperties: false,
+      },
+      ClusterSyncStatusList: {
+        type: 'object',
+        properties: {
+          informersEnabled: {
+            type: 'boolean',
+          },
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ClusterSyncStatus',
+            },
+          },
+        },
+        required: ['informersEnabled', 'items'],
+        additionalProperties: false,
+      },
+      ObservedObject: {
+        type: 'object',
+        description: 'An object in a cluster as the informers last saw it.',
+        properties: {
+          cluster: {
+            type: 'string',
+          },
+          kind: {
+            type: 'string',
+          },
+          apiVersion: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          uid: {
+            type: 'string',
+          },
+          resourceVersion: {
+            type: 'string',
+          },
+          managed: {
+            type: 'boolean',
+            description:
+              'Carries the label `app.kubernetes.io/managed-by: kubeai`.',
+          },
+          entityRef: {
+            type: 'string',
+          },
+          modelRef: {
+            type: 'string',
+          },
+          modelVersion: {
+            type: 'string',
+          },
+          runId: {
+            type: 'string',
+            description: 'The run the object is.',
+          },
+          serviceRef: {
+            type: 'string',
+            description:
+              'The deployment (InferenceService entity) the object serves.',
+          },
+          schedule: {
+            $ref: '#/components/schemas/RunSchedule',
+          },
+          phase: {
+            type: 'string',
+            description:
+              "Run phase for runs; else the object's phase (`Ready`, `Bound`, `Active`, …).",
+          },
+          reason: {
+            type: 'string',
+          },
+          message: {
+            type: 'string',
+          },
+          startedAt: {
+            type: 'string',
+          },
+          finishedAt: {
+            type: 'string',
+          },
+          ready: {
+            type: 'boolean',
+          },
+          url: {
+            type: 'string',
+          },
+          storageUri: {
+            type: 'string',
+          },
+          details: {
+            type: 'object',
+            description:
+              'Kind-specific state (conditions, Fluid cache states, KServe traffic, …).',
+            additionalProperties: true,
+          },
+          createdAt: {
+            type: 'string',
+          },
+          observedAt: {
+            type: 'string',
+          },
+          deletedAt: {
+            type: 'string',
+            description: 'When the informers saw the object deleted.',
+          },
+          discovered: {
+            type: 'object',
+            description:
+              'An InferenceService the portal did not create that serves this registered version.',
+            properties: {
+              modelRef: {
+                type: 'string',
+              },
+              version: {
+                type: 'integer',
+              },
+            },
+            required: ['modelRef', 'version'],
+            additionalProperties: false,
+          },
+        },
+        required: [
+          'cluster',
+          'kind',
+          'apiVersion',
+          'namespace',
+          'name',
+          'uid',
+          'resourceVersion',
+          'managed',
+          'phase',
+          'details',
+          'observedAt',
+        ],
+        additionalProperties: false,
+      },
+      ObservedObjectList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ObservedObject',
+            },
+          },
+          totalItems: {
+            type: 'integer',
+          },
+        },
+        required: ['items', 'totalItems'],
+        additionalProperties: false,
+      },
+      RunSchedule: {
+        type: 'object',
+        description:
+          'The CronJob / CronWorkflow that spawned a run (and the run recorded for it, if any).',
+        properties: {
+          kind: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          runId: {
+            type: 'string',
+          },
+        },
+        required: ['kind', 'name'],
+        additionalProperties: false,
+      },
+      RunObserved: {
+        type: 'object',
+        description: "The run's object as the cluster informers saw it last.",
+        properties: {
+          kind: {
+            type: 'string',
+            description:
+              'Job, TFJob, PyTorchJob, XGBoostJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow.',
+          },
+          apiVersion: {
+            type: 'string',
+          },
+          uid: {
+            type: 'string',
+          },
+          ready: {
+            type: 'boolean',
+            description: 'Notebooks; a ready server.',
+          },
+          url: {
+            type: 'string',
+            description: 'Notebooks; where the server is.',
+          },
+          conditions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: true,
+            },
+          },
+          deleted: {
+            type: 'boolean',
+            description: 'The object was deleted from the cluster.',
+          },
+          deletedAt: {
+            type: 'string',
+          },
+        },
+        required: ['kind', 'apiVersion', 'uid'],
+        additionalProperties: false,
+      },
+      DriftType: {
+        type: 'string',
+        description:
+          '`deleted`: the InferenceService was deleted outside the portal; `missing`: it is not in its\ncluster; `version`: the cluster serves other versions (or an unregistered artifact) than\ndeclared; `traffic`: the same versions with other shares.\n',
+        enum: ['deleted', 'missing', 'version', 'traffic'],
+      },
+      DriftReason: {
+        type: 'object',
+        properties: {
+          type: {
+            $ref: '#/components/schemas/DriftType',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: ['type', 'message'],
+        additionalProperties: false,
+      },
+      Drift: {
+        type: 'object',
+        description:
+          'Declared (`traffic`) versus observed state of a deployment.',
+        properties: {
+          status: {
+            type: 'string',
+            enum: ['inSync', 'drifted', 'unknown'],
+          },
+          reasons: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/DriftReason',
+            },
+          },
+        },
+        required: ['status', 'reasons'],
         additionalProperties: false,
       },
     },

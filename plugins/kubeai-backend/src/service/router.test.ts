@@ -684,6 +684,7 @@ describe.each(databases.eachSupportedId())(
             'kubeai.model.version.create',
             'kubeai.model.version.update',
             'kubeai.run.create',
+            'kubeai.run.logs.read',
             'kubeai.run.update',
           ]);
         } finally {

@@ -34,6 +34,11 @@ import { RegistryStore } from '../database/RegistryStore';
 import { PayloadTooLargeError, UnprocessableEntityError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { spec } from '../schema/openapi.generated';
+import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
+import {
+  ObservedRoutesOptions,
+  registerObservedRoutes,
+} from './observedRoutes';
 
 /** Default largest request body. */
 export const DEFAULT_MAX_BODY_SIZE = '1mb';
@@ -50,6 +55,10 @@ export interface RouterOptions {
   maxBodySize?: string;
   /** Also validate responses against the spec (a 500 on mismatch); for tests and development. */
   validateResponses?: boolean;
+  /** The cluster gateway and events of the cluster routes (./clusterRoutes.ts). */
+  cluster?: ClusterRoutesOptions;
+  /** The cluster informers of the observed-state routes (./observedRoutes.ts). */
+  observed?: ObservedRoutesOptions;
 }
 
 /**
@@ -453,7 +462,7 @@ export async function createRouter(
       );
     }
     const start = lineageStart(entityRef, runId, version);
-    const graph = await store.lineage(start, { direction, depth });
+    const graph = await store.lineageWithObserved(start, { direction, depth });
     if (graph) {
       res.json(graph);
       return;
@@ -467,6 +476,27 @@ export async function createRouter(
     // Nothing in the registry: a lone node if the catalog knows the entity, else 404.
     await assertInCatalog([{ ref: start.ref }], credentials);
     res.json(loneNode(start.ref, start.type));
+  });
+
+  // ---------------------------------------------------------------- cluster objects
+  registerClusterRoutes(api, {
+    ...options.cluster,
+    store,
+    permissions,
+    catalog,
+    logger: options.logger,
+    credentialsOf,
+    actorOf,
+  });
+
+  // ---------------------------------------------------------------- observed state
+  registerObservedRoutes(api, {
+    ...options.observed,
+    store,
+    permissions,
+    logger: options.logger,
+    gateway: options.cluster?.gateway ?? options.observed?.informers?.gateway,
+    credentialsOf,
   });
 
   return router;

@@ -22,6 +22,22 @@ import type {
   UpdateDeploymentRequest,
   UpdateModelVersionRequest,
   UpdateRunRequest,
+  ClusterList,
+  ClusterObjectStatus,
+  ClusterWriteResult,
+  CreateDatasetRequest,
+  CreateJobRequest,
+  CreateJobsRequest,
+  ClusterBatchWriteResult,
+  CreateNotebookRequest,
+  CreatePipelineRequest,
+  DeployInferenceServiceRequest,
+  GetJobStatusQuery,
+  ListPortalEntitiesQuery,
+  NamespaceList,
+  PortalEntityList,
+  PromoteInferenceServiceRequest,
+  RollbackInferenceServiceRequest,
 } from './types.generated';
 
 /**
@@ -150,6 +166,99 @@ export interface KubeaiApi {
     query: GetLineageQuery,
     options?: KubeaiRequestOptions,
   ): Promise<LineageGraph>;
+
+  // ---- clusters: what the portal creates in clusters (every write takes `dryRun`)
+
+  /** `GET /clusters` — names and API server URLs (never credentials). */
+  listClusters(options?: KubeaiRequestOptions): Promise<ClusterList>;
+  /** `GET /clusters/{cluster}/namespaces`. */
+  listNamespaces(
+    cluster: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<NamespaceList>;
+  /** `POST /notebooks` — a Kubeflow Notebook (and workspace PVC); records a run. */
+  createNotebook(
+    request: CreateNotebookRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `POST /jobs` — Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob; records a run. */
+  createJob(
+    request: CreateJobRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /**
+   * `POST /jobs/batch` — up to 1,000 training tasks in one request (all validated before any is
+   * applied; per-item results, 207 when the cluster refused some).
+   */
+  createJobs(
+    request: CreateJobsRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterBatchWriteResult>;
+  /** `POST /datasets` — PVC or Fluid Dataset; records a dataset version (and registers the entity). */
+  createDataset(
+    request: CreateDatasetRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `POST /inference-services` — deploy a model version (new, full rollout or canary). */
+  deployInferenceService(
+    request: DeployInferenceServiceRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `POST /inference-services/{cluster}/{namespace}/{name}/promote` — the canary gets 100 %. */
+  promoteInferenceService(
+    target: ClusterObjectName,
+    request?: PromoteInferenceServiceRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `POST /inference-services/{cluster}/{namespace}/{name}/rollback` — back to the stable version. */
+  rollbackInferenceService(
+    target: ClusterObjectName,
+    request?: RollbackInferenceServiceRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `POST /pipelines` — an Argo Workflow or CronWorkflow; records a run. */
+  createPipeline(
+    request: CreatePipelineRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
+  /** `GET /clusters/{cluster}/namespaces/{namespace}/notebooks/{name}`. */
+  getNotebookStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus>;
+  /** `GET /clusters/{cluster}/namespaces/{namespace}/jobs/{name}` (`kind` found when omitted). */
+  getJobStatus(
+    target: ClusterObjectName,
+    query?: GetJobStatusQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus>;
+  /** `GET /clusters/{cluster}/namespaces/{namespace}/datasets/{name}`. */
+  getDatasetStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus>;
+  /** `GET /clusters/{cluster}/namespaces/{namespace}/inference-services/{name}`. */
+  getInferenceServiceStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus>;
+  /** `GET /clusters/{cluster}/namespaces/{namespace}/pipelines/{name}`. */
+  getPipelineStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus>;
+  /** `GET /catalog-entities` — the catalog entities created through the portal. */
+  listPortalEntities(
+    query?: ListPortalEntitiesQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<PortalEntityList>;
+}
+
+/** A Kubernetes object in a cluster known to the portal. */
+export interface ClusterObjectName {
+  cluster: string;
+  namespace: string;
+  name: string;
 }
 
 /** The namespace and name of a catalog entity (a `CompoundEntityRef` without the kind fits). */

@@ -1,5 +1,10 @@
 import { ResponseError } from '@backstage/errors';
-import type { EntityName, KubeaiApi, KubeaiRequestOptions } from './KubeaiApi';
+import type {
+  ClusterObjectName,
+  EntityName,
+  KubeaiApi,
+  KubeaiRequestOptions,
+} from './KubeaiApi';
 import type {
   CreateDatasetVersionRequest,
   CreateDeploymentRequest,
@@ -24,6 +29,22 @@ import type {
   UpdateDeploymentRequest,
   UpdateModelVersionRequest,
   UpdateRunRequest,
+  ClusterList,
+  ClusterObjectStatus,
+  ClusterWriteResult,
+  CreateDatasetRequest,
+  CreateJobRequest,
+  CreateJobsRequest,
+  ClusterBatchWriteResult,
+  CreateNotebookRequest,
+  CreatePipelineRequest,
+  DeployInferenceServiceRequest,
+  GetJobStatusQuery,
+  ListPortalEntitiesQuery,
+  NamespaceList,
+  PortalEntityList,
+  PromoteInferenceServiceRequest,
+  RollbackInferenceServiceRequest,
 } from './types.generated';
 
 /** The part of Backstage's `DiscoveryApi` / `DiscoveryService` the client needs. */
@@ -260,6 +281,155 @@ export class KubeaiClient implements KubeaiApi {
     return this.#call('GET', '/lineage', { query: query as Query }, options);
   }
 
+  // ---- clusters
+
+  listClusters(options?: KubeaiRequestOptions): Promise<ClusterList> {
+    return this.#call('GET', '/clusters', {}, options);
+  }
+
+  listNamespaces(
+    cluster: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<NamespaceList> {
+    return this.#call(
+      'GET',
+      `/clusters/${encodeURIComponent(cluster)}/namespaces`,
+      {},
+      options,
+    );
+  }
+
+  createNotebook(
+    request: CreateNotebookRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call('POST', '/notebooks', { body: request }, options);
+  }
+
+  createJob(
+    request: CreateJobRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call('POST', '/jobs', { body: request }, options);
+  }
+
+  createJobs(
+    request: CreateJobsRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterBatchWriteResult> {
+    return this.#call('POST', '/jobs/batch', { body: request }, options);
+  }
+
+  createDataset(
+    request: CreateDatasetRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call('POST', '/datasets', { body: request }, options);
+  }
+
+  deployInferenceService(
+    request: DeployInferenceServiceRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call(
+      'POST',
+      '/inference-services',
+      { body: request },
+      options,
+    );
+  }
+
+  promoteInferenceService(
+    target: ClusterObjectName,
+    request: PromoteInferenceServiceRequest = {},
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call(
+      'POST',
+      `/inference-services/${objectPath(target)}/promote`,
+      { body: request },
+      options,
+    );
+  }
+
+  rollbackInferenceService(
+    target: ClusterObjectName,
+    request: RollbackInferenceServiceRequest = {},
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call(
+      'POST',
+      `/inference-services/${objectPath(target)}/rollback`,
+      { body: request },
+      options,
+    );
+  }
+
+  createPipeline(
+    request: CreatePipelineRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.#call('POST', '/pipelines', { body: request }, options);
+  }
+
+  getNotebookStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus> {
+    return this.#call('GET', statusPath(target, 'notebooks'), {}, options);
+  }
+
+  getJobStatus(
+    target: ClusterObjectName,
+    query?: GetJobStatusQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus> {
+    return this.#call(
+      'GET',
+      statusPath(target, 'jobs'),
+      { query: query as Query },
+      options,
+    );
+  }
+
+  getDatasetStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus> {
+    return this.#call('GET', statusPath(target, 'datasets'), {}, options);
+  }
+
+  getInferenceServiceStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus> {
+    return this.#call(
+      'GET',
+      statusPath(target, 'inference-services'),
+      {},
+      options,
+    );
+  }
+
+  getPipelineStatus(
+    target: ClusterObjectName,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterObjectStatus> {
+    return this.#call('GET', statusPath(target, 'pipelines'), {}, options);
+  }
+
+  listPortalEntities(
+    query?: ListPortalEntitiesQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<PortalEntityList> {
+    return this.#call(
+      'GET',
+      '/catalog-entities',
+      { query: query as Query },
+      options,
+    );
+  }
+
   async #call<T>(
     method: 'GET' | 'POST' | 'PATCH',
     route: string,
@@ -299,4 +469,20 @@ function path(entity: EntityName): string {
   return `${encodeURIComponent(entity.namespace)}/${encodeURIComponent(
     entity.name,
   )}`;
+}
+
+/** `{cluster}/{namespace}/{name}`, encoded. */
+function objectPath(target: ClusterObjectName): string {
+  return [target.cluster, target.namespace, target.name]
+    .map(encodeURIComponent)
+    .join('/');
+}
+
+/** `/clusters/{cluster}/namespaces/{namespace}/{kind}/{name}`, encoded. */
+function statusPath(target: ClusterObjectName, kind: string): string {
+  return `/clusters/${encodeURIComponent(
+    target.cluster,
+  )}/namespaces/${encodeURIComponent(
+    target.namespace,
+  )}/${kind}/${encodeURIComponent(target.name)}`;
 }

@@ -1,8 +1,30 @@
 export * from './types.generated';
-export type { EntityName, KubeaiApi, KubeaiRequestOptions } from './KubeaiApi';
+export type {
+  ClusterObjectName,
+  EntityName,
+  KubeaiApi,
+  KubeaiRequestOptions,
+} from './KubeaiApi';
 export { KubeaiClient } from './KubeaiClient';
 export type {
   KubeaiClientOptions,
   KubeaiDiscoveryApi,
   KubeaiFetchApi,
 } from './KubeaiClient';
+export {
+  KubeaiObservedClient,
+  kubeaiObservedPermissions,
+  kubeaiRunLogsReadPermission,
+  type KubeaiObservedApi,
+} from './observed';
+export {
+  exampleStepYaml,
+  kubeaiActions,
+  objectRefString,
+  pruneEmpty,
+} from './actions';
+export type { KubeaiActionDefinition, KubeaiActionRunOptions } from './actions';
+export {
+  KUBEAI_PORTAL_ENTITY_TOPIC,
+  KUBEAI_PORTAL_LOCATION_TYPE,
+} from './portalEntities';

@@ -178,6 +178,12 @@ export interface Run {
   inputs: RunInput[];
   outputs: RunOutput[];
   params: ParameterMap;
+  /** Why the run is in its phase, as the cluster says (`BackoffLimitExceeded`, `Deleted`, …). */
+  reason?: string;
+  schedule?: RunSchedule;
+  observed?: RunObserved;
+  /** When the cluster informers last changed the run. */
+  observedAt?: string;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -258,6 +264,7 @@ export interface Deployment {
     [key: string]: unknown;
   } | null;
   observedAt: string | null;
+  drift?: Drift;
   createdAt: string;
   updatedAt: string;
   updatedBy: string;
@@ -305,19 +312,32 @@ export interface LineageNode {
   label: string;
   /** Model version state, run phase, or the phase the cluster reports for a service. */
   status?: string;
+  /**
+   * What the clusters report: for a service its phase, readiness, URL and the versions served
+   * (`traffic`); for a dataset the Fluid cache state.
+   */
+  observed?: {
+    [key: string]: unknown;
+  };
+  drift?: Drift;
+  /** An InferenceService the portal did not create, found serving a registered artifact. */
+  discovered?: boolean;
 }
 
 /**
  * `versionOf`: datasetVersion → dataset, modelVersion → model.
  * `inputTo`: dataset or datasetVersion → run.
  * `produced`: run → modelVersion.
- * `deployedTo`: modelVersion → inferenceService (with the traffic `percent`).
+ * `deployedTo`: modelVersion → inferenceService (declared, with the traffic `percent`).
+ * `servedBy`: modelVersion → inferenceService as the cluster really serves it (observed; also
+ * to discovered services).
  */
 export type LineageEdgeType =
   | 'versionOf'
   | 'inputTo'
   | 'produced'
-  | 'deployedTo';
+  | 'deployedTo'
+  | 'servedBy';
 
 export interface LineageEdge {
   from: string;
@@ -332,6 +352,623 @@ export interface LineageGraph {
   roots: string[];
   nodes: LineageNode[];
   edges: LineageEdge[];
+}
+
+/** A cluster the portal can create objects in. */
+export interface ClusterInfo {
+  name: string;
+  /** The API server URL. */
+  url: string;
+}
+
+export interface ClusterList {
+  items: ClusterInfo[];
+  totalItems: number;
+}
+
+export interface NamespaceInfo {
+  name: string;
+}
+
+export interface NamespaceList {
+  cluster: string;
+  items: NamespaceInfo[];
+  totalItems: number;
+}
+
+/**
+ * `cpu` / `memory` are requests; the memory limit defaults to the memory request, the CPU
+ * limit is set only with `cpuLimit`; `gpu` sets the `nvidia.com/gpu` limit.
+ */
+export interface ComputeResources {
+  cpu?: string;
+  memory?: string;
+  gpu?: number;
+  cpuLimit?: string;
+  memoryLimit?: string;
+}
+
+/** An environment variable, a literal `value` or a `secretKeyRef`. */
+export interface EnvVar {
+  name: string;
+  value?: string;
+  secretKeyRef?: {
+    name: string;
+    key: string;
+  };
+}
+
+/**
+ * A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset
+ * entity says (its PVC, or the PVC Fluid makes for a cached dataset).
+ */
+export interface DatasetMount {
+  datasetRef: string;
+  version?: string;
+  name?: string;
+  claimName?: string;
+  mountPath?: string;
+  subPath?: string;
+}
+
+/** Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass. */
+export interface KueueQueue {
+  name: string;
+  priorityClass?: string;
+}
+
+/** Volcano gang scheduling (all-or-nothing start of `minMember` pods). */
+export interface GangScheduling {
+  minMember?: number;
+  queue?: string;
+}
+
+export type NodeSelector = {
+  [key: string]: string;
+};
+
+/** Register the entity in the catalog through the portal (published by the kubeai entity provider). */
+export interface CatalogEntityInput {
+  name?: string;
+  namespace?: string;
+  title?: string;
+  description?: string;
+  owner: string;
+  lifecycle?: string;
+  system?: string;
+  tags?: string[];
+}
+
+export interface CreateNotebookRequest {
+  cluster: string;
+  namespace: string;
+  name: string;
+  image: string;
+  resources?: ComputeResources;
+  env?: EnvVar[];
+  /** The workspace volume, an existing PVC (`existingClaim`) or a new one (`size`). */
+  workspace?: {
+    existingClaim?: string;
+    size?: string;
+    storageClassName?: string;
+    mountPath?: string;
+  };
+  datasets?: DatasetMount[];
+  modelRef?: string;
+  entityRef?: string;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+  nodeSelector?: NodeSelector;
+  dryRun?: boolean;
+}
+
+export type TrainingKind =
+  | 'Job'
+  | 'CronJob'
+  | 'TFJob'
+  | 'PyTorchJob'
+  | 'XGBoostJob'
+  | 'TrainJob';
+
+/** Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`). */
+export interface ReplicaCounts {
+  Chief?: number;
+  PS?: number;
+  Worker?: number;
+  Evaluator?: number;
+  Master?: number;
+}
+
+/** Resources per replica type, replacing `resources`. */
+export interface ReplicaResources {
+  Chief?: ComputeResources;
+  PS?: ComputeResources;
+  Worker?: ComputeResources;
+  Evaluator?: ComputeResources;
+  Master?: ComputeResources;
+}
+
+/** A training task; `kind` decides which of the kind-specific fields apply. */
+export interface CreateJobRequest {
+  cluster: string;
+  namespace: string;
+  name: string;
+  kind: TrainingKind;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  resources?: ComputeResources;
+  datasets?: DatasetMount[];
+  shmSize?: string;
+  queue?: KueueQueue;
+  gang?: GangScheduling;
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
+  ttlSecondsAfterFinished?: number;
+  serviceAccountName?: string;
+  priorityClassName?: string;
+  nodeSelector?: NodeSelector;
+  modelRef?: string;
+  entityRef?: string;
+  /** Job only. */
+  parallelism?: number;
+  /** Job only. */
+  completions?: number;
+  schedule?: string;
+  timeZone?: string;
+  /** CronJob only (default `Forbid`). */
+  concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  suspend?: boolean;
+  startingDeadlineSeconds?: number;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+  replicas?: ReplicaCounts;
+  replicaResources?: ReplicaResources;
+  /** PyTorchJob only; `auto`, `cpu`, `gpu` or a number. */
+  nprocPerNode?: string;
+  restartPolicy?: 'Never' | 'OnFailure' | 'ExitCode' | 'Always';
+  /** TrainJob only. */
+  runtimeRef?: {
+    name: string;
+    kind?: 'ClusterTrainingRuntime' | 'TrainingRuntime';
+  };
+  numNodes?: number;
+  numProcPerNode?: number;
+  initializer?: {
+    dataset?: {
+      storageUri: string;
+    };
+    model?: {
+      storageUri: string;
+    };
+  };
+  params?: ParameterMap;
+  dryRun?: boolean;
+}
+
+export interface CreateJobsRequest {
+  items: CreateJobRequest[];
+  dryRun?: boolean;
+}
+
+export interface ClusterBatchItemResult {
+  /** Position of the task in the request. */
+  index: number;
+  /** 201 when applied, else the status the task alone would have been answered with. */
+  status: number;
+  object: ClusterObjectRef;
+  runId?: string;
+  /** With `dryRun`, the manifests as the dry run answered. */
+  manifests?: KubeManifest[];
+  error?: {
+    name: string;
+    message: string;
+  };
+}
+
+export interface ClusterBatchWriteResult {
+  dryRun: boolean;
+  /** Tasks applied (or that would be). */
+  created: number;
+  /** Tasks the cluster refused. */
+  failed: number;
+  items: ClusterBatchItemResult[];
+  message: string;
+}
+
+/**
+ * Where the data is. `pvc`: `existingClaim` or a new PVC of `size` (`storageClassName`,
+ * `accessModes`; `subPath` with a cache); `oss`: `bucket`, `path`, `endpoint`, `credentials`;
+ * `s3`: `bucket`, `path`, `endpoint`, `region`, `credentials`; `nas`: `server`, `path`;
+ * `table`: `uri` (`odps://project.table`, `hive://db.table`, …, registered only).
+ */
+export interface DatasetSourceInput {
+  type: 'pvc' | 'oss' | 's3' | 'nas' | 'table';
+  existingClaim?: string;
+  size?: string;
+  storageClassName?: string;
+  accessModes?: Array<
+    'ReadWriteOnce' | 'ReadOnlyMany' | 'ReadWriteMany' | 'ReadWriteOncePod'
+  >;
+  subPath?: string;
+  bucket?: string;
+  path?: string;
+  endpoint?: string;
+  region?: string;
+  credentials?: {
+    secretName: string;
+    accessKeyIdKey?: string;
+    secretAccessKeyKey?: string;
+  };
+  server?: string;
+  uri?: string;
+}
+
+/** The Fluid cache in front of the source. */
+export interface DatasetCacheInput {
+  runtime: 'alluxio' | 'juicefs';
+  replicas?: number;
+  medium?: 'MEM' | 'SSD' | 'HDD';
+  quota: string;
+  path?: string;
+  /** JuiceFS only, the Secret key holding the metadata engine URL. */
+  metaUrl?: {
+    secretName: string;
+    key?: string;
+  };
+}
+
+export interface CreateDatasetRequest {
+  cluster: string;
+  namespace: string;
+  name: string;
+  source: DatasetSourceInput;
+  cache?: DatasetCacheInput;
+  datasetRef?: string;
+  catalogEntity?: CatalogEntityInput;
+  version?: string;
+  description?: string;
+  dryRun?: boolean;
+}
+
+export interface DeployInferenceServiceRequest {
+  cluster: string;
+  namespace: string;
+  name: string;
+  model: string;
+  modelVersion: number | string;
+  /** Roll the version out as a canary with this share; the served version keeps the rest. */
+  canaryTrafficPercent?: number;
+  resources?: ComputeResources;
+  env?: EnvVar[];
+  minReplicas?: number;
+  maxReplicas?: number;
+  runtime?: string;
+  protocolVersion?: 'v1' | 'v2' | 'grpc-v2';
+  serviceAccountName?: string;
+  serviceRef?: string;
+  catalogEntity?: CatalogEntityInput;
+  message?: string;
+  dryRun?: boolean;
+}
+
+export interface PromoteInferenceServiceRequest {
+  message?: string;
+  dryRun?: boolean;
+}
+
+export interface RollbackInferenceServiceRequest {
+  toVersion?: number | string;
+  message?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * One step. `type` decides which fields apply: `container` (`image`, `command`, `args`,
+ * `env`, `resources`, `datasets`, `outputs`), `training` (`training`: a training task of
+ * `POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`registry`,
+ * `modelRef`, `artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary`
+ * (`inferenceService`: name, version, canaryTrafficPercent, …), `promote` (`inferenceService`:
+ * the service's name).
+ */
+export interface PipelineStepInput {
+  name: string;
+  type:
+    | 'container'
+    | 'training'
+    | 'registerModelVersion'
+    | 'deployCanary'
+    | 'promote';
+  dependsOn?: string[];
+  when?: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  resources?: ComputeResources;
+  datasets?: DatasetMount[];
+  outputs?: {
+    name: string;
+    path: string;
+  }[];
+  training?: {
+    [key: string]: unknown;
+  };
+  registry?: {
+    url: string;
+    tokenSecret: {
+      name: string;
+      key: string;
+    };
+  };
+  modelRef?: string;
+  artifact?: {
+    uri: string;
+    format: string;
+    digest?: string;
+    size?: number;
+  };
+  framework?: string;
+  aliases?: string[];
+  metricsFrom?: {
+    step: string;
+    parameter: string;
+  };
+  inferenceService?:
+    | {
+        [key: string]: unknown;
+      }
+    | string;
+}
+
+export interface CreatePipelineRequest {
+  cluster: string;
+  namespace: string;
+  /** At most 52 characters (Argo appends a suffix per run). */
+  name: string;
+  entityRef?: string;
+  modelRef?: string;
+  parameters?: {
+    name: string;
+    value?: string;
+  }[];
+  schedule?: string;
+  timeZone?: string;
+  concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  serviceAccountName?: string;
+  activeDeadlineSeconds?: number;
+  images?: {
+    kubectl?: string;
+    python?: string;
+  };
+  steps: PipelineStepInput[];
+  dryRun?: boolean;
+}
+
+/** A Kubernetes object in a cluster. */
+export interface ClusterObjectRef {
+  cluster: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+}
+
+/** A Kubernetes object (as built, or as the apiserver answered a dry run). */
+export interface KubeManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface ClusterWriteResult {
+  /** True when nothing was written. */
+  dryRun: boolean;
+  object: ClusterObjectRef;
+  /** Every object applied, in order (e.g. a workspace PVC, then the Notebook). */
+  objects: ClusterObjectRef[];
+  /** The manifests, as built (with `dryRun`, as the apiserver's dry run answered). */
+  manifests: KubeManifest[];
+  run?: Run;
+  deployment?: Deployment;
+  datasetVersion?: DatasetVersion;
+  /** The catalog entity the object belongs to (registered by the portal when `catalogEntity` was given). */
+  entityRef?: string;
+  /** Portal path of the object or its entity, e.g. `/catalog/default/inferenceservice/shoe-brand`. */
+  url: string;
+  message: string;
+}
+
+export interface ClusterObjectStatus {
+  object: ClusterObjectRef;
+  /** A summary (`Pending`, `Running`, `Succeeded`, `Failed`, `Ready`, `Scheduled`, `Bound`, …). */
+  phase: string;
+  message?: string;
+  createdAt?: string;
+  labels: {
+    [key: string]: string;
+  };
+  spec: {
+    [key: string]: unknown;
+  };
+  status: {
+    [key: string]: unknown;
+  };
+  run?: Run;
+  deployment?: Deployment;
+}
+
+/** A catalog entity. */
+export interface PortalEntity {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    [key: string]: unknown;
+  };
+  spec?: {
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface PortalEntityList {
+  items: PortalEntity[];
+  totalItems: number;
+}
+
+/** A kind the cluster informers watch. */
+export type ObservedKind =
+  | 'Job'
+  | 'CronJob'
+  | 'TFJob'
+  | 'PyTorchJob'
+  | 'XGBoostJob'
+  | 'TrainJob'
+  | 'Notebook'
+  | 'InferenceService'
+  | 'Workflow'
+  | 'CronWorkflow'
+  | 'Dataset'
+  | 'PersistentVolumeClaim';
+
+/** One watched kind of a cluster. */
+export interface KindSyncStatus {
+  kind: string;
+  /** The version the cluster serves the kind in. */
+  apiVersion?: string;
+  state:
+    | 'starting'
+    | 'listing'
+    | 'watching'
+    | 'backoff'
+    | 'notInstalled'
+    | 'stopped';
+  /** The last resourceVersion seen (where the watch continues). */
+  resourceVersion?: string;
+  /** A full list was taken since the backend started. */
+  synced: boolean;
+  lastSyncAt?: string;
+  lastEventAt?: string;
+  events: number;
+  relists: number;
+  reconnects: number;
+  /** Objects observed (not deleted). */
+  objects: number;
+  message?: string;
+}
+
+/** The informers of one cluster. */
+export interface ClusterSyncStatus {
+  name: string;
+  url?: string;
+  state: 'connecting' | 'syncing' | 'synced' | 'unreachable';
+  reachable: boolean;
+  lastContactAt?: string;
+  lastError?: string;
+  lastErrorAt?: string;
+  kinds: KindSyncStatus[];
+}
+
+export interface ClusterSyncStatusList {
+  informersEnabled: boolean;
+  items: ClusterSyncStatus[];
+}
+
+/** An object in a cluster as the informers last saw it. */
+export interface ObservedObject {
+  cluster: string;
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  /** Carries the label `app.kubernetes.io/managed-by: kubeai`. */
+  managed: boolean;
+  entityRef?: string;
+  modelRef?: string;
+  modelVersion?: string;
+  /** The run the object is. */
+  runId?: string;
+  /** The deployment (InferenceService entity) the object serves. */
+  serviceRef?: string;
+  schedule?: RunSchedule;
+  /** Run phase for runs; else the object's phase (`Ready`, `Bound`, `Active`, …). */
+  phase: string;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  ready?: boolean;
+  url?: string;
+  storageUri?: string;
+  /** Kind-specific state (conditions, Fluid cache states, KServe traffic, …). */
+  details: {
+    [key: string]: unknown;
+  };
+  createdAt?: string;
+  observedAt: string;
+  /** When the informers saw the object deleted. */
+  deletedAt?: string;
+  /** An InferenceService the portal did not create that serves this registered version. */
+  discovered?: {
+    modelRef: string;
+    version: number;
+  };
+}
+
+export interface ObservedObjectList {
+  items: ObservedObject[];
+  totalItems: number;
+}
+
+/** The CronJob / CronWorkflow that spawned a run (and the run recorded for it, if any). */
+export interface RunSchedule {
+  kind: string;
+  name: string;
+  runId?: string;
+}
+
+/** The run's object as the cluster informers saw it last. */
+export interface RunObserved {
+  /** Job, TFJob, PyTorchJob, XGBoostJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow. */
+  kind: string;
+  apiVersion: string;
+  uid: string;
+  /** Notebooks; a ready server. */
+  ready?: boolean;
+  /** Notebooks; where the server is. */
+  url?: string;
+  conditions?: {
+    [key: string]: unknown;
+  }[];
+  /** The object was deleted from the cluster. */
+  deleted?: boolean;
+  deletedAt?: string;
+}
+
+/**
+ * `deleted`: the InferenceService was deleted outside the portal; `missing`: it is not in its
+ * cluster; `version`: the cluster serves other versions (or an unregistered artifact) than
+ * declared; `traffic`: the same versions with other shares.
+ */
+export type DriftType = 'deleted' | 'missing' | 'version' | 'traffic';
+
+export interface DriftReason {
+  type: DriftType;
+  message: string;
+}
+
+/** Declared (`traffic`) versus observed state of a deployment. */
+export interface Drift {
+  status: 'inSync' | 'drifted' | 'unknown';
+  reasons: DriftReason[];
 }
 
 /** Query parameters of `GET /models/{namespace}/{name}/versions` (listModelVersions). */
@@ -401,4 +1038,46 @@ export interface GetLineageQuery {
   direction?: 'upstream' | 'downstream' | 'both';
   /** Hops to follow from the start (default 3). */
   depth?: number;
+}
+
+/** Query parameters of `GET /observed/objects` (listObservedObjects). */
+export interface ListObservedObjectsQuery {
+  cluster?: string;
+  kind?: ObservedKind;
+  namespace?: string;
+  /** Only objects of this catalog entity (`kubeai.io/entity-ref`), e.g. a Dataset's cache. */
+  entityRef?: string;
+  runId?: string;
+  discovered?: boolean;
+  includeDeleted?: boolean;
+  /** Page size (default 100). */
+  limit?: number;
+  /** Items to skip. */
+  offset?: number;
+}
+
+/** Query parameters of `GET /runs/{id}/logs` (getRunLogs). */
+export interface GetRunLogsQuery {
+  /** Lines to answer from the end of each log (default 100). */
+  tail?: number;
+  /** Keep streaming new lines. */
+  follow?: boolean;
+  /** Only this pod of the run. */
+  pod?: string;
+  /** The container (default the pod's only container, or `main`). */
+  container?: string;
+}
+
+/** Query parameters of `GET /clusters/{cluster}/namespaces/{namespace}/jobs/{name}` (getJobStatus). */
+export interface GetJobStatusQuery {
+  /** The training kind; found from the recorded run (or by trying each kind) when omitted. */
+  kind?: TrainingKind;
+}
+
+/** Query parameters of `GET /catalog-entities` (listPortalEntities). */
+export interface ListPortalEntitiesQuery {
+  /** Page size (default 100). */
+  limit?: number;
+  /** Items to skip. */
+  offset?: number;
 }

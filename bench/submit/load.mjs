@@ -1,0 +1,89 @@
+/*
+ * The load generator of bench/submit/run.ts, in its own process (as the portal's users would be):
+ * sends `count` periodic-forecast training tasks to the KubeAI API with `concurrency` requests in
+ * flight — one task per `POST /api/kubeai/jobs`, or with `batch` > 1 that many per
+ * `POST /api/kubeai/jobs/batch` — and prints one JSON line with the wall time, the per-task
+ * status counts and the request latency percentiles. Task bodies: ./tasks.mjs.
+ *
+ *   node bench/submit/load.mjs <baseUrl> <namespace> <count> <concurrency> [<offset>] [<batch>]
+ */
+import { performance } from 'node:perf_hooks';
+import { forecastTask } from './tasks.mjs';
+
+const [baseUrl, namespace, countArg, concurrencyArg, offsetArg, batchArg] =
+  process.argv.slice(2);
+const count = Number(countArg);
+const concurrency = Number(concurrencyArg);
+const offset = Number(offsetArg ?? 0);
+const batch = Number(batchArg ?? 1);
+
+const requests = Math.ceil(count / batch);
+const latencies = new Array(requests);
+const statuses = {};
+const errors = [];
+let next = 0;
+
+const count1 = (status, n = 1) => {
+  statuses[status] = (statuses[status] ?? 0) + n;
+};
+
+async function send(r) {
+  const first = r * batch;
+  const size = Math.min(batch, count - first);
+  const tasks = Array.from({ length: size }, (_, k) =>
+    forecastTask(offset + first + k, namespace),
+  );
+  const single = batch === 1;
+  const res = await fetch(`${baseUrl}/${single ? 'jobs' : 'jobs/batch'}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(single ? tasks[0] : { items: tasks }),
+  });
+  const text = await res.text();
+  if (single || (res.status !== 201 && res.status !== 207)) {
+    count1(res.status, size);
+    if (res.status !== 201 && errors.length < 5) {
+      errors.push(`${res.status} ${text.slice(0, 300)}`);
+    }
+    return;
+  }
+  for (const item of JSON.parse(text).items) {
+    count1(item.status);
+    if (item.status !== 201 && errors.length < 5) {
+      errors.push(`${item.status} ${item.error?.message}`);
+    }
+  }
+}
+
+async function worker() {
+  for (;;) {
+    const r = next++;
+    if (r >= requests) return;
+    const start = performance.now();
+    try {
+      await send(r);
+    } catch (error) {
+      count1('error', Math.min(batch, count - r * batch));
+      if (errors.length < 5) errors.push(String(error));
+    }
+    latencies[r] = performance.now() - start;
+  }
+}
+
+const start = performance.now();
+await Promise.all(Array.from({ length: concurrency }, worker));
+const wallMs = performance.now() - start;
+const sorted = latencies.filter(x => x !== undefined).sort((a, b) => a - b);
+const at = q =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+console.log(
+  JSON.stringify({
+    wallMs,
+    requests,
+    statuses,
+    errors,
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+  }),
+);

@@ -1,0 +1,4 @@
+export {
+  KubeaiPortalEntityProvider,
+  type KubeaiPortalEntityProviderOptions,
+} from './KubeaiPortalEntityProvider';

@@ -1,0 +1,360 @@
+/**
+ * List + watch of one kind in one cluster, for as long as the backend runs:
+ *
+ * 1. discovery picks the served version (a kind whose CRD is not installed is skipped with one log
+ *    line and looked up again every `rediscoverMs`);
+ * 2. a paged list (`limit`, `continue`) gives every object and the list's resourceVersion;
+ * 3. a watch from that resourceVersion (with bookmarks) streams the changes; when the server ends
+ *    it, the next watch continues from the last resourceVersion seen;
+ * 4. a 410 Gone (the resourceVersion is too old, e.g. after an apiserver restart) relists;
+ * 5. failures (apiserver down, network) are retried with exponential backoff and jitter, capped
+ *    at `maxBackoffMs`, and reported to the cluster's health — never thrown.
+ *
+ * The last resourceVersion is kept in memory only: a backend restart relists, and the registry's
+ * writes are idempotent (see ./observedStore.ts).
+ */
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import type {
+  ClusterGateway,
+  ResolvedResource,
+} from '../cluster/ClusterGateway';
+import { StreamHttpError } from '../cluster/stream';
+import { watchOnce } from '../cluster/watch';
+import type { KindSpec } from './kinds';
+import { observe, type ObserveOptions } from './observe';
+import type { ObservationWriter } from './ObservationWriter';
+
+export type KindInformerState =
+  | 'starting'
+  | 'listing'
+  | 'watching'
+  | 'backoff'
+  | 'notInstalled'
+  | 'stopped';
+
+/** Timing knobs (defaults in parentheses). */
+export interface InformerTiming {
+  /** Page size of lists (500). */
+  pageSize?: number;
+  /** Server-side timeout of one watch request, seconds (300; the server may end it sooner). */
+  watchTimeoutSeconds?: number;
+  /** First retry delay (250 ms), doubled per failure. */
+  initialBackoffMs?: number;
+  /** Longest retry delay (10 000 ms). */
+  maxBackoffMs?: number;
+  /** How often a kind that is not served is looked up again (10 minutes). */
+  rediscoverMs?: number;
+}
+
+/** Reports to the cluster's health. */
+export interface HealthReporter {
+  success(): void;
+  failure(kind: string, error: unknown): void;
+}
+
+export interface KindInformerOptions extends InformerTiming {
+  gateway: ClusterGateway;
+  cluster: string;
+  spec: KindSpec;
+  writer: ObservationWriter;
+  logger: Pick<LoggerService, 'debug' | 'info' | 'warn' | 'error'>;
+  health: HealthReporter;
+  observeOptions?: ObserveOptions;
+}
+
+/** What the status API shows of one informer. */
+export interface KindInformerStatus {
+  kind: string;
+  apiVersion?: string;
+  state: KindInformerState;
+  resourceVersion?: string;
+  /** Whether a full list has been taken since start. */
+  synced: boolean;
+  lastSyncAt?: string;
+  lastEventAt?: string;
+  events: number;
+  relists: number;
+  reconnects: number;
+  message?: string;
+}
+
+const errorMessage = (error: unknown) =>
+  String((error as Error)?.message ?? error).slice(0, 500);
+
+/** Connection-level failures (not an answer of the apiserver). */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof StreamHttpError) {
+    return error.code >= 500 || error.code === 429;
+  }
+  const name = (error as Error)?.name;
+  if (name === 'ServiceUnavailableError') return true;
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string'; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, …
+}
+
+export class KindInformer {
+  readonly #options: KindInformerOptions;
+  readonly #abort = new AbortController();
+  #resource: ResolvedResource | undefined;
+  #resourceVersion: string | undefined;
+  #state: KindInformerState = 'starting';
+  #synced = false;
+  #lastSyncAt: string | undefined;
+  #lastEventAt: string | undefined;
+  #events = 0;
+  #relists = 0;
+  #reconnects = 0;
+  #message: string | undefined;
+  #failures = 0;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(options: KindInformerOptions) {
+    this.#options = options;
+  }
+
+  get kind(): string {
+    return this.#options.spec.kind;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run().catch(error => {
+      // never reached in practice: #run catches everything
+      this.#options.logger.error(
+        `kubeai informer ${this.#label()} stopped: ${errorMessage(error)}`,
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#wake?.();
+    await this.#loop;
+    this.#state = 'stopped';
+  }
+
+  status(): KindInformerStatus {
+    const out: KindInformerStatus = {
+      kind: this.#options.spec.kind,
+      state: this.#state,
+      synced: this.#synced,
+      events: this.#events,
+      relists: this.#relists,
+      reconnects: this.#reconnects,
+    };
+    if (this.#resource) out.apiVersion = this.#resource.apiVersion;
+    if (this.#resourceVersion) out.resourceVersion = this.#resourceVersion;
+    if (this.#lastSyncAt) out.lastSyncAt = this.#lastSyncAt;
+    if (this.#lastEventAt) out.lastEventAt = this.#lastEventAt;
+    if (this.#message) out.message = this.#message;
+    return out;
+  }
+
+  /** Whether the kind is fully listed (or not served at all) — its observed state is complete. */
+  get settled(): boolean {
+    return this.#synced || this.#state === 'notInstalled';
+  }
+
+  #label() {
+    return `${this.#options.spec.kind} of cluster ${this.#options.cluster}`;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #backoffMs(): number {
+    const initial = this.#options.initialBackoffMs ?? 250;
+    const max = this.#options.maxBackoffMs ?? 10_000;
+    const exp = Math.min(max, initial * 2 ** Math.max(0, this.#failures - 1));
+    return Math.round(exp * (0.8 + Math.random() * 0.4));
+  }
+
+  async #run(): Promise<void> {
+    const { spec, gateway, cluster, logger } = this.#options;
+    while (!this.#abort.signal.aborted) {
+      try {
+        if (!this.#resource) {
+          try {
+            this.#resource = await gateway.resolveResource(
+              cluster,
+              spec.group,
+              spec.kind,
+              spec.versions,
+            );
+          } catch (error) {
+            if (!(error instanceof NotFoundError)) throw error;
+            this.#options.health.success(); // the cluster answered
+            if (this.#state !== 'notInstalled') {
+              logger.info(
+                `kubeai informers: cluster ${cluster} does not serve ${
+                  spec.kind
+                } (${spec.versions
+                  .map(v => (spec.group ? `${spec.group}/${v}` : v))
+                  .join(', ')}); skipping it`,
+              );
+            }
+            this.#state = 'notInstalled';
+            this.#message = `not served (CRD not installed?)`;
+            this.#failures = 0;
+            await this.#sleep(this.#options.rediscoverMs ?? 10 * 60_000);
+            continue;
+          }
+          if (this.#state === 'notInstalled') {
+            logger.info(
+              `kubeai informers: cluster ${cluster} now serves ${spec.kind}; watching it`,
+            );
+          }
+        }
+        if (!this.#resourceVersion) {
+          await this.#list(this.#resource);
+        }
+        const watchStart = Date.now();
+        const end = await watchOnce(gateway, cluster, this.#resource, {
+          resourceVersion: this.#resourceVersion!,
+          labelSelector: spec.selector,
+          timeoutSeconds: this.#jitteredTimeout(),
+          signal: this.#abort.signal,
+          onOpen: () => {
+            this.#state = 'watching';
+            this.#message = undefined;
+            this.#recovered();
+          },
+          onEvent: (type, object) => {
+            this.#events++;
+            this.#lastEventAt = new Date().toISOString();
+            this.#options.writer.add(
+              observe(cluster, spec, object, {
+                ...this.#options.observeOptions,
+                deleted: type === 'DELETED',
+              }),
+            );
+          },
+          onResourceVersion: rv => {
+            this.#resourceVersion = rv;
+          },
+        });
+        this.#resourceVersion = end.resourceVersion;
+        if (end.reason === 'gone') {
+          logger.info(
+            `kubeai informers: resourceVersion of ${this.#label()} is too old (410 Gone); relisting`,
+          );
+          this.#resourceVersion = undefined;
+        } else if (end.reason === 'closed') {
+          this.#reconnects++;
+          if (end.events === 0 && Date.now() - watchStart < 1000) {
+            await this.#sleep(1000); // a server that ends watches at once: do not spin
+          }
+        }
+      } catch (error) {
+        if (this.#abort.signal.aborted) break;
+        if (error instanceof StreamHttpError && error.code === 404) {
+          // the CRD went away: discover again
+          this.#resource = undefined;
+          this.#resourceVersion = undefined;
+        }
+        this.#failures++;
+        this.#state = 'backoff';
+        this.#message = errorMessage(error);
+        this.#options.health.failure(spec.kind, error);
+        const forbidden =
+          (error as Error)?.name === 'NotAllowedError' ||
+          (error instanceof StreamHttpError && error.code === 403);
+        // RBAC does not change by itself within seconds: look again every minute
+        const delay = forbidden
+          ? Math.max(60_000, this.#backoffMs())
+          : this.#backoffMs();
+        // an unreachable cluster is logged once by the cluster's health, not by each kind
+        const log =
+          this.#failures === 1 && !isUnreachable(error)
+            ? logger.warn
+            : logger.debug;
+        log.call(
+          logger,
+          `kubeai informers: ${this.#label()} failed (${
+            this.#message
+          }); retrying in ${delay} ms`,
+        );
+        await this.#sleep(delay);
+      }
+    }
+    this.#state = 'stopped';
+  }
+
+  #recovered() {
+    if (this.#failures > 0) {
+      this.#options.logger.info(
+        `kubeai informers: ${this.#label()} is watched again after ${
+          this.#failures
+        } failure(s)`,
+      );
+    }
+    this.#failures = 0;
+    this.#options.health.success();
+  }
+
+  #jitteredTimeout(): number {
+    const base = this.#options.watchTimeoutSeconds ?? 300;
+    return Math.max(1, Math.round(base * (0.8 + Math.random() * 0.2)));
+  }
+
+  async #list(resource: ResolvedResource): Promise<void> {
+    const { spec, gateway, cluster, writer, observeOptions } = this.#options;
+    this.#state = 'listing';
+    const present = new Set<string>();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    let restarted = false;
+    do {
+      let page;
+      try {
+        page = await gateway.listPage(cluster, resource, {
+          labelSelector: spec.selector,
+          limit: this.#options.pageSize ?? 500,
+          continue: continueToken,
+        });
+      } catch (error) {
+        // an expired continue token (410): take the list again from the start, once
+        if (
+          continueToken &&
+          !restarted &&
+          /continue|expired|too old/i.test(errorMessage(error))
+        ) {
+          restarted = true;
+          continueToken = undefined;
+          present.clear();
+          continue;
+        }
+        throw error;
+      }
+      const observations = page.items.map(item => {
+        present.add(`${item.metadata.namespace ?? ''}/${item.metadata.name}`);
+        return observe(cluster, spec, item, observeOptions);
+      });
+      writer.addListed(observations);
+      resourceVersion = page.resourceVersion || resourceVersion;
+      continueToken = page.continue;
+      if (continueToken) await writer.drained();
+    } while (continueToken && !this.#abort.signal.aborted);
+    if (this.#abort.signal.aborted) return;
+    const listed = new Date().toISOString();
+    // synced once the list (and the sweep of what it lacks) is written
+    writer
+      .listComplete(cluster, spec.kind, present, spec.role === 'service')
+      .then(() => {
+        this.#synced = true;
+        this.#lastSyncAt = listed;
+      });
+    this.#resourceVersion = resourceVersion;
+    this.#relists++;
+    this.#recovered();
+  }
+}

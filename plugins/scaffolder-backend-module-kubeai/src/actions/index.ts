@@ -1,0 +1,4 @@
+export {
+  createKubeaiTemplateActions,
+  type KubeaiTemplateActionsOptions,
+} from './kubeaiActions';
