@@ -3,7 +3,16 @@
  * business-forecasting users is one Prophet forecast per (store, metric) series, each a CronJob
  * running once a day in the team's Kueue queue.
  */
-const METRICS = ['gmv', 'orders', 'aov', 'refunds', 'dau', 'new-users', 'uv', 'conversion'];
+const METRICS = [
+  'gmv',
+  'orders',
+  'aov',
+  'refunds',
+  'dau',
+  'new-users',
+  'uv',
+  'conversion',
+];
 
 /** The `POST /api/kubeai/jobs` body of task `i`. */
 export function forecastTask(i, namespace) {

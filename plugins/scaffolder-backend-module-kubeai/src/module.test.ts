@@ -10,6 +10,8 @@ import { stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import catalogModuleKubeai from '@kubeai/plugin-catalog-backend-module-kubeai';
+// the end-to-end tests run the KubeAI backend plugin the actions call
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import kubeaiPlugin from '@kubeai/plugin-kubeai-backend';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

@@ -525,6 +525,108 @@ describe('cluster routes (SQLite registry)', () => {
     });
   });
 
+  it('creates a batch of forecast CronJobs, all validated before any is applied, reporting cluster refusals per item', async () => {
+    const task = (i: number, patch: Record<string, unknown> = {}) => ({
+      ...forecast,
+      name: `batch-forecast-${i}`,
+      schedule: `${i} 6 * * *`,
+      params: { store: i },
+      ...patch,
+    });
+    const items = [0, 1, 2].map(i => task(i));
+    const first = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({ items });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ dryRun: false, created: 3, failed: 0 });
+    expect(
+      first.body.items.map((i: any) => [i.index, i.status, i.object.kind]),
+    ).toEqual([
+      [0, 201, 'CronJob'],
+      [1, 201, 'CronJob'],
+      [2, 201, 'CronJob'],
+    ]);
+    for (const i of [0, 1, 2]) {
+      const stored = await readBack(
+        'batch/v1beta1',
+        'CronJob',
+        `batch-forecast-${i}`,
+      );
+      expect(stored.spec.schedule).toBe(`${i} 6 * * *`);
+      expect(stored.metadata.uid).toBe(first.body.items[i].object.uid);
+      const run = await request(server).get(
+        `${API}/runs/${first.body.items[i].runId}`,
+      );
+      expect(run.body).toMatchObject({
+        uid: stored.metadata.uid,
+        params: { store: i },
+      });
+    }
+    const again = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({ items });
+    expect(again.body.items.map((i: any) => i.runId)).toEqual(
+      first.body.items.map((i: any) => i.runId),
+    );
+
+    // one invalid task: the whole batch is refused, naming it; nothing applied
+    const invalid = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({
+        items: [
+          task(0, { namespace: BAD_NS }),
+          task(1, { namespace: BAD_NS, schedule: '0 24 * * *' }),
+        ],
+      });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.message).toContain(
+      'request/body/items/1/schedule hour value 24 is out of range 0-23',
+    );
+    const duplicate = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({
+        items: [task(0, { namespace: BAD_NS }), task(0, { namespace: BAD_NS })],
+      });
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.body.error.message).toContain('request/body/items/1/name');
+    expect(await listCreated(gateway, BAD_NS)).toEqual([]);
+
+    // the cluster refuses one task: 207, the others applied
+    const partial = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({
+        items: [task(3), task(4, { resources: { cpu: '2', cpuLimit: '1' } })],
+      });
+    expect(partial.status).toBe(207);
+    expect(partial.body).toMatchObject({ created: 1, failed: 1 });
+    expect(partial.body.items[1]).toMatchObject({
+      index: 1,
+      status: 422,
+      error: {
+        name: 'UnprocessableEntityError',
+        message: expect.stringContaining(
+          'must be less than or equal to cpu limit',
+        ),
+      },
+    });
+    expect(
+      (await readBack('batch/v1beta1', 'CronJob', 'batch-forecast-3')).spec
+        .schedule,
+    ).toBe('3 6 * * *');
+    await expect(
+      readBack('batch/v1beta1', 'CronJob', 'batch-forecast-4'),
+    ).rejects.toThrow(/not found/);
+
+    const dry = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({ items: [task(5)], dryRun: true });
+    expect(dry.status).toBe(201);
+    expect(dry.body.items[0].manifests[0].spec.schedule).toBe('5 6 * * *');
+    await expect(
+      readBack('batch/v1beta1', 'CronJob', 'batch-forecast-5'),
+    ).rejects.toThrow(/not found/);
+  });
+
   // ---------------------------------------------------------------- datasets
 
   it('creates a PVC dataset, registers its entity and version, and twice changes nothing', async () => {
@@ -1672,6 +1774,54 @@ describe('cluster routes (SQLite registry)', () => {
     );
     expect(status.status).toBe(404);
     expect(await listCreated(gateway, BAD_NS)).toEqual([]);
+  });
+});
+
+describe('cluster routes when the registry fails after the apply', () => {
+  it('say which objects exist, and the same request again records them', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const backend = await startBackend(knex);
+    try {
+      const body = {
+        cluster: 'local',
+        namespace: NS,
+        name: 'recorded-later',
+        kind: 'CronJob',
+        schedule: '@hourly',
+        image: 'python:3.12',
+      };
+      await knex.schema.renameTable('kubeai_runs', 'kubeai_runs_away');
+      const failed = await request(backend.server)
+        .post(`${API}/jobs`)
+        .send(body);
+      expect(failed.status).toBe(500);
+      expect(failed.body.error.name).toBe('PartialWriteError');
+      expect(failed.body.error.message).toContain(
+        `applied CronJob ${NS}/recorded-later to cluster "local", but recording it in the registry failed`,
+      );
+      expect(failed.body.error.message).toContain(
+        'send the same request again to record them',
+      );
+      const stored = await readBack(
+        'batch/v1beta1',
+        'CronJob',
+        'recorded-later',
+      );
+
+      await knex.schema.renameTable('kubeai_runs_away', 'kubeai_runs');
+      const retried = await request(backend.server)
+        .post(`${API}/jobs`)
+        .send(body);
+      expect(retried.status).toBe(201);
+      expect(retried.body.object.uid).toBe(stored.metadata.uid);
+      expect(retried.body.run).toMatchObject({ uid: stored.metadata.uid });
+      const runs = await request(backend.server).get(
+        `${API}/runs?kind=training`,
+      );
+      expect(runs.body.totalItems).toBe(1);
+    } finally {
+      await backend.stop();
+    }
   });
 });
 

@@ -296,9 +296,9 @@ export function registerClusterRoutes(
       ['request/body', ...p].join('/'),
     kindNote = '',
   ): z.output<S> {
-    const result = schema.safeParse(input);
-    if (result.success) return result.data;
-    const messages = result.error.issues.flatMap(issue => {
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    const messages = parsed.error.issues.flatMap(issue => {
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map(
           key => `${describe([...issue.path, key])} is not allowed${kindNote}`,
@@ -625,6 +625,22 @@ export function registerClusterRoutes(
     const credentials = await ctx.credentialsOf(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
+    const input = {
+      name: body.name,
+      namespace: body.namespace,
+      entityRef: body.entityRef,
+      image: body.image,
+      resources: body.resources,
+      env: body.env,
+      workspace: body.workspace,
+      datasets: undefined as DatasetMountInput[] | undefined,
+      modelRef: body.modelRef,
+      serviceAccountName: body.serviceAccountName,
+      priorityClassName: body.priorityClassName,
+      nodeSelector: body.nodeSelector,
+    };
+    // validate (the datasets' mounts once they are resolved), then resolve
+    zodCheck(notebookInputSchema, compact(input));
     assertCluster(body.cluster, 'body');
     await assertModelInCatalog(
       body.modelRef,
@@ -637,21 +653,10 @@ export function registerClusterRoutes(
       body,
       credentials,
     );
-    const input = {
-      name: body.name,
-      namespace: body.namespace,
-      entityRef: body.entityRef,
-      image: body.image,
-      resources: body.resources,
-      env: body.env,
-      workspace: body.workspace,
-      datasets: datasets.mounts,
-      modelRef: body.modelRef,
-      serviceAccountName: body.serviceAccountName,
-      priorityClassName: body.priorityClassName,
-      nodeSelector: body.nodeSelector,
-    };
-    zodCheck(notebookInputSchema, compact(input));
+    if (datasets.mounts) {
+      input.datasets = datasets.mounts;
+      zodCheck(notebookInputSchema, compact(input));
+    }
     await authorizeAll(
       [
         { permission: kubeaiClusterObjectCreatePermission },
@@ -708,6 +713,28 @@ export function registerClusterRoutes(
    * the request (`request/body`, `request/body/items/3`) for the messages. The model is checked
    * by the caller (once per batch).
    */
+  /** The builder input of a training task (without its datasets, which need resolving). */
+  function jobInput(body: JobRequest) {
+    const {
+      cluster: _c,
+      dryRun: _d,
+      params: _p,
+      datasets: _ds,
+      ...rest
+    } = body;
+    return rest;
+  }
+
+  /** Validates a training task before anything is resolved (400 naming `<at>/<field>`). */
+  function validateJob(body: JobRequest, at: string) {
+    zodCheck(
+      trainingInputSchema,
+      compact(jobInput(body)),
+      path => [at, ...path].join('/'),
+      ` for kind ${body.kind}`,
+    );
+  }
+
   async function prepareJob(
     body: JobRequest,
     at: string,
@@ -720,14 +747,16 @@ export function registerClusterRoutes(
       body,
       credentials,
     );
-    const { cluster, dryRun: _d, params: _p, ...rest } = body;
-    const input = compact({ ...rest, datasets: datasets.mounts });
-    zodCheck(
-      trainingInputSchema,
-      input,
-      path => [at, ...path].join('/'),
-      ` for kind ${body.kind}`,
-    );
+    const { cluster } = body;
+    const input = compact({ ...jobInput(body), datasets: datasets.mounts });
+    if (datasets.mounts) {
+      zodCheck(
+        trainingInputSchema,
+        input,
+        path => [at, ...path].join('/'),
+        ` for kind ${body.kind}`,
+      );
+    }
     const cronJobApiVersion =
       body.kind === 'CronJob'
         ? ((await gateway
@@ -770,6 +799,7 @@ export function registerClusterRoutes(
     const credentials = await ctx.credentialsOf(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
+    validateJob(body, 'request/body');
     await assertModelInCatalog(
       body.modelRef,
       'request/body/modelRef',
@@ -828,6 +858,7 @@ export function registerClusterRoutes(
         );
       }
       seen.set(key, i);
+      validateJob(item, `request/body/items/${i}`);
     });
     // each model once
     const models = [
@@ -939,30 +970,14 @@ export function registerClusterRoutes(
     const credentials = await ctx.credentialsOf(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
-    assertCluster(body.cluster, 'body');
-    let entity: PortalEntity | undefined;
-    let datasetRef: string;
-    if (body.catalogEntity) {
-      entity = datasetEntity(body, body.catalogEntity);
-      datasetRef = entityRefOfEntity(entity);
-      if (body.datasetRef && normalizeRef(body.datasetRef) !== datasetRef) {
-        throw new InputError(
-          `request/body/datasetRef: ${normalizeRef(
-            body.datasetRef,
-          )} is not the entity catalogEntity describes (${datasetRef}); give one of them`,
-        );
-      }
-    } else {
-      datasetRef = normalizeRef(
-        body.datasetRef ?? `dataset:default/${body.name}`,
-      );
-      await assertEntityKnown(
-        datasetRef,
-        'request/body/datasetRef',
-        credentials,
-        '; give catalogEntity to register it',
-      );
-    }
+    // validate: the builder's rules, the entity to register (both need no lookups) …
+    const datasetRef = normalizeRef(
+      body.catalogEntity
+        ? `dataset:${body.catalogEntity.namespace ?? 'default'}/${
+            body.catalogEntity.name ?? body.name
+          }`
+        : body.datasetRef ?? `dataset:default/${body.name}`,
+    );
     const input = compact({
       name: body.name,
       namespace: body.namespace,
@@ -971,6 +986,27 @@ export function registerClusterRoutes(
       cache: body.cache,
     });
     zodCheck(datasetInputSchema, input);
+    let entity: PortalEntity | undefined;
+    if (body.catalogEntity) {
+      entity = datasetEntity(body, body.catalogEntity);
+      if (body.datasetRef && normalizeRef(body.datasetRef) !== datasetRef) {
+        throw new InputError(
+          `request/body/datasetRef: ${normalizeRef(
+            body.datasetRef,
+          )} is not the entity catalogEntity describes (${datasetRef}); give one of them`,
+        );
+      }
+    }
+    // … then resolve
+    assertCluster(body.cluster, 'body');
+    if (!entity) {
+      await assertEntityKnown(
+        datasetRef,
+        'request/body/datasetRef',
+        credentials,
+        '; give catalogEntity to register it',
+      );
+    }
     const build = buildDataset(input as any);
     const uri = datasetUri(body, build.claimName);
     const plan = await store.planDatasetVersion(datasetRef, {
@@ -1051,8 +1087,30 @@ export function registerClusterRoutes(
     const credentials = await ctx.credentialsOf(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
-    const gateway = assertCluster(body.cluster, 'body');
     const modelRef = normalizeRef(body.model);
+    // validate the service's own settings before anything is looked up (the version's artifact
+    // is checked once resolved)
+    zodCheck(
+      inferenceServiceInputSchema,
+      compact({
+        name: body.name,
+        namespace: body.namespace,
+        modelRef,
+        version: {
+          version: '1',
+          artifact: { uri: 's3://x/y', format: 'onnx' },
+        },
+        resources: body.resources,
+        env: body.env,
+        minReplicas: body.minReplicas,
+        maxReplicas: body.maxReplicas,
+        canaryTrafficPercent: body.canaryTrafficPercent,
+        runtime: body.runtime,
+        protocolVersion: body.protocolVersion,
+        serviceAccountName: body.serviceAccountName,
+      }),
+    );
+    const gateway = assertCluster(body.cluster, 'body');
     await assertModelInCatalog(modelRef, 'request/body/model', credentials);
     const version = await selectModelVersion(
       modelRef,
@@ -1541,6 +1599,39 @@ export function registerClusterRoutes(
     const credentials = await ctx.credentialsOf(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
+    // validate (the datasets' mounts once they are resolved), then resolve
+    body.steps.forEach((step, i) => {
+      const training = step.training as Record<string, unknown> | undefined;
+      ((training?.datasets as unknown[] | undefined) ?? []).forEach((m, j) => {
+        if (
+          !m ||
+          typeof m !== 'object' ||
+          typeof (m as DatasetMount).datasetRef !== 'string'
+        ) {
+          throw new InputError(
+            `request/body/steps/${i}/training/datasets/${j}/datasetRef is required (a registered dataset)`,
+          );
+        }
+      });
+    });
+    {
+      const { cluster: _c, dryRun: _d, ...unresolved } = body;
+      zodCheck(
+        pipelineInputSchema,
+        compact({
+          ...unresolved,
+          steps: body.steps.map(step => {
+            const { datasets: _ds, ...rest } = step;
+            const training = step.training as
+              | Record<string, unknown>
+              | undefined;
+            if (!training) return rest;
+            const { datasets: _t, ...trainingRest } = training;
+            return { ...rest, training: trainingRest };
+          }),
+        }),
+      );
+    }
     assertCluster(body.cluster, 'body');
     await assertModelInCatalog(
       body.modelRef,
@@ -1564,13 +1655,6 @@ export function registerClusterRoutes(
       const training = step.training as Record<string, unknown> | undefined;
       if (training && Array.isArray(training.datasets)) {
         const mounts = training.datasets as DatasetMount[];
-        mounts.forEach((m, j) => {
-          if (!m || typeof m !== 'object' || typeof m.datasetRef !== 'string') {
-            throw new InputError(
-              `request/body/steps/${i}/training/datasets/${j}/datasetRef is required (a registered dataset)`,
-            );
-          }
-        });
         const resolved = await resolveDatasets(
           mounts,
           `request/body/steps/${i}/training/datasets`,
@@ -2115,15 +2199,11 @@ export function phaseOf(object: KubeObject): {
       ]) {
         const c = trueCondition(type);
         if (c) {
-          return {
-            phase:
-              type === 'Complete'
-                ? 'Succeeded'
-                : type === 'Created'
-                ? 'Pending'
-                : type,
-            message: c.message,
+          const phases: Record<string, string> = {
+            Complete: 'Succeeded',
+            Created: 'Pending',
           };
+          return { phase: phases[type] ?? type, message: c.message };
         }
       }
       return { phase: 'Pending' };

@@ -1117,13 +1117,11 @@ function toYaml(value: JsonValue, indent: number): string {
         ) {
           return `${pad}${key}:\n${toYaml(item, indent + 2)}`;
         }
-        return `${pad}${key}: ${
-          item && typeof item === 'object'
-            ? Array.isArray(item)
-              ? '[]'
-              : '{}'
-            : scalar(item)
-        }\n`;
+        let text = scalar(item);
+        if (item && typeof item === 'object') {
+          text = Array.isArray(item) ? '[]' : '{}';
+        }
+        return `${pad}${key}: ${text}\n`;
       })
       .join('');
   }

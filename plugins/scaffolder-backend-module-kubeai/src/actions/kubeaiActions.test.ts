@@ -12,6 +12,8 @@ import type { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
+// the end-to-end tests run the KubeAI backend plugin the actions call
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import kubeaiPlugin from '@kubeai/plugin-kubeai-backend';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
