@@ -31,7 +31,12 @@ import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
 import { normalizeRef } from '../refs';
-import { LineageStart, walkLineage } from './lineage';
+import {
+  GraphBuilder,
+  LineageStart,
+  walkInto,
+  walkLineage,
+} from './lineage';
 import { computeDrift, type DeploymentObserved } from '../informers/drift';
 import {
   augmentLineage,
@@ -1185,17 +1190,18 @@ export class RegistryStore {
     start: LineageStart,
     options: { direction: 'upstream' | 'downstream' | 'both'; depth: number },
   ): Promise<LineageGraph | undefined> {
-    const graph = await walkLineage(this.#db, start, options);
-    if (graph) {
-      return augmentLineage(this.#db, graph, options);
+    const g = new GraphBuilder();
+    const roots = await walkInto(this.#db, g, start, options);
+    if (roots) {
+      await augmentLineage(this.#db, g, options);
+      return g.graph(roots);
     }
     if (start.type === 'inferenceService') {
-      return discoveredLineage(this.#db, start.ref, options, (s, o) =>
-        walkLineage(this.#db, s, o),
-      );
+      return discoveredLineage(this.#db, start.ref, options);
     }
     return undefined;
   }
+
 }
 
 // -------------------------------------------------------------------- helpers

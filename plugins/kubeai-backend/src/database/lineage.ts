@@ -6,7 +6,8 @@ import type {
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { nameOf, normalizeRef } from '../refs';
-import { chunks, fromJson, wherePairs } from './util';
+import type { DeploymentObserved } from '../informers/drift';
+import { chunks, fromJson, whereInValues, wherePairs } from './util';
 
 /*
  * The lineage walk. Data flows
@@ -17,6 +18,9 @@ import { chunks, fromJson, wherePairs } from './util';
  * breadth-first search over *sets*: each level costs a handful of queries whatever the number of
  * nodes in the frontier (`… where run_id in (…)`, `… where model_ref = ? and version in (…)`), not
  * one query per node. `both` is the union of an upstream and a downstream walk from the start.
+ *
+ * Everything lands in one `GraphBuilder`, which the observed-state pass (informers/observedLineage)
+ * then decorates in place: the graph is built, and sorted, once.
  */
 
 /** Where a lineage walk starts. Refs are lower-cased here. */
@@ -31,7 +35,7 @@ export interface LineageOptions {
   depth: number;
 }
 
-interface ModelVersionInfo {
+export interface ModelVersionInfo {
   model_ref: string;
   version: number;
   state: string;
@@ -42,6 +46,16 @@ interface RunInfo {
   id: string;
   name: string;
   phase: string;
+}
+
+/** A deployment as the walk loads it; `observed` / `traffic` are for the observed pass. */
+export interface ServiceInfo {
+  ref: string;
+  modelRef: string;
+  /** JSON: the declared traffic split. */
+  traffic: string;
+  /** What the informers observed, null before they did. */
+  observed: DeploymentObserved | null;
 }
 
 /** The nodes one level of the walk starts from (ids are node ids). */
@@ -72,25 +86,69 @@ export const versionId = (ref: string, version: string | number) =>
   `${ref}@${version}`;
 export const runNodeId = (id: string) => `run:${id}`;
 
+const EDGE_TYPE_ORDER: Record<LineageEdgeType, number> = {
+  deployedTo: 0,
+  inputTo: 1,
+  produced: 2,
+  servedBy: 3,
+  versionOf: 4,
+};
+
+/**
+ * The order of an answer: nodes by id; edges by `from`, then `to` (in node order), then type — so
+ * that answers are stable whatever order the database returns rows in. Only the node ids are
+ * compared as strings (native `sort()`); edges are ordered by the nodes' ranks, which is much
+ * cheaper than comparing long `from|to|type` keys. Edges to nodes outside the graph are dropped.
+ */
+export function orderedGraph(
+  roots: string[],
+  nodes: Map<string, LineageNode>,
+  edgesByFrom: Map<string, Map<string, LineageEdge[]>>,
+): LineageGraph {
+  const ids = [...nodes.keys()].sort();
+  const rank = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) rank.set(ids[i], i);
+  const edges: LineageEdge[] = [];
+  for (const from of ids) {
+    const byTo = edgesByFrom.get(from);
+    if (!byTo) continue;
+    const targets = [...byTo.keys()].filter(to => rank.has(to));
+    if (targets.length > 1) {
+      targets.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    }
+    for (const to of targets) {
+      const list = byTo.get(to)!;
+      if (list.length > 1) {
+        list.sort((a, b) => EDGE_TYPE_ORDER[a.type] - EDGE_TYPE_ORDER[b.type]);
+      }
+      for (const edge of list) edges.push(edge);
+    }
+  }
+  return { roots, nodes: ids.map(id => nodes.get(id)!), edges };
+}
+
 /** Collects nodes and edges; adding a version also adds its dataset / model and the `versionOf` edge. */
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes = new Map<string, LineageNode>();
-  readonly edges = new Map<string, LineageEdge>();
-  /** Node info loaded so far, shared by both walks. */
+  /** Edges by `from`, then `to` (a pair has one edge per type): no string keys to build. */
+  readonly edges = new Map<string, Map<string, LineageEdge[]>>();
+  /** Node info loaded so far, shared by both walks and the observed pass. */
   readonly runs = new Map<string, RunInfo>();
   readonly modelVersions = new Map<string, ModelVersionInfo>();
-  readonly services = new Map<string, string | undefined>();
+  readonly services = new Map<string, ServiceInfo>();
 
   edge(from: string, to: string, type: LineageEdgeType, percent?: number) {
-    const key = `${from}|${to}|${type}`;
-    if (!this.edges.has(key)) {
-      this.edges.set(
-        key,
-        percent === undefined
-          ? { from, to, type }
-          : { from, to, type, percent },
-      );
+    let byTo = this.edges.get(from);
+    if (!byTo) {
+      byTo = new Map();
+      this.edges.set(from, byTo);
     }
+    const list = byTo.get(to);
+    if (list?.some(e => e.type === type)) return;
+    const edge: LineageEdge =
+      percent === undefined ? { from, to, type } : { from, to, type, percent };
+    if (list) list.push(edge);
+    else byTo.set(to, [edge]);
   }
 
   model(ref: string): string {
@@ -119,7 +177,7 @@ class GraphBuilder {
 
   modelVersion(info: ModelVersionInfo): string {
     const id = versionId(info.model_ref, info.version);
-    if (!this.nodes.has(id)) {
+    if (!this.modelVersions.has(id)) {
       this.modelVersions.set(id, info);
       this.nodes.set(id, {
         id,
@@ -151,7 +209,7 @@ class GraphBuilder {
 
   run(info: RunInfo): string {
     const id = runNodeId(info.id);
-    if (!this.nodes.has(id)) {
+    if (!this.runs.has(info.id)) {
       this.runs.set(info.id, info);
       this.nodes.set(id, {
         id,
@@ -164,43 +222,41 @@ class GraphBuilder {
     return id;
   }
 
-  service(ref: string, phase: string | undefined): string {
-    if (!this.nodes.has(ref)) {
-      this.services.set(ref, phase);
+  service(info: ServiceInfo): string {
+    const ref = info.ref;
+    if (!this.services.has(ref)) {
+      this.services.set(ref, info);
       const node: LineageNode = {
         id: ref,
         type: 'inferenceService',
         entityRef: ref,
         label: nameOf(ref),
       };
-      if (phase) node.status = phase;
+      const phase = info.observed?.phase;
+      if (typeof phase === 'string' && phase) node.status = phase;
       this.nodes.set(ref, node);
     }
     return ref;
   }
 
-  /**
-   * The graph, nodes sorted by id and edges by `from|to|type` (their map keys), so that answers are
-   * stable whatever order the database returns rows in. Plain `sort()` of the keys: the native
-   * string order, much cheaper than a comparator on thousands of items.
-   */
+  /** The graph in the order of {@link orderedGraph}. */
   graph(roots: string[]): LineageGraph {
-    const sorted = <T>(map: Map<string, T>) =>
-      [...map.keys()].sort().map(key => map.get(key)!);
-    return { roots, nodes: sorted(this.nodes), edges: sorted(this.edges) };
+    return orderedGraph(roots, this.nodes, this.edges);
   }
 }
 
-/** Loads what the graph does not know yet about runs / services (labels, status). */
-class Loader {
+/** Loads what the graph does not know yet about runs / services / model versions. */
+export class Loader {
   constructor(private readonly db: Knex, private readonly g: GraphBuilder) {}
 
   async runs(ids: Iterable<string>): Promise<void> {
     const missing = [...new Set(ids)].filter(id => !this.g.runs.has(id));
     for (const chunk of chunks(missing)) {
-      const rows: RunInfo[] = await this.db('kubeai_runs')
-        .whereIn('id', chunk)
-        .select('id', 'name', 'phase');
+      const rows: RunInfo[] = await whereInValues(
+        this.db('kubeai_runs'),
+        'id',
+        chunk,
+      ).select('id', 'name', 'phase');
       for (const row of rows) this.g.run(row);
     }
   }
@@ -208,19 +264,23 @@ class Loader {
   async services(refs: Iterable<string>): Promise<void> {
     const missing = [...new Set(refs)].filter(r => !this.g.services.has(r));
     for (const chunk of chunks(missing)) {
-      const rows: { service_ref: string; observed: string | null }[] =
-        await this.db('kubeai_deployments')
-          .whereIn('service_ref', chunk)
-          .select('service_ref', 'observed');
+      const rows: {
+        service_ref: string;
+        model_ref: string;
+        traffic: string;
+        observed: string | null;
+      }[] = await whereInValues(
+        this.db('kubeai_deployments'),
+        'service_ref',
+        chunk,
+      ).select('service_ref', 'model_ref', 'traffic', 'observed');
       for (const row of rows) {
-        const observed = fromJson<{ phase?: unknown } | null>(
-          row.observed,
-          null,
-        );
-        this.g.service(
-          row.service_ref,
-          typeof observed?.phase === 'string' ? observed.phase : undefined,
-        );
+        this.g.service({
+          ref: row.service_ref,
+          modelRef: row.model_ref,
+          traffic: row.traffic,
+          observed: fromJson<DeploymentObserved | null>(row.observed, null),
+        });
       }
     }
   }
@@ -245,7 +305,9 @@ class Loader {
         'version',
         group,
       );
-      for (const row of rows) this.g.modelVersion(row);
+      for (const row of rows) {
+        this.g.modelVersion({ ...row, version: Number(row.version) });
+      }
     }
   }
 }
@@ -273,7 +335,7 @@ function pairChunks<V>(
   return out;
 }
 
-function groupPairs<V>(
+export function groupPairs<V>(
   items: Iterable<{ ref: string; version: V }>,
 ): Map<string, V[]> {
   const out = new Map<string, V[]>();
@@ -283,6 +345,19 @@ function groupPairs<V>(
     else out.set(ref, [version]);
   }
   return out;
+}
+
+interface InputRow {
+  run_id: string;
+  dataset_ref: string;
+  dataset_version: string | null;
+}
+
+interface TrafficRow {
+  service_ref: string;
+  model_ref: string;
+  version: number;
+  percent: number;
 }
 
 /** One level downstream: datasets → runs → model versions → services. */
@@ -295,22 +370,17 @@ async function stepDownstream(
   const next = emptyFrontier();
 
   // dataset(Version) --inputTo--> run
-  const inputRows: {
-    run_id: string;
-    dataset_ref: string;
-    dataset_version: string | null;
-  }[] = [];
+  let inputRows: InputRow[] = [];
   for (const chunk of chunks([...from.datasets])) {
-    inputRows.push(
-      ...(await db('kubeai_run_inputs')
-        .whereIn('dataset_ref', chunk)
+    inputRows = inputRows.concat(
+      await whereInValues(db('kubeai_run_inputs'), 'dataset_ref', chunk)
         .whereNull('dataset_version')
-        .select('run_id', 'dataset_ref', 'dataset_version')),
+        .select('run_id', 'dataset_ref', 'dataset_version'),
     );
   }
   for (const group of pairChunks(groupPairs(from.datasetVersions.values()))) {
-    inputRows.push(
-      ...(await wherePairs(
+    inputRows = inputRows.concat(
+      await wherePairs(
         db('kubeai_run_inputs').select(
           'run_id',
           'dataset_ref',
@@ -319,7 +389,7 @@ async function stepDownstream(
         'dataset_ref',
         'dataset_version',
         group,
-      )),
+      ),
     );
   }
   await load.runs(inputRows.map(r => r.run_id));
@@ -328,16 +398,17 @@ async function stepDownstream(
       row.dataset_version === null
         ? g.dataset(row.dataset_ref)
         : g.datasetVersion(row.dataset_ref, row.dataset_version);
-    const run = g.run(g.runs.get(row.run_id)!);
-    g.edge(source, run, 'inputTo');
+    g.edge(source, runNodeId(row.run_id), 'inputTo');
     next.runs.add(row.run_id);
   }
 
   // run --produced--> modelVersion
   for (const chunk of chunks([...from.runs])) {
-    const rows: ModelVersionInfo[] = await db('kubeai_model_versions')
-      .whereIn('run_id', chunk)
-      .select('model_ref', 'version', 'state', 'run_id');
+    const rows: ModelVersionInfo[] = await whereInValues(
+      db('kubeai_model_versions'),
+      'run_id',
+      chunk,
+    ).select('model_ref', 'version', 'state', 'run_id');
     for (const row of rows) {
       const id = g.modelVersion(row);
       g.edge(runNodeId(row.run_id!), id, 'produced');
@@ -346,12 +417,7 @@ async function stepDownstream(
   }
 
   // modelVersion --deployedTo--> inferenceService
-  const traffic: {
-    service_ref: string;
-    model_ref: string;
-    version: number;
-    percent: number;
-  }[] = [];
+  let traffic: TrafficRow[] = [];
   for (const group of pairChunks(
     groupPairs(
       [...from.modelVersions.values()].map(mv => ({
@@ -360,8 +426,8 @@ async function stepDownstream(
       })),
     ),
   )) {
-    traffic.push(
-      ...(await wherePairs(
+    traffic = traffic.concat(
+      await wherePairs(
         db('kubeai_deployment_traffic').select(
           'service_ref',
           'model_ref',
@@ -371,7 +437,7 @@ async function stepDownstream(
         'model_ref',
         'version',
         group,
-      )),
+      ),
     );
   }
   await load.services(traffic.map(t => t.service_ref));
@@ -397,17 +463,14 @@ async function stepUpstream(
   const next = emptyFrontier();
 
   // inferenceService <--deployedTo-- modelVersion
-  const traffic: {
-    service_ref: string;
-    model_ref: string;
-    version: number;
-    percent: number;
-  }[] = [];
+  let traffic: TrafficRow[] = [];
   for (const chunk of chunks([...from.services])) {
-    traffic.push(
-      ...(await db('kubeai_deployment_traffic')
-        .whereIn('service_ref', chunk)
-        .select('service_ref', 'model_ref', 'version', 'percent')),
+    traffic = traffic.concat(
+      await whereInValues(
+        db('kubeai_deployment_traffic'),
+        'service_ref',
+        chunk,
+      ).select('service_ref', 'model_ref', 'version', 'percent'),
     );
   }
   await load.modelVersions(
@@ -425,21 +488,22 @@ async function stepUpstream(
   const producers = [...from.modelVersions.values()].filter(mv => mv.run_id);
   await load.runs(producers.map(mv => mv.run_id!));
   for (const mv of producers) {
-    const run = g.runs.get(mv.run_id!);
-    if (!run) continue;
-    g.edge(g.run(run), versionId(mv.model_ref, mv.version), 'produced');
-    next.runs.add(run.id);
+    if (!g.runs.has(mv.run_id!)) continue;
+    g.edge(
+      runNodeId(mv.run_id!),
+      versionId(mv.model_ref, mv.version),
+      'produced',
+    );
+    next.runs.add(mv.run_id!);
   }
 
   // run <--inputTo-- dataset(Version)
   for (const chunk of chunks([...from.runs])) {
-    const rows: {
-      run_id: string;
-      dataset_ref: string;
-      dataset_version: string | null;
-    }[] = await db('kubeai_run_inputs')
-      .whereIn('run_id', chunk)
-      .select('run_id', 'dataset_ref', 'dataset_version');
+    const rows: InputRow[] = await whereInValues(
+      db('kubeai_run_inputs'),
+      'run_id',
+      chunk,
+    ).select('run_id', 'dataset_ref', 'dataset_version');
     for (const row of rows) {
       if (row.dataset_version === null) {
         g.edge(g.dataset(row.dataset_ref), runNodeId(row.run_id), 'inputTo');
@@ -564,15 +628,15 @@ function unvisited(frontier: Frontier, visited: Set<string>): Frontier {
 }
 
 /**
- * Walks the lineage graph from `start`. Returns undefined when the registry has nothing about the
- * start (the caller decides between 404 and a lone catalog node).
+ * Walks the lineage graph from `start` into `g`. Returns the roots, or undefined when the registry
+ * has nothing about the start.
  */
-export async function walkLineage(
+export async function walkInto(
   db: Knex,
+  g: GraphBuilder,
   start: LineageStart,
   options: LineageOptions,
-): Promise<LineageGraph | undefined> {
-  const g = new GraphBuilder();
+): Promise<string[] | undefined> {
   const load = new Loader(db, g);
   const resolved = await startFrontier(db, g, load, start);
   if (!resolved) return undefined;
@@ -590,5 +654,19 @@ export async function walkLineage(
       frontier = unvisited(await step(db, g, load, frontier), visited);
     }
   }
-  return g.graph(resolved.roots);
+  return resolved.roots;
+}
+
+/**
+ * The registry's lineage graph around `start` (no observed state). Undefined when the registry has
+ * nothing about the start (the caller decides between 404 and a lone catalog node).
+ */
+export async function walkLineage(
+  db: Knex,
+  start: LineageStart,
+  options: LineageOptions,
+): Promise<LineageGraph | undefined> {
+  const g = new GraphBuilder();
+  const roots = await walkInto(db, g, start, options);
+  return roots && g.graph(roots);
 }
