@@ -3,6 +3,11 @@
  * fetches one entity (with its relations) per node it shows. Every node of the answer costs one
  * query that returns its details and its neighbours (left joins); a model's or dataset's node
  * (attached to its versions) costs nothing. In-process, no HTTP: the cheapest form of the baseline.
+ *
+ * A service's observed state (and drift) comes with its deployment row, as in GET /lineage. The
+ * synthetic registry has no cluster objects (Fluid datasets, discovered services), so the walk does
+ * not look for them; the answer is ordered as GET /lineage orders it, and run.ts checks that both
+ * are identical.
  */
 import type {
   LineageEdge,
@@ -11,6 +16,9 @@ import type {
   LineageNode,
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
+import { orderedGraph } from '../../plugins/kubeai-backend/src/database/lineage';
+import { computeDrift } from '../../plugins/kubeai-backend/src/informers/drift';
+import { serviceSummary } from '../../plugins/kubeai-backend/src/informers/observedLineage';
 
 type Direction = 'upstream' | 'downstream' | 'both';
 
@@ -95,6 +103,7 @@ export class NodeWalk {
     if (id.startsWith('inferenceservice:')) {
       const rows = await this.#q<{
         observed: string | null;
+        traffic: string;
         model_ref: string | null;
         version: number | null;
         percent: number | null;
@@ -106,10 +115,16 @@ export class NodeWalk {
             'd.service_ref',
           )
           .where('d.service_ref', id)
-          .select('d.observed', 't.model_ref', 't.version', 't.percent'),
+          .select(
+            'd.observed',
+            'd.traffic',
+            't.model_ref',
+            't.version',
+            't.percent',
+          ),
       );
-      const phase = rows[0]?.observed
-        ? (JSON.parse(rows[0].observed).phase as string | undefined)
+      const observed = rows[0]?.observed
+        ? JSON.parse(rows[0].observed)
         : undefined;
       const node: LineageNode = {
         id,
@@ -117,7 +132,11 @@ export class NodeWalk {
         entityRef: id,
         label: nameOf(id),
       };
-      if (phase) node.status = phase;
+      if (observed?.phase) node.status = observed.phase;
+      if (observed) {
+        node.observed = serviceSummary(observed);
+        node.drift = computeDrift(JSON.parse(rows[0].traffic), observed);
+      }
       return {
         node,
         up: rows
@@ -277,16 +296,17 @@ export class NodeWalk {
         frontier = next;
       }
     }
-    const byId = (a: { id: string }, b: { id: string }) =>
-      a.id < b.id ? -1 : Number(a.id > b.id);
-    const key = (e: LineageEdge) => `${e.from}|${e.to}|${e.type}`;
-    return {
-      roots: version === undefined ? [modelRef] : starts,
-      nodes: [...nodes.values()].sort(byId),
-      edges: [...edges.values()].sort((a, b) =>
-        key(a) < key(b) ? -1 : Number(key(a) > key(b)),
-      ),
-    };
+    const byFrom = new Map<string, Map<string, LineageEdge[]>>();
+    for (const e of edges.values()) {
+      const byTo = byFrom.get(e.from) ?? new Map<string, LineageEdge[]>();
+      byFrom.set(e.from, byTo);
+      byTo.set(e.to, [...(byTo.get(e.to) ?? []), e]);
+    }
+    return orderedGraph(
+      version === undefined ? [modelRef] : starts,
+      nodes,
+      byFrom,
+    );
   }
 
   /** A version brings its model / dataset node and the versionOf edge. */

@@ -13,6 +13,11 @@ export interface Config {
        * tests and development. Default false.
        */
       validateResponses?: boolean;
+      /**
+       * Memory for serialized `GET /lineage` answers, in MiB: an answer is reused until the next
+       * registry write (of any replica). 0 turns the cache off. Default 64.
+       */
+      lineageCacheMegabytes?: number;
     };
     /**
      * The cluster informers: list + watch, in every cluster of `kubernetes.clusterLocatorMethods`,

@@ -17,6 +17,9 @@ import { createRouter } from './service/router';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
 
+const megabytes = (value: number | undefined) =>
+  value === undefined ? undefined : value * 1024 * 1024;
+
 /** The KubeAI backend plugin, mounted at `/api/kubeai`. */
 export const kubeaiPlugin = createBackendPlugin({
   pluginId: KUBEAI_PLUGIN_ID,
@@ -96,6 +99,9 @@ export const kubeaiPlugin = createBackendPlugin({
             logger,
             maxBodySize: config.getOptionalString(
               'kubeai.registry.maxBodySize',
+            ),
+            lineageCacheBytes: megabytes(
+              config.getOptionalNumber('kubeai.registry.lineageCacheMegabytes'),
             ),
             validateResponses: config.getOptionalBoolean(
               'kubeai.registry.validateResponses',

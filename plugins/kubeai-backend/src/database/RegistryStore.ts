@@ -31,12 +31,8 @@ import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
 import { normalizeRef } from '../refs';
-import {
-  GraphBuilder,
-  LineageStart,
-  walkInto,
-  walkLineage,
-} from './lineage';
+import { RegistryChanges } from './changes';
+import { GraphBuilder, LineageStart, walkInto, walkLineage } from './lineage';
 import { computeDrift, type DeploymentObserved } from '../informers/drift';
 import {
   augmentLineage,
@@ -166,6 +162,7 @@ export interface DeploymentRow {
  */
 export class RegistryStore {
   readonly #db: Knex;
+  readonly #changes: RegistryChanges;
   readonly #versionLocks = new KeyedMutex();
 
   /** Applies the migrations (unless `skipMigrations`) and returns the store. */
@@ -188,7 +185,16 @@ export class RegistryStore {
   }
 
   constructor(knex: Knex) {
-    this.#db = knex;
+    this.#changes = RegistryChanges.of(knex);
+    this.#db = this.#changes.trackWrites();
+  }
+
+  /**
+   * A token that changes with every committed registry write (of any replica, on PostgreSQL):
+   * answers computed under one token stay valid while it does not change.
+   */
+  async changeToken(): Promise<string> {
+    return this.#changes.token();
   }
 
   // ------------------------------------------------------------------ model versions
@@ -1201,7 +1207,6 @@ export class RegistryStore {
     }
     return undefined;
   }
-
 }
 
 // -------------------------------------------------------------------- helpers

@@ -7,7 +7,13 @@ import type {
 import { Knex } from 'knex';
 import { nameOf, normalizeRef } from '../refs';
 import type { DeploymentObserved } from '../informers/drift';
-import { chunks, fromJson, whereInValues, wherePairs } from './util';
+import {
+  chunks,
+  fromJson,
+  selectTuples,
+  whereInValues,
+  wherePairs,
+} from './util';
 
 /*
  * The lineage walk. Data flows
@@ -109,20 +115,22 @@ export function orderedGraph(
   const rank = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) rank.set(ids[i], i);
   const edges: LineageEdge[] = [];
+  const pushTo = (list: LineageEdge[]) => {
+    if (list.length > 1) {
+      list.sort((a, b) => EDGE_TYPE_ORDER[a.type] - EDGE_TYPE_ORDER[b.type]);
+    }
+    for (const edge of list) edges.push(edge);
+  };
   for (const from of ids) {
     const byTo = edgesByFrom.get(from);
     if (!byTo) continue;
+    if (byTo.size === 1) {
+      for (const [to, list] of byTo) if (rank.has(to)) pushTo(list);
+      continue;
+    }
     const targets = [...byTo.keys()].filter(to => rank.has(to));
-    if (targets.length > 1) {
-      targets.sort((a, b) => rank.get(a)! - rank.get(b)!);
-    }
-    for (const to of targets) {
-      const list = byTo.get(to)!;
-      if (list.length > 1) {
-        list.sort((a, b) => EDGE_TYPE_ORDER[a.type] - EDGE_TYPE_ORDER[b.type]);
-      }
-      for (const edge of list) edges.push(edge);
-    }
+    targets.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    for (const to of targets) pushTo(byTo.get(to)!);
   }
   return { roots, nodes: ids.map(id => nodes.get(id)!), edges };
 }
@@ -245,6 +253,99 @@ export class GraphBuilder {
   }
 }
 
+/*
+ * The walk's queries, read as tuples (see `selectTuples`): the frontiers of a hot model are
+ * thousands of rows, and row objects are the walk's largest cost on SQLite.
+ */
+const MODEL_VERSION_COLUMNS = ['model_ref', 'version', 'state', 'run_id'];
+
+async function readModelVersions(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<ModelVersionInfo[]> {
+  const tuples = await selectTuples<[string, number, string, string | null]>(
+    db,
+    query.select(MODEL_VERSION_COLUMNS),
+    MODEL_VERSION_COLUMNS,
+  );
+  return tuples.map(([model_ref, version, state, run_id]) => ({
+    model_ref,
+    version: Number(version),
+    state,
+    run_id,
+  }));
+}
+
+const RUN_COLUMNS = ['id', 'name', 'phase'];
+
+async function readRuns(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<RunInfo[]> {
+  const tuples = await selectTuples<[string, string, string]>(
+    db,
+    query.select(RUN_COLUMNS),
+    RUN_COLUMNS,
+  );
+  return tuples.map(([id, name, phase]) => ({ id, name, phase }));
+}
+
+const INPUT_COLUMNS = ['run_id', 'dataset_ref', 'dataset_version'];
+
+async function readInputs(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<InputRow[]> {
+  const tuples = await selectTuples<[string, string, string | null]>(
+    db,
+    query.select(INPUT_COLUMNS),
+    INPUT_COLUMNS,
+  );
+  return tuples.map(([run_id, dataset_ref, dataset_version]) => ({
+    run_id,
+    dataset_ref,
+    dataset_version,
+  }));
+}
+
+const TRAFFIC_COLUMNS = ['service_ref', 'model_ref', 'version', 'percent'];
+
+async function readTraffic(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<TrafficRow[]> {
+  const tuples = await selectTuples<[string, string, number, number]>(
+    db,
+    query.select(TRAFFIC_COLUMNS),
+    TRAFFIC_COLUMNS,
+  );
+  return tuples.map(([service_ref, model_ref, version, percent]) => ({
+    service_ref,
+    model_ref,
+    version: Number(version),
+    percent: Number(percent),
+  }));
+}
+
+const SERVICE_COLUMNS = ['service_ref', 'model_ref', 'traffic', 'observed'];
+
+async function readServices(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<ServiceInfo[]> {
+  const tuples = await selectTuples<[string, string, string, string | null]>(
+    db,
+    query.select(SERVICE_COLUMNS),
+    SERVICE_COLUMNS,
+  );
+  return tuples.map(([ref, modelRef, traffic, observed]) => ({
+    ref,
+    modelRef,
+    traffic,
+    observed: fromJson<DeploymentObserved | null>(observed, null),
+  }));
+}
+
 /** Loads what the graph does not know yet about runs / services / model versions. */
 export class Loader {
   constructor(private readonly db: Knex, private readonly g: GraphBuilder) {}
@@ -252,11 +353,10 @@ export class Loader {
   async runs(ids: Iterable<string>): Promise<void> {
     const missing = [...new Set(ids)].filter(id => !this.g.runs.has(id));
     for (const chunk of chunks(missing)) {
-      const rows: RunInfo[] = await whereInValues(
-        this.db('kubeai_runs'),
-        'id',
-        chunk,
-      ).select('id', 'name', 'phase');
+      const rows = await readRuns(
+        this.db,
+        whereInValues(this.db('kubeai_runs'), 'id', chunk),
+      );
       for (const row of rows) this.g.run(row);
     }
   }
@@ -264,24 +364,11 @@ export class Loader {
   async services(refs: Iterable<string>): Promise<void> {
     const missing = [...new Set(refs)].filter(r => !this.g.services.has(r));
     for (const chunk of chunks(missing)) {
-      const rows: {
-        service_ref: string;
-        model_ref: string;
-        traffic: string;
-        observed: string | null;
-      }[] = await whereInValues(
-        this.db('kubeai_deployments'),
-        'service_ref',
-        chunk,
-      ).select('service_ref', 'model_ref', 'traffic', 'observed');
-      for (const row of rows) {
-        this.g.service({
-          ref: row.service_ref,
-          modelRef: row.model_ref,
-          traffic: row.traffic,
-          observed: fromJson<DeploymentObserved | null>(row.observed, null),
-        });
-      }
+      const rows = await readServices(
+        this.db,
+        whereInValues(this.db('kubeai_deployments'), 'service_ref', chunk),
+      );
+      for (const row of rows) this.g.service(row);
     }
   }
 
@@ -294,20 +381,16 @@ export class Loader {
       if (missing.length) pending.set(ref, missing);
     }
     for (const group of pairChunks(pending)) {
-      const rows: ModelVersionInfo[] = await wherePairs(
-        this.db('kubeai_model_versions').select(
+      const rows = await readModelVersions(
+        this.db,
+        wherePairs(
+          this.db('kubeai_model_versions'),
           'model_ref',
           'version',
-          'state',
-          'run_id',
+          group,
         ),
-        'model_ref',
-        'version',
-        group,
       );
-      for (const row of rows) {
-        this.g.modelVersion({ ...row, version: Number(row.version) });
-      }
+      for (const row of rows) this.g.modelVersion(row);
     }
   }
 }
@@ -373,22 +456,24 @@ async function stepDownstream(
   let inputRows: InputRow[] = [];
   for (const chunk of chunks([...from.datasets])) {
     inputRows = inputRows.concat(
-      await whereInValues(db('kubeai_run_inputs'), 'dataset_ref', chunk)
-        .whereNull('dataset_version')
-        .select('run_id', 'dataset_ref', 'dataset_version'),
+      await readInputs(
+        db,
+        whereInValues(db('kubeai_run_inputs'), 'dataset_ref', chunk).whereNull(
+          'dataset_version',
+        ),
+      ),
     );
   }
   for (const group of pairChunks(groupPairs(from.datasetVersions.values()))) {
     inputRows = inputRows.concat(
-      await wherePairs(
-        db('kubeai_run_inputs').select(
-          'run_id',
+      await readInputs(
+        db,
+        wherePairs(
+          db('kubeai_run_inputs'),
           'dataset_ref',
           'dataset_version',
+          group,
         ),
-        'dataset_ref',
-        'dataset_version',
-        group,
       ),
     );
   }
@@ -404,11 +489,10 @@ async function stepDownstream(
 
   // run --produced--> modelVersion
   for (const chunk of chunks([...from.runs])) {
-    const rows: ModelVersionInfo[] = await whereInValues(
-      db('kubeai_model_versions'),
-      'run_id',
-      chunk,
-    ).select('model_ref', 'version', 'state', 'run_id');
+    const rows = await readModelVersions(
+      db,
+      whereInValues(db('kubeai_model_versions'), 'run_id', chunk),
+    );
     for (const row of rows) {
       const id = g.modelVersion(row);
       g.edge(runNodeId(row.run_id!), id, 'produced');
@@ -427,16 +511,14 @@ async function stepDownstream(
     ),
   )) {
     traffic = traffic.concat(
-      await wherePairs(
-        db('kubeai_deployment_traffic').select(
-          'service_ref',
+      await readTraffic(
+        db,
+        wherePairs(
+          db('kubeai_deployment_traffic'),
           'model_ref',
           'version',
-          'percent',
+          group,
         ),
-        'model_ref',
-        'version',
-        group,
       ),
     );
   }
@@ -466,11 +548,10 @@ async function stepUpstream(
   let traffic: TrafficRow[] = [];
   for (const chunk of chunks([...from.services])) {
     traffic = traffic.concat(
-      await whereInValues(
-        db('kubeai_deployment_traffic'),
-        'service_ref',
-        chunk,
-      ).select('service_ref', 'model_ref', 'version', 'percent'),
+      await readTraffic(
+        db,
+        whereInValues(db('kubeai_deployment_traffic'), 'service_ref', chunk),
+      ),
     );
   }
   await load.modelVersions(
@@ -499,11 +580,10 @@ async function stepUpstream(
 
   // run <--inputTo-- dataset(Version)
   for (const chunk of chunks([...from.runs])) {
-    const rows: InputRow[] = await whereInValues(
-      db('kubeai_run_inputs'),
-      'run_id',
-      chunk,
-    ).select('run_id', 'dataset_ref', 'dataset_version');
+    const rows = await readInputs(
+      db,
+      whereInValues(db('kubeai_run_inputs'), 'run_id', chunk),
+    );
     for (const row of rows) {
       if (row.dataset_version === null) {
         g.edge(g.dataset(row.dataset_ref), runNodeId(row.run_id), 'inputTo');
@@ -532,11 +612,9 @@ async function startFrontier(
   switch (start.type) {
     case 'model': {
       const ref = normalizeRef(start.ref);
-      const query = db('kubeai_model_versions')
-        .where({ model_ref: ref })
-        .select('model_ref', 'version', 'state', 'run_id');
+      const query = db('kubeai_model_versions').where({ model_ref: ref });
       if (start.version !== undefined) query.where({ version: start.version });
-      const rows: ModelVersionInfo[] = await query;
+      const rows = await readModelVersions(db, query);
       if (rows.length === 0) return undefined;
       for (const row of rows) {
         frontier.modelVersions.set(g.modelVersion(row), row);

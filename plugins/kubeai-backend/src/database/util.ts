@@ -132,6 +132,33 @@ export function whereInValues<V extends string | number>(
   return query.whereIn(column, values);
 }
 
+/**
+ * The rows of `query` as tuples of `columns` (which it must select, by these names). On SQLite the
+ * database aggregates them into one JSON array (`json_group_array`): one string for JS to parse
+ * instead of thousands of row objects, about half the cost for the lineage walk's frontiers.
+ */
+export async function selectTuples<T extends unknown[]>(
+  db: Knex,
+  query: Knex.QueryBuilder,
+  columns: string[],
+): Promise<T[]> {
+  if (isSqlite(db)) {
+    const [row] = await db
+      .select(
+        db.raw(
+          `json_group_array(json_array(${columns
+            .map(() => '??')
+            .join(', ')})) as tuples`,
+          columns,
+        ),
+      )
+      .from(query.as('q'));
+    return JSON.parse(row.tuples) as T[];
+  }
+  const rows: Record<string, unknown>[] = await query;
+  return rows.map(row => columns.map(column => row[column]) as T);
+}
+
 /** `(col1 = ? AND col2 IN (…)) OR …` for (ref, version) pairs, grouped by ref. */
 export function wherePairs<V extends string | number>(
   query: Knex.QueryBuilder,

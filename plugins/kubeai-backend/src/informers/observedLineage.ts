@@ -33,7 +33,9 @@ const uriVariants = (uri: string) => {
 };
 
 /** What a node shows of a deployment's observed state. */
-function serviceSummary(observed: DeploymentObserved): Record<string, unknown> {
+export function serviceSummary(
+  observed: DeploymentObserved,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {
     phase: observed.phase,
     ready: observed.ready,

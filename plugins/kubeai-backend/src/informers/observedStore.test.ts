@@ -444,6 +444,46 @@ describe.each(databases.eachSupportedId())(
       expect(plain?.edges.some(e => e.type === 'servedBy')).toBe(false);
     });
 
+    it('finds discovered services of any version of a model with many versions', async () => {
+      // more versions than one query of the walk takes at once
+      const big = 'model:default/big';
+      await knex.batchInsert(
+        'kubeai_model_versions',
+        Array.from({ length: 1200 }, (_, i) => ({
+          model_ref: big,
+          version: i + 1,
+          artifact_uri: `s3://big/${i + 1}/`,
+          artifact_format: 'onnx',
+          metrics: '{}',
+          params: '{}',
+          tags: '[]',
+          state: 'live',
+          created_by: 'user:default/test',
+          created_at: '2026-11-20T00:00:00.000Z',
+          updated_at: '2026-11-20T00:00:00.000Z',
+        })),
+        100,
+      );
+      await store.applyObservations([
+        isvc('big-first', 's3://big/1', { managed: false, ready: true }),
+      ]);
+      const graph = await store.lineageWithObserved(
+        { type: 'model', ref: big },
+        { direction: 'downstream', depth: 1 },
+      );
+      expect(graph?.edges).toContainEqual({
+        from: `${big}@1`,
+        to: 'inferenceservice:default/local.serving.big-first',
+        type: 'servedBy',
+      });
+      // upstream walks do not look for them
+      const upstream = await store.lineageWithObserved(
+        { type: 'model', ref: big },
+        { direction: 'upstream', depth: 1 },
+      );
+      expect(upstream?.edges.some(e => e.type === 'servedBy')).toBe(false);
+    });
+
     it('counts observed objects per cluster and kind', async () => {
       const counts = await store.countObservedObjects();
       expect(counts.get('local|InferenceService')).toBeGreaterThanOrEqual(4);

@@ -291,6 +291,85 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    describe('lineage answers between writes', () => {
+      let knex: Knex;
+      let server: Awaited<ReturnType<typeof startBackend>>['server'];
+      let stop: () => Promise<void>;
+
+      beforeAll(async () => {
+        knex = await databases.init(databaseId);
+        const backend = await startBackend(knex);
+        server = backend.server;
+        stop = () => backend.stop();
+      });
+      afterAll(() => stop());
+
+      const LINEAGE = '/api/kubeai/lineage?entityRef=model:default/clf';
+
+      it('reuses an answer until a write, answers 304 to a matching If-None-Match', async () => {
+        await request(server)
+          .post(`${MODEL}/versions`)
+          .send({ artifact })
+          .expect(201);
+        const first = await request(server).get(LINEAGE).expect(200);
+        const again = await request(server).get(LINEAGE).expect(200);
+        expect(again.headers.etag).toBe(first.headers.etag);
+        expect(again.headers['content-type']).toMatch(/^application\/json/);
+        expect(again.body).toEqual(first.body);
+        await request(server)
+          .get(LINEAGE)
+          .set('If-None-Match', first.headers.etag)
+          .expect(304);
+
+        // a registry write: the next answer has the new version, and a new tag
+        await request(server)
+          .post(`${MODEL}/versions`)
+          .send({ artifact: { uri: 's3://models/clf/2', format: 'onnx' } })
+          .expect(201);
+        const after = await request(server)
+          .get(LINEAGE)
+          .set('If-None-Match', first.headers.etag)
+          .expect(200);
+        expect(after.headers.etag).not.toBe(first.headers.etag);
+        expect(after.body.nodes.map((n: { id: string }) => n.id)).toEqual([
+          'model:default/clf',
+          'model:default/clf@1',
+          'model:default/clf@2',
+        ]);
+
+        // a deployment, then its observed state: each shows at once
+        await request(server)
+          .post('/api/kubeai/deployments')
+          .send({
+            serviceRef: 'inferenceservice:default/svc',
+            cluster: 'prod',
+            namespace: 'team-cv',
+            name: 'svc',
+            modelRef: 'model:default/clf',
+            traffic: [{ version: 2, percent: 100 }],
+          })
+          .expect(201);
+        const deployed = await request(server).get(LINEAGE).expect(200);
+        expect(
+          deployed.body.nodes.find(
+            (n: { id: string }) => n.id === 'inferenceservice:default/svc',
+          ).status,
+        ).toBeUndefined();
+        // what the informers write, through the plugin's database client
+        await knex('kubeai_deployments')
+          .where({ service_ref: 'inferenceservice:default/svc' })
+          .update({
+            observed: JSON.stringify({ phase: 'Ready', ready: true }),
+          });
+        const live = await request(server).get(LINEAGE).expect(200);
+        expect(
+          live.body.nodes.find(
+            (n: { id: string }) => n.id === 'inferenceservice:default/svc',
+          ),
+        ).toMatchObject({ status: 'Ready', observed: { phase: 'Ready' } });
+      });
+    });
+
     describe('malformed requests', () => {
       let knex: Knex;
       let server: Awaited<ReturnType<typeof startBackend>>['server'];

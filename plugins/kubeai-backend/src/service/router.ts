@@ -35,6 +35,7 @@ import { PayloadTooLargeError, UnprocessableEntityError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { spec } from '../schema/openapi.generated';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
+import { CachedAnswer, LineageCache } from './lineageCache';
 import {
   ObservedRoutesOptions,
   registerObservedRoutes,
@@ -53,6 +54,11 @@ export interface RouterOptions {
   logger: LoggerService;
   /** Largest accepted JSON body (`1mb`, `500kb`, …); default {@link DEFAULT_MAX_BODY_SIZE}. */
   maxBodySize?: string;
+  /**
+   * Memory for serialized lineage answers, reused until the next registry write
+   * ({@link LineageCache}); default {@link DEFAULT_LINEAGE_CACHE_BYTES}, 0 turns it off.
+   */
+  lineageCacheBytes?: number;
   /** Also validate responses against the spec (a 500 on mismatch); for tests and development. */
   validateResponses?: boolean;
   /** The cluster gateway and events of the cluster routes (./clusterRoutes.ts). */
@@ -68,11 +74,24 @@ export interface RouterOptions {
  *
  * @public
  */
+/** Default memory for serialized lineage answers: 64 MiB. */
+export const DEFAULT_LINEAGE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Sends a serialized JSON answer; express answers 304 when the request's If-None-Match matches. */
+function sendAnswer(res: express.Response, answer: CachedAnswer) {
+  res.setHeader('ETag', answer.etag);
+  res.type('json');
+  res.send(answer.body);
+}
+
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
   const { store, httpAuth, auth, permissions, catalog } = options;
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+  const cacheBytes = options.lineageCacheBytes ?? DEFAULT_LINEAGE_CACHE_BYTES;
+  const lineageCache =
+    cacheBytes > 0 ? new LineageCache(cacheBytes) : undefined;
 
   /** The caller; the httpRouter already refused requests without credentials. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -462,9 +481,22 @@ export async function createRouter(
       );
     }
     const start = lineageStart(entityRef, runId, version);
+    // the token first: a write committing during the walk makes this answer stale at once
+    const token = await store.changeToken();
+    const key = JSON.stringify([start, direction, depth]);
+    const cached = lineageCache?.get(key, token);
+    if (cached) {
+      sendAnswer(res, cached);
+      return;
+    }
     const graph = await store.lineageWithObserved(start, { direction, depth });
     if (graph) {
-      res.json(graph);
+      if (!lineageCache || options.validateResponses) {
+        lineageCache?.set(key, token, graph);
+        res.json(graph);
+      } else {
+        sendAnswer(res, lineageCache.set(key, token, graph));
+      }
       return;
     }
     if (start.type === 'run') {

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+
+/** A serialized lineage answer and its entity tag. */
+export interface CachedAnswer {
+  body: Buffer;
+  etag: string;
+}
+
+/**
+ * Serialized `GET /lineage` answers, reused while the registry's change token (see
+ * database/changes.ts) is the one they were computed under. The lineage of a hot model is a large
+ * answer (thousands of nodes) that many people and tools ask for between two writes; reusing it
+ * saves the walk and the JSON serialization. Least recently used answers are dropped beyond
+ * `maxBytes`; an answer larger than a quarter of it is not kept.
+ */
+export class LineageCache {
+  readonly #maxBytes: number;
+  readonly #entries = new Map<string, CachedAnswer & { token: string }>();
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The answer for `key` if it was computed under `token`. */
+  get(key: string, token: string): CachedAnswer | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.token !== token) {
+      this.#delete(key);
+      return undefined;
+    }
+    // most recently used last
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  /** Serializes `value`, keeps it under (`key`, `token`) when it fits, and returns it. */
+  set(key: string, token: string, value: unknown): CachedAnswer {
+    const body = Buffer.from(JSON.stringify(value));
+    const answer = { body, etag: etagOf(body) };
+    if (body.length > this.#maxBytes / 4) {
+      this.#delete(key);
+      return answer;
+    }
+    this.#delete(key);
+    this.#entries.set(key, { ...answer, token });
+    this.#bytes += body.length;
+    for (const oldest of this.#entries.keys()) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#delete(oldest);
+    }
+    return answer;
+  }
+
+  #delete(key: string) {
+    const entry = this.#entries.get(key);
+    if (entry) {
+      this.#bytes -= entry.body.length;
+      this.#entries.delete(key);
+    }
+  }
+}
+
+/** A weak entity tag of the body, as express makes them. */
+function etagOf(body: Buffer): string {
+  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
+  return `W/"${body.length.toString(16)}-${hash}"`;
+}
