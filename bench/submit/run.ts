@@ -241,9 +241,10 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
- * `--keep-alive`: a what-if — client-node 1.4 creates a new https.Agent (so a new TLS connection,
- * and a CA parse) for every request; this caches one keep-alive agent per cluster and CA, for both
- * the plugin's gateway and the raw client (same module).
+ * `--keep-alive`: client-node 1.4 creates a new https.Agent (so a new TLS connection, and a CA
+ * parse) for every request; the plugin's gateway keeps one keep-alive agent per cluster
+ * (ClusterGateway's reuseOneAgent, on its own KubeConfig instances). This gives the raw client the
+ * same: one keep-alive agent per cluster and CA.
  */
 async function keepAliveAgents() {
   const k8s: any = await import('@kubernetes/client-node');

@@ -169,6 +169,24 @@ function createRawApi(
   return kubeConfig.makeApiClient(RawObjectApi) as unknown as RawApi;
 }
 
+/**
+ * client-node 1.4 creates an agent — hence a new TLS connection and a CA parse — for every API
+ * request. A cluster's agent options never change (the token travels in a header), so the first
+ * agent, made keep-alive, serves every request to the cluster. Proxied clusters keep client-node's
+ * own agents. Watches and logs (./stream.ts) open their own connections.
+ */
+function reuseOneAgent(kubeConfig: InstanceType<K8s['KubeConfig']>): void {
+  type CreateAgent = (cluster: any, options: object) => unknown;
+  const own = kubeConfig as unknown as { createAgent: CreateAgent };
+  const createAgent = own.createAgent.bind(kubeConfig);
+  let agent: unknown;
+  own.createAgent = (cluster, options) => {
+    if (cluster?.proxyUrl) return createAgent(cluster, options);
+    agent ??= createAgent(cluster, { ...options, keepAlive: true });
+    return agent;
+  };
+}
+
 interface ClusterClient {
   api: RawApi;
   discovery: Map<string, { value: string; expires: number }>;
@@ -640,6 +658,7 @@ export class ClusterGateway {
           ],
           currentContext: connection.name,
         });
+        reuseOneAgent(kubeConfig);
         return {
           api: createRawApi(k8s, kubeConfig),
           discovery: new Map(),

@@ -14,6 +14,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import {
   buildDataset,
   buildInferenceService,
@@ -166,6 +167,19 @@ describe('ClusterGateway on the local control plane', () => {
     expect(names).toEqual(
       expect.arrayContaining(['default', 'team-a', namespace]),
     );
+  });
+
+  it('keeps one connection to a cluster for sequential calls', async () => {
+    const connect = jest.spyOn(tls, 'connect');
+    try {
+      for (let i = 0; i < 10; i++) {
+        await gateway.namespaces('local-restricted');
+      }
+      // client-node alone opens a TLS connection per call
+      expect(connect.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      connect.mockRestore();
+    }
   });
 
   it('resolves CronJob to batch/v1beta1 on this 1.20 server by discovery, and applies it', async () => {

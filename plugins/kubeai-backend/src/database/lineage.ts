@@ -257,94 +257,76 @@ export class GraphBuilder {
  * The walk's queries, read as tuples (see `selectTuples`): the frontiers of a hot model are
  * thousands of rows, and row objects are the walk's largest cost on SQLite.
  */
-const MODEL_VERSION_COLUMNS = ['model_ref', 'version', 'state', 'run_id'];
+function reader<R, T extends unknown[]>(
+  columns: string[],
+  toRow: (tuple: T) => R,
+): (db: Knex, query: Knex.QueryBuilder) => Promise<R[]> {
+  return async (db, query) =>
+    (await selectTuples<T>(db, query.select(columns), columns)).map(toRow);
+}
 
-async function readModelVersions(
-  db: Knex,
-  query: Knex.QueryBuilder,
-): Promise<ModelVersionInfo[]> {
-  const tuples = await selectTuples<[string, number, string, string | null]>(
-    db,
-    query.select(MODEL_VERSION_COLUMNS),
-    MODEL_VERSION_COLUMNS,
-  );
-  return tuples.map(([model_ref, version, state, run_id]) => ({
+const readModelVersions = reader(
+  ['model_ref', 'version', 'state', 'run_id'],
+  ([model_ref, version, state, run_id]: [
+    string,
+    number,
+    string,
+    string | null,
+  ]): ModelVersionInfo => ({
     model_ref,
     version: Number(version),
     state,
     run_id,
-  }));
-}
+  }),
+);
 
-const RUN_COLUMNS = ['id', 'name', 'phase'];
+const readRuns = reader(
+  ['id', 'name', 'phase'],
+  ([id, name, phase]: [string, string, string]): RunInfo => ({
+    id,
+    name,
+    phase,
+  }),
+);
 
-async function readRuns(
-  db: Knex,
-  query: Knex.QueryBuilder,
-): Promise<RunInfo[]> {
-  const tuples = await selectTuples<[string, string, string]>(
-    db,
-    query.select(RUN_COLUMNS),
-    RUN_COLUMNS,
-  );
-  return tuples.map(([id, name, phase]) => ({ id, name, phase }));
-}
+const readInputs = reader(
+  ['run_id', 'dataset_ref', 'dataset_version'],
+  ([run_id, dataset_ref, dataset_version]: [
+    string,
+    string,
+    string | null,
+  ]): InputRow => ({ run_id, dataset_ref, dataset_version }),
+);
 
-const INPUT_COLUMNS = ['run_id', 'dataset_ref', 'dataset_version'];
-
-async function readInputs(
-  db: Knex,
-  query: Knex.QueryBuilder,
-): Promise<InputRow[]> {
-  const tuples = await selectTuples<[string, string, string | null]>(
-    db,
-    query.select(INPUT_COLUMNS),
-    INPUT_COLUMNS,
-  );
-  return tuples.map(([run_id, dataset_ref, dataset_version]) => ({
-    run_id,
-    dataset_ref,
-    dataset_version,
-  }));
-}
-
-const TRAFFIC_COLUMNS = ['service_ref', 'model_ref', 'version', 'percent'];
-
-async function readTraffic(
-  db: Knex,
-  query: Knex.QueryBuilder,
-): Promise<TrafficRow[]> {
-  const tuples = await selectTuples<[string, string, number, number]>(
-    db,
-    query.select(TRAFFIC_COLUMNS),
-    TRAFFIC_COLUMNS,
-  );
-  return tuples.map(([service_ref, model_ref, version, percent]) => ({
+const readTraffic = reader(
+  ['service_ref', 'model_ref', 'version', 'percent'],
+  ([service_ref, model_ref, version, percent]: [
+    string,
+    string,
+    number,
+    number,
+  ]): TrafficRow => ({
     service_ref,
     model_ref,
     version: Number(version),
     percent: Number(percent),
-  }));
-}
+  }),
+);
 
-const SERVICE_COLUMNS = ['service_ref', 'model_ref', 'traffic', 'observed'];
-
-async function readServices(
-  db: Knex,
-  query: Knex.QueryBuilder,
-): Promise<ServiceInfo[]> {
-  const tuples = await selectTuples<[string, string, string, string | null]>(
-    db,
-    query.select(SERVICE_COLUMNS),
-    SERVICE_COLUMNS,
-  );
-  return tuples.map(([ref, modelRef, traffic, observed]) => ({
+const readServices = reader(
+  ['service_ref', 'model_ref', 'traffic', 'observed'],
+  ([ref, modelRef, traffic, observed]: [
+    string,
+    string,
+    string,
+    string | null,
+  ]): ServiceInfo => ({
     ref,
     modelRef,
     traffic,
     observed: fromJson<DeploymentObserved | null>(observed, null),
-  }));
-}
+  }),
+);
 
 /** Loads what the graph does not know yet about runs / services / model versions. */
 export class Loader {

@@ -58,6 +58,23 @@ async function startBackend(knex: Knex, features: Feature = []) {
   });
 }
 
+/** A backend on a fresh database for the enclosing `describe`. */
+function useBackend(databaseId: TestDatabaseId) {
+  const app = {} as {
+    knex: Knex;
+    server: Awaited<ReturnType<typeof startBackend>>['server'];
+  };
+  let stop = async () => {};
+  beforeAll(async () => {
+    app.knex = await databases.init(databaseId);
+    const backend = await startBackend(app.knex);
+    app.server = backend.server;
+    stop = () => backend.stop();
+  });
+  afterAll(() => stop());
+  return app;
+}
+
 it('runs against SQLite and PostgreSQL', () => {
   expect(postgresSupport(databases)).toBe('ok');
 });
@@ -66,25 +83,15 @@ describe.each(databases.eachSupportedId())(
   'kubeai router on %p',
   (databaseId: TestDatabaseId) => {
     describe('registry routes', () => {
-      let knex: Knex;
-      let server: Awaited<ReturnType<typeof startBackend>>['server'];
-      let stop: () => Promise<void>;
-
-      beforeAll(async () => {
-        knex = await databases.init(databaseId);
-        const backend = await startBackend(knex);
-        server = backend.server;
-        stop = () => backend.stop();
-      });
-      afterAll(() => stop());
+      const app = useBackend(databaseId);
 
       it('serves health without credentials, everything else only with them', async () => {
-        await request(server).get('/api/kubeai/health').expect(200);
-        const anonymous = await request(server)
+        await request(app.server).get('/api/kubeai/health').expect(200);
+        const anonymous = await request(app.server)
           .get(`${MODEL}/versions`)
           .set('Authorization', mockCredentials.none.header());
         expect(anonymous.status).toBe(401);
-        const spec = await request(server).get('/api/kubeai/openapi.json');
+        const spec = await request(app.server).get('/api/kubeai/openapi.json');
         expect(spec.status).toBe(200);
         expect(Object.keys(spec.body.paths)).toContain(
           '/api/kubeai/models/{namespace}/{name}/versions',
@@ -92,7 +99,7 @@ describe.each(databases.eachSupportedId())(
       });
 
       it('registers, reads, aliases and lists model versions', async () => {
-        const created = await request(server)
+        const created = await request(app.server)
           .post(`${MODEL}/versions`)
           .send({
             artifact,
@@ -111,7 +118,7 @@ describe.each(databases.eachSupportedId())(
           state: 'live',
           createdBy: 'user:default/mock',
         });
-        const second = await request(server)
+        const second = await request(app.server)
           .post(`${MODEL}/versions`)
           .set('Authorization', mockCredentials.service.header())
           .send({ artifact, aliases: ['canary'] });
@@ -120,34 +127,37 @@ describe.each(databases.eachSupportedId())(
           createdBy: 'external:test-service',
         });
 
-        await request(server)
+        await request(app.server)
           .patch(`${MODEL}/versions/2`)
           .send({ aliases: ['production'] })
           .expect(200);
-        const production = await request(server).get(
+        const production = await request(app.server).get(
           `${MODEL}/versions/by-alias/production`,
         );
         expect(production.body.version).toBe(2);
-        const latest = await request(server).get(
+        const latest = await request(app.server).get(
           `${MODEL}/versions/by-alias/latest`,
         );
         expect(latest.body.version).toBe(2);
 
-        const list = await request(server).get(`${MODEL}/versions?limit=1`);
+        const list = await request(app.server).get(`${MODEL}/versions?limit=1`);
         expect(list.status).toBe(200);
         expect(list.body.totalItems).toBe(2);
         expect(
           list.body.items.map((v: { version: number }) => v.version),
         ).toEqual([2]);
-        const one = await request(server).get(`${MODEL}/versions/1`);
+        const one = await request(app.server).get(`${MODEL}/versions/1`);
         expect(one.body.aliases).toEqual([]);
 
         // a model in the catalog without versions lists empty; a model not in the catalog is 404
         expect(
-          (await request(server).get('/api/kubeai/models/default/det/versions'))
-            .body,
+          (
+            await request(app.server).get(
+              '/api/kubeai/models/default/det/versions',
+            )
+          ).body,
         ).toEqual({ items: [], totalItems: 0 });
-        const ghost = await request(server).get(
+        const ghost = await request(app.server).get(
           '/api/kubeai/models/default/ghost/versions',
         );
         expect(ghost.status).toBe(404);
@@ -160,7 +170,7 @@ describe.each(databases.eachSupportedId())(
         const path = '/api/kubeai/models/default/det/versions';
         const responses = await Promise.all(
           Array.from({ length: 100 }, (_, i) =>
-            request(server)
+            request(app.server)
               .post(path)
               .send({ artifact, params: { request: i } }),
           ),
@@ -169,16 +179,16 @@ describe.each(databases.eachSupportedId())(
         expect(
           responses.map(r => r.body.version).sort((a, b) => a - b),
         ).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-        const list = await request(server).get(`${path}?limit=1000`);
+        const list = await request(app.server).get(`${path}?limit=1000`);
         expect(list.body.totalItems).toBe(100);
       });
 
       it('records datasets, runs, deployments and answers lineage', async () => {
-        await request(server)
+        await request(app.server)
           .post('/api/kubeai/datasets/default/images/versions')
           .send({ version: 'v1', uri: 's3://datasets/images/v1/' })
           .expect(201);
-        const run = await request(server)
+        const run = await request(app.server)
           .post('/api/kubeai/runs')
           .send({
             kind: 'training',
@@ -189,29 +199,30 @@ describe.each(databases.eachSupportedId())(
             inputs: [{ datasetRef: 'dataset:default/images', version: 'v1' }],
           });
         expect(run.status).toBe(201);
-        const version = await request(server)
+        const version = await request(app.server)
           .post(`${MODEL}/versions`)
           .send({ artifact, runId: run.body.id });
         expect(version.body.version).toBe(3);
-        await request(server)
+        await request(app.server)
           .patch(`/api/kubeai/runs/${run.body.id}`)
           .send({ phase: 'Succeeded' })
           .expect(200);
         expect(
-          (await request(server).get(`/api/kubeai/runs/${run.body.id}`)).body,
+          (await request(app.server).get(`/api/kubeai/runs/${run.body.id}`))
+            .body,
         ).toMatchObject({
           phase: 'Succeeded',
           outputs: [{ modelRef: 'model:default/clf', version: 3 }],
         });
         expect(
           (
-            await request(server).get(
+            await request(app.server).get(
               '/api/kubeai/runs?model=model:default/clf&dataset=dataset%3Adefault%2Fimages',
             )
           ).body.totalItems,
         ).toBe(1);
 
-        const deployment = await request(server)
+        const deployment = await request(app.server)
           .post('/api/kubeai/deployments')
           .send({
             serviceRef: 'inferenceservice:default/svc',
@@ -225,27 +236,28 @@ describe.each(databases.eachSupportedId())(
             ],
           });
         expect(deployment.status).toBe(201);
-        await request(server)
+        await request(app.server)
           .patch('/api/kubeai/deployments/default/svc')
           .send({ traffic: [{ version: 3, percent: 100 }] })
           .expect(200);
-        const revisions = await request(server).get(
+        const revisions = await request(app.server).get(
           '/api/kubeai/deployments/default/svc/revisions',
         );
         expect(
           revisions.body.items.map((r: { revision: number }) => r.revision),
         ).toEqual([2, 1]);
-        const serving = await request(server).get(
+        const serving = await request(app.server).get(
           '/api/kubeai/deployments?model=model:default/clf&version=3',
         );
         expect(
           serving.body.items.map((d: { serviceRef: string }) => d.serviceRef),
         ).toEqual(['inferenceservice:default/svc']);
         expect(
-          (await request(server).get(`${MODEL}/deployments`)).body.totalItems,
+          (await request(app.server).get(`${MODEL}/deployments`)).body
+            .totalItems,
         ).toBe(1);
 
-        const lineage = await request(server).get(
+        const lineage = await request(app.server).get(
           '/api/kubeai/lineage?entityRef=inferenceservice:default/svc&direction=upstream',
         );
         expect(lineage.status).toBe(200);
@@ -272,7 +284,7 @@ describe.each(databases.eachSupportedId())(
         // an entity the catalog knows but the registry does not: a lone node
         expect(
           (
-            await request(server).get(
+            await request(app.server).get(
               '/api/kubeai/lineage?entityRef=inferenceservice:default/svc2',
             )
           ).body,
@@ -292,41 +304,31 @@ describe.each(databases.eachSupportedId())(
     });
 
     describe('lineage answers between writes', () => {
-      let knex: Knex;
-      let server: Awaited<ReturnType<typeof startBackend>>['server'];
-      let stop: () => Promise<void>;
-
-      beforeAll(async () => {
-        knex = await databases.init(databaseId);
-        const backend = await startBackend(knex);
-        server = backend.server;
-        stop = () => backend.stop();
-      });
-      afterAll(() => stop());
+      const app = useBackend(databaseId);
 
       const LINEAGE = '/api/kubeai/lineage?entityRef=model:default/clf';
 
       it('reuses an answer until a write, answers 304 to a matching If-None-Match', async () => {
-        await request(server)
+        await request(app.server)
           .post(`${MODEL}/versions`)
           .send({ artifact })
           .expect(201);
-        const first = await request(server).get(LINEAGE).expect(200);
-        const again = await request(server).get(LINEAGE).expect(200);
+        const first = await request(app.server).get(LINEAGE).expect(200);
+        const again = await request(app.server).get(LINEAGE).expect(200);
         expect(again.headers.etag).toBe(first.headers.etag);
         expect(again.headers['content-type']).toMatch(/^application\/json/);
         expect(again.body).toEqual(first.body);
-        await request(server)
+        await request(app.server)
           .get(LINEAGE)
           .set('If-None-Match', first.headers.etag)
           .expect(304);
 
         // a registry write: the next answer has the new version, and a new tag
-        await request(server)
+        await request(app.server)
           .post(`${MODEL}/versions`)
           .send({ artifact: { uri: 's3://models/clf/2', format: 'onnx' } })
           .expect(201);
-        const after = await request(server)
+        const after = await request(app.server)
           .get(LINEAGE)
           .set('If-None-Match', first.headers.etag)
           .expect(200);
@@ -338,7 +340,7 @@ describe.each(databases.eachSupportedId())(
         ]);
 
         // a deployment, then its observed state: each shows at once
-        await request(server)
+        await request(app.server)
           .post('/api/kubeai/deployments')
           .send({
             serviceRef: 'inferenceservice:default/svc',
@@ -349,19 +351,20 @@ describe.each(databases.eachSupportedId())(
             traffic: [{ version: 2, percent: 100 }],
           })
           .expect(201);
-        const deployed = await request(server).get(LINEAGE).expect(200);
+        const deployed = await request(app.server).get(LINEAGE).expect(200);
         expect(
           deployed.body.nodes.find(
             (n: { id: string }) => n.id === 'inferenceservice:default/svc',
           ).status,
         ).toBeUndefined();
         // what the informers write, through the plugin's database client
-        await knex('kubeai_deployments')
+        await app
+          .knex('kubeai_deployments')
           .where({ service_ref: 'inferenceservice:default/svc' })
           .update({
             observed: JSON.stringify({ phase: 'Ready', ready: true }),
           });
-        const live = await request(server).get(LINEAGE).expect(200);
+        const live = await request(app.server).get(LINEAGE).expect(200);
         expect(
           live.body.nodes.find(
             (n: { id: string }) => n.id === 'inferenceservice:default/svc',
@@ -371,21 +374,15 @@ describe.each(databases.eachSupportedId())(
     });
 
     describe('malformed requests', () => {
-      let knex: Knex;
-      let server: Awaited<ReturnType<typeof startBackend>>['server'];
-      let stop: () => Promise<void>;
+      const app = useBackend(databaseId);
       let runId: string;
 
       beforeAll(async () => {
-        knex = await databases.init(databaseId);
-        const backend = await startBackend(knex);
-        server = backend.server;
-        stop = () => backend.stop();
-        await request(server)
+        await request(app.server)
           .post('/api/kubeai/datasets/default/images/versions')
           .send({ version: 'v1', uri: 's3://d/images/v1' })
           .expect(201);
-        const run = await request(server)
+        const run = await request(app.server)
           .post('/api/kubeai/runs')
           .send({
             kind: 'training',
@@ -396,11 +393,11 @@ describe.each(databases.eachSupportedId())(
           })
           .expect(201);
         runId = run.body.id;
-        await request(server)
+        await request(app.server)
           .post(`${MODEL}/versions`)
           .send({ artifact, runId, aliases: ['production'] })
           .expect(201);
-        await request(server)
+        await request(app.server)
           .post('/api/kubeai/deployments')
           .send({
             serviceRef: 'inferenceservice:default/svc',
@@ -412,7 +409,6 @@ describe.each(databases.eachSupportedId())(
           })
           .expect(201);
       });
-      afterAll(() => stop());
 
       const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
       const run = (extra: object) => ({
@@ -525,12 +521,12 @@ describe.each(databases.eachSupportedId())(
 
       it(`answers ${cases.length} malformed requests with 4xx naming the field, writing nothing`, async () => {
         expect(cases.length).toBeGreaterThanOrEqual(40);
-        const before = await snapshotRegistry(knex);
+        const before = await snapshotRegistry(app.knex);
         const failures: string[] = [];
         for (const [what, method, rawPath, body, status, named] of cases) {
           const path = rawPath.replace('/RUN', `/${runId}`);
           let req = (
-            request(server) as unknown as Record<
+            request(app.server) as unknown as Record<
               string,
               (p: string) => request.Test
             >
@@ -553,7 +549,7 @@ describe.each(databases.eachSupportedId())(
           }
         }
         expect(failures).toEqual([]);
-        expect(await snapshotRegistry(knex)).toEqual(before);
+        expect(await snapshotRegistry(app.knex)).toEqual(before);
       });
     });
 
