@@ -296,17 +296,9 @@ export class NodeWalk {
         frontier = next;
       }
     }
-    const byFrom = new Map<string, Map<string, LineageEdge[]>>();
-    for (const e of edges.values()) {
-      const byTo = byFrom.get(e.from) ?? new Map<string, LineageEdge[]>();
-      byFrom.set(e.from, byTo);
-      byTo.set(e.to, [...(byTo.get(e.to) ?? []), e]);
-    }
-    return orderedGraph(
-      version === undefined ? [modelRef] : starts,
-      nodes,
-      byFrom,
-    );
+    return orderedGraph(version === undefined ? [modelRef] : starts, nodes, [
+      ...edges.values(),
+    ]);
   }
 
   /** A version brings its model / dataset node and the versionOf edge. */

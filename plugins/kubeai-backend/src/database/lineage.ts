@@ -103,60 +103,65 @@ const EDGE_TYPE_ORDER: Record<LineageEdgeType, number> = {
 /**
  * The order of an answer: nodes by id; edges by `from`, then `to` (in node order), then type — so
  * that answers are stable whatever order the database returns rows in. Only the node ids are
- * compared as strings (native `sort()`); edges are ordered by the nodes' ranks, which is much
- * cheaper than comparing long `from|to|type` keys. Edges to nodes outside the graph are dropped.
+ * compared as strings (native `sort()`); edges are sorted by a number made of their nodes' ranks,
+ * much cheaper than comparing long `from|to|type` keys, and repeated edges are dropped on the way
+ * (an edge carries its first `percent`). Edges to nodes outside the graph are dropped too.
  */
 export function orderedGraph(
   roots: string[],
   nodes: Map<string, LineageNode>,
-  edgesByFrom: Map<string, Map<string, LineageEdge[]>>,
+  edges: LineageEdge[],
 ): LineageGraph {
   const ids = [...nodes.keys()].sort();
   const rank = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) rank.set(ids[i], i);
-  const edges: LineageEdge[] = [];
-  const pushTo = (list: LineageEdge[]) => {
-    if (list.length > 1) {
-      list.sort((a, b) => EDGE_TYPE_ORDER[a.type] - EDGE_TYPE_ORDER[b.type]);
-    }
-    for (const edge of list) edges.push(edge);
-  };
-  for (const from of ids) {
-    const byTo = edgesByFrom.get(from);
-    if (!byTo) continue;
-    if (byTo.size === 1) {
-      for (const [to, list] of byTo) if (rank.has(to)) pushTo(list);
-      continue;
-    }
-    const targets = [...byTo.keys()].filter(to => rank.has(to));
-    targets.sort((a, b) => rank.get(a)! - rank.get(b)!);
-    for (const to of targets) pushTo(byTo.get(to)!);
+  const n = ids.length;
+  const m = edges.length;
+  const keys = new Float64Array(m);
+  const kept: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const from = rank.get(edges[i].from);
+    const to = rank.get(edges[i].to);
+    if (from === undefined || to === undefined) continue;
+    keys[i] = (from * n + to) * 8 + EDGE_TYPE_ORDER[edges[i].type];
+    kept.push(i);
   }
-  return { roots, nodes: ids.map(id => nodes.get(id)!), edges };
+  let order: ArrayLike<number>;
+  if (n * n * 8 * m < Number.MAX_SAFE_INTEGER) {
+    // key · m + index in one exact number: a typed-array sort, no comparator calls
+    const packed = new Float64Array(kept.length);
+    for (let j = 0; j < kept.length; j++)
+      packed[j] = keys[kept[j]] * m + kept[j];
+    packed.sort();
+    order = packed.map(value => value % m);
+  } else {
+    order = kept.sort((a, b) => keys[a] - keys[b] || a - b);
+  }
+  const ordered: LineageEdge[] = [];
+  let last = -1;
+  for (let j = 0; j < order.length; j++) {
+    const i = order[j];
+    // the first found of repeated edges
+    if (keys[i] !== last) ordered.push(edges[i]);
+    last = keys[i];
+  }
+  return { roots, nodes: ids.map(id => nodes.get(id)!), edges: ordered };
 }
 
 /** Collects nodes and edges; adding a version also adds its dataset / model and the `versionOf` edge. */
 export class GraphBuilder {
   readonly nodes = new Map<string, LineageNode>();
-  /** Edges by `from`, then `to` (a pair has one edge per type): no string keys to build. */
-  readonly edges = new Map<string, Map<string, LineageEdge[]>>();
+  /** In the order found, repeats included: {@link orderedGraph} sorts them and drops repeats. */
+  readonly edges: LineageEdge[] = [];
   /** Node info loaded so far, shared by both walks and the observed pass. */
   readonly runs = new Map<string, RunInfo>();
   readonly modelVersions = new Map<string, ModelVersionInfo>();
   readonly services = new Map<string, ServiceInfo>();
 
   edge(from: string, to: string, type: LineageEdgeType, percent?: number) {
-    let byTo = this.edges.get(from);
-    if (!byTo) {
-      byTo = new Map();
-      this.edges.set(from, byTo);
-    }
-    const list = byTo.get(to);
-    if (list?.some(e => e.type === type)) return;
-    const edge: LineageEdge =
-      percent === undefined ? { from, to, type } : { from, to, type, percent };
-    if (list) list.push(edge);
-    else byTo.set(to, [edge]);
+    this.edges.push(
+      percent === undefined ? { from, to, type } : { from, to, type, percent },
+    );
   }
 
   model(ref: string): string {
