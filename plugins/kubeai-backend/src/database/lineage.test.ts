@@ -5,6 +5,7 @@ import {
   createTestDatabases,
   postgresSupport,
 } from '../__testUtils__/databases';
+import { orderedGraph } from './lineage';
 import { RegistryStore } from './RegistryStore';
 
 jest.setTimeout(60_000);
@@ -456,3 +457,33 @@ describe.each(databases.eachSupportedId())(
     });
   },
 );
+
+describe('orderedGraph', () => {
+  const node = (id: string) => ({
+    id,
+    type: 'model' as const,
+    entityRef: id,
+    label: id,
+  });
+  it('orders nodes by id and edges by from, to and type; drops repeats and dangling edges', () => {
+    const nodes = new Map(
+      ['m:b', 'm:a@2', 'm:a', 's:x'].map(id => [id, node(id)]),
+    );
+    const graph = orderedGraph(['m:a'], nodes, [
+      { from: 'm:a@2', to: 's:x', type: 'servedBy', percent: 100 },
+      { from: 'm:a@2', to: 's:x', type: 'deployedTo', percent: 90 },
+      { from: 'm:a@2', to: 'm:a', type: 'versionOf' },
+      { from: 'm:a@2', to: 's:x', type: 'deployedTo', percent: 10 },
+      { from: 'm:b', to: 'nowhere', type: 'deployedTo' },
+      { from: 'm:a', to: 'm:b', type: 'produced' },
+    ]);
+    expect(graph.nodes.map(n => n.id)).toEqual(['m:a', 'm:a@2', 'm:b', 's:x']);
+    expect(graph.edges).toEqual([
+      { from: 'm:a', to: 'm:b', type: 'produced' },
+      { from: 'm:a@2', to: 'm:a', type: 'versionOf' },
+      // the first found of a repeated edge
+      { from: 'm:a@2', to: 's:x', type: 'deployedTo', percent: 90 },
+      { from: 'm:a@2', to: 's:x', type: 'servedBy', percent: 100 },
+    ]);
+  });
+});
