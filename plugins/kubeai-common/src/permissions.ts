@@ -99,6 +99,17 @@ export const kubeaiClusterObjectCreatePermission: BasicPermission =
     attributes: { action: 'create' },
   });
 
+/**
+ * Delete Kubernetes objects the portal created (notebooks, training jobs, datasets, inference
+ * services, pipelines), through the portal's cluster gateway. Basic permission.
+ * Routes: `DELETE /clusters/{cluster}/namespaces/{namespace}/{kind}/{name}`.
+ */
+export const kubeaiClusterObjectDeletePermission: BasicPermission =
+  createPermission({
+    name: 'kubeai.cluster.object.delete',
+    attributes: { action: 'delete' },
+  });
+
 /** Every KubeAI permission, for `permissionsRegistry.addPermissions(kubeaiPermissions)`. */
 export const kubeaiPermissions = [
   kubeaiModelVersionCreatePermission,
@@ -109,4 +120,5 @@ export const kubeaiPermissions = [
   kubeaiDeploymentCreatePermission,
   kubeaiDeploymentUpdatePermission,
   kubeaiClusterObjectCreatePermission,
+  kubeaiClusterObjectDeletePermission,
 ];

@@ -1138,6 +1138,14 @@ export class RegistryStore {
     };
   }
 
+  /** Removes a catalog entity created through the portal; false when there was none. */
+  async deletePortalEntity(entityRef: string): Promise<boolean> {
+    const removed = await this.#db('kubeai_portal_entities')
+      .where({ entity_ref: normalizeRef(entityRef) })
+      .delete();
+    return removed > 0;
+  }
+
   // ------------------------------------------------------------------ observed state
   // (the cluster informers of src/informers and src/service/observedRoutes.ts)
 

@@ -2074,6 +2074,59 @@ export const spec = {
           },
         ],
       },
+      delete: {
+        operationId: 'deleteNotebook',
+        tags: ['Clusters'],
+        summary:
+          'Delete a Notebook the portal created (and its workspace PVC), and stop its run.',
+        description:
+          'Deletes the Notebook and the workspace PVC `POST /notebooks` created for it\n(`<name>-workspace`, when the notebook mounts it and KubeAI manages it — an `existingClaim` is\nkept). A recorded run that has not finished is marked `Stopped` ("deleted from the portal by …").\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `kubeai.run.update` when a run is marked).\n',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            $ref: '#/components/parameters/dryRunQuery',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'What was deleted (or, with `dryRun`, would be) and what the registry records now.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterDeleteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
     },
     '/clusters/{cluster}/namespaces/{namespace}/jobs/{name}': {
       get: {
@@ -2129,6 +2182,68 @@ export const spec = {
           },
         },
       },
+      delete: {
+        operationId: 'deleteJob',
+        tags: ['Clusters'],
+        summary: 'Delete a training task the portal created, and stop its run.',
+        description:
+          'Deletes the Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob (`kind`, else the kind of\nthe recorded run, else each kind in turn) and the Volcano PodGroup of the same name that\n`POST /jobs` created for gang scheduling. A recorded run that has not finished is marked\n`Stopped` ("deleted from the portal by …").\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `kubeai.run.update` when a run is marked).\n',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            name: 'kind',
+            in: 'query',
+            required: false,
+            description:
+              'The training kind; found from the recorded run (or by trying each kind) when omitted.',
+            schema: {
+              $ref: '#/components/schemas/TrainingKind',
+            },
+          },
+          {
+            $ref: '#/components/parameters/dryRunQuery',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'What was deleted (or, with `dryRun`, would be) and what the registry records now.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterDeleteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
     },
     '/clusters/{cluster}/namespaces/{namespace}/datasets/{name}': {
       get: {
@@ -2174,6 +2289,59 @@ export const spec = {
             $ref: '#/components/parameters/objectName',
           },
         ],
+      },
+      delete: {
+        operationId: 'deleteDataset',
+        tags: ['Clusters', 'Datasets'],
+        summary:
+          'Delete a dataset the portal created in a cluster (Fluid Dataset and runtime, or PVC).',
+        description:
+          "Deletes the Fluid Dataset and its AlluxioRuntime / JuiceFSRuntime, else the PVC, that\n`POST /datasets` created, and removes the Dataset entity the portal registered for it\n(`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The dataset's\nversions stay in the registry (lineage).\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermission: `kubeai.cluster.object.delete`.\n",
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            $ref: '#/components/parameters/dryRunQuery',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'What was deleted (or, with `dryRun`, would be) and what the registry records now.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterDeleteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
       },
     },
     '/clusters/{cluster}/namespaces/{namespace}/inference-services/{name}': {
@@ -2221,6 +2389,58 @@ export const spec = {
           },
         ],
       },
+      delete: {
+        operationId: 'deleteInferenceService',
+        tags: ['Clusters', 'Deployments'],
+        summary: 'Delete an InferenceService the portal deployed.',
+        description:
+          "Deletes the InferenceService and removes the InferenceService entity the portal registered for\nit (`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The deployment\nand its revisions stay in the registry (lineage); the cluster informers mark it `Deleted`.\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermission: `kubeai.cluster.object.delete`.\n",
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            $ref: '#/components/parameters/dryRunQuery',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'What was deleted (or, with `dryRun`, would be) and what the registry records now.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterDeleteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
     },
     '/clusters/{cluster}/namespaces/{namespace}/pipelines/{name}': {
       get: {
@@ -2266,6 +2486,59 @@ export const spec = {
             $ref: '#/components/parameters/objectName',
           },
         ],
+      },
+      delete: {
+        operationId: 'deletePipeline',
+        tags: ['Clusters'],
+        summary:
+          'Delete a pipeline the portal created (Workflow or CronWorkflow), and stop its run.',
+        description:
+          'Deletes the Argo Workflow or CronWorkflow (with its pods and, for a CronWorkflow, the workflows\nit started). A recorded run that has not finished is marked `Stopped` ("deleted from the portal\nby …").\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `kubeai.run.update` when a run is marked).\n',
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+          {
+            $ref: '#/components/parameters/objectNamespace',
+          },
+          {
+            $ref: '#/components/parameters/objectName',
+          },
+          {
+            $ref: '#/components/parameters/dryRunQuery',
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'What was deleted (or, with `dryRun`, would be) and what the registry records now.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterDeleteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '409': {
+            $ref: '#/components/responses/Conflict',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
       },
     },
     '/catalog-entities': {
@@ -2380,6 +2653,16 @@ export const spec = {
         schema: {
           type: 'integer',
           minimum: 0,
+        },
+      },
+      dryRunQuery: {
+        name: 'dryRun',
+        in: 'query',
+        required: false,
+        description:
+          'Ask the apiserver for a server-side dry run and change nothing (default false).',
+        schema: {
+          type: 'boolean',
         },
       },
     },
@@ -5040,6 +5323,42 @@ export const spec = {
           'url',
           'message',
         ],
+        additionalProperties: false,
+      },
+      ClusterDeleteResult: {
+        type: 'object',
+        properties: {
+          dryRun: {
+            type: 'boolean',
+            description: 'True when nothing was deleted or changed.',
+          },
+          object: {
+            $ref: '#/components/schemas/ClusterObjectRef',
+          },
+          deleted: {
+            type: 'array',
+            description:
+              'Every object deleted (or, with `dryRun`, that would be), the object of the path first.',
+            items: {
+              $ref: '#/components/schemas/ClusterObjectRef',
+            },
+          },
+          run: {
+            $ref: '#/components/schemas/Run',
+          },
+          deployment: {
+            $ref: '#/components/schemas/Deployment',
+          },
+          removedEntityRef: {
+            type: 'string',
+            description:
+              "The catalog entity the portal had registered for the object, removed from the portal's entities (or, with `dryRun`, that would be).",
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: ['dryRun', 'object', 'deleted', 'message'],
         additionalProperties: false,
       },
       ClusterObjectStatus: {

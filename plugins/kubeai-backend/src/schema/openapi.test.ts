@@ -87,6 +87,7 @@ describe('the permissions', () => {
       ['kubeai.deployment.create', 'catalog-entity'],
       ['kubeai.deployment.update', 'catalog-entity'],
       ['kubeai.cluster.object.create', 'basic'],
+      ['kubeai.cluster.object.delete', 'basic'],
     ]);
   });
 });

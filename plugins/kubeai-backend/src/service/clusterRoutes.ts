@@ -26,6 +26,11 @@
  * request again records them (it changes nothing in the cluster the second time). Every check that
  * recording could fail on for a reason of the request (unknown dataset version, version conflicts,
  * unknown traffic versions) runs before the apply, so only infrastructure failures get there.
+ *
+ * The `DELETE` handlers (on the status paths) read the object (404) and what its create route
+ * applied with it → refuse objects without `app.kubernetes.io/managed-by: kubeai` (409) →
+ * permission check → a server-side dry run of every delete, then the deletes (background
+ * propagation) → mark the unfinished run `Stopped` and remove the portal entity (not on `dryRun`).
  */
 import type { ApiRouter } from '@backstage/backend-openapi-utils';
 import type {
@@ -50,11 +55,14 @@ import {
 } from '@backstage/plugin-permission-common';
 import {
   kubeaiClusterObjectCreatePermission,
+  kubeaiClusterObjectDeletePermission,
   kubeaiDatasetVersionCreatePermission,
   kubeaiDeploymentCreatePermission,
   kubeaiDeploymentUpdatePermission,
   kubeaiRunCreatePermission,
+  kubeaiRunUpdatePermission,
   KUBEAI_API_VERSION,
+  KUBEAI_MANAGER,
   KUBEAI_PORTAL_ENTITY_TOPIC,
   MODEL_FORMATS,
   validateDatasetEntity,
@@ -90,6 +98,7 @@ import {
   KUBEAI_LABELS,
   kserveModelFormat,
   notebookInputSchema,
+  notebookWorkspaceClaimName,
   pipelineInputSchema,
   promote,
   rollback,
@@ -147,6 +156,9 @@ const TRAINING_GROUPS: Record<string, { group: string; versions: string[] }> = {
   XGBoostJob: { group: 'kubeflow.org', versions: ['v1'] },
   TrainJob: { group: 'trainer.kubeflow.org', versions: ['v1alpha1'] },
 };
+
+/** Run phases a deletion does not change (the run had already ended). */
+const FINISHED_RUN_PHASES = new Set(['Succeeded', 'Failed', 'Stopped']);
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
@@ -1870,6 +1882,367 @@ export function registerClusterRoutes(
         await statusOf(req.params.cluster, object, {
           run: await runOf(req.params.cluster, object),
         }),
+      );
+    },
+  );
+
+  // ------------------------------------------------------------------ delete
+
+  /** Reads an object, or undefined when it (or its kind, in this cluster) does not exist. */
+  async function readOptional(
+    cluster: string,
+    ref: { group: string; version: string; kind: string },
+    namespace: string,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    try {
+      const apiVersion = await gatewayOf().resolveApiVersion(
+        cluster,
+        ref.group,
+        ref.kind,
+        [ref.version],
+      );
+      const object = await gatewayOf().get(cluster, {
+        apiVersion,
+        kind: ref.kind,
+        namespace,
+        name,
+      });
+      return { ...object, apiVersion, kind: ref.kind };
+    } catch (error) {
+      if ((error as Error)?.name === 'NotFoundError') return undefined;
+      throw error;
+    }
+  }
+
+  const isManaged = (object: KubeObject) =>
+    object.metadata.labels?.[KUBEAI_LABELS.managedBy] === KUBEAI_MANAGER;
+
+  const describeObject = (cluster: string, object: KubeObject) =>
+    `${object.kind} ${object.metadata.namespace}/${object.metadata.name} in cluster ${cluster}`;
+
+  /**
+   * Deletes what a create route applied for one object: `main` (the object of the path) and the
+   * `related` objects KubeAI manages (others are left alone). 409 when `main` is not managed by
+   * KubeAI; a dry run of every delete first, so a refused one leaves everything in place; then
+   * the deletes (background propagation), main first; then the registry: the run (unless already
+   * finished) is marked `Stopped`, the portal entity removed.
+   */
+  async function deleteManaged(
+    req: { params: { cluster: string; namespace: string; name: string } },
+    credentials: BackstageCredentials,
+    dryRun: boolean,
+    main: KubeObject,
+    options: {
+      related?: KubeObject[];
+      run?: Run;
+      entityRef?: string;
+      deployment?: Deployment;
+    },
+  ) {
+    const { cluster } = req.params;
+    if (!isManaged(main)) {
+      throw new ConflictError(
+        `${describeObject(cluster, main)} is not managed by KubeAI (no label ${
+          KUBEAI_LABELS.managedBy
+        }: ${KUBEAI_MANAGER}); delete it in the cluster`,
+      );
+    }
+    const objects = [main, ...(options.related ?? []).filter(isManaged)];
+    const run =
+      options.run && !FINISHED_RUN_PHASES.has(options.run.phase)
+        ? options.run
+        : undefined;
+    await authorizeAll(
+      [
+        { permission: kubeaiClusterObjectDeletePermission },
+        ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
+      ],
+      credentials,
+    );
+    const gateway = gatewayOf();
+    const refs = objects.map(o => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata.namespace,
+      name: o.metadata.name!,
+    }));
+    const deleteAll = async (dry: boolean) => {
+      const done: boolean[] = [];
+      for (const ref of refs) {
+        done.push(
+          await gateway.delete(cluster, ref, {
+            dryRun: dry,
+            propagationPolicy: 'Background',
+          }),
+        );
+      }
+      return done;
+    };
+    // a dry run of all first: a forbidden or refused later delete leaves everything in place
+    const wouldDelete = await deleteAll(true);
+    const deleted = dryRun ? wouldDelete : await deleteAll(false);
+    const gone = objects.filter((_o, i) => deleted[i]);
+    const actor = ctx.actorOf(credentials);
+    let recordedRun = options.run;
+    let removedEntityRef: string | undefined;
+    if (options.entityRef && (await store.getPortalEntity(options.entityRef))) {
+      removedEntityRef = normalizeRef(options.entityRef);
+    }
+    if (!dryRun) {
+      try {
+        if (run) {
+          recordedRun = await store.updateRun(run.id, {
+            phase: 'Stopped',
+            message: `${main.kind} ${main.metadata.namespace}/${main.metadata.name} deleted from the portal by ${actor}`,
+            finishedAt: new Date().toISOString(),
+          });
+        }
+        if (removedEntityRef) {
+          await store.deletePortalEntity(removedEntityRef);
+        }
+      } catch (error) {
+        const what = gone
+          .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
+          .join(', ');
+        logger.error(
+          `kubeai deleted ${what} in cluster ${cluster} but failed to update the registry: ${error}`,
+        );
+        throw new PartialWriteError(
+          `deleted ${what} in cluster "${cluster}", but updating the registry failed (${
+            (error as Error)?.message ?? error
+          }); the cluster informers mark the run when they see the deletion`,
+          error as Error,
+        );
+      }
+    }
+    const extras = [
+      run ? 'run stopped' : undefined,
+      removedEntityRef ? `${removedEntityRef} removed` : undefined,
+    ].filter(Boolean);
+    return compact({
+      dryRun,
+      object: refOf(cluster, main),
+      deleted: gone.map(o => refOf(cluster, o)),
+      run: recordedRun,
+      deployment: options.deployment,
+      removedEntityRef,
+      message: `${dryRun ? 'Would delete' : 'Deleted'} ${gone
+        .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
+        .join(', ')} in cluster ${cluster}${
+        extras.length ? ` (${extras.join(', ')})` : ''
+      }`,
+    });
+  }
+
+  /** The portal entity of an object: its `kubeai.io/entity-ref` annotation or a given ref. */
+  async function portalEntityOf(
+    refs: Array<string | undefined>,
+    owns: (entity: PortalEntity) => boolean,
+  ): Promise<string | undefined> {
+    for (const ref of refs) {
+      if (!ref) continue;
+      const entity = await store.getPortalEntity(ref);
+      if (entity && owns(entity)) return normalizeRef(ref);
+    }
+    return undefined;
+  }
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/notebooks/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      const object = await readFirst(req.params, 'Notebook', [
+        fixed('kubeflow.org/v1', 'Notebook'),
+      ]);
+      // the workspace PVC POST /notebooks created (not an existing claim it mounts)
+      const claimName = notebookWorkspaceClaimName(name);
+      const mounted = (
+        ((object.spec as any)?.template?.spec?.volumes ?? []) as any[]
+      ).some(v => v?.persistentVolumeClaim?.claimName === claimName);
+      const workspace = mounted
+        ? await readOptional(
+            cluster,
+            { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
+            namespace,
+            claimName,
+          )
+        : undefined;
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            related: workspace ? [workspace] : [],
+            run: await runOf(cluster, object),
+          },
+        ),
+      );
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/jobs/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      let kinds = Object.keys(TRAINING_GROUPS);
+      if (req.query.kind) {
+        kinds = [req.query.kind];
+      } else {
+        const recorded = await store.findObjectRun(cluster, namespace, name);
+        const kind = recorded?.params?.objectKind;
+        if (typeof kind === 'string' && TRAINING_GROUPS[kind]) {
+          kinds = [kind, ...kinds.filter(k => k !== kind)];
+        }
+      }
+      const object = await readFirst(
+        req.params,
+        req.query.kind ?? 'training task',
+        kinds.map(kind => served(cluster, kind)),
+      );
+      // the Volcano PodGroup of gang scheduling (same name)
+      const podGroup = await readOptional(
+        cluster,
+        {
+          group: 'scheduling.volcano.sh',
+          version: 'v1beta1',
+          kind: 'PodGroup',
+        },
+        namespace,
+        name,
+      );
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            related: podGroup ? [podGroup] : [],
+            run: await runOf(cluster, object),
+          },
+        ),
+      );
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/datasets/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      const object = await readFirst(req.params, 'Dataset', [
+        fixed('data.fluid.io/v1alpha1', 'Dataset'),
+        fixed('v1', 'PersistentVolumeClaim'),
+      ]);
+      const related: KubeObject[] = [];
+      if (object.kind === 'Dataset') {
+        for (const kind of ['AlluxioRuntime', 'JuiceFSRuntime']) {
+          const runtime = await readOptional(
+            cluster,
+            { group: 'data.fluid.io', version: 'v1alpha1', kind },
+            namespace,
+            name,
+          );
+          if (runtime) related.push(runtime);
+        }
+      }
+      const entityRef = await portalEntityOf(
+        [object.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef]],
+        entity => {
+          const annotations = (entity.metadata.annotations ?? {}) as Record<
+            string,
+            string
+          >;
+          return (
+            entity.kind === 'Dataset' &&
+            annotations['kubeai.io/cluster'] === cluster &&
+            annotations['kubeai.io/namespace'] === namespace &&
+            annotations['kubeai.io/claim-name'] === name
+          );
+        },
+      );
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            related,
+            entityRef,
+          },
+        ),
+      );
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/inference-services/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      const object = await readFirst(req.params, 'InferenceService', [
+        fixed('serving.kserve.io/v1beta1', 'InferenceService'),
+      ]);
+      // the deployment history stays (lineage); the informers mark it Deleted
+      const deployment = await store.findDeploymentByObject(
+        cluster,
+        namespace,
+        name,
+      );
+      const entityRef = await portalEntityOf(
+        [
+          deployment?.serviceRef,
+          object.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef],
+        ],
+        entity => {
+          const at = (entity.spec as any)?.deployment ?? {};
+          return (
+            entity.kind === 'InferenceService' &&
+            at.cluster === cluster &&
+            at.namespace === namespace &&
+            at.name === name
+          );
+        },
+      );
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            entityRef,
+            deployment,
+          },
+        ),
+      );
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/pipelines/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const object = await readFirst(req.params, 'pipeline', [
+        fixed('argoproj.io/v1alpha1', 'Workflow'),
+        fixed('argoproj.io/v1alpha1', 'CronWorkflow'),
+      ]);
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            run: await runOf(req.params.cluster, object),
+          },
+        ),
       );
     },
   );

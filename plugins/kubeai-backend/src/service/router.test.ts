@@ -753,6 +753,7 @@ describe.each(databases.eachSupportedId())(
               .sort(),
           ).toEqual([
             'kubeai.cluster.object.create',
+            'kubeai.cluster.object.delete',
             'kubeai.dataset.version.create',
             'kubeai.deployment.create',
             'kubeai.deployment.update',

@@ -25,12 +25,18 @@ import type {
   ClusterList,
   ClusterObjectStatus,
   ClusterWriteResult,
+  ClusterDeleteResult,
   CreateDatasetRequest,
   CreateJobRequest,
   CreateJobsRequest,
   ClusterBatchWriteResult,
   CreateNotebookRequest,
   CreatePipelineRequest,
+  DeleteDatasetQuery,
+  DeleteInferenceServiceQuery,
+  DeleteJobQuery,
+  DeleteNotebookQuery,
+  DeletePipelineQuery,
   DeployInferenceServiceRequest,
   GetJobStatusQuery,
   ListPortalEntitiesQuery,
@@ -247,6 +253,51 @@ export interface KubeaiApi {
     target: ClusterObjectName,
     options?: KubeaiRequestOptions,
   ): Promise<ClusterObjectStatus>;
+  /**
+   * `DELETE /clusters/{cluster}/namespaces/{namespace}/notebooks/{name}` — the Notebook and its
+   * workspace PVC; an unfinished run is marked `Stopped`. `dryRun` deletes nothing.
+   */
+  deleteNotebook(
+    target: ClusterObjectName,
+    query?: DeleteNotebookQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult>;
+  /**
+   * `DELETE /clusters/{cluster}/namespaces/{namespace}/jobs/{name}` (`kind` found when omitted) —
+   * the training task and its PodGroup; an unfinished run is marked `Stopped`.
+   */
+  deleteJob(
+    target: ClusterObjectName,
+    query?: DeleteJobQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult>;
+  /**
+   * `DELETE /clusters/{cluster}/namespaces/{namespace}/datasets/{name}` — the Fluid Dataset and
+   * runtime, or the PVC; the portal's Dataset entity is removed (versions stay).
+   */
+  deleteDataset(
+    target: ClusterObjectName,
+    query?: DeleteDatasetQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult>;
+  /**
+   * `DELETE /clusters/{cluster}/namespaces/{namespace}/inference-services/{name}` — the
+   * InferenceService; the portal's entity is removed (the deployment history stays).
+   */
+  deleteInferenceService(
+    target: ClusterObjectName,
+    query?: DeleteInferenceServiceQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult>;
+  /**
+   * `DELETE /clusters/{cluster}/namespaces/{namespace}/pipelines/{name}` — the Workflow or
+   * CronWorkflow; an unfinished run is marked `Stopped`.
+   */
+  deletePipeline(
+    target: ClusterObjectName,
+    query?: DeletePipelineQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult>;
   /** `GET /catalog-entities` — the catalog entities created through the portal. */
   listPortalEntities(
     query?: ListPortalEntitiesQuery,

@@ -71,6 +71,29 @@ describe('KubeaiClient', () => {
     expect(calls[0].init?.body).toBeUndefined();
   });
 
+  it('deletes portal-created objects at their status paths, with dryRun and kind as query', async () => {
+    const { calls, fetchApi } = fakeFetch(200, { dryRun: true, deleted: [] });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    const target = { cluster: 'prod', namespace: 'team-a', name: 'nb 1' };
+    const result = await client.deleteNotebook(target, { dryRun: true });
+    expect(result).toEqual({ dryRun: true, deleted: [] });
+    await client.deleteJob(target, { kind: 'CronJob' });
+    await client.deleteDataset(target);
+    await client.deleteInferenceService(target);
+    await client.deletePipeline(target, { dryRun: false });
+    const base =
+      'https://portal.example.com/api/kubeai/clusters/prod/namespaces/team-a';
+    expect(calls.map(c => c.url)).toEqual([
+      `${base}/notebooks/nb%201?dryRun=true`,
+      `${base}/jobs/nb%201?kind=CronJob`,
+      `${base}/datasets/nb%201`,
+      `${base}/inference-services/nb%201`,
+      `${base}/pipelines/nb%201?dryRun=false`,
+    ]);
+    expect(calls.every(c => c.init?.method === 'DELETE')).toBe(true);
+    expect(calls.every(c => c.init?.body === undefined)).toBe(true);
+  });
+
   it('sends a backend token when given one', async () => {
     const { calls, fetchApi } = fakeFetch(200, { items: [], totalItems: 0 });
     const client = new KubeaiClient({ discoveryApi, fetchApi });

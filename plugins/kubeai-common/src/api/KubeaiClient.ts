@@ -32,12 +32,18 @@ import type {
   ClusterList,
   ClusterObjectStatus,
   ClusterWriteResult,
+  ClusterDeleteResult,
   CreateDatasetRequest,
   CreateJobRequest,
   CreateJobsRequest,
   ClusterBatchWriteResult,
   CreateNotebookRequest,
   CreatePipelineRequest,
+  DeleteDatasetQuery,
+  DeleteInferenceServiceQuery,
+  DeleteJobQuery,
+  DeleteNotebookQuery,
+  DeletePipelineQuery,
   DeployInferenceServiceRequest,
   GetJobStatusQuery,
   ListPortalEntitiesQuery,
@@ -418,6 +424,71 @@ export class KubeaiClient implements KubeaiApi {
     return this.#call('GET', statusPath(target, 'pipelines'), {}, options);
   }
 
+  deleteNotebook(
+    target: ClusterObjectName,
+    query?: DeleteNotebookQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult> {
+    return this.#call(
+      'DELETE',
+      statusPath(target, 'notebooks'),
+      { query: query as Query },
+      options,
+    );
+  }
+
+  deleteJob(
+    target: ClusterObjectName,
+    query?: DeleteJobQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult> {
+    return this.#call(
+      'DELETE',
+      statusPath(target, 'jobs'),
+      { query: query as Query },
+      options,
+    );
+  }
+
+  deleteDataset(
+    target: ClusterObjectName,
+    query?: DeleteDatasetQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult> {
+    return this.#call(
+      'DELETE',
+      statusPath(target, 'datasets'),
+      { query: query as Query },
+      options,
+    );
+  }
+
+  deleteInferenceService(
+    target: ClusterObjectName,
+    query?: DeleteInferenceServiceQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult> {
+    return this.#call(
+      'DELETE',
+      statusPath(target, 'inference-services'),
+      { query: query as Query },
+      options,
+    );
+  }
+
+  deletePipeline(
+    target: ClusterObjectName,
+    query?: DeletePipelineQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterDeleteResult> {
+    return this.#call(
+      'DELETE',
+      statusPath(target, 'pipelines'),
+      { query: query as Query },
+      options,
+    );
+  }
+
   listPortalEntities(
     query?: ListPortalEntitiesQuery,
     options?: KubeaiRequestOptions,
@@ -431,7 +502,7 @@ export class KubeaiClient implements KubeaiApi {
   }
 
   async #call<T>(
-    method: 'GET' | 'POST' | 'PATCH',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     route: string,
     request: { body?: unknown; query?: Query },
     options?: KubeaiRequestOptions,

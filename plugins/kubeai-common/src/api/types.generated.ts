@@ -785,6 +785,19 @@ export interface ClusterWriteResult {
   message: string;
 }
 
+export interface ClusterDeleteResult {
+  /** True when nothing was deleted or changed. */
+  dryRun: boolean;
+  object: ClusterObjectRef;
+  /** Every object deleted (or, with `dryRun`, that would be), the object of the path first. */
+  deleted: ClusterObjectRef[];
+  run?: Run;
+  deployment?: Deployment;
+  /** The catalog entity the portal had registered for the object, removed from the portal's entities (or, with `dryRun`, that would be). */
+  removedEntityRef?: string;
+  message: string;
+}
+
 export interface ClusterObjectStatus {
   object: ClusterObjectRef;
   /** A summary (`Pending`, `Running`, `Succeeded`, `Failed`, `Ready`, `Scheduled`, `Bound`, …). */
@@ -1068,10 +1081,42 @@ export interface GetRunLogsQuery {
   container?: string;
 }
 
+/** Query parameters of `DELETE /clusters/{cluster}/namespaces/{namespace}/notebooks/{name}` (deleteNotebook). */
+export interface DeleteNotebookQuery {
+  /** Ask the apiserver for a server-side dry run and change nothing (default false). */
+  dryRun?: boolean;
+}
+
 /** Query parameters of `GET /clusters/{cluster}/namespaces/{namespace}/jobs/{name}` (getJobStatus). */
 export interface GetJobStatusQuery {
   /** The training kind; found from the recorded run (or by trying each kind) when omitted. */
   kind?: TrainingKind;
+}
+
+/** Query parameters of `DELETE /clusters/{cluster}/namespaces/{namespace}/jobs/{name}` (deleteJob). */
+export interface DeleteJobQuery {
+  /** The training kind; found from the recorded run (or by trying each kind) when omitted. */
+  kind?: TrainingKind;
+  /** Ask the apiserver for a server-side dry run and change nothing (default false). */
+  dryRun?: boolean;
+}
+
+/** Query parameters of `DELETE /clusters/{cluster}/namespaces/{namespace}/datasets/{name}` (deleteDataset). */
+export interface DeleteDatasetQuery {
+  /** Ask the apiserver for a server-side dry run and change nothing (default false). */
+  dryRun?: boolean;
+}
+
+/** Query parameters of `DELETE /clusters/{cluster}/namespaces/{namespace}/inference-services/{name}` (deleteInferenceService). */
+export interface DeleteInferenceServiceQuery {
+  /** Ask the apiserver for a server-side dry run and change nothing (default false). */
+  dryRun?: boolean;
+}
+
+/** Query parameters of `DELETE /clusters/{cluster}/namespaces/{namespace}/pipelines/{name}` (deletePipeline). */
+export interface DeletePipelineQuery {
+  /** Ask the apiserver for a server-side dry run and change nothing (default false). */
+  dryRun?: boolean;
 }
 
 /** Query parameters of `GET /catalog-entities` (listPortalEntities). */
