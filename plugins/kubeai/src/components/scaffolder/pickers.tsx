@@ -61,6 +61,31 @@ function PickerSelect(props: {
   );
 }
 
+/** The catalog's entities of `kind` as select options (value: the entity ref). */
+function useEntityOptions(kind: 'Model' | 'Dataset') {
+  const catalogApi = useApi(catalogApiRef);
+  const entities = useAsync(
+    async () =>
+      (
+        await catalogApi.getEntities({
+          filter: { kind },
+          fields: [
+            'kind',
+            'metadata.name',
+            'metadata.namespace',
+            'metadata.title',
+          ],
+        })
+      ).items,
+    [catalogApi, kind],
+  );
+  const options: Option[] = (entities.value ?? []).map(e => ({
+    value: stringifyEntityRef(e),
+    label: e.metadata.title ?? e.metadata.name,
+  }));
+  return { options, loading: entities.loading, error: entities.error };
+}
+
 function titleOf(props: Props<any, any>, fallback: string): string {
   return (
     (props.uiSchema?.['ui:title'] as string | undefined) ??
@@ -163,25 +188,10 @@ export function ModelVersionPicker(
   props: Props<ModelVersionValue, ModelVersionPickerOptions>,
 ) {
   const api = useApi(kubeaiApiRef);
-  const catalogApi = useApi(catalogApiRef);
   const options = props.uiSchema?.['ui:options'] ?? {};
   const value = props.formData ?? {};
   const id = props.idSchema?.$id ?? 'modelVersion';
-  const models = useAsync(
-    async () =>
-      (
-        await catalogApi.getEntities({
-          filter: { kind: 'Model' },
-          fields: [
-            'kind',
-            'metadata.name',
-            'metadata.namespace',
-            'metadata.title',
-          ],
-        })
-      ).items,
-    [catalogApi],
-  );
+  const models = useEntityOptions('Model');
   const versions = useAsync(
     async () =>
       value.model
@@ -220,10 +230,7 @@ export function ModelVersionPicker(
         id={`${id}-model`}
         label={titleOf(props, 'Model')}
         value={value.model ?? ''}
-        options={(models.value ?? []).map(e => ({
-          value: stringifyEntityRef(e),
-          label: e.metadata.title ?? e.metadata.name,
-        }))}
+        options={models.options}
         loading={models.loading}
         error={models.error}
         emptyText="There is no Model in the catalog."
@@ -280,28 +287,13 @@ export function DatasetPicker(
   props: Props<string | DatasetVersionValue, DatasetPickerOptions>,
 ) {
   const api = useApi(kubeaiApiRef);
-  const catalogApi = useApi(catalogApiRef);
   const withVersion = props.uiSchema?.['ui:options']?.withVersion ?? false;
   const id = props.idSchema?.$id ?? 'dataset';
   const current =
     typeof props.formData === 'string'
       ? { datasetRef: props.formData }
       : props.formData ?? {};
-  const datasets = useAsync(
-    async () =>
-      (
-        await catalogApi.getEntities({
-          filter: { kind: 'Dataset' },
-          fields: [
-            'kind',
-            'metadata.name',
-            'metadata.namespace',
-            'metadata.title',
-          ],
-        })
-      ).items,
-    [catalogApi],
-  );
+  const datasets = useEntityOptions('Dataset');
   const versions = useAsync(
     async () =>
       withVersion && current.datasetRef
@@ -317,10 +309,7 @@ export function DatasetPicker(
         id={withVersion ? `${id}-dataset` : id}
         label={titleOf(props, 'Dataset')}
         value={current.datasetRef ?? ''}
-        options={(datasets.value ?? []).map(e => ({
-          value: stringifyEntityRef(e),
-          label: e.metadata.title ?? e.metadata.name,
-        }))}
+        options={datasets.options}
         loading={datasets.loading}
         error={datasets.error}
         emptyText="There is no Dataset in the catalog."
