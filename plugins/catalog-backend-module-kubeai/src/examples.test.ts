@@ -88,12 +88,9 @@ describe('examples/', () => {
     ['docs/entity-reference.md', 'README.md'].flatMap(file =>
       readDocExamples(file).map(e => [e.kind, file, e]),
     ),
-  )(
-    'the %s of %s is valid',
-    async (_kind, _file, entity) => {
-      await expect(isValid(entity as Entity)).resolves.toBe(true);
-    },
-  );
+  )('the %s of %s is valid', async (_kind, _file, entity) => {
+    await expect(isValid(entity as Entity)).resolves.toBe(true);
+  });
 
   it('covers the four scenarios', () => {
     const count = (kind: string) =>

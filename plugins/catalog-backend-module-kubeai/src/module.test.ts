@@ -6,6 +6,11 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
+import {
+  eventsServiceRef,
+  type EventsService,
+} from '@backstage/plugin-events-node';
+import { KUBEAI_PORTAL_ENTITY_TOPIC } from '@kubeai/plugin-kubeai-common';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,6 +89,21 @@ describe('catalogModuleKubeai', () => {
     },
   });
 
+  /** The events service of the backend, to announce portal entities as the KubeAI backend does. */
+  let events: EventsService;
+  const eventsGrabber = createBackendModule({
+    pluginId: 'catalog',
+    moduleId: 'test-events',
+    register(reg) {
+      reg.registerInit({
+        deps: { events: eventsServiceRef },
+        async init(deps) {
+          events = deps.events;
+        },
+      });
+    },
+  });
+
   const getEntities = async (filter: string): Promise<Entity[]> => {
     const res = await request(server).get(
       `/api/catalog/entities?filter=${encodeURIComponent(filter)}`,
@@ -131,6 +151,7 @@ describe('catalogModuleKubeai', () => {
         catalogPlugin,
         catalogModuleKubeai,
         errorCollector,
+        eventsGrabber,
         mockServices.rootConfig.factory({
           data: {
             catalog: {
@@ -181,6 +202,33 @@ describe('catalogModuleKubeai', () => {
 
   afterAll(() => {
     fs.rmSync(scratchDir, { recursive: true, force: true });
+  });
+
+  it('publishes an announced portal entity at once, and removes it when announced removed', async () => {
+    const entity = {
+      apiVersion: 'kubeai.io/v1alpha1',
+      kind: 'Dataset',
+      metadata: { name: 'portal-made', namespace: 'default' },
+      spec: {
+        owner: 'group:default/ml-platform',
+        lifecycle: 'experimental',
+        source: { type: 'pvc', claimName: 'portal-made', namespace: 'team-a' },
+      },
+    };
+    await events.publish({
+      topic: KUBEAI_PORTAL_ENTITY_TOPIC,
+      eventPayload: { entity },
+    });
+    await eventually(async () => {
+      expect(await getEntity('dataset:default/portal-made')).toBeDefined();
+    });
+    await events.publish({
+      topic: KUBEAI_PORTAL_ENTITY_TOPIC,
+      eventPayload: { removedEntityRef: 'dataset:default/portal-made' },
+    });
+    await eventually(async () => {
+      expect(await getEntity('dataset:default/portal-made')).toBeUndefined();
+    });
   });
 
   it('ingests every example without a processing error', async () => {

@@ -80,9 +80,14 @@ export const catalogModuleKubeai = createBackendModule({
           id: 'kubeai-portal-entity-provider',
           topics: [KUBEAI_PORTAL_ENTITY_TOPIC],
           async onEvent({ eventPayload }) {
-            const entity = (eventPayload as { entity?: any })?.entity;
+            const { entity, removedEntityRef } = (eventPayload ?? {}) as {
+              entity?: any;
+              removedEntityRef?: unknown;
+            };
             if (entity?.kind && entity?.metadata?.name) {
               await provider.addEntity(entity);
+            } else if (typeof removedEntityRef === 'string') {
+              await provider.removeEntity(removedEntityRef);
             }
           },
         });

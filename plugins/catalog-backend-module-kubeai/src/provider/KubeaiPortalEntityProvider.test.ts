@@ -98,6 +98,24 @@ describe('KubeaiPortalEntityProvider', () => {
     });
   });
 
+  it('removes an entity whose object was deleted at once, as a delta', async () => {
+    const { provider, connection } = setup([]);
+    await provider.removeEntity('dataset:default/early');
+    await provider.connect(connection);
+    await provider.removeEntity('Dataset:default/Gone');
+    expect(connection.applyMutation).toHaveBeenCalledTimes(1);
+    expect(connection.applyMutation).toHaveBeenCalledWith({
+      type: 'delta',
+      added: [],
+      removed: [
+        {
+          entityRef: 'dataset:default/gone',
+          locationKey: 'kubeai-portal:dataset:default/gone',
+        },
+      ],
+    });
+  });
+
   it('refuses to refresh before it is connected', async () => {
     const { provider } = setup([]);
     await expect(provider.refresh()).rejects.toThrow('is not connected yet');

@@ -9,7 +9,7 @@
  *   and on a schedule (every 5 minutes by default), with the module's own service credentials;
  * - adds an entity right away (a `delta` mutation) when the backend announces it on the events
  *   service (topic `kubeai.portal-entities`), so the catalog page exists seconds after the
- *   template ran.
+ *   template ran, and removes one right away when its object was deleted through the portal.
  *
  * Entities get `backstage.io/managed-by-location` and `…-origin-location` `kubeai-portal:<ref>`.
  */
@@ -30,10 +30,10 @@ import type {
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
 import {
-  KUBEAI_PLUGIN_ID,
   KUBEAI_PORTAL_LOCATION_TYPE,
   type KubeaiApi,
 } from '@kubeai/plugin-kubeai-common';
+import { kubeaiToken, listAll, scheduleRefresh } from './refresh';
 
 /** Options of {@link KubeaiPortalEntityProvider}. */
 export interface KubeaiPortalEntityProviderOptions {
@@ -45,8 +45,6 @@ export interface KubeaiPortalEntityProviderOptions {
   /** Full refresh schedule; default every 5 minutes, first run 5 seconds after start-up. */
   schedule?: SchedulerServiceTaskScheduleDefinition;
 }
-
-const PAGE = 1000;
 
 export class KubeaiPortalEntityProvider implements EntityProvider {
   readonly #options: KubeaiPortalEntityProviderOptions;
@@ -62,42 +60,28 @@ export class KubeaiPortalEntityProvider implements EntityProvider {
 
   async connect(connection: EntityProviderConnection): Promise<void> {
     this.#connection = connection;
-    const { scheduler } = this.#options;
-    if (scheduler) {
-      await scheduler.scheduleTask({
-        id: `${this.getProviderName()}:refresh`,
+    await scheduleRefresh({
+      scheduler: this.#options.scheduler,
+      providerName: this.getProviderName(),
+      defaults: {
         frequency: { minutes: 5 },
         timeout: { minutes: 2 },
         initialDelay: { seconds: 5 },
-        ...this.#options.schedule,
-        fn: async () => {
-          try {
-            await this.refresh();
-          } catch (error) {
-            this.#options.logger.warn(
-              `kubeai: could not read the portal-created entities from the KubeAI backend: ${error}`,
-            );
-          }
-        },
-      });
-    }
+      },
+      schedule: this.#options.schedule,
+      logger: this.#options.logger,
+      what: 'the portal-created entities',
+      refresh: () => this.refresh(),
+    });
   }
 
   /** Replaces everything this provider published with what the KubeAI backend lists. */
   async refresh(): Promise<number> {
     const connection = this.#requireConnection();
-    const token = await this.#token();
-    const entities: Entity[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await this.#options.client.listPortalEntities(
-        { limit: PAGE, offset },
-        { token },
-      );
-      entities.push(...(page.items as unknown as Entity[]));
-      if (page.items.length < PAGE || entities.length >= page.totalItems) {
-        break;
-      }
-    }
+    const token = await kubeaiToken(this.#options.auth);
+    const entities = (await listAll((offset, limit) =>
+      this.#options.client.listPortalEntities({ limit, offset }, { token }),
+    )) as unknown as Entity[];
     await connection.applyMutation({
       type: 'full',
       entities: entities.map(e => this.#deferred(e)),
@@ -123,6 +107,25 @@ export class KubeaiPortalEntityProvider implements EntityProvider {
     );
   }
 
+  /** Removes one entity now; called for each `kubeai.portal-entities` removal event. */
+  async removeEntity(entityRef: string): Promise<void> {
+    if (!this.#connection) {
+      return; // the first full refresh will not bring it
+    }
+    const ref = entityRef.toLocaleLowerCase('en-US');
+    await this.#connection.applyMutation({
+      type: 'delta',
+      added: [],
+      removed: [
+        {
+          entityRef: ref,
+          locationKey: `${KUBEAI_PORTAL_LOCATION_TYPE}:${ref}`,
+        },
+      ],
+    });
+    this.#options.logger.info(`kubeai: removed ${ref} from the catalog`);
+  }
+
   #deferred(entity: Entity) {
     const ref = stringifyEntityRef(entity).toLocaleLowerCase('en-US');
     const location = `${KUBEAI_PORTAL_LOCATION_TYPE}:${ref}`;
@@ -140,15 +143,6 @@ export class KubeaiPortalEntityProvider implements EntityProvider {
       },
       locationKey: `${KUBEAI_PORTAL_LOCATION_TYPE}:${ref}`,
     };
-  }
-
-  async #token(): Promise<string> {
-    const { auth } = this.#options;
-    const { token } = await auth.getPluginRequestToken({
-      onBehalfOf: await auth.getOwnServiceCredentials(),
-      targetPluginId: KUBEAI_PLUGIN_ID,
-    });
-    return token;
   }
 
   #requireConnection(): EntityProviderConnection {

@@ -34,12 +34,12 @@ import {
   ANNOTATION_KUBEAI_CLUSTER,
   ANNOTATION_KUBEAI_NAMESPACE,
   KUBEAI_API_VERSION,
-  KUBEAI_PLUGIN_ID,
   MODEL_FORMATS,
   validateInferenceServiceEntity,
   type KubeaiObservedApi,
   type ObservedObject,
 } from '@kubeai/plugin-kubeai-common';
+import { kubeaiToken, listAll, scheduleRefresh } from './refresh';
 
 /** Location type of the discovered entities. */
 export const KUBEAI_DISCOVERED_LOCATION_TYPE = 'kubeai-discovered';
@@ -60,8 +60,6 @@ export interface DiscoveredInferenceServiceProviderOptions {
   /** `spec.lifecycle` of the entities (default `production`: it serves). */
   lifecycle?: 'experimental' | 'production' | 'deprecated';
 }
-
-const PAGE = 1000;
 
 /** `kubeai.discovery.entityProvider` config; undefined when not enabled. */
 export function readDiscoveredProviderConfig(config: RootConfigService):
@@ -96,25 +94,19 @@ export class DiscoveredInferenceServiceProvider implements EntityProvider {
 
   async connect(connection: EntityProviderConnection): Promise<void> {
     this.#connection = connection;
-    const { scheduler } = this.#options;
-    if (scheduler) {
-      await scheduler.scheduleTask({
-        id: `${this.getProviderName()}:refresh`,
+    await scheduleRefresh({
+      scheduler: this.#options.scheduler,
+      providerName: this.getProviderName(),
+      defaults: {
         frequency: { minutes: 1 },
         timeout: { minutes: 2 },
         initialDelay: { seconds: 15 },
-        ...this.#options.schedule,
-        fn: async () => {
-          try {
-            await this.refresh();
-          } catch (error) {
-            this.#options.logger.warn(
-              `kubeai: could not read the discovered InferenceServices from the KubeAI backend: ${error}`,
-            );
-          }
-        },
-      });
-    }
+      },
+      schedule: this.#options.schedule,
+      logger: this.#options.logger,
+      what: 'the discovered InferenceServices',
+      refresh: () => this.refresh(),
+    });
   }
 
   /** Replaces everything this provider published with the services discovered now. */
@@ -122,16 +114,13 @@ export class DiscoveredInferenceServiceProvider implements EntityProvider {
     if (!this.#connection) {
       throw new Error(`${this.getProviderName()} is not connected yet`);
     }
-    const token = await this.#token();
-    const objects: ObservedObject[] = [];
-    for (let offset = 0; ; offset += PAGE) {
-      const page = await this.#options.client.listObservedObjects(
-        { discovered: true, limit: PAGE, offset },
+    const token = await kubeaiToken(this.#options.auth);
+    const objects = await listAll((offset, limit) =>
+      this.#options.client.listObservedObjects(
+        { discovered: true, limit, offset },
         { token },
-      );
-      objects.push(...page.items);
-      if (page.items.length < PAGE || objects.length >= page.totalItems) break;
-    }
+      ),
+    );
     const entities: { entity: Entity; locationKey: string }[] = [];
     for (const object of objects) {
       const entity = this.toEntity(object);
@@ -198,14 +187,5 @@ export class DiscoveredInferenceServiceProvider implements EntityProvider {
         },
       },
     };
-  }
-
-  async #token(): Promise<string> {
-    const { auth } = this.#options;
-    const { token } = await auth.getPluginRequestToken({
-      onBehalfOf: await auth.getOwnServiceCredentials(),
-      targetPluginId: KUBEAI_PLUGIN_ID,
-    });
-    return token;
   }
 }

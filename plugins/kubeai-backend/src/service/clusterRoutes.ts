@@ -597,16 +597,18 @@ export function registerClusterRoutes(
   }
 
   async function publishEntity(entity: PortalEntity) {
+    await announce({ entity }, `${entity.kind} ${entity.metadata.name}`);
+  }
+
+  /** Tells the catalog module's provider at once (its scheduled refresh would, minutes later). */
+  async function announce(eventPayload: object, what: string) {
     try {
       await ctx.events?.publish({
         topic: KUBEAI_PORTAL_ENTITY_TOPIC,
-        eventPayload: { entity },
+        eventPayload,
       });
     } catch (error) {
-      // the provider's schedule picks it up
-      logger.warn(
-        `kubeai could not announce ${entity.kind} ${entity.metadata.name}: ${error}`,
-      );
+      logger.warn(`kubeai could not announce ${what}: ${error}`);
     }
   }
 
@@ -2000,6 +2002,7 @@ export function registerClusterRoutes(
         }
         if (removedEntityRef) {
           await store.deletePortalEntity(removedEntityRef);
+          await announce({ removedEntityRef }, removedEntityRef);
         }
       } catch (error) {
         const what = gone

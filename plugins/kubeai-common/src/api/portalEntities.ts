@@ -4,7 +4,10 @@
  * the events service; the catalog module's `KubeaiPortalEntityProvider` publishes them.
  */
 
-/** Events topic of a created or changed portal entity; payload `{ entity }`. */
+/**
+ * Events topic of portal entities: payload `{ entity }` for a created or changed one,
+ * `{ removedEntityRef }` for one removed (its object was deleted through the portal).
+ */
 export const KUBEAI_PORTAL_ENTITY_TOPIC = 'kubeai.portal-entities';
 
 /** `backstage.io/managed-by-location` (and origin) of portal entities: `kubeai-portal:<ref>`. */
