@@ -1,11 +1,23 @@
 import { test, expect } from '@playwright/test';
 import { clusterAdmin, ensureNamespace } from './cluster';
-import { guestToken, saveScreenshot, signInAsGuest, waitForEntity } from './helpers';
+import {
+  guestToken,
+  saveScreenshot,
+  signInAsGuest,
+  waitForEntity,
+} from './helpers';
 
-const isvcPath = '/apis/serving.kserve.io/v1beta1/namespaces/cv-serving/inferenceservices/shoe-brand-classifier';
+const isvcPath =
+  '/apis/serving.kserve.io/v1beta1/namespaces/cv-serving/inferenceservices/shoe-brand-classifier';
 
-test('roll back a canary from the inference service page changes the InferenceService on the cluster', async ({ page, request }, testInfo) => {
-  await waitForEntity(request, 'inferenceservice:default/shoe-brand-classifier-serving');
+test('roll back a canary from the inference service page changes the InferenceService on the cluster', async ({
+  page,
+  request,
+}, testInfo) => {
+  await waitForEntity(
+    request,
+    'inferenceservice:default/shoe-brand-classifier-serving',
+  );
   const kube = await clusterAdmin();
   await ensureNamespace(kube, 'cv-serving');
 
@@ -30,10 +42,14 @@ test('roll back a canary from the inference service page changes the InferenceSe
 
   const before = await (await kube.get(isvcPath)).json();
   expect(before.spec.predictor.canaryTrafficPercent).toBe(10);
-  expect(before.spec.predictor.model.storageUri).toBe('s3://kubeai-models/cv/shoe-brand-classifier/4');
+  expect(before.spec.predictor.model.storageUri).toBe(
+    's3://kubeai-models/cv/shoe-brand-classifier/4',
+  );
 
   await signInAsGuest(page);
-  await page.goto('/catalog/default/inferenceservice/shoe-brand-classifier-serving/serving');
+  await page.goto(
+    '/catalog/default/inferenceservice/shoe-brand-classifier-serving/serving',
+  );
   await expect(page.getByText('Traffic split')).toBeVisible();
   await saveScreenshot(page, testInfo, 'inference-service-canary');
 
@@ -48,14 +64,21 @@ test('roll back a canary from the inference service page changes the InferenceSe
   await expect
     .poll(async () => {
       const isvc = await (await kube.get(isvcPath)).json();
-      return [isvc.spec.predictor.model.storageUri, isvc.spec.predictor.canaryTrafficPercent ?? null];
+      return [
+        isvc.spec.predictor.model.storageUri,
+        isvc.spec.predictor.canaryTrafficPercent ?? null,
+      ];
     })
     .toEqual(['s3://kubeai-models/cv/shoe-brand-classifier/3', null]);
 });
 
-test('create a notebook from its template: the task succeeds and the Notebook exists', async ({ page }, testInfo) => {
+test('create a notebook from its template, then delete it from its run page', async ({
+  page,
+  request,
+}, testInfo) => {
   const kube = await clusterAdmin();
   const name = `e2e-notebook-${Date.now().toString(36)}`;
+  const notebookPath = `/apis/kubeflow.org/v1/namespaces/team-a/notebooks/${name}`;
 
   await signInAsGuest(page);
   await page.goto('/create');
@@ -73,13 +96,74 @@ test('create a notebook from its template: the task succeeds and the Notebook ex
   await page.getByRole('button', { name: 'Create' }).click();
 
   // The template's output link appears only once every step has succeeded.
-  await expect(page.getByText('Create the notebook', { exact: true })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Open in the portal' })).toBeVisible({ timeout: 60_000 });
+  await expect(
+    page.getByText('Create the notebook', { exact: true }),
+  ).toBeVisible();
+  await expect(
+    page.getByRole('link', { name: 'Open in the portal' }),
+  ).toBeVisible({ timeout: 60_000 });
   await saveScreenshot(page, testInfo, 'notebook-task');
 
-  const notebook = await kube.get(`/apis/kubeflow.org/v1/namespaces/team-a/notebooks/${name}`);
-  expect(notebook.status()).toBe(200);
-  const object = await notebook.json();
-  expect(object.metadata.labels['app.kubernetes.io/managed-by']).toBe('kubeai');
-  await kube.delete(`/apis/kubeflow.org/v1/namespaces/team-a/notebooks/${name}`);
+  try {
+    const notebook = await kube.get(notebookPath);
+    expect(notebook.status()).toBe(200);
+    const object = await notebook.json();
+    expect(object.metadata.labels['app.kubernetes.io/managed-by']).toBe(
+      'kubeai',
+    );
+
+    // The notebook's run, as the registry recorded it.
+    const token = await guestToken(request);
+    const runs = await request.get('/api/kubeai/runs', {
+      headers: { Authorization: `Bearer ${token}` },
+      params: { kind: 'notebook', limit: 1000 },
+    });
+    expect(runs.status(), await runs.text()).toBe(200);
+    const run = (await runs.json()).items.find(
+      (r: { cluster: string; namespace: string; name: string }) =>
+        r.cluster === 'local' && r.namespace === 'team-a' && r.name === name,
+    );
+    expect(run, `no run recorded for notebook team-a/${name}`).toBeTruthy();
+
+    // Delete it from its run page: the confirmation names it and lists the dry run's objects.
+    await page.goto(`/kubeai/runs/${run.id}`);
+    await expect(page.getByRole('heading', { name })).toBeVisible();
+    await page.getByRole('button', { name: 'Delete from cluster' }).click();
+    const dialog = page.getByRole('dialog', {
+      name: `Delete Notebook team-a/${name}?`,
+    });
+    await expect(dialog).toContainText(`will be deleted from cluster local`);
+    await expect(
+      dialog.getByRole('list', { name: 'Objects to delete' }),
+    ).toContainText(`Notebook team-a/${name}`);
+    await saveScreenshot(page, testInfo, 'notebook-delete-confirm');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+
+    const done = page.getByRole('status', { name: 'Deleted from the cluster' });
+    await expect(done).toContainText(`Notebook team-a/${name}`);
+    // The run is reloaded: Stopped.
+    await expect(
+      page.getByText('Stopped', { exact: true }).first(),
+    ).toBeVisible();
+    await saveScreenshot(page, testInfo, 'notebook-deleted');
+
+    // Gone from the apiserver (or on its way out).
+    await expect
+      .poll(async () => {
+        const res = await kube.get(notebookPath);
+        if (res.status() === 404) return 'gone';
+        const current = await res.json();
+        return current.metadata?.deletionTimestamp
+          ? 'gone'
+          : `still there (${res.status()})`;
+      })
+      .toBe('gone');
+    const after = await request.get(`/api/kubeai/runs/${run.id}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect((await after.json()).phase).toBe('Stopped');
+  } finally {
+    // Leaves nothing behind when a step above failed (404 once the portal deleted it).
+    await kube.delete(notebookPath);
+  }
 });

@@ -55,9 +55,15 @@ export function mockKubeaiApi(
     'deployInferenceService',
     'promoteInferenceService',
     'rollbackInferenceService',
+    'deleteNotebook',
+    'deleteJob',
+    'deleteDataset',
+    'deleteInferenceService',
+    'deletePipeline',
   ] as Array<keyof KubeaiApi>;
   const api: Record<string, jest.Mock> = {};
-  for (const m of methods) {
+  const overridden = Object.keys(overrides) as Array<keyof KubeaiApi>;
+  for (const m of [...methods, ...overridden]) {
     api[m] =
       overrides[m] ??
       jest.fn().mockRejectedValue(new Error(`${m} was not stubbed`));

@@ -1,4 +1,4 @@
-import { ReactNode } from 'react';
+import { ReactNode, useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { useApi } from '@backstage/core-plugin-api';
 import {
@@ -26,6 +26,7 @@ import { formatDate, formatDuration, isNotFound } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
 import { ENTITY_TAB_PATHS } from '../lineage/useLineageLinks';
+import { canDeleteRunObject, RunDeleteAction } from './RunDeleteAction';
 import { useRunLinks } from './runLinks';
 
 /** `/kubeai/runs/:runId`. */
@@ -38,6 +39,7 @@ export function RunRoute() {
 export function RunView(props: { runId: string }) {
   const api = useApi(kubeaiApiRef);
   const paths = useKubeaiPaths();
+  const [reload, setReload] = useState(0);
   const state = useAsync(async () => {
     try {
       return await api.getRun(props.runId);
@@ -45,7 +47,7 @@ export function RunView(props: { runId: string }) {
       if (isNotFound(error)) return null;
       throw error;
     }
-  }, [api, props.runId]);
+  }, [api, props.runId, reload]);
   return (
     <AsyncContent
       state={state}
@@ -68,7 +70,7 @@ export function RunView(props: { runId: string }) {
             }
           />
         ) : (
-          <RunDetails run={run} />
+          <RunDetails run={run} onChanged={() => setReload(r => r + 1)} />
         )
       }
     </AsyncContent>
@@ -118,8 +120,8 @@ function Field(props: { label: string; children: ReactNode }) {
   );
 }
 
-/** A loaded run. */
-export function RunDetails(props: { run: Run }) {
+/** A loaded run; `onChanged` reloads it (after its object was deleted). */
+export function RunDetails(props: { run: Run; onChanged?: () => void }) {
   const { run } = props;
   const paths = useKubeaiPaths();
   const links = useRunLinks();
@@ -179,6 +181,11 @@ export function RunDetails(props: { run: Run }) {
           </Box>
         </Box>
       </Grid>
+      {canDeleteRunObject(run) && (
+        <Grid item xs={12}>
+          <RunDeleteAction run={run} onChanged={() => props.onChanged?.()} />
+        </Grid>
+      )}
       {run.message && (
         <Grid item xs={12}>
           <WarningPanel
