@@ -21,6 +21,7 @@ import Typography from '@material-ui/core/Typography';
 import { kubeaiApiRef } from '../../api/refs';
 import { errorMessage } from '../common/format';
 import { ErrorState, LoadingState } from '../common/States';
+import { useActionRunner } from '../common/useActionRunner';
 
 const TRAINING_KINDS: readonly TrainingKind[] = [
   'Job',
@@ -115,10 +116,8 @@ export function RunDeleteAction(props: RunDeleteActionProps) {
     permission: kubeaiClusterObjectDeletePermission,
   });
   const [open, setOpen] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<
-    { ok: true; value: ClusterDeleteResult } | { ok: false; error: unknown }
-  >();
+  const runner = useActionRunner<ClusterDeleteResult>();
+  const { busy, result } = runner;
 
   if (!canDeleteRunObject(run)) return null;
 
@@ -129,20 +128,11 @@ export function RunDeleteAction(props: RunDeleteActionProps) {
   const reasonId = `kubeai-run-delete-reason-${run.id}`;
   const describedBy = denied || alreadyDeleted ? reasonId : undefined;
 
-  const confirm = async () => {
-    setBusy(true);
-    setResult(undefined);
-    try {
-      const value = await deleteRunObject(api, run, false);
-      setResult({ ok: true, value });
-      props.onChanged();
-    } catch (error) {
-      setResult({ ok: false, error });
-    } finally {
-      setBusy(false);
-      setOpen(false);
-    }
-  };
+  const confirm = () =>
+    runner.run(() => deleteRunObject(api, run, false), {
+      onSuccess: props.onChanged,
+      onSettled: () => setOpen(false),
+    });
 
   return (
     <Box>

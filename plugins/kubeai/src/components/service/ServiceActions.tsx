@@ -30,6 +30,7 @@ import {
 import { inferenceServiceActionsApiRef, kubeaiApiRef } from '../../api/refs';
 import { entityNameOf, errorMessage } from '../common/format';
 import { ErrorState } from '../common/States';
+import { useActionRunner } from '../common/useActionRunner';
 
 type Pending =
   | { kind: 'update' }
@@ -61,11 +62,8 @@ export function ServiceActions(props: ServiceActionsProps) {
     resourceRef: entityRef,
   });
   const [pending, setPending] = useState<Pending | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<
-    | { ok: true; value: InferenceServiceActionResult }
-    | { ok: false; error: unknown }
-  >();
+  const runner = useActionRunner<InferenceServiceActionResult>();
+  const { busy, result } = runner;
 
   if (!actions) {
     return (
@@ -84,20 +82,11 @@ export function ServiceActions(props: ServiceActionsProps) {
   const disabled = permission.loading || denied || busy;
   const reasonId = 'kubeai-service-actions-reason';
 
-  const run = async (fn: () => Promise<InferenceServiceActionResult>) => {
-    setBusy(true);
-    setResult(undefined);
-    try {
-      const value = await fn();
-      setResult({ ok: true, value });
-      props.onChanged();
-    } catch (error) {
-      setResult({ ok: false, error });
-    } finally {
-      setBusy(false);
-      setPending(undefined);
-    }
-  };
+  const run = (fn: () => Promise<InferenceServiceActionResult>) =>
+    runner.run(fn, {
+      onSuccess: props.onChanged,
+      onSettled: () => setPending(undefined),
+    });
 
   return (
     <Box>
