@@ -7,7 +7,6 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   KUBEAI_PORTAL_ENTITY_TOPIC,
   KubeaiClient,
-  KubeaiObservedClient,
 } from '@kubeai/plugin-kubeai-common';
 import { KubeaiEntitiesProcessor } from './processor';
 import { KubeaiPortalEntityProvider } from './provider';
@@ -61,7 +60,7 @@ export const catalogModuleKubeai = createBackendModule({
         if (discovered) {
           catalog.addEntityProvider(
             new DiscoveredInferenceServiceProvider({
-              client: new KubeaiObservedClient({ discoveryApi: discovery }),
+              client: new KubeaiClient({ discoveryApi: discovery }),
               auth,
               logger,
               scheduler,

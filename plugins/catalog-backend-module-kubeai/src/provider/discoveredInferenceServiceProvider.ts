@@ -36,7 +36,7 @@ import {
   KUBEAI_API_VERSION,
   MODEL_FORMATS,
   validateInferenceServiceEntity,
-  type KubeaiObservedApi,
+  type KubeaiApi,
   type ObservedObject,
 } from '@kubeai/plugin-kubeai-common';
 import { kubeaiToken, listAll, scheduleRefresh } from './refresh';
@@ -48,8 +48,8 @@ export const ANNOTATION_KUBEAI_DISCOVERED = 'kubeai.io/discovered';
 
 /** Options of {@link DiscoveredInferenceServiceProvider}. */
 export interface DiscoveredInferenceServiceProviderOptions {
-  /** The observed-state API (a `KubeaiObservedClient` with the discovery service). */
-  client: Pick<KubeaiObservedApi, 'listObservedObjects'>;
+  /** The observed-state API (a `KubeaiClient` with the discovery service). */
+  client: Pick<KubeaiApi, 'listObservedObjects'>;
   auth: AuthService;
   logger: LoggerService;
   scheduler?: SchedulerService;

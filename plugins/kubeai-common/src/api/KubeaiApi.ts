@@ -1,3 +1,4 @@
+import type { KubeaiObservedApi } from './observed';
 import type {
   CreateDatasetVersionRequest,
   CreateDeploymentRequest,
@@ -63,7 +64,7 @@ export interface KubeaiRequestOptions {
  * Models, datasets and inference services are named by their catalog entity: `{ namespace, name }`
  * for path parameters, or an entity ref `kind:namespace/name` in bodies and queries.
  */
-export interface KubeaiApi {
+export interface KubeaiApi extends KubeaiObservedApi {
   /** `POST /models/{namespace}/{name}/versions` — the next version number is assigned. */
   createModelVersion(
     model: EntityName,

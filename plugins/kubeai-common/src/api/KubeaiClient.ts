@@ -6,6 +6,7 @@ import type {
   KubeaiRequestOptions,
 } from './KubeaiApi';
 import type {
+  ClusterSyncStatusList,
   CreateDatasetVersionRequest,
   CreateDeploymentRequest,
   CreateModelVersionRequest,
@@ -16,14 +17,17 @@ import type {
   DeploymentList,
   DeploymentRevisionList,
   GetLineageQuery,
+  GetRunLogsQuery,
   LineageGraph,
   ListDatasetVersionsQuery,
   ListDeploymentRevisionsQuery,
   ListDeploymentsQuery,
   ListModelVersionsQuery,
+  ListObservedObjectsQuery,
   ListRunsQuery,
   ModelVersion,
   ModelVersionList,
+  ObservedObjectList,
   Run,
   RunList,
   UpdateDeploymentRequest,
@@ -501,12 +505,74 @@ export class KubeaiClient implements KubeaiApi {
     );
   }
 
+  // ------------------------------------------------------------------ observed state
+
+  getClustersStatus(
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterSyncStatusList> {
+    return this.#call('GET', '/clusters/status', {}, options);
+  }
+
+  listObservedObjects(
+    query?: ListObservedObjectsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<ObservedObjectList> {
+    return this.#call(
+      'GET',
+      '/observed/objects',
+      { query: query as Query },
+      options,
+    );
+  }
+
+  async getRunLogs(
+    id: string,
+    query?: Omit<GetRunLogsQuery, 'follow'>,
+    options?: KubeaiRequestOptions,
+  ): Promise<string> {
+    const response = await this.#fetch(
+      'GET',
+      `/runs/${encodeURIComponent(id)}/logs`,
+      { query: query as Query },
+      options,
+    );
+    return response.text();
+  }
+
+  async followRunLogs(
+    id: string,
+    query?: Omit<GetRunLogsQuery, 'follow'>,
+    options?: KubeaiRequestOptions & { signal?: AbortSignal },
+  ): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.#fetch(
+      'GET',
+      `/runs/${encodeURIComponent(id)}/logs`,
+      { query: { ...(query as Query), follow: true } },
+      options,
+    );
+    if (!response.body) {
+      throw new Error('the logs response has no body');
+    }
+    return response.body;
+  }
+
   async #call<T>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     route: string,
     request: { body?: unknown; query?: Query },
     options?: KubeaiRequestOptions,
   ): Promise<T> {
+    const response = await this.#fetch(method, route, request, options);
+    return (await response.json()) as T;
+  }
+
+  /** The response of a request; a ResponseError (status, the server's message) when not ok. */
+  async #fetch(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    route: string,
+    request: { body?: unknown; query?: Query },
+    options?: KubeaiRequestOptions & { signal?: AbortSignal },
+  ): Promise<Response> {
     const baseUrl = await this.#discoveryApi.getBaseUrl('kubeai');
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(request.query ?? {})) {
@@ -527,12 +593,13 @@ export class KubeaiClient implements KubeaiApi {
         headers,
         body:
           request.body === undefined ? undefined : JSON.stringify(request.body),
+        signal: options?.signal,
       },
     );
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
-    return (await response.json()) as T;
+    return response;
   }
 }
 

@@ -12,7 +12,6 @@ export type {
   KubeaiFetchApi,
 } from './KubeaiClient';
 export {
-  KubeaiObservedClient,
   kubeaiObservedPermissions,
   kubeaiRunLogsReadPermission,
   type KubeaiObservedApi,

@@ -1,5 +1,6 @@
 import { ResponseError } from '@backstage/errors';
-import { KubeaiObservedClient, kubeaiRunLogsReadPermission } from './observed';
+import { KubeaiClient } from './KubeaiClient';
+import { kubeaiRunLogsReadPermission } from './observed';
 
 function fakeFetch(
   status: number,
@@ -28,13 +29,13 @@ const discoveryApi = {
     `https://portal.example.com/api/${pluginId}`,
 };
 
-describe('KubeaiObservedClient', () => {
+describe('KubeaiClient, observed-state routes', () => {
   it('reads the cluster status and observed objects with their filters', async () => {
     const { calls, fetchApi } = fakeFetch(
       200,
       JSON.stringify({ informersEnabled: true, items: [] }),
     );
-    const client = new KubeaiObservedClient({ discoveryApi, fetchApi });
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
     expect(await client.getClustersStatus({ token: 't' })).toEqual({
       informersEnabled: true,
       items: [],
@@ -53,7 +54,7 @@ describe('KubeaiObservedClient', () => {
 
   it('reads run logs as text, follows them as a stream, and throws ResponseError on errors', async () => {
     const logs = fakeFetch(200, 'a\nb\n', 'text/plain');
-    const client = new KubeaiObservedClient({
+    const client = new KubeaiClient({
       discoveryApi,
       fetchApi: logs.fetchApi,
     });
@@ -80,7 +81,7 @@ describe('KubeaiObservedClient', () => {
         response: { statusCode: 403 },
       }),
     );
-    const deniedClient = new KubeaiObservedClient({
+    const deniedClient = new KubeaiClient({
       discoveryApi,
       fetchApi: denied.fetchApi,
     });

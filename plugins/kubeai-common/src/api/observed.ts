@@ -2,11 +2,10 @@
  * The observed-state part of the KubeAI API (`/api/kubeai`): cluster informer health, observed
  * objects, run logs — what really runs in the clusters. Types come from the OpenAPI spec
  * (`ClusterSyncStatusList`, `ObservedObjectList`, …); the permission guards the logs route.
+ * `KubeaiApi` includes these routes; `KubeaiClient` implements them.
  */
-import { ResponseError } from '@backstage/errors';
 import { createPermission } from '@backstage/plugin-permission-common';
 import type { KubeaiRequestOptions } from './KubeaiApi';
-import type { KubeaiClientOptions } from './KubeaiClient';
 import type {
   ClusterSyncStatusList,
   GetRunLogsQuery,
@@ -52,86 +51,4 @@ export interface KubeaiObservedApi {
     query?: Omit<GetRunLogsQuery, 'follow'>,
     options?: KubeaiRequestOptions & { signal?: AbortSignal },
   ): Promise<ReadableStream<Uint8Array>>;
-}
-
-type Query = Record<string, string | number | boolean | undefined>;
-
-/** Client of {@link KubeaiObservedApi}; same options as `KubeaiClient`. */
-export class KubeaiObservedClient implements KubeaiObservedApi {
-  readonly #options: KubeaiClientOptions;
-
-  constructor(options: KubeaiClientOptions) {
-    this.#options = options;
-  }
-
-  getClustersStatus(
-    options?: KubeaiRequestOptions,
-  ): Promise<ClusterSyncStatusList> {
-    return this.#get('/clusters/status', {}, options).then(r => r.json());
-  }
-
-  listObservedObjects(
-    query?: ListObservedObjectsQuery,
-    options?: KubeaiRequestOptions,
-  ): Promise<ObservedObjectList> {
-    return this.#get('/observed/objects', query as Query, options).then(r =>
-      r.json(),
-    );
-  }
-
-  getRunLogs(
-    id: string,
-    query?: Omit<GetRunLogsQuery, 'follow'>,
-    options?: KubeaiRequestOptions,
-  ): Promise<string> {
-    return this.#get(
-      `/runs/${encodeURIComponent(id)}/logs`,
-      query as Query,
-      options,
-    ).then(r => r.text());
-  }
-
-  async followRunLogs(
-    id: string,
-    query?: Omit<GetRunLogsQuery, 'follow'>,
-    options?: KubeaiRequestOptions & { signal?: AbortSignal },
-  ): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.#get(
-      `/runs/${encodeURIComponent(id)}/logs`,
-      { ...(query as Query), follow: true },
-      options,
-    );
-    if (!response.body) {
-      throw new Error('the logs response has no body');
-    }
-    return response.body;
-  }
-
-  async #get(
-    route: string,
-    query: Query = {},
-    options?: KubeaiRequestOptions & { signal?: AbortSignal },
-  ): Promise<Response> {
-    const baseUrl = await this.#options.discoveryApi.getBaseUrl('kubeai');
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) params.append(key, String(value));
-    }
-    const search = params.toString();
-    const headers: Record<string, string> = {};
-    if (options?.token) {
-      headers.Authorization = `Bearer ${options.token}`;
-    }
-    const fetchFn =
-      this.#options.fetchApi?.fetch ??
-      ((...args: Parameters<typeof fetch>) => fetch(...args));
-    const response = await fetchFn(
-      `${baseUrl}${route}${search ? `?${search}` : ''}`,
-      { method: 'GET', headers, signal: options?.signal },
-    );
-    if (!response.ok) {
-      throw await ResponseError.fromResponse(response);
-    }
-    return response;
-  }
 }
