@@ -128,6 +128,8 @@ test('create a notebook from its template, then delete it from its run page', as
     // Delete it from its run page: the confirmation names it and lists the dry run's objects.
     await page.goto(`/kubeai/runs/${run.id}`);
     await expect(page.getByRole('heading', { name })).toBeVisible();
+    // Its pod logs, read through the backend from the apiserver: no controller here made a pod.
+    await expect(page.getByText(/No pods to read logs from/)).toBeVisible();
     await page.getByRole('button', { name: 'Delete from cluster' }).click();
     const dialog = page.getByRole('dialog', {
       name: `Delete Notebook team-a/${name}?`,

@@ -60,6 +60,10 @@ export function mockKubeaiApi(
     'deleteDataset',
     'deleteInferenceService',
     'deletePipeline',
+    'getClustersStatus',
+    'listObservedObjects',
+    'getRunLogs',
+    'followRunLogs',
   ] as Array<keyof KubeaiApi>;
   const api: Record<string, jest.Mock> = {};
   const overridden = Object.keys(overrides) as Array<keyof KubeaiApi>;

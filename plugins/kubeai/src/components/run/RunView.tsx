@@ -27,6 +27,7 @@ import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
 import { ENTITY_TAB_PATHS } from '../lineage/useLineageLinks';
 import { canDeleteRunObject, RunDeleteAction } from './RunDeleteAction';
+import { RunLogs } from './RunLogs';
 import { useRunLinks } from './runLinks';
 
 /** `/kubeai/runs/:runId`. */
@@ -302,6 +303,9 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
             </ul>
           )}
         </InfoCard>
+      </Grid>
+      <Grid item xs={12}>
+        <RunLogs run={run} />
       </Grid>
     </Grid>
   );
