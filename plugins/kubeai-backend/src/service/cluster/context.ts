@@ -1,0 +1,552 @@
+/**
+ * The context every cluster route is given and the helpers they share: the cluster of a request,
+ * permission checks, validation with the builders' zod schemas, resolving models, datasets and
+ * catalog entities, apply then record, the write result, announcing portal entities. The flow of
+ * a mutating handler is described in ../clusterRoutes.ts.
+ */
+import type { ApiRouter } from '@backstage/backend-openapi-utils';
+import type {
+  BackstageCredentials,
+  LoggerService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
+import {
+  CustomErrorBase,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
+import {
+  AuthorizeResult,
+  BasicPermission,
+  isResourcePermission,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
+import {
+  KUBEAI_PORTAL_ENTITY_TOPIC,
+  type ClusterObjectRef,
+  type ClusterWriteResult,
+  type DatasetMount,
+  type ModelVersion,
+  type RunInput,
+} from '@kubeai/plugin-kubeai-common';
+import type { z } from 'zod';
+import { ClusterInputError, type ClusterGateway } from '../../cluster';
+import type { PortalEntity, RegistryStore } from '../../database/RegistryStore';
+import { UnprocessableEntityError } from '../../errors';
+import type {
+  DatasetMountInput,
+  KubeObject,
+  ModelVersionRef,
+} from '../../manifests';
+import { normalizeRef } from '../../refs';
+import type { spec } from '../../schema/openapi.generated';
+
+/** The typed router the cluster routes are registered on (see ../router.ts). */
+export type ClusterApi = ApiRouter<typeof spec>;
+
+/** The part of the events service the routes use (`eventsServiceRef` of plugin-events-node). */
+export interface PortalEntityPublisher {
+  publish(params: {
+    topic: string;
+    eventPayload: unknown;
+    metadata?: Record<string, string | string[] | undefined>;
+  }): Promise<void>;
+}
+
+/** What the plugin gives the cluster routes (see plugin.ts). */
+export interface ClusterRoutesOptions {
+  /** The cluster gateway; without it every cluster route answers that no cluster is configured. */
+  gateway?: ClusterGateway;
+  /** Announces portal-created catalog entities (the kubeai entity provider listens). */
+  events?: PortalEntityPublisher;
+}
+
+/** Everything {@link registerClusterRoutes} needs; the helpers come from ./router.ts. */
+export interface ClusterRoutesContext extends ClusterRoutesOptions {
+  store: RegistryStore;
+  permissions: PermissionsService;
+  catalog: CatalogService;
+  logger: LoggerService;
+  credentialsOf(req: unknown): Promise<BackstageCredentials>;
+  actorOf(credentials: BackstageCredentials): string;
+}
+
+/**
+ * The objects were applied, but recording them in the registry failed. Answered as 500; the same
+ * request again records them (the apply is idempotent).
+ */
+export class PartialWriteError extends CustomErrorBase {
+  name = 'PartialWriteError' as const;
+  statusCode = 500 as const;
+}
+
+/** A permission check of {@link ClusterContext.authorizeAll}. */
+export type Check = {
+  permission: BasicPermission | ResourcePermission;
+  resourceRef?: string;
+};
+
+/** The context of the cluster routes and the helpers they share (closures over `ctx`). */
+export function createClusterContext(ctx: ClusterRoutesContext) {
+  const { store, catalog, logger } = ctx;
+
+  // ------------------------------------------------------------------ helpers
+
+  function gatewayOf(): ClusterGateway {
+    if (!ctx.gateway) {
+      throw new UnprocessableEntityError(
+        'request/body/cluster: no clusters are configured (kubernetes.clusterLocatorMethods)',
+      );
+    }
+    return ctx.gateway;
+  }
+
+  /** The cluster of a body (422 naming the field) or of a path (404). */
+  function assertCluster(
+    cluster: string,
+    from: 'body' | 'path',
+    at = 'request/body',
+  ): ClusterGateway {
+    const known = ctx.gateway?.listClusters().map(c => c.name) ?? [];
+    if (!known.includes(cluster)) {
+      const message = `unknown cluster "${cluster}" (${
+        known.length
+          ? `configured: ${known.join(', ')}`
+          : 'no clusters configured'
+      })`;
+      throw from === 'body'
+        ? new UnprocessableEntityError(`${at}/cluster: ${message}`)
+        : new NotFoundError(`request/params/cluster: ${message}`);
+    }
+    return gatewayOf();
+  }
+
+  /** All checks in one call; the first denial answers 403 naming permission and resource. */
+  async function authorizeAll(
+    checks: Check[],
+    credentials: BackstageCredentials,
+  ): Promise<void> {
+    const decisions = await ctx.permissions.authorize(
+      checks.map(c =>
+        isResourcePermission(c.permission)
+          ? { permission: c.permission, resourceRef: c.resourceRef! }
+          : { permission: c.permission as BasicPermission },
+      ),
+      { credentials },
+    );
+    decisions.forEach((decision, i) => {
+      if (decision.result !== AuthorizeResult.ALLOW) {
+        const { permission, resourceRef } = checks[i];
+        throw new NotAllowedError(
+          `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
+        );
+      }
+    });
+  }
+
+  /** Which of `refs` the catalog knows, as the caller sees it (lower-case refs → entity). */
+  async function catalogEntities(
+    refs: string[],
+    credentials: BackstageCredentials,
+    fields?: string[],
+  ): Promise<Map<string, Record<string, any>>> {
+    const unique = [...new Set(refs.map(normalizeRef))];
+    const found = new Map<string, Record<string, any>>();
+    if (unique.length === 0) return found;
+    const { items } = await catalog.getEntitiesByRefs(
+      { entityRefs: unique, ...(fields ? { fields } : {}) },
+      { credentials },
+    );
+    items.forEach((item, i) => {
+      if (item) found.set(unique[i], item as Record<string, any>);
+    });
+    return found;
+  }
+
+  /** A model ref of the body must be in the catalog (422 naming the field). */
+  async function assertModelInCatalog(
+    modelRef: string | undefined,
+    field: string,
+    credentials: BackstageCredentials,
+  ) {
+    if (!modelRef) return;
+    const ref = normalizeRef(modelRef);
+    const found = await catalogEntities([ref], credentials, ['kind']);
+    if (!found.has(ref)) {
+      throw new UnprocessableEntityError(
+        `${field}: ${ref} not found in the catalog`,
+      );
+    }
+  }
+
+  /** An entity the portal registers or one the catalog (or the portal's store) already has. */
+  async function assertEntityKnown(
+    ref: string,
+    field: string,
+    credentials: BackstageCredentials,
+    hint: string,
+  ) {
+    const found = await catalogEntities([ref], credentials, ['kind']);
+    if (found.has(ref) || (await store.getPortalEntity(ref))) return;
+    throw new UnprocessableEntityError(
+      `${field}: ${ref} not found in the catalog${hint}`,
+    );
+  }
+
+  /** Runs a builder's zod schema; issues become a 400 naming `request/body/<path>`. */
+  function zodCheck<S extends z.ZodTypeAny>(
+    schema: S,
+    input: unknown,
+    describe: (path: (string | number)[]) => string = p =>
+      ['request/body', ...p].join('/'),
+    kindNote = '',
+  ): z.output<S> {
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    const messages = parsed.error.issues.flatMap(issue => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map(
+          key => `${describe([...issue.path, key])} is not allowed${kindNote}`,
+        );
+      }
+      if (issue.code === 'invalid_union_discriminator') {
+        return [`${describe(issue.path)} ${issue.message}`];
+      }
+      return [`${describe(issue.path)} ${issue.message}`];
+    });
+    throw new InputError([...new Set(messages)].join(', '));
+  }
+
+  /** Mount name of a dataset entity: its name as a DNS label. */
+  function mountNameOf(ref: string): string {
+    const name = ref.slice(ref.indexOf('/') + 1);
+    const label = name
+      .toLocaleLowerCase('en-US')
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63)
+      .replace(/-+$/, '');
+    return label || 'data';
+  }
+
+  /**
+   * Datasets of a workload: each must be in the catalog (or the portal's store) or have versions
+   * in the registry (422 naming `<field>/<i>/datasetRef`); a given version must exist (422 naming
+   * `<field>/<i>/version`). Returns builder mounts (the claim from `claimName`, the entity's
+   * claim annotation / PVC source / Fluid cache, or the registry's `pvc://` uri) and run inputs.
+   */
+  async function resolveDatasets(
+    mounts: DatasetMount[] | undefined,
+    field: string,
+    target: { cluster: string; namespace: string },
+    credentials: BackstageCredentials,
+  ): Promise<{ mounts?: DatasetMountInput[]; inputs: RunInput[] }> {
+    if (!mounts || mounts.length === 0) return { inputs: [] };
+    const refs = mounts.map(m => normalizeRef(m.datasetRef));
+    const entities = await catalogEntities(refs, credentials, [
+      'kind',
+      'metadata.name',
+      'metadata.namespace',
+      'metadata.annotations',
+      'spec.source',
+      'spec.cache',
+    ]);
+    const out: DatasetMountInput[] = [];
+    const inputs: RunInput[] = [];
+    for (const [i, mount] of mounts.entries()) {
+      const ref = refs[i];
+      const at = `${field}/${i}`;
+      const entity =
+        entities.get(ref) ?? ((await store.getPortalEntity(ref)) as any);
+      let version;
+      if (mount.version !== undefined) {
+        version = await store.getDatasetVersion(ref, mount.version);
+        if (!version) {
+          throw new UnprocessableEntityError(
+            `${at}/version: ${ref} has no version ${mount.version} in the registry`,
+          );
+        }
+      }
+      const latest =
+        version ??
+        (entity
+          ? undefined
+          : (await store.listDatasetVersions(ref, { limit: 1 })).items[0]);
+      if (!entity && !latest) {
+        throw new UnprocessableEntityError(
+          `${at}/datasetRef: ${ref} not found in the catalog or the registry`,
+        );
+      }
+      const claimName =
+        mount.claimName ??
+        claimOf(ref, entity, version ?? latest, target, `${at}/datasetRef`);
+      out.push({
+        name: mount.name ?? mountNameOf(ref),
+        claimName,
+        ...(mount.mountPath ? { mountPath: mount.mountPath } : {}),
+        ...(mount.subPath ? { subPath: mount.subPath } : {}),
+      });
+      inputs.push({
+        datasetRef: ref,
+        ...(mount.version !== undefined ? { version: mount.version } : {}),
+      });
+    }
+    return { mounts: out, inputs };
+  }
+
+  /** The PVC a dataset is mounted from in `target`, or a 422 saying why there is none. */
+  function claimOf(
+    ref: string,
+    entity: Record<string, any> | undefined,
+    version: { uri: string } | undefined,
+    target: { cluster: string; namespace: string },
+    field: string,
+  ): string {
+    const where = (cluster?: string, namespace?: string) => {
+      if (cluster && cluster !== target.cluster) {
+        throw new UnprocessableEntityError(
+          `${field}: ${ref} is in cluster "${cluster}", not "${target.cluster}"`,
+        );
+      }
+      if (namespace && namespace !== target.namespace) {
+        throw new UnprocessableEntityError(
+          `${field}: the claim of ${ref} is in namespace "${namespace}", not "${target.namespace}"`,
+        );
+      }
+    };
+    if (entity) {
+      const annotations = entity.metadata?.annotations ?? {};
+      const source = entity.spec?.source ?? {};
+      if (annotations['kubeai.io/claim-name']) {
+        where(
+          annotations['kubeai.io/cluster'],
+          annotations['kubeai.io/namespace'],
+        );
+        return annotations['kubeai.io/claim-name'];
+      }
+      if (source.type === 'table') {
+        throw new UnprocessableEntityError(
+          `${field}: ${ref} is a table and cannot be mounted`,
+        );
+      }
+      if (entity.spec?.cache) {
+        where(
+          annotations['kubeai.io/cluster'],
+          annotations['kubeai.io/namespace'],
+        );
+        return String(entity.metadata.name).toLocaleLowerCase('en-US');
+      }
+      if (source.type === 'pvc' && source.claimName) {
+        where(source.cluster, source.namespace);
+        return source.claimName;
+      }
+    }
+    const pvc = /^pvc:\/\/(?:([^/]+)\/)?([^/]+)\/([^/]+)\/?$/.exec(
+      version?.uri ?? '',
+    );
+    if (pvc) {
+      where(pvc[1], pvc[2]);
+      return pvc[3];
+    }
+    throw new UnprocessableEntityError(
+      `${field}: ${ref} has no claim in the cluster (a ${
+        entity?.spec?.source?.type ?? 'registry-only'
+      } dataset without cache); give claimName`,
+    );
+  }
+
+  /** The registry version a selector (number, numeric string or alias) names; 422 otherwise. */
+  async function selectModelVersion(
+    modelRef: string,
+    selector: number | string,
+    field: string,
+  ): Promise<ModelVersion> {
+    const numeric =
+      typeof selector === 'number' || /^[0-9]+$/.test(String(selector));
+    const version = numeric
+      ? await store.getModelVersion(modelRef, Number(selector))
+      : await store.getModelVersionByAlias(modelRef, String(selector));
+    if (!version) {
+      throw new UnprocessableEntityError(
+        `${field}: ${modelRef} has no ${numeric ? 'version' : 'alias'} ${
+          numeric ? Number(selector) : `'${selector}'`
+        }`,
+      );
+    }
+    if (version.state !== 'live') {
+      throw new UnprocessableEntityError(
+        `${field}: version ${version.version} of ${modelRef} is ${version.state}`,
+      );
+    }
+    return version;
+  }
+
+  const versionRefOf = (v: ModelVersion): ModelVersionRef => ({
+    version: String(v.version),
+    artifact: { uri: v.artifact.uri, format: v.artifact.format },
+    ...(v.framework ? { framework: v.framework } : {}),
+  });
+
+  /**
+   * Applies (or dry-runs) objects. Several objects: a dry run of all first, so nothing is left
+   * behind when a later one is invalid or forbidden. Apiserver 422s become a 422 naming the
+   * fields; a missing namespace a 422 naming `namespace`.
+   */
+  async function applyObjects(
+    cluster: string,
+    objects: KubeObject[],
+    dryRun: boolean,
+  ): Promise<KubeObject[]> {
+    const gateway = gatewayOf();
+    try {
+      if (dryRun) {
+        return await gateway.apply(cluster, objects, { dryRun: true });
+      }
+      if (objects.length > 1) {
+        await gateway.apply(cluster, objects, { dryRun: true });
+      }
+      return await gateway.apply(cluster, objects);
+    } catch (error) {
+      throw clusterError(error, cluster);
+    }
+  }
+
+  function clusterError(error: unknown, cluster: string): unknown {
+    if (error instanceof ClusterInputError) {
+      const rejected = new UnprocessableEntityError(
+        `the cluster rejected the object: ${error.message}`,
+      );
+      (rejected as unknown as { causes: unknown }).causes = error.causes;
+      return rejected;
+    }
+    const message = (error as Error)?.message ?? '';
+    const missing = /namespaces? "([^"]+)" not found/.exec(message);
+    if ((error as Error)?.name === 'NotFoundError' && missing) {
+      return new UnprocessableEntityError(
+        `request/body/namespace: namespace "${missing[1]}" does not exist in cluster "${cluster}"`,
+      );
+    }
+    return error;
+  }
+
+  /** Runs the recording after an apply; a failure says what exists and how to finish. */
+  async function recordAfterApply<T>(
+    applied: KubeObject[],
+    cluster: string,
+    record: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await record();
+    } catch (error) {
+      const what = applied
+        .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
+        .join(', ');
+      logger.error(
+        `kubeai applied ${what} to cluster ${cluster} but failed to record it: ${error}`,
+      );
+      throw new PartialWriteError(
+        `applied ${what} to cluster "${cluster}", but recording it in the registry failed (${
+          (error as Error)?.message ?? error
+        }); the objects exist — send the same request again to record them`,
+        error as Error,
+      );
+    }
+  }
+
+  const refOf = (cluster: string, object: KubeObject): ClusterObjectRef =>
+    compact({
+      cluster,
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      namespace: object.metadata.namespace,
+      name: object.metadata.name!,
+      uid:
+        typeof object.metadata.uid === 'string'
+          ? object.metadata.uid
+          : undefined,
+    });
+
+  function result(
+    cluster: string,
+    built: KubeObject[],
+    applied: KubeObject[],
+    main: number,
+    dryRun: boolean,
+    extra: Partial<ClusterWriteResult> & { url: string; message: string },
+  ): ClusterWriteResult {
+    return {
+      dryRun,
+      object: refOf(cluster, applied[main] ?? built[main]),
+      objects: (applied.length ? applied : built).map(o => refOf(cluster, o)),
+      manifests: (dryRun ? applied : built).map(stripServerFields) as any,
+      ...extra,
+    };
+  }
+
+  function modelUrl(modelRef: string | undefined): string {
+    if (!modelRef) return '/kubeai';
+    const ref = parseEntityRef(modelRef);
+    return `/catalog/${ref.namespace}/model/${ref.name}`;
+  }
+
+  async function publishEntity(entity: PortalEntity) {
+    await announce({ entity }, `${entity.kind} ${entity.metadata.name}`);
+  }
+
+  /** Tells the catalog module's provider at once (its scheduled refresh would, minutes later). */
+  async function announce(eventPayload: object, what: string) {
+    try {
+      await ctx.events?.publish({
+        topic: KUBEAI_PORTAL_ENTITY_TOPIC,
+        eventPayload,
+      });
+    } catch (error) {
+      logger.warn(`kubeai could not announce ${what}: ${error}`);
+    }
+  }
+
+  return {
+    ...ctx,
+    gatewayOf,
+    assertCluster,
+    authorizeAll,
+    catalogEntities,
+    assertModelInCatalog,
+    assertEntityKnown,
+    zodCheck,
+    resolveDatasets,
+    selectModelVersion,
+    versionRefOf,
+    applyObjects,
+    clusterError,
+    recordAfterApply,
+    refOf,
+    result,
+    modelUrl,
+    publishEntity,
+    announce,
+  };
+}
+
+/** What every `register…Routes` of ./ is given: {@link createClusterContext}. */
+export type ClusterContext = ReturnType<typeof createClusterContext>;
+
+// -------------------------------------------------------------------- pure helpers
+
+export function compact<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** Server-set metadata dropped from what the routes return. */
+export function stripServerFields(object: KubeObject): KubeObject {
+  const metadata = { ...object.metadata };
+  delete metadata.managedFields;
+  return { ...object, metadata };
+}

@@ -1,0 +1,248 @@
+/**
+ * Datasets: `POST /datasets` (a Fluid Dataset and runtime or a PVC, a registry version, optionally
+ * the catalog entity), its status and its `DELETE` under
+ * `/clusters/{cluster}/namespaces/{namespace}/datasets/{name}`.
+ */
+import { parseEntityRef } from '@backstage/catalog-model';
+import { InputError } from '@backstage/errors';
+import {
+  kubeaiClusterObjectCreatePermission,
+  kubeaiDatasetVersionCreatePermission,
+  KUBEAI_API_VERSION,
+  type CreateDatasetRequest,
+} from '@kubeai/plugin-kubeai-common';
+import type { PortalEntity } from '../../database/RegistryStore';
+import {
+  buildDataset,
+  datasetInputSchema,
+  KUBEAI_ANNOTATIONS,
+  type KubeObject,
+} from '../../manifests';
+import { normalizeRef } from '../../refs';
+import { type ClusterApi, type ClusterContext, compact } from './context';
+import { datasetEntity } from './entities';
+import { createObjectHelpers } from './objects';
+
+/** Registers the dataset routes. */
+export function registerDatasetRoutes(
+  api: ClusterApi,
+  ctx: ClusterContext,
+): void {
+  const {
+    store,
+    assertCluster,
+    authorizeAll,
+    assertEntityKnown,
+    zodCheck,
+    applyObjects,
+    recordAfterApply,
+    result,
+    publishEntity,
+  } = ctx;
+  const {
+    readFirst,
+    fixed,
+    statusOf,
+    readOptional,
+    deleteManaged,
+    portalEntityOf,
+  } = createObjectHelpers(ctx);
+
+  // ------------------------------------------------------------------ datasets
+
+  api.post('/datasets', async (req, res) => {
+    const credentials = await ctx.credentialsOf(req);
+    const body = req.body;
+    const dryRun = body.dryRun ?? false;
+    // validate: the builder's rules, the entity to register (both need no lookups) …
+    const datasetRef = normalizeRef(
+      body.catalogEntity
+        ? `dataset:${body.catalogEntity.namespace ?? 'default'}/${
+            body.catalogEntity.name ?? body.name
+          }`
+        : body.datasetRef ?? `dataset:default/${body.name}`,
+    );
+    const input = compact({
+      name: body.name,
+      namespace: body.namespace,
+      entityRef: datasetRef,
+      source: compact({ ...body.source }),
+      cache: body.cache,
+    });
+    zodCheck(datasetInputSchema, input);
+    let entity: PortalEntity | undefined;
+    if (body.catalogEntity) {
+      entity = datasetEntity(body, body.catalogEntity);
+      if (body.datasetRef && normalizeRef(body.datasetRef) !== datasetRef) {
+        throw new InputError(
+          `request/body/datasetRef: ${normalizeRef(
+            body.datasetRef,
+          )} is not the entity catalogEntity describes (${datasetRef}); give one of them`,
+        );
+      }
+    }
+    // … then resolve
+    assertCluster(body.cluster, 'body');
+    if (!entity) {
+      await assertEntityKnown(
+        datasetRef,
+        'request/body/datasetRef',
+        credentials,
+        '; give catalogEntity to register it',
+      );
+    }
+    const build = buildDataset(input as any);
+    const uri = datasetUri(body, build.claimName);
+    const plan = await store.planDatasetVersion(datasetRef, {
+      version: body.version,
+      uri,
+    });
+    await authorizeAll(
+      [
+        { permission: kubeaiClusterObjectCreatePermission },
+        {
+          permission: kubeaiDatasetVersionCreatePermission,
+          resourceRef: datasetRef,
+        },
+      ],
+      credentials,
+    );
+    const applied = build.objects.length
+      ? await applyObjects(body.cluster, build.objects, dryRun)
+      : [];
+    let datasetVersion;
+    if (!dryRun) {
+      datasetVersion = await recordAfterApply(
+        applied,
+        body.cluster,
+        async () => {
+          if (entity) {
+            await store.upsertPortalEntity(entity, ctx.actorOf(credentials));
+            await publishEntity(entity);
+          }
+          return (
+            await store.ensureDatasetVersion(
+              datasetRef,
+              compact({
+                version: plan.version,
+                uri,
+                description: body.description,
+              }),
+              ctx.actorOf(credentials),
+            )
+          ).datasetVersion;
+        },
+      );
+    }
+    const objects = build.objects.length
+      ? build.objects
+      : [
+          {
+            apiVersion: build.claimName ? 'v1' : KUBEAI_API_VERSION,
+            kind: build.claimName ? 'PersistentVolumeClaim' : 'Dataset',
+            metadata: {
+              name: build.claimName ?? body.name,
+              ...(build.claimName ? { namespace: body.namespace } : {}),
+            },
+          },
+        ];
+    const ref = parseEntityRef(datasetRef);
+    res.status(201).json(
+      result(body.cluster, objects, applied, 0, dryRun, {
+        ...(datasetVersion ? { datasetVersion } : {}),
+        entityRef: datasetRef,
+        url: `/catalog/${ref.namespace}/dataset/${ref.name}`,
+        message: `${
+          dryRun ? 'Would create' : 'Created'
+        } dataset ${datasetRef} version ${plan.version} (${uri})${
+          build.objects.length
+            ? ` with ${build.objects.map(o => o.kind).join(' and ')} ${
+                body.namespace
+              }/${body.name} in cluster ${body.cluster}`
+            : ''
+        }`,
+      }),
+    );
+  });
+
+  api.get(
+    '/clusters/:cluster/namespaces/:namespace/datasets/:name',
+    async (req, res) => {
+      const object = await readFirst(req.params, 'Dataset', [
+        fixed('data.fluid.io/v1alpha1', 'Dataset'),
+        fixed('v1', 'PersistentVolumeClaim'),
+      ]);
+      res.json(await statusOf(req.params.cluster, object, {}));
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/datasets/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      const object = await readFirst(req.params, 'Dataset', [
+        fixed('data.fluid.io/v1alpha1', 'Dataset'),
+        fixed('v1', 'PersistentVolumeClaim'),
+      ]);
+      const related: KubeObject[] = [];
+      if (object.kind === 'Dataset') {
+        for (const kind of ['AlluxioRuntime', 'JuiceFSRuntime']) {
+          const runtime = await readOptional(
+            cluster,
+            { group: 'data.fluid.io', version: 'v1alpha1', kind },
+            namespace,
+            name,
+          );
+          if (runtime) related.push(runtime);
+        }
+      }
+      const entityRef = await portalEntityOf(
+        [object.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef]],
+        entity => {
+          const annotations = (entity.metadata.annotations ?? {}) as Record<
+            string,
+            string
+          >;
+          return (
+            entity.kind === 'Dataset' &&
+            annotations['kubeai.io/cluster'] === cluster &&
+            annotations['kubeai.io/namespace'] === namespace &&
+            annotations['kubeai.io/claim-name'] === name
+          );
+        },
+      );
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            related,
+            entityRef,
+          },
+        ),
+      );
+    },
+  );
+}
+
+/** The registry uri of a dataset created by `POST /datasets`. */
+function datasetUri(body: CreateDatasetRequest, claimName?: string): string {
+  const { source } = body;
+  const clean = (path?: string) => (path ?? '').replace(/^\/+/, '');
+  switch (source.type) {
+    case 'oss':
+    case 's3':
+      return `${source.type}://${source.bucket}/${clean(source.path)}`;
+    case 'nas':
+      return `nfs://${source.server}${source.path ?? ''}`;
+    case 'table':
+      return source.uri ?? '';
+    default:
+      return `pvc://${body.cluster}/${body.namespace}/${
+        source.existingClaim ?? claimName ?? body.name
+      }${source.subPath ? `/${clean(source.subPath)}` : ''}`;
+  }
+}

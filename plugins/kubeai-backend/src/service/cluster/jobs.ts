@@ -1,0 +1,427 @@
+/**
+ * Training tasks: `POST /jobs`, `POST /jobs/batch` (many tasks in one request), their status and
+ * their `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/jobs/{name}`.
+ */
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import {
+  kubeaiClusterObjectCreatePermission,
+  kubeaiRunCreatePermission,
+  type CreateJobRequest,
+  type Run,
+} from '@kubeai/plugin-kubeai-common';
+import { UnprocessableEntityError } from '../../errors';
+import {
+  buildTraining,
+  trainingInputSchema,
+  type KubeObject,
+} from '../../manifests';
+import { normalizeRef } from '../../refs';
+import {
+  type ClusterApi,
+  type ClusterContext,
+  type Check,
+  compact,
+  stripServerFields,
+} from './context';
+import { createObjectHelpers } from './objects';
+
+const TRAINING_GROUPS: Record<string, { group: string; versions: string[] }> = {
+  Job: { group: 'batch', versions: ['v1'] },
+  CronJob: { group: 'batch', versions: ['v1', 'v1beta1'] },
+  TFJob: { group: 'kubeflow.org', versions: ['v1'] },
+  PyTorchJob: { group: 'kubeflow.org', versions: ['v1'] },
+  XGBoostJob: { group: 'kubeflow.org', versions: ['v1'] },
+  TrainJob: { group: 'trainer.kubeflow.org', versions: ['v1alpha1'] },
+};
+
+/** Objects of a batch applied at the same time. */
+export const BATCH_APPLY_CONCURRENCY = 16;
+
+/** The HTTP status an error is answered with (the Backstage error handler's mapping). */
+function statusCodeOf(error: unknown): number {
+  const explicit = (error as { statusCode?: unknown })?.statusCode;
+  if (typeof explicit === 'number') return explicit;
+  switch ((error as Error)?.name) {
+    case 'InputError':
+      return 400;
+    case 'AuthenticationError':
+      return 401;
+    case 'NotAllowedError':
+      return 403;
+    case 'NotFoundError':
+      return 404;
+    case 'ConflictError':
+      return 409;
+    case 'ServiceUnavailableError':
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+/** Registers the training task routes (`POST /jobs` before `POST /jobs/batch`). */
+export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
+  const {
+    store,
+    gatewayOf,
+    assertCluster,
+    authorizeAll,
+    catalogEntities,
+    assertModelInCatalog,
+    zodCheck,
+    resolveDatasets,
+    applyObjects,
+    clusterError,
+    recordAfterApply,
+    refOf,
+    result,
+    modelUrl,
+  } = ctx;
+  const { readFirst, statusOf, runOf, readOptional, deleteManaged } =
+    createObjectHelpers(ctx);
+
+  // ------------------------------------------------------------------ training tasks
+
+  type JobRequest = CreateJobRequest;
+
+  /**
+   * Validates and resolves one training task and builds its objects; `at` is where the task is in
+   * the request (`request/body`, `request/body/items/3`) for the messages. The model is checked
+   * by the caller (once per batch).
+   */
+  /** The builder input of a training task (without its datasets, which need resolving). */
+  function jobInput(body: JobRequest) {
+    const {
+      cluster: _c,
+      dryRun: _d,
+      params: _p,
+      datasets: _ds,
+      ...rest
+    } = body;
+    return rest;
+  }
+
+  /** Validates a training task before anything is resolved (400 naming `<at>/<field>`). */
+  function validateJob(body: JobRequest, at: string) {
+    zodCheck(
+      trainingInputSchema,
+      compact(jobInput(body)),
+      path => [at, ...path].join('/'),
+      ` for kind ${body.kind}`,
+    );
+  }
+
+  async function prepareJob(
+    body: JobRequest,
+    at: string,
+    credentials: BackstageCredentials,
+  ) {
+    const gateway = assertCluster(body.cluster, 'body', at);
+    const datasets = await resolveDatasets(
+      body.datasets,
+      `${at}/datasets`,
+      body,
+      credentials,
+    );
+    const { cluster } = body;
+    const input = compact({ ...jobInput(body), datasets: datasets.mounts });
+    if (datasets.mounts) {
+      zodCheck(
+        trainingInputSchema,
+        input,
+        path => [at, ...path].join('/'),
+        ` for kind ${body.kind}`,
+      );
+    }
+    const cronJobApiVersion =
+      body.kind === 'CronJob'
+        ? ((await gateway
+            .resolveApiVersion(cluster, 'batch', 'CronJob', ['v1', 'v1beta1'])
+            .catch(error => {
+              throw clusterError(error, cluster);
+            })) as 'batch/v1' | 'batch/v1beta1')
+        : undefined;
+    const built = buildTraining(input as any, { cronJobApiVersion });
+    return { body, built, inputs: datasets.inputs, main: built.length - 1 };
+  }
+
+  /** The run of an applied training task. */
+  const jobRun = (
+    job: Awaited<ReturnType<typeof prepareJob>>,
+    applied: KubeObject[],
+  ) => ({
+    kind: 'training' as const,
+    cluster: job.body.cluster,
+    namespace: job.body.namespace,
+    name: job.body.name,
+    uid: String(applied[job.main].metadata.uid),
+    modelRef: job.body.modelRef,
+    inputs: job.inputs,
+    params: compact({
+      ...job.body.params,
+      objectKind: job.body.kind,
+      image: job.body.image,
+      schedule: job.body.schedule,
+      gpu: job.body.resources?.gpu,
+    }),
+  });
+
+  const jobChecks: Check[] = [
+    { permission: kubeaiClusterObjectCreatePermission },
+    { permission: kubeaiRunCreatePermission },
+  ];
+
+  api.post('/jobs', async (req, res) => {
+    const credentials = await ctx.credentialsOf(req);
+    const body = req.body;
+    const dryRun = body.dryRun ?? false;
+    validateJob(body, 'request/body');
+    await assertModelInCatalog(
+      body.modelRef,
+      'request/body/modelRef',
+      credentials,
+    );
+    const job = await prepareJob(body, 'request/body', credentials);
+    await authorizeAll(jobChecks, credentials);
+    const { cluster } = body;
+    const applied = await applyObjects(cluster, job.built, dryRun);
+    let run: Run | undefined;
+    if (!dryRun) {
+      run = (
+        await recordAfterApply(applied, cluster, () =>
+          store.upsertObjectRun(jobRun(job, applied), ctx.actorOf(credentials)),
+        )
+      ).run;
+    }
+    res.status(201).json(
+      result(cluster, job.built, applied, job.main, dryRun, {
+        ...(run ? { run } : {}),
+        ...(body.entityRef ? { entityRef: normalizeRef(body.entityRef) } : {}),
+        url: modelUrl(body.modelRef),
+        message: `${dryRun ? 'Would create' : 'Applied'} ${body.kind} ${
+          body.namespace
+        }/${body.name} in cluster ${cluster}`,
+      }),
+    );
+  });
+
+  /**
+   * Many training tasks in one request (e.g. the daily forecasts of a team). Every task is
+   * validated and resolved first — one invalid task refuses the whole batch naming
+   * `request/body/items/<i>/…`, and nothing is applied; then one permission check; then the tasks
+   * are applied with {@link BATCH_APPLY_CONCURRENCY} in flight and their runs recorded in one
+   * transaction. Tasks the cluster refuses are reported per item (207); the others are applied.
+   */
+  api.post('/jobs/batch', async (req, res) => {
+    const credentials = await ctx.credentialsOf(req);
+    const { items } = req.body;
+    const dryRun = req.body.dryRun ?? false;
+    items.forEach((item, i) => {
+      if (item.dryRun !== undefined) {
+        throw new InputError(
+          `request/body/items/${i}/dryRun: give dryRun for the whole batch`,
+        );
+      }
+    });
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const key = `${item.cluster}/${item.namespace}/${item.kind}/${item.name}`;
+      if (seen.has(key)) {
+        throw new InputError(
+          `request/body/items/${i}/name: ${item.kind} ${item.namespace}/${
+            item.name
+          } is also items/${seen.get(key)}`,
+        );
+      }
+      seen.set(key, i);
+      validateJob(item, `request/body/items/${i}`);
+    });
+    // each model once
+    const models = [
+      ...new Set(
+        items.filter(i => i.modelRef).map(i => normalizeRef(i.modelRef!)),
+      ),
+    ];
+    const known = await catalogEntities(models, credentials, ['kind']);
+    items.forEach((item, i) => {
+      if (item.modelRef && !known.has(normalizeRef(item.modelRef))) {
+        throw new UnprocessableEntityError(
+          `request/body/items/${i}/modelRef: ${normalizeRef(
+            item.modelRef,
+          )} not found in the catalog`,
+        );
+      }
+    });
+    const jobs: Array<Awaited<ReturnType<typeof prepareJob>>> = [];
+    for (const [i, item] of items.entries()) {
+      jobs.push(await prepareJob(item, `request/body/items/${i}`, credentials));
+    }
+    await authorizeAll(jobChecks, credentials);
+
+    const outcomes: Array<{ applied?: KubeObject[]; error?: unknown }> =
+      new Array(jobs.length);
+    let next = 0;
+    await Promise.all(
+      Array.from(
+        { length: Math.min(BATCH_APPLY_CONCURRENCY, jobs.length) },
+        async () => {
+          while (next < jobs.length) {
+            const i = next++;
+            try {
+              outcomes[i] = {
+                applied: await applyObjects(
+                  jobs[i].body.cluster,
+                  jobs[i].built,
+                  dryRun,
+                ),
+              };
+            } catch (error) {
+              outcomes[i] = { error };
+            }
+          }
+        },
+      ),
+    );
+    const ok = jobs
+      .map((job, i) => ({ job, i, applied: outcomes[i].applied }))
+      .filter(x => x.applied);
+    const runs = new Map<number, Run>();
+    if (!dryRun && ok.length) {
+      const recorded = await recordAfterApply(
+        ok.flatMap(x => x.applied!),
+        ok[0].job.body.cluster,
+        () =>
+          store.upsertObjectRuns(
+            ok.map(x => jobRun(x.job, x.applied!)),
+            ctx.actorOf(credentials),
+          ),
+      );
+      recorded.forEach((r, k) => runs.set(ok[k].i, r.run));
+    }
+    const results = jobs.map((job, i) => {
+      const outcome = outcomes[i];
+      const object = refOf(
+        job.body.cluster,
+        outcome.applied?.[job.main] ?? job.built[job.main],
+      );
+      if (outcome.error !== undefined) {
+        const error = clusterError(outcome.error, job.body.cluster) as Error;
+        return {
+          index: i,
+          status: statusCodeOf(error),
+          object,
+          error: {
+            name: error?.name ?? 'Error',
+            message: String(error?.message ?? error),
+          },
+        };
+      }
+      return compact({
+        index: i,
+        status: 201,
+        object,
+        runId: runs.get(i)?.id,
+        manifests: dryRun
+          ? (outcome.applied ?? []).map(stripServerFields)
+          : undefined,
+      });
+    });
+    const failed = results.filter(r => r.status !== 201).length;
+    res.status(failed ? 207 : 201).json({
+      dryRun,
+      created: results.length - failed,
+      failed,
+      items: results as any,
+      message: `${dryRun ? 'Would apply' : 'Applied'} ${
+        results.length - failed
+      } of ${results.length} training tasks${
+        failed ? `; ${failed} refused by the cluster` : ''
+      }`,
+    });
+  });
+
+  const served = (cluster: string, kind: string) => async () => {
+    const { group, versions } = TRAINING_GROUPS[kind];
+    return {
+      apiVersion: await gatewayOf().resolveApiVersion(
+        cluster,
+        group,
+        kind,
+        versions,
+      ),
+      kind,
+    };
+  };
+
+  api.get(
+    '/clusters/:cluster/namespaces/:namespace/jobs/:name',
+    async (req, res) => {
+      const { cluster, namespace, name } = req.params;
+      let kinds = Object.keys(TRAINING_GROUPS);
+      if (req.query.kind) {
+        kinds = [req.query.kind];
+      } else {
+        const recorded = await store.findObjectRun(cluster, namespace, name);
+        const kind = recorded?.params?.objectKind;
+        if (typeof kind === 'string' && TRAINING_GROUPS[kind]) {
+          kinds = [kind, ...kinds.filter(k => k !== kind)];
+        }
+      }
+      const object = await readFirst(
+        req.params,
+        req.query.kind ?? 'training task',
+        kinds.map(kind => served(cluster, kind)),
+      );
+      res.json(
+        await statusOf(cluster, object, { run: await runOf(cluster, object) }),
+      );
+    },
+  );
+
+  api.delete(
+    '/clusters/:cluster/namespaces/:namespace/jobs/:name',
+    async (req, res) => {
+      const credentials = await ctx.credentialsOf(req);
+      const { cluster, namespace, name } = req.params;
+      let kinds = Object.keys(TRAINING_GROUPS);
+      if (req.query.kind) {
+        kinds = [req.query.kind];
+      } else {
+        const recorded = await store.findObjectRun(cluster, namespace, name);
+        const kind = recorded?.params?.objectKind;
+        if (typeof kind === 'string' && TRAINING_GROUPS[kind]) {
+          kinds = [kind, ...kinds.filter(k => k !== kind)];
+        }
+      }
+      const object = await readFirst(
+        req.params,
+        req.query.kind ?? 'training task',
+        kinds.map(kind => served(cluster, kind)),
+      );
+      // the Volcano PodGroup of gang scheduling (same name)
+      const podGroup = await readOptional(
+        cluster,
+        {
+          group: 'scheduling.volcano.sh',
+          version: 'v1beta1',
+          kind: 'PodGroup',
+        },
+        namespace,
+        name,
+      );
+      res.json(
+        await deleteManaged(
+          req,
+          credentials,
+          req.query.dryRun ?? false,
+          object,
+          {
+            related: podGroup ? [podGroup] : [],
+            run: await runOf(cluster, object),
+          },
+        ),
+      );
+    },
+  );
+}

@@ -1,0 +1,353 @@
+/**
+ * What the status reads (`GET /clusters/{cluster}/namespaces/{namespace}/<kind>/{name}`) and the
+ * deletes (`DELETE` on the same paths) of every resource share: reading the object, its status
+ * and run, and deleting what a create route applied with it (only objects KubeAI manages; a dry
+ * run of every delete first; then the run is stopped and the portal entity removed).
+ */
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError, ConflictError } from '@backstage/errors';
+import {
+  kubeaiClusterObjectDeletePermission,
+  kubeaiRunUpdatePermission,
+  KUBEAI_MANAGER,
+  type ClusterObjectStatus,
+  type Deployment,
+  type Run,
+} from '@kubeai/plugin-kubeai-common';
+import type { PortalEntity } from '../../database/RegistryStore';
+import { KUBEAI_LABELS, type KubeObject } from '../../manifests';
+import { normalizeRef } from '../../refs';
+import { type ClusterContext, compact, PartialWriteError } from './context';
+
+/** Run phases a deletion does not change (the run had already ended). */
+const FINISHED_RUN_PHASES = new Set(['Succeeded', 'Failed', 'Stopped']);
+
+/** The status and delete helpers of the cluster routes (closures over `ctx`). */
+export function createObjectHelpers(ctx: ClusterContext) {
+  const {
+    store,
+    logger,
+    gatewayOf,
+    assertCluster,
+    authorizeAll,
+    refOf,
+    announce,
+  } = ctx;
+
+  // ------------------------------------------------------------------ status
+
+  /** Reads the first of `candidates` that exists (404 naming the object when none does). */
+  async function readFirst(
+    params: { cluster: string; namespace: string; name: string },
+    label: string,
+    candidates: Array<() => Promise<{ apiVersion: string; kind: string }>>,
+  ): Promise<KubeObject> {
+    const gateway = assertCluster(params.cluster, 'path');
+    for (const candidate of candidates) {
+      let ref: { apiVersion: string; kind: string };
+      try {
+        ref = await candidate();
+      } catch (error) {
+        if ((error as Error)?.name === 'NotFoundError') continue; // kind not served
+        throw error;
+      }
+      try {
+        const object = await gateway.get(params.cluster, {
+          ...ref,
+          namespace: params.namespace,
+          name: params.name,
+        });
+        return { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
+      } catch (error) {
+        if ((error as Error)?.name !== 'NotFoundError') throw error;
+      }
+    }
+    throw new NotFoundError(
+      `${label} "${params.name}" not found in namespace "${params.namespace}" of cluster "${params.cluster}"`,
+    );
+  }
+
+  const fixed = (apiVersion: string, kind: string) => async () => ({
+    apiVersion,
+    kind,
+  });
+  async function statusOf(
+    cluster: string,
+    object: KubeObject,
+    extra: { run?: Run; deployment?: Deployment },
+  ): Promise<ClusterObjectStatus> {
+    const { phase, message } = phaseOf(object);
+    return {
+      object: refOf(cluster, object),
+      phase,
+      ...(message ? { message } : {}),
+      ...(typeof object.metadata.creationTimestamp === 'string'
+        ? { createdAt: object.metadata.creationTimestamp }
+        : {}),
+      labels: object.metadata.labels ?? {},
+      spec: (object.spec as Record<string, unknown>) ?? {},
+      status: (object.status as Record<string, unknown>) ?? {},
+      ...(extra.run ? { run: extra.run } : {}),
+      ...(extra.deployment ? { deployment: extra.deployment } : {}),
+    };
+  }
+
+  const runOf = (cluster: string, object: KubeObject) =>
+    store.findObjectRun(
+      cluster,
+      object.metadata.namespace!,
+      object.metadata.name!,
+      String(object.metadata.uid),
+    );
+
+  // ------------------------------------------------------------------ delete
+
+  /** Reads an object, or undefined when it (or its kind, in this cluster) does not exist. */
+  async function readOptional(
+    cluster: string,
+    ref: { group: string; version: string; kind: string },
+    namespace: string,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    try {
+      const apiVersion = await gatewayOf().resolveApiVersion(
+        cluster,
+        ref.group,
+        ref.kind,
+        [ref.version],
+      );
+      const object = await gatewayOf().get(cluster, {
+        apiVersion,
+        kind: ref.kind,
+        namespace,
+        name,
+      });
+      return { ...object, apiVersion, kind: ref.kind };
+    } catch (error) {
+      if ((error as Error)?.name === 'NotFoundError') return undefined;
+      throw error;
+    }
+  }
+
+  const isManaged = (object: KubeObject) =>
+    object.metadata.labels?.[KUBEAI_LABELS.managedBy] === KUBEAI_MANAGER;
+
+  const describeObject = (cluster: string, object: KubeObject) =>
+    `${object.kind} ${object.metadata.namespace}/${object.metadata.name} in cluster ${cluster}`;
+
+  /**
+   * Deletes what a create route applied for one object: `main` (the object of the path) and the
+   * `related` objects KubeAI manages (others are left alone). 409 when `main` is not managed by
+   * KubeAI; a dry run of every delete first, so a refused one leaves everything in place; then
+   * the deletes (background propagation), main first; then the registry: the run (unless already
+   * finished) is marked `Stopped`, the portal entity removed.
+   */
+  async function deleteManaged(
+    req: { params: { cluster: string; namespace: string; name: string } },
+    credentials: BackstageCredentials,
+    dryRun: boolean,
+    main: KubeObject,
+    options: {
+      related?: KubeObject[];
+      run?: Run;
+      entityRef?: string;
+      deployment?: Deployment;
+    },
+  ) {
+    const { cluster } = req.params;
+    if (!isManaged(main)) {
+      throw new ConflictError(
+        `${describeObject(cluster, main)} is not managed by KubeAI (no label ${
+          KUBEAI_LABELS.managedBy
+        }: ${KUBEAI_MANAGER}); delete it in the cluster`,
+      );
+    }
+    const objects = [main, ...(options.related ?? []).filter(isManaged)];
+    const run =
+      options.run && !FINISHED_RUN_PHASES.has(options.run.phase)
+        ? options.run
+        : undefined;
+    await authorizeAll(
+      [
+        { permission: kubeaiClusterObjectDeletePermission },
+        ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
+      ],
+      credentials,
+    );
+    const gateway = gatewayOf();
+    const refs = objects.map(o => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata.namespace,
+      name: o.metadata.name!,
+    }));
+    const deleteAll = async (dry: boolean) => {
+      const done: boolean[] = [];
+      for (const ref of refs) {
+        done.push(
+          await gateway.delete(cluster, ref, {
+            dryRun: dry,
+            propagationPolicy: 'Background',
+          }),
+        );
+      }
+      return done;
+    };
+    // a dry run of all first: a forbidden or refused later delete leaves everything in place
+    const wouldDelete = await deleteAll(true);
+    const deleted = dryRun ? wouldDelete : await deleteAll(false);
+    const gone = objects.filter((_o, i) => deleted[i]);
+    const actor = ctx.actorOf(credentials);
+    let recordedRun = options.run;
+    let removedEntityRef: string | undefined;
+    if (options.entityRef && (await store.getPortalEntity(options.entityRef))) {
+      removedEntityRef = normalizeRef(options.entityRef);
+    }
+    if (!dryRun) {
+      try {
+        if (run) {
+          recordedRun = await store.updateRun(run.id, {
+            phase: 'Stopped',
+            message: `${main.kind} ${main.metadata.namespace}/${main.metadata.name} deleted from the portal by ${actor}`,
+            finishedAt: new Date().toISOString(),
+          });
+        }
+        if (removedEntityRef) {
+          await store.deletePortalEntity(removedEntityRef);
+          await announce({ removedEntityRef }, removedEntityRef);
+        }
+      } catch (error) {
+        const what = gone
+          .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
+          .join(', ');
+        logger.error(
+          `kubeai deleted ${what} in cluster ${cluster} but failed to update the registry: ${error}`,
+        );
+        throw new PartialWriteError(
+          `deleted ${what} in cluster "${cluster}", but updating the registry failed (${
+            (error as Error)?.message ?? error
+          }); the cluster informers mark the run when they see the deletion`,
+          error as Error,
+        );
+      }
+    }
+    const extras = [
+      run ? 'run stopped' : undefined,
+      removedEntityRef ? `${removedEntityRef} removed` : undefined,
+    ].filter(Boolean);
+    return compact({
+      dryRun,
+      object: refOf(cluster, main),
+      deleted: gone.map(o => refOf(cluster, o)),
+      run: recordedRun,
+      deployment: options.deployment,
+      removedEntityRef,
+      message: `${dryRun ? 'Would delete' : 'Deleted'} ${gone
+        .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
+        .join(', ')} in cluster ${cluster}${
+        extras.length ? ` (${extras.join(', ')})` : ''
+      }`,
+    });
+  }
+
+  /** The portal entity of an object: its `kubeai.io/entity-ref` annotation or a given ref. */
+  async function portalEntityOf(
+    refs: Array<string | undefined>,
+    owns: (entity: PortalEntity) => boolean,
+  ): Promise<string | undefined> {
+    for (const ref of refs) {
+      if (!ref) continue;
+      const entity = await store.getPortalEntity(ref);
+      if (entity && owns(entity)) return normalizeRef(ref);
+    }
+    return undefined;
+  }
+
+  return {
+    readFirst,
+    fixed,
+    statusOf,
+    runOf,
+    readOptional,
+    isManaged,
+    describeObject,
+    deleteManaged,
+    portalEntityOf,
+  };
+}
+
+/** A one-word summary of an object's state, and why. */
+export function phaseOf(object: KubeObject): {
+  phase: string;
+  message?: string;
+} {
+  const status = (object.status ?? {}) as Record<string, any>;
+  const spec = (object.spec ?? {}) as Record<string, any>;
+  const conditions: Array<Record<string, any>> = Array.isArray(
+    status.conditions,
+  )
+    ? status.conditions
+    : [];
+  const trueCondition = (type: string) =>
+    conditions.find(c => c.type === type && c.status === 'True');
+  switch (object.kind) {
+    case 'Notebook':
+      return (status.readyReplicas ?? 0) > 0
+        ? { phase: 'Running' }
+        : {
+            phase: 'Pending',
+            message: status.containerState
+              ? JSON.stringify(status.containerState)
+              : undefined,
+          };
+    case 'Job': {
+      const failed = trueCondition('Failed');
+      if (trueCondition('Complete')) return { phase: 'Succeeded' };
+      if (failed) return { phase: 'Failed', message: failed.message };
+      return { phase: (status.active ?? 0) > 0 ? 'Running' : 'Pending' };
+    }
+    case 'CronJob':
+    case 'CronWorkflow':
+      return {
+        phase: spec.suspend ? 'Suspended' : 'Scheduled',
+        message: status.lastScheduleTime
+          ? `last scheduled ${status.lastScheduleTime}`
+          : undefined,
+      };
+    case 'TFJob':
+    case 'PyTorchJob':
+    case 'XGBoostJob':
+    case 'TrainJob': {
+      for (const type of [
+        'Succeeded',
+        'Complete',
+        'Failed',
+        'Running',
+        'Restarting',
+        'Created',
+      ]) {
+        const c = trueCondition(type);
+        if (c) {
+          const phases: Record<string, string> = {
+            Complete: 'Succeeded',
+            Created: 'Pending',
+          };
+          return { phase: phases[type] ?? type, message: c.message };
+        }
+      }
+      return { phase: 'Pending' };
+    }
+    case 'InferenceService': {
+      const ready = conditions.find(c => c.type === 'Ready');
+      if (ready?.status === 'True') return { phase: 'Ready' };
+      return { phase: ready ? 'NotReady' : 'Pending', message: ready?.message };
+    }
+    case 'Workflow':
+      return { phase: status.phase ?? 'Pending', message: status.message };
+    case 'Dataset':
+    case 'PersistentVolumeClaim':
+      return { phase: status.phase ?? 'Pending' };
+    default:
+      return { phase: status.phase ?? 'Unknown' };
+  }
+}
