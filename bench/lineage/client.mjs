@@ -1,48 +1,46 @@
 /*
  * The HTTP client of the lineage benchmark, in its own process (as a browser or another platform
- * would be), so that its work does not share the backend's event loop.
+ * would be), so that its work does not share the backend's event loop. Like wrk or autocannon it
+ * times each GET until the last byte of the body arrived, over one keep-alive connection, with
+ * node:http (Node's fetch adds its own stream and decoding work, about a millisecond per MB).
  *
- *   node bench/lineage/client.mjs <url> <iterations> <warmup> [<patch url> <patch body>]
+ *   node bench/lineage/client.mjs <url> <iterations> <warmup>
  *
- * Times GET <url> until the whole body is read; with a patch URL, sends that PATCH (untimed) before
- * every GET. Prints the samples (ms) as JSON, and the last body's length.
+ * Prints the samples (ms) and the last body's length as JSON.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-const [url, iterations, warmup, patchUrl, patchBody] = process.argv.slice(2);
+const [url, iterations, warmup] = process.argv.slice(2);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-/** One retry: undici may reuse a keep-alive socket the server just closed. */
-async function send(target, init) {
-  let response;
-  try {
-    response = await fetch(target, init);
-  } catch {
-    response = await fetch(target, init);
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    throw new Error(
-      `${init?.method ?? 'GET'} ${target}: ${response.status} ${text}`,
-    );
-  }
-  return text;
-}
-
-const patch = () =>
-  send(patchUrl, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json' },
-    body: patchBody.replace('{n}', String(Math.random())),
+function get(target) {
+  return new Promise((resolve, reject) => {
+    const request = http.get(target, { agent }, response => {
+      const chunks = [];
+      response.on('data', chunk => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (response.statusCode !== 200) {
+          reject(new Error(`GET ${target}: ${response.statusCode} ${body}`));
+        } else {
+          resolve(body);
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
   });
+}
 
 const samples = [];
 let length = 0;
 for (let i = 0; i < Number(warmup) + Number(iterations); i++) {
-  if (patchUrl) await patch();
   const start = performance.now();
-  const body = await send(url);
+  const body = await get(url);
   const ms = performance.now() - start;
   if (i >= Number(warmup)) samples.push(ms);
   length = body.length;
 }
+agent.destroy();
 console.log(JSON.stringify({ samples, length }));

@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
 
 /*
  * The registry's change token: a value that changes after every committed write to the registry,
@@ -26,6 +27,8 @@ export class RegistryChanges {
   readonly #db: Knex;
   readonly #shared: boolean;
   #local = 0;
+  /** Tokens of another process (before a restart, another replica) never equal this one's. */
+  readonly #process = randomUUID();
 
   /** The tracker of a knex instance (one per instance). */
   static of(knex: Knex): RegistryChanges {
@@ -64,10 +67,10 @@ export class RegistryChanges {
   /** The current token; equal tokens mean no write committed in between. */
   async token(): Promise<string> {
     if (!this.#shared) {
-      return String(this.#local);
+      return `${this.#process}:${this.#local}`;
     }
     const result = await this.#db.raw(`select last_value from ${SEQUENCE}`);
-    return `${this.#local}:${result.rows[0].last_value}`;
+    return `${this.#process}:${this.#local}:${result.rows[0].last_value}`;
   }
 
   /**

@@ -1,9 +1,21 @@
 import { createHash } from 'node:crypto';
 
-/** A serialized lineage answer and its entity tag. */
+/** A serialized lineage answer. */
 export interface CachedAnswer {
   body: Buffer;
-  etag: string;
+}
+
+/**
+ * The entity tag of the answer to `key` under the registry change `token`: the answer is a function
+ * of the two, so the tag needs no hashing of the body, and a request whose If-None-Match matches
+ * can be answered 304 before any walk. Weak: equal content, not byte-for-byte promised.
+ */
+export function lineageEtag(key: string, token: string): string {
+  const hash = createHash('sha1')
+    .update(`${key}\n${token}`)
+    .digest('base64url')
+    .slice(0, 27);
+  return `W/"lineage-${hash}"`;
 }
 
 /**
@@ -47,7 +59,7 @@ export class LineageCache {
   /** Serializes `value`, keeps it under (`key`, `token`) when it fits, and returns it. */
   set(key: string, token: string, value: unknown): CachedAnswer {
     const body = Buffer.from(JSON.stringify(value));
-    const answer = { body, etag: etagOf(body) };
+    const answer = { body };
     if (body.length > this.#maxBytes / 4) {
       this.#delete(key);
       return answer;
@@ -69,10 +81,4 @@ export class LineageCache {
       this.#entries.delete(key);
     }
   }
-}
-
-/** A weak entity tag of the body, as express makes them. */
-function etagOf(body: Buffer): string {
-  const hash = createHash('sha1').update(body).digest('base64').slice(0, 27);
-  return `W/"${body.length.toString(16)}-${hash}"`;
 }

@@ -35,7 +35,7 @@ import { PayloadTooLargeError, UnprocessableEntityError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { spec } from '../schema/openapi.generated';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
-import { CachedAnswer, LineageCache } from './lineageCache';
+import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
 import {
   ObservedRoutesOptions,
   registerObservedRoutes,
@@ -77,9 +77,8 @@ export interface RouterOptions {
 /** Default memory for serialized lineage answers: 64 MiB. */
 export const DEFAULT_LINEAGE_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Sends a serialized JSON answer; express answers 304 when the request's If-None-Match matches. */
+/** Sends a serialized JSON answer (its ETag is set already). */
 function sendAnswer(res: express.Response, answer: CachedAnswer) {
-  res.setHeader('ETag', answer.etag);
   res.type('json');
   res.send(answer.body);
 }
@@ -484,6 +483,12 @@ export async function createRouter(
     // the token first: a write committing during the walk makes this answer stale at once
     const token = await store.changeToken();
     const key = JSON.stringify([start, direction, depth]);
+    res.setHeader('ETag', lineageEtag(key, token));
+    if (req.fresh) {
+      // the client has this answer (If-None-Match): nothing to walk or send
+      res.status(304).end();
+      return;
+    }
     const cached = lineageCache?.get(key, token);
     if (cached) {
       sendAnswer(res, cached);
