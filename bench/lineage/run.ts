@@ -255,7 +255,7 @@ async function main() {
         counts.hotServices
       } services. Seeded in ${seedSeconds.toFixed(1)} s.`,
       '',
-      "- **GET /lineage over HTTP**: the plugin in `startTestBackend` (auth, OpenAPI validation, JSON), timed until the last byte of the body arrived, by a client process of its own on the same machine (`client.mjs`: node:http, one keep-alive connection, like wrk or autocannon); no compression (a production backend gzips when the client asks: gzip time listed separately).",
+      '- **GET /lineage over HTTP**: the plugin in `startTestBackend` (auth, OpenAPI validation, JSON), timed until the last byte of the body arrived, by a client process of its own on the same machine (`client.mjs`: node:http, one keep-alive connection, like wrk or autocannon); no compression (a production backend gzips when the client asks: gzip time listed separately).',
       '  - **computed**: a backend with `kubeai.registry.lineageCacheMegabytes: 0` — the set-based walk, the observed state and the JSON, for every request (as after every registry write).',
       "  - **reused**: a backend with the default cache, no write between requests: the answer serialized under the registry's current change token is sent again (`src/service/lineageCache.ts`; any committed registry write, of any replica, changes the token).",
       '- **set-based, in-process**: `RegistryStore.lineageWithObserved()` — a few `… IN (…)` queries per BFS level, plus the observed state — without HTTP and JSON.',
