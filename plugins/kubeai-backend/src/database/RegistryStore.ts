@@ -461,7 +461,14 @@ export class RegistryStore {
   }
 
   /** Updates a run; `params` is merged, `inputs` replaced. */
-  async updateRun(id: string, patch: UpdateRunRequest): Promise<Run> {
+  /**
+   * Updates a run. `reason` (not part of the API's request) is a machine-readable cause the
+   * backend itself records, e.g. {@link RUN_DELETED_FROM_PORTAL}.
+   */
+  async updateRun(
+    id: string,
+    patch: UpdateRunRequest & { reason?: string },
+  ): Promise<Run> {
     return this.#db.transaction(async tx => {
       const row: RunRow | undefined = await tx('kubeai_runs')
         .where({ id })
@@ -472,6 +479,7 @@ export class RegistryStore {
       const update: Record<string, unknown> = { updated_at: nowIso() };
       if (patch.phase) update.phase = patch.phase;
       if (patch.message !== undefined) update.message = patch.message;
+      if (patch.reason !== undefined) update.reason = patch.reason;
       if (patch.startedAt) update.started_at = toIso(patch.startedAt);
       if (patch.finishedAt) update.finished_at = toIso(patch.finishedAt);
       if (patch.params) {

@@ -570,6 +570,13 @@ export function isRun(spec: KindSpec, observation: Observation): boolean {
 }
 
 /** Succeeded / Failed / Stopped: the phases nothing changes any more. */
+/**
+ * The reason of a run stopped because its object was deleted through the portal (DELETE routes):
+ * the informers keep that run's phase, reason and message ("… deleted from the portal by <user>")
+ * when they then see the object terminate and go.
+ */
+export const RUN_DELETED_FROM_PORTAL = 'DeletedFromPortal';
+
 export function isFinalPhase(phase: string): boolean {
   return phase === 'Succeeded' || phase === 'Failed' || phase === 'Stopped';
 }

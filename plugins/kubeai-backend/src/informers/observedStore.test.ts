@@ -11,7 +11,7 @@ import {
 import { RegistryStore } from '../database/RegistryStore';
 import { kubeaiMetadata } from '../manifests/labels';
 import { kindSpec } from './kinds';
-import { observe, type Observation } from './observe';
+import { observe, RUN_DELETED_FROM_PORTAL, type Observation } from './observe';
 
 jest.setTimeout(120_000);
 
@@ -234,6 +234,28 @@ describe.each(databases.eachSupportedId())(
         'Running',
         'Stopped',
       ]);
+    });
+
+    it('keeps who stopped a run by deleting its object through the portal', async () => {
+      await store.applyObservations([job('p', running)]);
+      const [recorded] = await runsNamed('p');
+      const message =
+        'Job team-a/p deleted from the portal by user:default/ann';
+      await store.updateRun(recorded.id, {
+        phase: 'Stopped',
+        reason: RUN_DELETED_FROM_PORTAL,
+        message,
+        finishedAt: '2026-11-20T10:00:00Z',
+      });
+      // the object terminates (still active while its pods go), then is gone
+      await store.applyObservations([job('p', running)]);
+      await store.applyObservations([job('p', running, { deleted: true })]);
+      expect(await store.getRun(recorded.id)).toMatchObject({
+        phase: 'Stopped',
+        message,
+        finishedAt: '2026-11-20T10:00:00.000Z',
+        observed: { deleted: true },
+      });
     });
 
     it('sweeps objects a relist no longer has', async () => {

@@ -21,7 +21,12 @@ import {
 } from '../database/util';
 import { observedTraffic, type DeploymentObserved } from './drift';
 import { kindSpec, type KindSpec } from './kinds';
-import { isFinalPhase, isRun, type Observation } from './observe';
+import {
+  isFinalPhase,
+  isRun,
+  RUN_DELETED_FROM_PORTAL,
+  type Observation,
+} from './observe';
 
 /** `createdBy` of runs the informers record. */
 export const INFORMER_ACTOR = 'kubeai-informer';
@@ -300,7 +305,13 @@ function runFields(
     message = undefined;
     finishedAt = undefined;
   }
-  if (obs.deleted && !isFinalPhase(phase)) {
+  if (current?.reason === RUN_DELETED_FROM_PORTAL) {
+    // stopped by whoever deleted it through the portal: its last events change nothing of that
+    phase = current.phase;
+    reason = current.reason;
+    message = current.message ?? undefined;
+    finishedAt = current.finished_at ?? undefined;
+  } else if (obs.deleted && !isFinalPhase(phase)) {
     phase = 'Stopped';
     reason = 'Deleted';
     message = `${obs.kind} ${obs.namespace}/${obs.name} was deleted from cluster ${obs.cluster}`;

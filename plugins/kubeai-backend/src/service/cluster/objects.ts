@@ -15,6 +15,7 @@ import {
   type Run,
 } from '@kubeai/plugin-kubeai-common';
 import type { PortalEntity } from '../../database/RegistryStore';
+import { RUN_DELETED_FROM_PORTAL } from '../../informers/observe';
 import { KUBEAI_LABELS, type KubeObject } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import { type ClusterContext, compact, PartialWriteError } from './context';
@@ -208,6 +209,7 @@ export function createObjectHelpers(ctx: ClusterContext) {
         if (run) {
           recordedRun = await store.updateRun(run.id, {
             phase: 'Stopped',
+            reason: RUN_DELETED_FROM_PORTAL,
             message: `${main.kind} ${main.metadata.namespace}/${main.metadata.name} deleted from the portal by ${actor}`,
             finishedAt: new Date().toISOString(),
           });
