@@ -18,7 +18,11 @@ const isvc = (name: string, model: Record<string, unknown>) => ({
   metadata: { name, namespace },
   spec: { predictor: { model } },
 });
-const isvcApi = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' };
+const isvcApi = {
+  group: 'serving.kserve.io',
+  version: 'v1beta1',
+  plural: 'inferenceservices',
+};
 
 /** Runs `call` and returns the ApiException it throws (code and parsed body). */
 async function apiError(call: () => Promise<unknown>) {
@@ -74,12 +78,17 @@ describe('local control plane', () => {
       objects.createNamespacedCustomObject({
         ...isvcApi,
         namespace,
-        body: isvc('no-format', { modelFormat: {}, storageUri: 's3://models/x/1' }),
+        body: isvc('no-format', {
+          modelFormat: {},
+          storageUri: 's3://models/x/1',
+        }),
       }),
     );
     expect(error.code).toBe(422);
     expect(error.body.reason).toBe('Invalid');
-    expect(error.body.message).toContain('spec.predictor.model.modelFormat.name');
+    expect(error.body.message).toContain(
+      'spec.predictor.model.modelFormat.name',
+    );
     const missing = await objects
       .getNamespacedCustomObject({ ...isvcApi, namespace, name: 'no-format' })
       .catch((e: any) => e.code);
@@ -89,10 +98,16 @@ describe('local control plane', () => {
   it('lets the restricted user write in team-a only', async () => {
     const restricted = await loadLocalKubeConfig('kubeai-restricted');
     const core = restricted.kubeConfig.makeApiClient(restricted.k8s.CoreV1Api);
-    const configMap = (name: string) => ({ metadata: { name }, data: { purpose: 'rbac-check' } });
+    const configMap = (name: string) => ({
+      metadata: { name },
+      data: { purpose: 'rbac-check' },
+    });
 
     const denied = await apiError(() =>
-      core.createNamespacedConfigMap({ namespace, body: configMap(`denied-${suffix}`) }),
+      core.createNamespacedConfigMap({
+        namespace,
+        body: configMap(`denied-${suffix}`),
+      }),
     );
     expect(denied.code).toBe(403);
     expect(denied.body.message).toContain(`in the namespace "${namespace}"`);
