@@ -29,7 +29,9 @@ export class ReadOnlyPolicy implements PermissionPolicy {
     const action = request.permission.attributes.action;
     const isMutation =
       action === 'create' || action === 'update' || action === 'delete';
-    return { result: isMutation ? AuthorizeResult.DENY : AuthorizeResult.ALLOW };
+    return {
+      result: isMutation ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+    };
   }
 }
 
@@ -41,7 +43,9 @@ export function createPolicy(name: string): PermissionPolicy {
       return new ReadOnlyPolicy();
     default:
       throw new Error(
-        `permission.policy must be one of ${POLICY_NAMES.join(', ')}; got '${name}'`,
+        `permission.policy must be one of ${POLICY_NAMES.join(
+          ', ',
+        )}; got '${name}'`,
       );
   }
 }
@@ -54,7 +58,8 @@ export const permissionPolicyModule = createBackendModule({
     reg.registerInit({
       deps: { policy: policyExtensionPoint, config: coreServices.rootConfig },
       async init({ policy, config }) {
-        const name = config.getOptionalString('permission.policy') ?? 'allow-all';
+        const name =
+          config.getOptionalString('permission.policy') ?? 'allow-all';
         policy.setPolicy(createPolicy(name));
       },
     });
