@@ -165,22 +165,19 @@ export class GraphBuilder {
   }
 
   model(ref: string): string {
-    if (!this.nodes.has(ref)) {
-      this.nodes.set(ref, {
-        id: ref,
-        type: 'model',
-        entityRef: ref,
-        label: nameOf(ref),
-      });
-    }
-    return ref;
+    return this.#entity(ref, 'model');
   }
 
   dataset(ref: string): string {
+    return this.#entity(ref, 'dataset');
+  }
+
+  /** A node of a catalog entity (its id is the entity ref). */
+  #entity(ref: string, type: 'model' | 'dataset'): string {
     if (!this.nodes.has(ref)) {
       this.nodes.set(ref, {
         id: ref,
-        type: 'dataset',
+        type,
         entityRef: ref,
         label: nameOf(ref),
       });
