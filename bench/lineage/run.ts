@@ -314,7 +314,7 @@ async function main() {
         hot.bytes / 1024
       ).toFixed(
         0,
-      )} KiB of JSON. A reused answer skips both and costs the transfer; a client that has the answer (If-None-Match) gets 304 before any walk. The node-per-query walk needs ${hot.walkQueries.toLocaleString(
+      )} KiB of JSON. A reused answer skips both and costs the transfer; a client that has the answer (If-None-Match) gets 304 without a body. The node-per-query walk needs ${hot.walkQueries.toLocaleString(
         'en-US',
       )} queries for the same graph. A single version's lineage is a small graph and answers in about a millisecond either way.`,
       '',

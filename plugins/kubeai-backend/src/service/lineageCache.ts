@@ -8,7 +8,8 @@ export interface CachedAnswer {
 /**
  * The entity tag of the answer to `key` under the registry change `token`: the answer is a function
  * of the two, so the tag needs no hashing of the body, and a request whose If-None-Match matches
- * can be answered 304 before any walk. Weak: equal content, not byte-for-byte promised.
+ * a held answer is answered 304 without serializing anything. Weak: equal content, not
+ * byte-for-byte promised.
  */
 export function lineageEtag(key: string, token: string): string {
   const hash = createHash('sha1')

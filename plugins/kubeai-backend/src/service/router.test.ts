@@ -339,6 +339,12 @@ describe.each(databases.eachSupportedId())(
           'model:default/clf@2',
         ]);
 
+        // a lone catalog node depends on the catalog too: no tag of the registry's token
+        const lone = await request(app.server)
+          .get('/api/kubeai/lineage?entityRef=inferenceservice:default/svc2')
+          .expect(200);
+        expect(lone.headers.etag ?? '').not.toMatch(/lineage-/);
+
         // a deployment, then its observed state: each shows at once
         await request(app.server)
           .post('/api/kubeai/deployments')

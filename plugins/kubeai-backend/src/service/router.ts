@@ -483,19 +483,23 @@ export async function createRouter(
     // the token first: a write committing during the walk makes this answer stale at once
     const token = await store.changeToken();
     const key = JSON.stringify([start, direction, depth]);
-    res.setHeader('ETag', lineageEtag(key, token));
-    if (req.fresh) {
-      // the client has this answer (If-None-Match): nothing to walk or send
-      res.status(304).end();
-      return;
-    }
+    // Registry answers only: a lone catalog node or an error depends on more than the token.
+    const etag = lineageEtag(key, token);
     const cached = lineageCache?.get(key, token);
     if (cached) {
-      sendAnswer(res, cached);
+      res.setHeader('ETag', etag);
+      if (req.fresh) {
+        // the client has this answer (If-None-Match): nothing to send
+        res.status(304).end();
+      } else {
+        sendAnswer(res, cached);
+      }
       return;
     }
     const graph = await store.lineageWithObserved(start, { direction, depth });
     if (graph) {
+      // express answers 304 itself when If-None-Match matches
+      res.setHeader('ETag', etag);
       if (!lineageCache || options.validateResponses) {
         lineageCache?.set(key, token, graph);
         res.json(graph);
