@@ -2,7 +2,9 @@
  * List + watch of one kind in one cluster, for as long as the backend runs:
  *
  * 1. discovery picks the served version (a kind whose CRD is not installed is skipped with one log
- *    line and looked up again every `rediscoverMs`);
+ *    line and looked up again after 5 s, then less and less often up to every `rediscoverMs` — a
+ *    CRD installed after the portal started, or a group an apiserver that has just started does not
+ *    list yet, is picked up within seconds);
  * 2. a paged list (`limit`, `continue`) gives every object and the list's resourceVersion;
  * 3. a watch from that resourceVersion (with bookmarks) streams the changes; when the server ends
  *    it, the next watch continues from the last resourceVersion seen;
@@ -43,7 +45,7 @@ export interface InformerTiming {
   initialBackoffMs?: number;
   /** Longest retry delay (10 000 ms). */
   maxBackoffMs?: number;
-  /** How often a kind that is not served is looked up again (10 minutes). */
+  /** Longest wait before a kind that is not served is looked up again (10 minutes; first 5 s, doubled). */
   rediscoverMs?: number;
 }
 
@@ -107,6 +109,8 @@ export class KindInformer {
   #reconnects = 0;
   #message: string | undefined;
   #failures = 0;
+  /** Consecutive discoveries that found the kind not served. */
+  #notServed = 0;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
@@ -178,6 +182,11 @@ export class KindInformer {
     return Math.round(exp * (0.8 + Math.random() * 0.4));
   }
 
+  #rediscoverMs(): number {
+    const max = this.#options.rediscoverMs ?? 10 * 60_000;
+    return Math.min(max, 5_000 * 2 ** Math.max(0, this.#notServed - 1));
+  }
+
   async #run(): Promise<void> {
     const { spec, gateway, cluster, logger } = this.#options;
     while (!this.#abort.signal.aborted) {
@@ -205,9 +214,11 @@ export class KindInformer {
             this.#state = 'notInstalled';
             this.#message = `not served (CRD not installed?)`;
             this.#failures = 0;
-            await this.#sleep(this.#options.rediscoverMs ?? 10 * 60_000);
+            this.#notServed++;
+            await this.#sleep(this.#rediscoverMs());
             continue;
           }
+          this.#notServed = 0;
           if (this.#state === 'notInstalled') {
             logger.info(
               `kubeai informers: cluster ${cluster} now serves ${spec.kind}; watching it`,

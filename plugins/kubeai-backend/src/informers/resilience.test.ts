@@ -138,6 +138,87 @@ describe('informers across an apiserver crash', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('watches a kind whose CRD is installed after the start within seconds', async () => {
+    const api = () => request(backend.server);
+    const trainJob = async () => {
+      const res = await api().get('/api/kubeai/clusters/status').expect(200);
+      const own = res.body.items.find((c: any) => c.name === 'own');
+      return own.kinds.find((k: any) => k.kind === 'TrainJob');
+    };
+    // the fallback CRDs have no Trainer v2: the informer skips the kind
+    await waitFor(
+      async () => (await trainJob())?.state === 'notInstalled',
+      20_000,
+      'TrainJob reported not installed',
+    );
+    await kube.create(
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'trainjobs.trainer.kubeflow.org' },
+        spec: {
+          group: 'trainer.kubeflow.org',
+          scope: 'Namespaced',
+          names: {
+            plural: 'trainjobs',
+            singular: 'trainjob',
+            kind: 'TrainJob',
+            listKind: 'TrainJobList',
+          },
+          versions: [
+            {
+              name: 'v1alpha1',
+              served: true,
+              storage: true,
+              subresources: { status: {} },
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  'x-kubernetes-preserve-unknown-fields': true,
+                },
+              },
+            },
+          ],
+        },
+      },
+    );
+    // the CRD is served a moment after it is created
+    await waitFor(
+      async () =>
+        kube.create(
+          `/apis/trainer.kubeflow.org/v1alpha1/namespaces/${ns}/trainjobs`,
+          {
+            apiVersion: 'trainer.kubeflow.org/v1alpha1',
+            kind: 'TrainJob',
+            metadata: kubeaiMetadata('late-crd', ns, {}),
+            spec: { runtimeRef: { name: 'torch-distributed' } },
+          },
+        ),
+      10_000,
+      'a TrainJob created',
+      250,
+    );
+    // the first look again is 5 s after the first miss
+    const seen = await waitFor(
+      async () =>
+        (
+          await api().get(
+            `/api/kubeai/observed/objects?kind=TrainJob&namespace=${ns}`,
+          )
+        ).body.totalItems === 1,
+      15_000,
+      'the TrainJob observed',
+    );
+    expect(await trainJob()).toMatchObject({
+      state: 'watching',
+      apiVersion: 'trainer.kubeflow.org/v1alpha1',
+      synced: true,
+    });
+    // eslint-disable-next-line no-console
+    console.log(`TrainJob observed ${seen.ms} ms after its CRD was created`);
+  });
+
   it('ends equal to the cluster, with every final phase, within 10 s of the last change', async () => {
     const api = () => request(backend.server);
     for (let j = 0; j < JOBS; j++) {
@@ -164,7 +245,13 @@ describe('informers across an apiserver crash', () => {
         ).body.totalItems === JOBS,
       20_000,
       'all jobs observed',
-    );
+    ).catch(async error => {
+      // say what the informers were doing
+      const status = await api().get('/api/kubeai/clusters/status');
+      throw new Error(
+        `${error.message}; informers: ${JSON.stringify(status.body)}`,
+      );
+    });
 
     const changes = schedule();
     let killedPid: number | undefined;
@@ -219,7 +306,9 @@ describe('informers across an apiserver crash', () => {
 
     const registry = async () => {
       const res = await api().get(`/api/kubeai/runs?limit=1000`);
-      return (res.body.items ?? []).filter((r: any) => r.namespace === ns);
+      return (res.body.items ?? []).filter(
+        (r: any) => r.namespace === ns && r.name.startsWith('job-'),
+      );
     };
     const converged = await waitFor(
       async () => {
