@@ -157,6 +157,13 @@ export class GraphBuilder {
   readonly runs = new Map<string, RunInfo>();
   readonly modelVersions = new Map<string, ModelVersionInfo>();
   readonly services = new Map<string, ServiceInfo>();
+  /** Run id → its node id. */
+  readonly #runNodes = new Map<string, string>();
+
+  /** The node id of a run (the graph's own string when it holds the run). */
+  runNode(runId: string): string {
+    return this.#runNodes.get(runId) ?? runNodeId(runId);
+  }
 
   edge(from: string, to: string, type: LineageEdgeType, percent?: number) {
     this.edges.push(
@@ -172,69 +179,72 @@ export class GraphBuilder {
     return this.#entity(ref, 'dataset');
   }
 
+  /*
+   * The node adders return the id string the graph holds, not an equal new one: edges made of
+   * those strings are looked up by {@link orderedGraph} with their hash already computed.
+   */
+
   /** A node of a catalog entity (its id is the entity ref). */
   #entity(ref: string, type: 'model' | 'dataset'): string {
-    if (!this.nodes.has(ref)) {
-      this.nodes.set(ref, {
-        id: ref,
-        type,
-        entityRef: ref,
-        label: nameOf(ref),
-      });
-    }
+    const known = this.nodes.get(ref);
+    if (known) return known.id;
+    this.nodes.set(ref, { id: ref, type, entityRef: ref, label: nameOf(ref) });
     return ref;
   }
 
   modelVersion(info: ModelVersionInfo): string {
     const id = versionId(info.model_ref, info.version);
-    if (!this.modelVersions.has(id)) {
-      this.modelVersions.set(id, info);
-      this.nodes.set(id, {
-        id,
-        type: 'modelVersion',
-        entityRef: info.model_ref,
-        version: String(info.version),
-        label: `${nameOf(info.model_ref)} v${info.version}`,
-        status: info.state,
-      });
-      this.edge(id, this.model(info.model_ref), 'versionOf');
-    }
+    const known = this.nodes.get(id);
+    if (known) return known.id;
+    this.modelVersions.set(id, info);
+    this.nodes.set(id, {
+      id,
+      type: 'modelVersion',
+      entityRef: info.model_ref,
+      version: String(info.version),
+      label: `${nameOf(info.model_ref)} v${info.version}`,
+      status: info.state,
+    });
+    this.edge(id, this.model(info.model_ref), 'versionOf');
     return id;
   }
 
   datasetVersion(ref: string, version: string): string {
     const id = versionId(ref, version);
-    if (!this.nodes.has(id)) {
-      this.nodes.set(id, {
-        id,
-        type: 'datasetVersion',
-        entityRef: ref,
-        version,
-        label: `${nameOf(ref)}@${version}`,
-      });
-      this.edge(id, this.dataset(ref), 'versionOf');
-    }
+    const known = this.nodes.get(id);
+    if (known) return known.id;
+    this.nodes.set(id, {
+      id,
+      type: 'datasetVersion',
+      entityRef: ref,
+      version,
+      label: `${nameOf(ref)}@${version}`,
+    });
+    this.edge(id, this.dataset(ref), 'versionOf');
     return id;
   }
 
   run(info: RunInfo): string {
+    const known = this.#runNodes.get(info.id);
+    if (known) return known;
     const id = runNodeId(info.id);
-    if (!this.runs.has(info.id)) {
-      this.runs.set(info.id, info);
-      this.nodes.set(id, {
-        id,
-        type: 'run',
-        runId: info.id,
-        label: info.name,
-        status: info.phase,
-      });
-    }
+    this.runs.set(info.id, info);
+    this.#runNodes.set(info.id, id);
+    this.nodes.set(id, {
+      id,
+      type: 'run',
+      runId: info.id,
+      label: info.name,
+      status: info.phase,
+    });
     return id;
   }
 
   service(info: ServiceInfo): string {
+    const known = this.services.get(info.ref);
+    if (known) return known.ref;
     const ref = info.ref;
-    if (!this.services.has(ref)) {
+    {
       this.services.set(ref, info);
       const node: LineageNode = {
         id: ref,
@@ -467,7 +477,7 @@ async function stepDownstream(
       row.dataset_version === null
         ? g.dataset(row.dataset_ref)
         : g.datasetVersion(row.dataset_ref, row.dataset_version);
-    g.edge(source, runNodeId(row.run_id), 'inputTo');
+    g.edge(source, g.runNode(row.run_id), 'inputTo');
     next.runs.add(row.run_id);
   }
 
@@ -479,7 +489,7 @@ async function stepDownstream(
     );
     for (const row of rows) {
       const id = g.modelVersion(row);
-      g.edge(runNodeId(row.run_id!), id, 'produced');
+      g.edge(g.runNode(row.run_id!), id, 'produced');
       next.modelVersions.set(id, row);
     }
   }
@@ -550,15 +560,11 @@ async function stepUpstream(
   }
 
   // modelVersion <--produced-- run
-  const producers = [...from.modelVersions.values()].filter(mv => mv.run_id);
-  await load.runs(producers.map(mv => mv.run_id!));
-  for (const mv of producers) {
+  const producers = [...from.modelVersions].filter(([, mv]) => mv.run_id);
+  await load.runs(producers.map(([, mv]) => mv.run_id!));
+  for (const [id, mv] of producers) {
     if (!g.runs.has(mv.run_id!)) continue;
-    g.edge(
-      runNodeId(mv.run_id!),
-      versionId(mv.model_ref, mv.version),
-      'produced',
-    );
+    g.edge(g.runNode(mv.run_id!), id, 'produced');
     next.runs.add(mv.run_id!);
   }
 
@@ -570,11 +576,11 @@ async function stepUpstream(
     );
     for (const row of rows) {
       if (row.dataset_version === null) {
-        g.edge(g.dataset(row.dataset_ref), runNodeId(row.run_id), 'inputTo');
+        g.edge(g.dataset(row.dataset_ref), g.runNode(row.run_id), 'inputTo');
         next.datasets.add(row.dataset_ref);
       } else {
         const id = g.datasetVersion(row.dataset_ref, row.dataset_version);
-        g.edge(id, runNodeId(row.run_id), 'inputTo');
+        g.edge(id, g.runNode(row.run_id), 'inputTo');
         next.datasetVersions.set(id, {
           ref: row.dataset_ref,
           version: row.dataset_version,
@@ -668,9 +674,10 @@ function unvisited(frontier: Frontier, visited: Set<string>): Frontier {
       out.datasetVersions.set(id, v);
     }
   }
+  // run ids (no `kind:` prefix) never equal another node's id: no `run:` string needed
   for (const id of frontier.runs) {
-    if (!visited.has(runNodeId(id))) {
-      visited.add(runNodeId(id));
+    if (!visited.has(id)) {
+      visited.add(id);
       out.runs.add(id);
     }
   }

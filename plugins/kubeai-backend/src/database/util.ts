@@ -143,7 +143,7 @@ export async function selectTuples<T extends unknown[]>(
   columns: string[],
 ): Promise<T[]> {
   if (isSqlite(db)) {
-    const [row] = await db
+    const aggregated = db
       .select(
         db.raw(
           `json_group_array(json_array(${columns
@@ -153,6 +153,7 @@ export async function selectTuples<T extends unknown[]>(
         ),
       )
       .from(query.as('q'));
+    const row = await firstRowPrepared(db, aggregated);
     return JSON.parse(row.tuples) as T[];
   }
   const rows: Record<string, unknown>[] = await query;
@@ -173,4 +174,57 @@ export function wherePairs<V extends string | number>(
       );
     }
   });
+}
+
+type SqliteStatement = { get(...bindings: unknown[]): any };
+type SqliteConnection = { prepare(sql: string): SqliteStatement };
+const statements = new WeakMap<
+  SqliteConnection,
+  Map<string, SqliteStatement>
+>();
+
+/**
+ * The first row of a read on SQLite, through a prepared statement the connection keeps (by SQL
+ * text): knex prepares every statement anew, a measurable part of the lineage walk's reads, whose
+ * few shapes repeat with every request. Inside a transaction, knex runs it as usual.
+ */
+async function firstRowPrepared(
+  db: Knex,
+  query: Knex.QueryBuilder,
+): Promise<any> {
+  if ((db as { isTransaction?: boolean }).isTransaction) {
+    return (await query)[0];
+  }
+  const { sql, bindings } = query.toSQL().toNative();
+  const client = db.client as {
+    acquireConnection(): Promise<SqliteConnection>;
+    releaseConnection(connection: SqliteConnection): Promise<void>;
+    emit(event: string, ...args: unknown[]): void;
+  };
+  // knex's own events, so that query logs and counters see this read as any other
+  const event = { sql, bindings, method: 'first' };
+  client.emit('query', event);
+  const connection = await client.acquireConnection();
+  try {
+    let cache = statements.get(connection);
+    if (!cache) {
+      cache = new Map();
+      statements.set(connection, cache);
+    }
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql);
+      if (cache.size >= 200) cache.clear(); // shapes with ever new SQL text
+      cache.set(sql, statement);
+    }
+    const row = statement.get(
+      ...bindings.map(value =>
+        typeof value === 'boolean' ? Number(value) : value,
+      ),
+    );
+    client.emit('query-response', row, event);
+    return row;
+  } finally {
+    await client.releaseConnection(connection);
+  }
 }
