@@ -659,42 +659,29 @@ async function startFrontier(
   }
 }
 
-/** Copies a frontier minus the nodes this walk has visited; marks the rest visited. */
-function unvisited(frontier: Frontier, visited: Set<string>): Frontier {
-  const out = emptyFrontier();
-  for (const ref of frontier.datasets) {
-    if (!visited.has(ref)) {
-      visited.add(ref);
-      out.datasets.add(ref);
+/**
+ * Drops from `frontier` (in place) the nodes this walk has visited and marks the rest visited.
+ * Run ids (no `kind:` prefix) never equal another node's id, so they are kept as they are.
+ */
+function keepUnvisited(frontier: Frontier, visited: Set<string>): Frontier {
+  const sets = [frontier.datasets, frontier.runs, frontier.services];
+  const maps = [frontier.datasetVersions, frontier.modelVersions];
+  for (const ids of [...sets, ...maps]) {
+    for (const id of ids.keys()) {
+      if (visited.has(id)) ids.delete(id);
+      else visited.add(id);
     }
   }
-  for (const [id, v] of frontier.datasetVersions) {
-    if (!visited.has(id)) {
-      visited.add(id);
-      out.datasetVersions.set(id, v);
-    }
-  }
-  // run ids (no `kind:` prefix) never equal another node's id: no `run:` string needed
-  for (const id of frontier.runs) {
-    if (!visited.has(id)) {
-      visited.add(id);
-      out.runs.add(id);
-    }
-  }
-  for (const [id, v] of frontier.modelVersions) {
-    if (!visited.has(id)) {
-      visited.add(id);
-      out.modelVersions.set(id, v);
-    }
-  }
-  for (const ref of frontier.services) {
-    if (!visited.has(ref)) {
-      visited.add(ref);
-      out.services.add(ref);
-    }
-  }
-  return out;
+  return frontier;
 }
+
+const copyFrontier = (f: Frontier): Frontier => ({
+  datasets: new Set(f.datasets),
+  datasetVersions: new Map(f.datasetVersions),
+  runs: new Set(f.runs),
+  modelVersions: new Map(f.modelVersions),
+  services: new Set(f.services),
+});
 
 /**
  * Walks the lineage graph from `start` into `g`. Returns the roots, or undefined when the registry
@@ -717,10 +704,11 @@ export async function walkInto(
   for (const direction of directions) {
     const step = direction === 'upstream' ? stepUpstream : stepDownstream;
     const visited = new Set<string>();
-    let frontier = unvisited(resolved.frontier, visited);
+    // each direction starts from the start's nodes; later frontiers are the steps' own
+    let frontier = keepUnvisited(copyFrontier(resolved.frontier), visited);
     for (let level = 0; level < options.depth; level++) {
       if (frontierSize(frontier) === 0) break;
-      frontier = unvisited(await step(db, g, load, frontier), visited);
+      frontier = keepUnvisited(await step(db, g, load, frontier), visited);
     }
   }
   return resolved.roots;
