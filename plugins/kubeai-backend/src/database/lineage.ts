@@ -10,7 +10,7 @@ import type { DeploymentObserved } from '../informers/drift';
 import {
   chunks,
   fromJson,
-  selectTuples,
+  selectColumns,
   whereInValues,
   wherePairs,
 } from './util';
@@ -266,77 +266,78 @@ export class GraphBuilder {
 }
 
 /*
- * The walk's queries, read as tuples (see `selectTuples`): the frontiers of a hot model are
- * thousands of rows, and row objects are the walk's largest cost on SQLite.
+ * The walk's queries, read column by column (see `selectColumns`): the frontiers of a hot model
+ * are thousands of rows, and row objects were the walk's largest cost on SQLite.
  */
-function reader<R, T extends unknown[]>(
-  columns: string[],
-  toRow: (tuple: T) => R,
+type Columns<C extends string> = Record<C, unknown[]>;
+
+function reader<C extends string, R>(
+  columns: readonly C[],
+  toRow: (values: Columns<C>, i: number) => R,
 ): (db: Knex, query: Knex.QueryBuilder) => Promise<R[]> {
-  return async (db, query) =>
-    (await selectTuples<T>(db, query.select(columns), columns)).map(toRow);
+  return async (db, query) => {
+    const { rows, values } = await selectColumns(
+      db,
+      query.select(columns),
+      columns,
+    );
+    const out = new Array<R>(rows);
+    for (let i = 0; i < rows; i++) out[i] = toRow(values, i);
+    return out;
+  };
 }
 
+const text = (values: unknown[], i: number) => values[i] as string;
+const textOrNull = (values: unknown[], i: number) => values[i] as string | null;
+
 const readModelVersions = reader(
-  ['model_ref', 'version', 'state', 'run_id'],
-  ([model_ref, version, state, run_id]: [
-    string,
-    number,
-    string,
-    string | null,
-  ]): ModelVersionInfo => ({
-    model_ref,
-    version: Number(version),
-    state,
-    run_id,
+  ['model_ref', 'version', 'state', 'run_id'] as const,
+  (c, i): ModelVersionInfo => ({
+    model_ref: text(c.model_ref, i),
+    version: Number(c.version[i]),
+    state: text(c.state, i),
+    run_id: textOrNull(c.run_id, i),
   }),
 );
 
 const readRuns = reader(
-  ['id', 'name', 'phase'],
-  ([id, name, phase]: [string, string, string]): RunInfo => ({
-    id,
-    name,
-    phase,
+  ['id', 'name', 'phase'] as const,
+  (c, i): RunInfo => ({
+    id: text(c.id, i),
+    name: text(c.name, i),
+    phase: text(c.phase, i),
   }),
 );
 
 const readInputs = reader(
-  ['run_id', 'dataset_ref', 'dataset_version'],
-  ([run_id, dataset_ref, dataset_version]: [
-    string,
-    string,
-    string | null,
-  ]): InputRow => ({ run_id, dataset_ref, dataset_version }),
+  ['run_id', 'dataset_ref', 'dataset_version'] as const,
+  (c, i): InputRow => ({
+    run_id: text(c.run_id, i),
+    dataset_ref: text(c.dataset_ref, i),
+    dataset_version: textOrNull(c.dataset_version, i),
+  }),
 );
 
 const readTraffic = reader(
-  ['service_ref', 'model_ref', 'version', 'percent'],
-  ([service_ref, model_ref, version, percent]: [
-    string,
-    string,
-    number,
-    number,
-  ]): TrafficRow => ({
-    service_ref,
-    model_ref,
-    version: Number(version),
-    percent: Number(percent),
+  ['service_ref', 'model_ref', 'version', 'percent'] as const,
+  (c, i): TrafficRow => ({
+    service_ref: text(c.service_ref, i),
+    model_ref: text(c.model_ref, i),
+    version: Number(c.version[i]),
+    percent: Number(c.percent[i]),
   }),
 );
 
 const readServices = reader(
-  ['service_ref', 'model_ref', 'traffic', 'observed'],
-  ([ref, modelRef, traffic, observed]: [
-    string,
-    string,
-    string,
-    string | null,
-  ]): ServiceInfo => ({
-    ref,
-    modelRef,
-    traffic,
-    observed: fromJson<DeploymentObserved | null>(observed, null),
+  ['service_ref', 'model_ref', 'traffic', 'observed'] as const,
+  (c, i): ServiceInfo => ({
+    ref: text(c.service_ref, i),
+    modelRef: text(c.model_ref, i),
+    traffic: text(c.traffic, i),
+    observed: fromJson<DeploymentObserved | null>(
+      textOrNull(c.observed, i),
+      null,
+    ),
   }),
 );
 

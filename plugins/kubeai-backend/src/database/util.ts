@@ -133,31 +133,36 @@ export function whereInValues<V extends string | number>(
 }
 
 /**
- * The rows of `query` as tuples of `columns` (which it must select, by these names). On SQLite the
- * database aggregates them into one JSON array (`json_group_array`): one string for JS to parse
- * instead of thousands of row objects, about half the cost for the lineage walk's frontiers.
+ * The rows of `query` column by column: `columns` (which it must select, by these names) → the
+ * column's values in row order. On SQLite the database aggregates each column into one JSON array
+ * (`json_group_array`): a few strings for JS to parse instead of thousands of row objects — the
+ * lineage walk's frontiers are thousands of rows, and row objects were its largest cost.
  */
-export async function selectTuples<T extends unknown[]>(
+export async function selectColumns<C extends string>(
   db: Knex,
   query: Knex.QueryBuilder,
-  columns: string[],
-): Promise<T[]> {
+  columns: readonly C[],
+): Promise<{ rows: number; values: Record<C, unknown[]> }> {
+  const values = {} as Record<C, unknown[]>;
   if (isSqlite(db)) {
     const aggregated = db
       .select(
-        db.raw(
-          `json_group_array(json_array(${columns
-            .map(() => '??')
-            .join(', ')})) as tuples`,
-          columns,
+        columns.map((column, i) =>
+          db.raw(`json_group_array(??) as ??`, [column, `c${i}`]),
         ),
       )
       .from(query.as('q'));
     const row = await firstRowPrepared(db, aggregated);
-    return JSON.parse(row.tuples) as T[];
+    columns.forEach((column, i) => {
+      values[column] = JSON.parse(row[`c${i}`]);
+    });
+    return { rows: values[columns[0]]?.length ?? 0, values };
   }
   const rows: Record<string, unknown>[] = await query;
-  return rows.map(row => columns.map(column => row[column]) as T);
+  for (const column of columns) {
+    values[column] = rows.map(row => row[column]);
+  }
+  return { rows: rows.length, values };
 }
 
 /** `(col1 = ? AND col2 IN (…)) OR …` for (ref, version) pairs, grouped by ref. */
