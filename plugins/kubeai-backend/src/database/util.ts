@@ -152,7 +152,7 @@ export async function selectColumns<C extends string>(
         ),
       )
       .from(query.as('q'));
-    const row = await firstRowPrepared(db, aggregated);
+    const [row] = await selectPrepared(db, aggregated);
     columns.forEach((column, i) => {
       values[column] = JSON.parse(row[`c${i}`]);
     });
@@ -181,7 +181,7 @@ export function wherePairs<V extends string | number>(
   });
 }
 
-type SqliteStatement = { get(...bindings: unknown[]): any };
+type SqliteStatement = { all(...bindings: unknown[]): any[] };
 type SqliteConnection = { prepare(sql: string): SqliteStatement };
 const statements = new WeakMap<
   SqliteConnection,
@@ -189,16 +189,17 @@ const statements = new WeakMap<
 >();
 
 /**
- * The first row of a read on SQLite, through a prepared statement the connection keeps (by SQL
- * text): knex prepares every statement anew, a measurable part of the lineage walk's reads, whose
- * few shapes repeat with every request. Inside a transaction, knex runs it as usual.
+ * The rows of a read. On SQLite through a prepared statement the connection keeps (by SQL text):
+ * knex prepares every statement anew, a measurable part of the lineage walk's reads, whose few
+ * shapes repeat with every request (lists are one `json_each` parameter, see `whereInValues`).
+ * Other databases, and reads inside a transaction, go through knex as usual.
  */
-async function firstRowPrepared(
+export async function selectPrepared<Row = any>(
   db: Knex,
   query: Knex.QueryBuilder,
-): Promise<any> {
-  if ((db as { isTransaction?: boolean }).isTransaction) {
-    return (await query)[0];
+): Promise<Row[]> {
+  if (!isSqlite(db) || (db as { isTransaction?: boolean }).isTransaction) {
+    return await query;
   }
   const { sql, bindings } = query.toSQL().toNative();
   const client = db.client as {
@@ -207,7 +208,7 @@ async function firstRowPrepared(
     emit(event: string, ...args: unknown[]): void;
   };
   // knex's own events, so that query logs and counters see this read as any other
-  const event = { sql, bindings, method: 'first' };
+  const event = { sql, bindings, method: 'select' };
   client.emit('query', event);
   const connection = await client.acquireConnection();
   try {
@@ -222,13 +223,13 @@ async function firstRowPrepared(
       if (cache.size >= 200) cache.clear(); // shapes with ever new SQL text
       cache.set(sql, statement);
     }
-    const row = statement.get(
+    const rows = statement.all(
       ...bindings.map(value =>
         typeof value === 'boolean' ? Number(value) : value,
       ),
     );
-    client.emit('query-response', row, event);
-    return row;
+    client.emit('query-response', rows, event);
+    return rows;
   } finally {
     await client.releaseConnection(connection);
   }

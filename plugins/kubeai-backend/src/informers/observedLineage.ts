@@ -22,7 +22,12 @@ import {
   walkInto,
   type LineageOptions,
 } from '../database/lineage';
-import { chunks, fromJson } from '../database/util';
+import {
+  chunks,
+  fromJson,
+  selectPrepared,
+  whereInValues,
+} from '../database/util';
 import { computeDrift, type DeploymentObserved } from './drift';
 import type { ClusterObjectRow } from './observedStore';
 
@@ -81,12 +86,15 @@ function discoveredNode(row: ClusterObjectRow): LineageNode {
 
 /** Live InferenceServices the portal did not create, with a storageUri and an entity ref. */
 async function discoveredServices(db: Knex): Promise<ClusterObjectRow[]> {
-  return db('kubeai_cluster_objects')
-    .where({ kind: 'InferenceService', managed: false })
-    .whereNull('deleted_at')
-    .whereNull('service_ref')
-    .whereNotNull('entity_ref')
-    .whereNotNull('storage_uri');
+  return selectPrepared(
+    db,
+    db('kubeai_cluster_objects')
+      .where({ kind: 'InferenceService', managed: false })
+      .whereNull('deleted_at')
+      .whereNull('service_ref')
+      .whereNotNull('entity_ref')
+      .whereNotNull('storage_uri'),
+  );
 }
 
 /** Registered model versions whose artifact is one of `uris` (with or without a trailing slash). */
@@ -174,11 +182,16 @@ export async function augmentLineage(
     .filter(n => n.type === 'dataset')
     .map(n => n.id);
   for (const chunk of chunks(datasetRefs, 1000)) {
-    const rows: ClusterObjectRow[] = await db('kubeai_cluster_objects')
-      .where({ kind: 'Dataset' })
-      .whereNull('deleted_at')
-      .whereIn('entity_ref', chunk)
-      .orderBy('observed_at', 'desc');
+    const rows = await selectPrepared<ClusterObjectRow>(
+      db,
+      whereInValues(
+        db('kubeai_cluster_objects')
+          .where({ kind: 'Dataset' })
+          .whereNull('deleted_at'),
+        'entity_ref',
+        chunk,
+      ).orderBy('observed_at', 'desc'),
+    );
     for (const row of rows) {
       const node = g.nodes.get(row.entity_ref!);
       if (!node || node.observed) continue;
