@@ -39,7 +39,13 @@ type K8s = typeof import('@kubernetes/client-node');
 let k8sModule: Promise<K8s> | undefined;
 /** Loads `@kubernetes/client-node` once. */
 function loadK8s(): Promise<K8s> {
-  k8sModule ??= import('@kubernetes/client-node');
+  if (!k8sModule) {
+    k8sModule = import('@kubernetes/client-node');
+    // a failed load is tried again by the next call, not remembered for the life of the process
+    k8sModule.catch(() => {
+      k8sModule = undefined;
+    });
+  }
   return k8sModule;
 }
 

@@ -129,6 +129,16 @@ describe('informers across an apiserver crash', () => {
         }),
       ],
     });
+    // Synced within this hook: the informers load @kubernetes/client-node (ESM) on first use, and
+    // jest refuses `import` between a hook and a test.
+    await waitFor(
+      async () =>
+        (
+          await request(backend.server).get('/api/kubeai/clusters/status')
+        ).body.items?.[0]?.state === 'synced',
+      60_000,
+      'informers synced',
+    );
   });
 
   afterAll(async () => {
