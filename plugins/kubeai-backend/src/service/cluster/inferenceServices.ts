@@ -3,6 +3,7 @@
  * the deployment record of each, their status and their `DELETE` under
  * `/clusters/{cluster}/namespaces/{namespace}/inference-services/{name}`.
  */
+import type { Response } from 'express';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError, ConflictError } from '@backstage/errors';
@@ -405,6 +406,65 @@ export function registerInferenceServiceRoutes(
     return { existing, deployment, serviceRef };
   }
 
+  /**
+   * Applies a promote / rollback (`object`: the InferenceService with one version at 100 %),
+   * records the deployment's new revision when the registry has the service, and answers.
+   */
+  async function answerRollout(
+    res: Response,
+    rollout: {
+      cluster: string;
+      object: InferenceServiceObject;
+      dryRun: boolean;
+      deployment: Deployment | undefined;
+      serviceRef: string;
+      version: string | number;
+      storageUri: string;
+      recordMessage: string;
+      /** "Promoted", "Would roll back", … */
+      done: string;
+      what: string;
+      actor: string;
+    },
+  ) {
+    const { cluster, object, dryRun, deployment, serviceRef } = rollout;
+    const applied = await applyObjects(cluster, [object], dryRun);
+    let recorded: Deployment | undefined;
+    const number = Number(rollout.version);
+    if (!dryRun && deployment && Number.isInteger(number)) {
+      recorded = await recordAfterApply(applied, cluster, () =>
+        recordDeployment(
+          serviceRef,
+          deployment,
+          {
+            ...deployment,
+            traffic: [{ version: number, percent: 100 }],
+            desired: compact({
+              ...deployment.desired,
+              storageUri: rollout.storageUri,
+              canaryTrafficPercent: undefined,
+            }),
+            message: rollout.recordMessage,
+          },
+          rollout.actor,
+        ),
+      );
+    }
+    const ref = parseEntityRef(serviceRef);
+    res.status(201).json(
+      result(cluster, [object], applied, 0, dryRun, {
+        ...(recorded ? { deployment: recorded } : {}),
+        entityRef: serviceRef,
+        url: `/catalog/${ref.namespace}/inferenceservice/${ref.name}`,
+        message: `${rollout.done} ${rollout.what}${
+          !dryRun && !recorded
+            ? ' (no deployment recorded for it in the registry)'
+            : ''
+        }`,
+      }),
+    );
+  }
+
   api.post(
     '/inference-services/:cluster/:namespace/:name/promote',
     async (req, res) => {
@@ -429,43 +489,19 @@ export function registerInferenceServiceRoutes(
       );
       const object = promote(existing);
       const current = currentModelVersion(existing);
-      const applied = await applyObjects(cluster, [object], dryRun);
-      let recorded: Deployment | undefined;
-      const number = Number(current.version);
-      if (!dryRun && deployment && Number.isInteger(number)) {
-        recorded = await recordAfterApply(applied, cluster, () =>
-          recordDeployment(
-            serviceRef,
-            deployment,
-            {
-              ...deployment,
-              traffic: [{ version: number, percent: 100 }],
-              desired: compact({
-                ...deployment.desired,
-                storageUri: object.spec.predictor.model.storageUri,
-                canaryTrafficPercent: undefined,
-              }),
-              message: req.body.message ?? `Promote v${number}`,
-            },
-            ctx.actorOf(credentials),
-          ),
-        );
-      }
-      const ref = parseEntityRef(serviceRef);
-      res.status(201).json(
-        result(cluster, [object], applied, 0, dryRun, {
-          ...(recorded ? { deployment: recorded } : {}),
-          entityRef: serviceRef,
-          url: `/catalog/${ref.namespace}/inferenceservice/${ref.name}`,
-          message: `${dryRun ? 'Would promote' : 'Promoted'} v${
-            current.version
-          } of InferenceService ${namespace}/${name} to 100%${
-            !dryRun && !recorded
-              ? ' (no deployment recorded for it in the registry)'
-              : ''
-          }`,
-        }),
-      );
+      await answerRollout(res, {
+        cluster,
+        object,
+        dryRun,
+        deployment,
+        serviceRef,
+        version: current.version,
+        storageUri: object.spec.predictor.model.storageUri,
+        recordMessage: req.body.message ?? `Promote v${current.version}`,
+        done: dryRun ? 'Would promote' : 'Promoted',
+        what: `v${current.version} of InferenceService ${namespace}/${name} to 100%`,
+        actor: ctx.actorOf(credentials),
+      });
     },
   );
 
@@ -528,43 +564,19 @@ export function registerInferenceServiceRoutes(
         );
       }
       const object = rollback(existing, target);
-      const applied = await applyObjects(cluster, [object], dryRun);
-      let recorded: Deployment | undefined;
-      const number = Number(target.version);
-      if (!dryRun && deployment && Number.isInteger(number)) {
-        recorded = await recordAfterApply(applied, cluster, () =>
-          recordDeployment(
-            serviceRef,
-            deployment,
-            {
-              ...deployment,
-              traffic: [{ version: number, percent: 100 }],
-              desired: compact({
-                ...deployment.desired,
-                storageUri: target!.artifact.uri,
-                canaryTrafficPercent: undefined,
-              }),
-              message: req.body.message ?? `Roll back to v${number}`,
-            },
-            ctx.actorOf(credentials),
-          ),
-        );
-      }
-      const ref = parseEntityRef(serviceRef);
-      res.status(201).json(
-        result(cluster, [object], applied, 0, dryRun, {
-          ...(recorded ? { deployment: recorded } : {}),
-          entityRef: serviceRef,
-          url: `/catalog/${ref.namespace}/inferenceservice/${ref.name}`,
-          message: `${
-            dryRun ? 'Would roll back' : 'Rolled back'
-          } InferenceService ${namespace}/${name} to v${target.version} (100%)${
-            !dryRun && !recorded
-              ? ' (no deployment recorded for it in the registry)'
-              : ''
-          }`,
-        }),
-      );
+      await answerRollout(res, {
+        cluster,
+        object,
+        dryRun,
+        deployment,
+        serviceRef,
+        version: target.version,
+        storageUri: target.artifact.uri,
+        recordMessage: req.body.message ?? `Roll back to v${target.version}`,
+        done: dryRun ? 'Would roll back' : 'Rolled back',
+        what: `InferenceService ${namespace}/${name} to v${target.version} (100%)`,
+        actor: ctx.actorOf(credentials),
+      });
     },
   );
 

@@ -354,25 +354,37 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     };
   };
 
+  /**
+   * The training object `name`: of `kind` when given, else of the kind its run records first, then
+   * every training kind.
+   */
+  const readTrainingObject = async (
+    params: { cluster: string; namespace: string; name: string },
+    kind: string | undefined,
+  ) => {
+    const { cluster, namespace, name } = params;
+    let kinds = Object.keys(TRAINING_GROUPS);
+    if (kind) {
+      kinds = [kind];
+    } else {
+      const recorded = await store.findObjectRun(cluster, namespace, name);
+      const recordedKind = recorded?.params?.objectKind;
+      if (typeof recordedKind === 'string' && TRAINING_GROUPS[recordedKind]) {
+        kinds = [recordedKind, ...kinds.filter(k => k !== recordedKind)];
+      }
+    }
+    return readFirst(
+      params,
+      kind ?? 'training task',
+      kinds.map(k => served(cluster, k)),
+    );
+  };
+
   api.get(
     '/clusters/:cluster/namespaces/:namespace/jobs/:name',
     async (req, res) => {
-      const { cluster, namespace, name } = req.params;
-      let kinds = Object.keys(TRAINING_GROUPS);
-      if (req.query.kind) {
-        kinds = [req.query.kind];
-      } else {
-        const recorded = await store.findObjectRun(cluster, namespace, name);
-        const kind = recorded?.params?.objectKind;
-        if (typeof kind === 'string' && TRAINING_GROUPS[kind]) {
-          kinds = [kind, ...kinds.filter(k => k !== kind)];
-        }
-      }
-      const object = await readFirst(
-        req.params,
-        req.query.kind ?? 'training task',
-        kinds.map(kind => served(cluster, kind)),
-      );
+      const { cluster } = req.params;
+      const object = await readTrainingObject(req.params, req.query.kind);
       res.json(
         await statusOf(cluster, object, { run: await runOf(cluster, object) }),
       );
@@ -384,21 +396,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     async (req, res) => {
       const credentials = await ctx.credentialsOf(req);
       const { cluster, namespace, name } = req.params;
-      let kinds = Object.keys(TRAINING_GROUPS);
-      if (req.query.kind) {
-        kinds = [req.query.kind];
-      } else {
-        const recorded = await store.findObjectRun(cluster, namespace, name);
-        const kind = recorded?.params?.objectKind;
-        if (typeof kind === 'string' && TRAINING_GROUPS[kind]) {
-          kinds = [kind, ...kinds.filter(k => k !== kind)];
-        }
-      }
-      const object = await readFirst(
-        req.params,
-        req.query.kind ?? 'training task',
-        kinds.map(kind => served(cluster, kind)),
-      );
+      const object = await readTrainingObject(req.params, req.query.kind);
       // the Volcano PodGroup of gang scheduling (same name)
       const podGroup = await readOptional(
         cluster,
