@@ -676,14 +676,6 @@ function keepUnvisited(frontier: Frontier, visited: Set<string>): Frontier {
   return frontier;
 }
 
-const copyFrontier = (f: Frontier): Frontier => ({
-  datasets: new Set(f.datasets),
-  datasetVersions: new Map(f.datasetVersions),
-  runs: new Set(f.runs),
-  modelVersions: new Map(f.modelVersions),
-  services: new Set(f.services),
-});
-
 /**
  * Walks the lineage graph from `start` into `g`. Returns the roots, or undefined when the registry
  * has nothing about the start.
@@ -705,8 +697,8 @@ export async function walkInto(
   for (const direction of directions) {
     const step = direction === 'upstream' ? stepUpstream : stepDownstream;
     const visited = new Set<string>();
-    // each direction starts from the start's nodes; later frontiers are the steps' own
-    let frontier = keepUnvisited(copyFrontier(resolved.frontier), visited);
+    // nothing visited yet: the start frontier is marked, not changed (each direction reads it)
+    let frontier = keepUnvisited(resolved.frontier, visited);
     for (let level = 0; level < options.depth; level++) {
       if (frontierSize(frontier) === 0) break;
       frontier = keepUnvisited(await step(db, g, load, frontier), visited);

@@ -2,9 +2,8 @@
  * List + watch of one kind in one cluster, for as long as the backend runs:
  *
  * 1. discovery picks the served version (a kind whose CRD is not installed is skipped with one log
- *    line and looked up again after 5 s, then less and less often up to every `rediscoverMs` — a
- *    CRD installed after the portal started, or a group an apiserver that has just started does not
- *    list yet, is picked up within seconds);
+ *    line and looked up again after 5 s, then less and less often up to every `rediscoverMs`: a
+ *    CRD installed after the portal started is watched within seconds);
  * 2. a paged list (`limit`, `continue`) gives every object and the list's resourceVersion;
  * 3. a watch from that resourceVersion (with bookmarks) streams the changes; when the server ends
  *    it, the next watch continues from the last resourceVersion seen;

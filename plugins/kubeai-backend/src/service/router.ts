@@ -67,13 +67,6 @@ export interface RouterOptions {
   observed?: ObservedRoutesOptions;
 }
 
-/**
- * The KubeAI registry routes, validated and typed by `src/schema/openapi.yaml` (served at
- * `/openapi.json`). Every route needs a user or service principal; every change is authorized
- * before anything is written.
- *
- * @public
- */
 /** Default memory for serialized lineage answers: 64 MiB. */
 export const DEFAULT_LINEAGE_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -83,6 +76,13 @@ function sendAnswer(res: express.Response, answer: CachedAnswer) {
   res.send(answer.body);
 }
 
+/**
+ * The KubeAI registry routes, validated and typed by `src/schema/openapi.yaml` (served at
+ * `/openapi.json`). Every route needs a user or service principal; every change is authorized
+ * before anything is written.
+ *
+ * @public
+ */
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
