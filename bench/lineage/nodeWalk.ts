@@ -16,7 +16,7 @@ import type {
   LineageNode,
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
-import { orderedGraph } from '../../plugins/kubeai-backend/src/database/lineage';
+import { GraphBuilder } from '../../plugins/kubeai-backend/src/database/lineage';
 import { computeDrift } from '../../plugins/kubeai-backend/src/informers/drift';
 import { serviceSummary } from '../../plugins/kubeai-backend/src/informers/observedLineage';
 
@@ -296,9 +296,11 @@ export class NodeWalk {
         frontier = next;
       }
     }
-    return orderedGraph(version === undefined ? [modelRef] : starts, nodes, [
-      ...edges.values(),
-    ]);
+    // the answer's order (nodes by id, edges by their nodes), as the route gives it
+    const graph = new GraphBuilder();
+    for (const node of nodes.values()) graph.add(node);
+    for (const e of edges.values()) graph.link(e.from, e.to, e.type, e.percent);
+    return graph.graph(version === undefined ? [modelRef] : starts);
   }
 
   /** A version brings its model / dataset node and the versionOf edge. */

@@ -5,7 +5,7 @@ import {
   createTestDatabases,
   postgresSupport,
 } from '../__testUtils__/databases';
-import { orderedGraph } from './lineage';
+import { GraphBuilder } from './lineage';
 import { RegistryStore } from './RegistryStore';
 
 jest.setTimeout(60_000);
@@ -458,26 +458,27 @@ describe.each(databases.eachSupportedId())(
   },
 );
 
-describe('orderedGraph', () => {
+describe('GraphBuilder.graph', () => {
   const node = (id: string) => ({
     id,
     type: 'model' as const,
     entityRef: id,
     label: id,
   });
-  it('orders nodes by id and edges by from, to and type; drops repeats and dangling edges', () => {
-    const nodes = new Map(
-      ['m:b', 'm:a@2', 'm:a', 's:x'].map(id => [id, node(id)]),
-    );
-    const graph = orderedGraph(['m:a'], nodes, [
-      { from: 'm:a@2', to: 's:x', type: 'servedBy', percent: 100 },
-      { from: 'm:a@2', to: 's:x', type: 'deployedTo', percent: 90 },
-      { from: 'm:a@2', to: 'm:a', type: 'versionOf' },
-      { from: 'm:a@2', to: 's:x', type: 'deployedTo', percent: 10 },
-      { from: 'm:b', to: 'nowhere', type: 'deployedTo' },
-      { from: 'm:a', to: 'm:b', type: 'produced' },
-    ]);
+  it('orders nodes by id and edges by from, to and type; drops repeats and edges to unknown nodes', () => {
+    const g = new GraphBuilder();
+    for (const id of ['m:b', 'm:a@2', 'm:a', 's:x']) g.add(node(id));
+    expect(g.add({ ...node('m:b'), label: 'again' })).toBe(0);
+    g.link('m:a@2', 's:x', 'servedBy', 100);
+    g.link('m:a@2', 's:x', 'deployedTo', 90);
+    g.link('m:a@2', 'm:a', 'versionOf');
+    g.link('m:a@2', 's:x', 'deployedTo', 10);
+    g.link('m:b', 'nowhere', 'deployedTo');
+    g.link('m:a', 'm:b', 'produced');
+    const graph = g.graph(['m:a']);
+    expect(graph.roots).toEqual(['m:a']);
     expect(graph.nodes.map(n => n.id)).toEqual(['m:a', 'm:a@2', 'm:b', 's:x']);
+    expect(graph.nodes[2].label).toBe('m:b'); // the node added first
     expect(graph.edges).toEqual([
       { from: 'm:a', to: 'm:b', type: 'produced' },
       { from: 'm:a@2', to: 'm:a', type: 'versionOf' },

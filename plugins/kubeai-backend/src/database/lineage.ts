@@ -64,140 +64,148 @@ export interface ServiceInfo {
   observed: DeploymentObserved | null;
 }
 
-/** The nodes one level of the walk starts from (ids are node ids). */
+/**
+ * The nodes one level of the walk starts from, as node indices of the {@link GraphBuilder}
+ * (repeats allowed: {@link keepUnvisited} drops them).
+ */
 interface Frontier {
-  datasets: Set<string>;
-  datasetVersions: Map<string, { ref: string; version: string }>;
-  runs: Set<string>;
-  modelVersions: Map<string, ModelVersionInfo>;
-  services: Set<string>;
+  datasets: number[];
+  datasetVersions: number[];
+  runs: number[];
+  modelVersions: number[];
+  services: number[];
 }
 
 const emptyFrontier = (): Frontier => ({
-  datasets: new Set(),
-  datasetVersions: new Map(),
-  runs: new Set(),
-  modelVersions: new Map(),
-  services: new Set(),
+  datasets: [],
+  datasetVersions: [],
+  runs: [],
+  modelVersions: [],
+  services: [],
 });
 
 const frontierSize = (f: Frontier) =>
-  f.datasets.size +
-  f.datasetVersions.size +
-  f.runs.size +
-  f.modelVersions.size +
-  f.services.size;
+  f.datasets.length +
+  f.datasetVersions.length +
+  f.runs.length +
+  f.modelVersions.length +
+  f.services.length;
 
 export const versionId = (ref: string, version: string | number) =>
   `${ref}@${version}`;
 export const runNodeId = (id: string) => `run:${id}`;
 
-const EDGE_TYPE_ORDER: Record<LineageEdgeType, number> = {
-  deployedTo: 0,
-  inputTo: 1,
-  produced: 2,
-  servedBy: 3,
-  versionOf: 4,
-};
+/** Edge types, in the order of edges between the same two nodes. */
+const EDGE_TYPES: readonly LineageEdgeType[] = [
+  'deployedTo',
+  'inputTo',
+  'produced',
+  'servedBy',
+  'versionOf',
+];
+const EDGE_TYPE_CODE = Object.fromEntries(
+  EDGE_TYPES.map((type, code) => [type, code]),
+) as Record<LineageEdgeType, number>;
+
+/** Bits of {@link GraphBuilder.visits}: the walks that have visited a node. */
+const VISITED_UPSTREAM = 1;
+const VISITED_DOWNSTREAM = 2;
 
 /**
- * The order of an answer: nodes by id; edges by `from`, then `to` (in node order), then type — so
- * that answers are stable whatever order the database returns rows in. Only the node ids are
- * compared as strings (native `sort()`); edges are sorted by a number made of their nodes' ranks,
- * much cheaper than comparing long `from|to|type` keys, and repeated edges are dropped on the way
- * (an edge carries its first `percent`). Edges to nodes outside the graph are dropped too.
+ * Collects nodes and edges; adding a version also adds its dataset / model and the `versionOf`
+ * edge. Nodes are numbered in the order added and edges are kept as pairs of those numbers, so
+ * that the walk and the final ordering ({@link GraphBuilder.graph}) work on numbers rather than
+ * on id strings.
  */
-export function orderedGraph(
-  roots: string[],
-  nodes: Map<string, LineageNode>,
-  edges: LineageEdge[],
-): LineageGraph {
-  const ids = [...nodes.keys()].sort();
-  const rank = new Map<string, number>();
-  for (let i = 0; i < ids.length; i++) rank.set(ids[i], i);
-  const n = ids.length;
-  const m = edges.length;
-  const keys = new Float64Array(m);
-  const kept: number[] = [];
-  for (let i = 0; i < m; i++) {
-    const from = rank.get(edges[i].from);
-    const to = rank.get(edges[i].to);
-    if (from === undefined || to === undefined) continue;
-    keys[i] = (from * n + to) * 8 + EDGE_TYPE_ORDER[edges[i].type];
-    kept.push(i);
-  }
-  let order: ArrayLike<number>;
-  if (n * n * 8 * m < Number.MAX_SAFE_INTEGER) {
-    // key · m + index in one exact number: a typed-array sort, no comparator calls
-    const packed = new Float64Array(kept.length);
-    for (let j = 0; j < kept.length; j++)
-      packed[j] = keys[kept[j]] * m + kept[j];
-    packed.sort();
-    order = packed.map(value => value % m);
-  } else {
-    order = kept.sort((a, b) => keys[a] - keys[b] || a - b);
-  }
-  const ordered: LineageEdge[] = [];
-  let last = -1;
-  for (let j = 0; j < order.length; j++) {
-    const i = order[j];
-    // the first found of repeated edges
-    if (keys[i] !== last) ordered.push(edges[i]);
-    last = keys[i];
-  }
-  return { roots, nodes: ids.map(id => nodes.get(id)!), edges: ordered };
-}
-
-/** Collects nodes and edges; adding a version also adds its dataset / model and the `versionOf` edge. */
 export class GraphBuilder {
-  readonly nodes = new Map<string, LineageNode>();
-  /** In the order found, repeats included: {@link orderedGraph} sorts them and drops repeats. */
-  readonly edges: LineageEdge[] = [];
+  /** Node id → its index in `#nodes`. */
+  readonly #index = new Map<string, number>();
+  readonly #nodes: LineageNode[] = [];
+  /** Per node index: `VISITED_*` bits. */
+  readonly visits: number[] = [];
+  /** Edges in the order found, repeats included (`graph()` drops them). */
+  readonly #from: number[] = [];
+  readonly #to: number[] = [];
+  readonly #type: number[] = [];
+  readonly #percent: (number | undefined)[] = [];
   /** Node info loaded so far, shared by both walks and the observed pass. */
-  readonly runs = new Map<string, RunInfo>();
-  readonly modelVersions = new Map<string, ModelVersionInfo>();
-  readonly services = new Map<string, ServiceInfo>();
-  /** Run id → its node id. */
-  readonly #runNodes = new Map<string, string>();
+  readonly runs = new Map<string, number>(); // run id → node index
+  readonly modelVersions = new Map<string, ModelVersionInfo>(); // node id → info
+  readonly services = new Map<string, ServiceInfo>(); // entity ref (= node id) → info
 
-  /** The node id of a run (the graph's own string when it holds the run). */
-  runNode(runId: string): string {
-    return this.#runNodes.get(runId) ?? runNodeId(runId);
+  /** The node at `index`. */
+  at(index: number): LineageNode {
+    return this.#nodes[index];
   }
 
-  edge(from: string, to: string, type: LineageEdgeType, percent?: number) {
-    this.edges.push(
-      percent === undefined ? { from, to, type } : { from, to, type, percent },
-    );
+  get(id: string): LineageNode | undefined {
+    const index = this.#index.get(id);
+    return index === undefined ? undefined : this.#nodes[index];
   }
 
-  model(ref: string): string {
-    return this.#entity(ref, 'model');
+  indexOf(id: string): number | undefined {
+    return this.#index.get(id);
   }
 
-  dataset(ref: string): string {
-    return this.#entity(ref, 'dataset');
+  /** The nodes in the order added. */
+  allNodes(): readonly LineageNode[] {
+    return this.#nodes;
   }
 
-  /*
-   * The node adders return the id string the graph holds, not an equal new one: edges made of
-   * those strings are looked up by {@link orderedGraph} with their hash already computed.
-   */
-
-  /** A node of a catalog entity (its id is the entity ref). */
-  #entity(ref: string, type: 'model' | 'dataset'): string {
-    const known = this.nodes.get(ref);
-    if (known) return known.id;
-    this.nodes.set(ref, { id: ref, type, entityRef: ref, label: nameOf(ref) });
-    return ref;
+  /** Adds `node` unless the graph has a node with its id; the index of the one kept. */
+  add(node: LineageNode): number {
+    const known = this.#index.get(node.id);
+    if (known !== undefined) return known;
+    const index = this.#nodes.length;
+    this.#nodes.push(node);
+    this.#index.set(node.id, index);
+    this.visits.push(0);
+    return index;
   }
 
-  modelVersion(info: ModelVersionInfo): string {
+  edge(from: number, to: number, type: LineageEdgeType, percent?: number) {
+    this.#from.push(from);
+    this.#to.push(to);
+    this.#type.push(EDGE_TYPE_CODE[type]);
+    this.#percent.push(percent);
+  }
+
+  /** An edge between nodes given by id; none when either is not in the graph. */
+  link(from: string, to: string, type: LineageEdgeType, percent?: number) {
+    const a = this.#index.get(from);
+    const b = this.#index.get(to);
+    if (a !== undefined && b !== undefined) this.edge(a, b, type, percent);
+  }
+
+  /** The node of a loaded run. */
+  runNode(runId: string): number | undefined {
+    return this.runs.get(runId);
+  }
+
+  model(ref: string): number {
+    return this.add({
+      id: ref,
+      type: 'model',
+      entityRef: ref,
+      label: nameOf(ref),
+    });
+  }
+
+  dataset(ref: string): number {
+    return this.add({
+      id: ref,
+      type: 'dataset',
+      entityRef: ref,
+      label: nameOf(ref),
+    });
+  }
+
+  modelVersion(info: ModelVersionInfo): number {
     const id = versionId(info.model_ref, info.version);
-    const known = this.nodes.get(id);
-    if (known) return known.id;
+    const known = this.#index.get(id);
+    if (known !== undefined) return known;
     this.modelVersions.set(id, info);
-    this.nodes.set(id, {
+    const index = this.add({
       id,
       type: 'modelVersion',
       entityRef: info.model_ref,
@@ -205,63 +213,107 @@ export class GraphBuilder {
       label: `${nameOf(info.model_ref)} v${info.version}`,
       status: info.state,
     });
-    this.edge(id, this.model(info.model_ref), 'versionOf');
-    return id;
+    this.edge(index, this.model(info.model_ref), 'versionOf');
+    return index;
   }
 
-  datasetVersion(ref: string, version: string): string {
+  datasetVersion(ref: string, version: string): number {
     const id = versionId(ref, version);
-    const known = this.nodes.get(id);
-    if (known) return known.id;
-    this.nodes.set(id, {
+    const known = this.#index.get(id);
+    if (known !== undefined) return known;
+    const index = this.add({
       id,
       type: 'datasetVersion',
       entityRef: ref,
       version,
       label: `${nameOf(ref)}@${version}`,
     });
-    this.edge(id, this.dataset(ref), 'versionOf');
-    return id;
+    this.edge(index, this.dataset(ref), 'versionOf');
+    return index;
   }
 
-  run(info: RunInfo): string {
-    const known = this.#runNodes.get(info.id);
-    if (known) return known;
-    const id = runNodeId(info.id);
-    this.runs.set(info.id, info);
-    this.#runNodes.set(info.id, id);
-    this.nodes.set(id, {
-      id,
+  run(info: RunInfo): number {
+    const known = this.runs.get(info.id);
+    if (known !== undefined) return known;
+    const index = this.add({
+      id: runNodeId(info.id),
       type: 'run',
       runId: info.id,
       label: info.name,
       status: info.phase,
     });
-    return id;
+    this.runs.set(info.id, index);
+    return index;
   }
 
-  service(info: ServiceInfo): string {
-    const known = this.services.get(info.ref);
-    if (known) return known.ref;
-    const ref = info.ref;
-    {
-      this.services.set(ref, info);
-      const node: LineageNode = {
-        id: ref,
-        type: 'inferenceService',
-        entityRef: ref,
-        label: nameOf(ref),
-      };
-      const phase = info.observed?.phase;
-      if (typeof phase === 'string' && phase) node.status = phase;
-      this.nodes.set(ref, node);
-    }
-    return ref;
+  service(info: ServiceInfo): number {
+    const known = this.#index.get(info.ref);
+    if (known !== undefined && this.services.has(info.ref)) return known;
+    this.services.set(info.ref, info);
+    const node: LineageNode = {
+      id: info.ref,
+      type: 'inferenceService',
+      entityRef: info.ref,
+      label: nameOf(info.ref),
+    };
+    const phase = info.observed?.phase;
+    if (typeof phase === 'string' && phase) node.status = phase;
+    return this.add(node);
   }
 
-  /** The graph in the order of {@link orderedGraph}. */
+  /**
+   * The answer: nodes by id; edges by `from`, then `to` (in node order), then type — stable
+   * whatever order the database returned rows in. Repeated edges are dropped (an edge carries
+   * the `percent` it was first found with).
+   */
   graph(roots: string[]): LineageGraph {
-    return orderedGraph(roots, this.nodes, this.edges);
+    const nodes = this.#nodes;
+    const n = nodes.length;
+    // only the ids are compared as strings (native sort); edges get a number from their ranks
+    const ids = [...this.#index.keys()].sort();
+    const rank = new Int32Array(n);
+    const ordered = new Array<LineageNode>(n);
+    for (let r = 0; r < n; r++) {
+      const index = this.#index.get(ids[r])!;
+      rank[index] = r;
+      ordered[r] = nodes[index];
+    }
+    const from = this.#from;
+    const to = this.#to;
+    const m = from.length;
+    const types = EDGE_TYPES.length;
+    const keys = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      keys[i] = (rank[from[i]] * n + rank[to[i]]) * types + this.#type[i];
+    }
+    let order: ArrayLike<number>;
+    if (n * n * types * m < Number.MAX_SAFE_INTEGER) {
+      // key · m + index in one exact number: a typed-array sort, no comparator calls
+      const packed = new Float64Array(m);
+      for (let i = 0; i < m; i++) packed[i] = keys[i] * m + i;
+      packed.sort();
+      for (let j = 0; j < m; j++) packed[j] %= m;
+      order = packed;
+    } else {
+      order = Array.from(keys.keys()).sort(
+        (a, b) => keys[a] - keys[b] || a - b,
+      );
+    }
+    const edges: LineageEdge[] = [];
+    let last = -1;
+    for (let j = 0; j < m; j++) {
+      const i = order[j];
+      if (keys[i] === last) continue; // the first found of repeated edges
+      last = keys[i];
+      const edge: LineageEdge = {
+        from: nodes[from[i]].id,
+        to: nodes[to[i]].id,
+        type: EDGE_TYPES[this.#type[i]],
+      };
+      if (this.#percent[i] !== undefined) edge.percent = this.#percent[i];
+      edges.push(edge);
+    }
+    return { roots, nodes: ordered, edges };
   }
 }
 
@@ -346,8 +398,9 @@ export class Loader {
   constructor(private readonly db: Knex, private readonly g: GraphBuilder) {}
 
   async runs(ids: Iterable<string>): Promise<void> {
-    const missing = [...new Set(ids)].filter(id => !this.g.runs.has(id));
-    for (const chunk of chunks(missing)) {
+    const missing = new Set<string>();
+    for (const id of ids) if (!this.g.runs.has(id)) missing.add(id);
+    for (const chunk of chunks([...missing])) {
       const rows = await readRuns(
         this.db,
         whereInValues(this.db('kubeai_runs'), 'id', chunk),
@@ -357,8 +410,9 @@ export class Loader {
   }
 
   async services(refs: Iterable<string>): Promise<void> {
-    const missing = [...new Set(refs)].filter(r => !this.g.services.has(r));
-    for (const chunk of chunks(missing)) {
+    const missing = new Set<string>();
+    for (const ref of refs) if (!this.g.services.has(ref)) missing.add(ref);
+    for (const chunk of chunks([...missing])) {
       const rows = await readServices(
         this.db,
         whereInValues(this.db('kubeai_deployments'), 'service_ref', chunk),
@@ -438,6 +492,29 @@ interface TrafficRow {
   percent: number;
 }
 
+/** The rows of `read` over `values` in chunks (below every database's bind-parameter limit). */
+async function readChunked<T, R>(
+  values: T[],
+  read: (chunk: T[]) => Promise<R[]>,
+): Promise<R[]> {
+  if (values.length === 0) return [];
+  const parts = [];
+  for (const chunk of chunks(values)) parts.push(await read(chunk));
+  return parts.length === 1 ? parts[0] : parts.flat();
+}
+
+/** The (ref, version) pairs of the model version nodes `indices`, grouped by ref. */
+function modelVersionPairs(g: GraphBuilder, indices: number[]) {
+  const pairs = new Map<string, number[]>();
+  for (const index of indices) {
+    const node = g.at(index);
+    const list = pairs.get(node.entityRef!);
+    if (list) list.push(Number(node.version));
+    else pairs.set(node.entityRef!, [Number(node.version)]);
+  }
+  return pairs;
+}
+
 /** One level downstream: datasets → runs → model versions → services. */
 async function stepDownstream(
   db: Knex,
@@ -448,84 +525,83 @@ async function stepDownstream(
   const next = emptyFrontier();
 
   // dataset(Version) --inputTo--> run
-  let inputRows: InputRow[] = [];
-  for (const chunk of chunks([...from.datasets])) {
-    inputRows = inputRows.concat(
-      await readInputs(
+  const inputRows = await readChunked(
+    from.datasets.map(i => g.at(i).entityRef!),
+    chunk =>
+      readInputs(
         db,
         whereInValues(db('kubeai_run_inputs'), 'dataset_ref', chunk).whereNull(
           'dataset_version',
         ),
       ),
-    );
+  );
+  const datasetVersions = new Map<string, string[]>();
+  for (const index of from.datasetVersions) {
+    const node = g.at(index);
+    const list = datasetVersions.get(node.entityRef!);
+    if (list) list.push(node.version!);
+    else datasetVersions.set(node.entityRef!, [node.version!]);
   }
-  for (const group of pairChunks(groupPairs(from.datasetVersions.values()))) {
-    inputRows = inputRows.concat(
-      await readInputs(
-        db,
-        wherePairs(
-          db('kubeai_run_inputs'),
-          'dataset_ref',
-          'dataset_version',
-          group,
-        ),
+  for (const group of pairChunks(datasetVersions)) {
+    const rows = await readInputs(
+      db,
+      wherePairs(
+        db('kubeai_run_inputs'),
+        'dataset_ref',
+        'dataset_version',
+        group,
       ),
     );
+    for (const row of rows) inputRows.push(row);
   }
   await load.runs(inputRows.map(r => r.run_id));
   for (const row of inputRows) {
+    const run = g.runNode(row.run_id);
+    if (run === undefined) continue;
     const source =
       row.dataset_version === null
         ? g.dataset(row.dataset_ref)
         : g.datasetVersion(row.dataset_ref, row.dataset_version);
-    g.edge(source, g.runNode(row.run_id), 'inputTo');
-    next.runs.add(row.run_id);
+    g.edge(source, run, 'inputTo');
+    next.runs.push(run);
   }
 
   // run --produced--> modelVersion
-  for (const chunk of chunks([...from.runs])) {
-    const rows = await readModelVersions(
-      db,
-      whereInValues(db('kubeai_model_versions'), 'run_id', chunk),
-    );
-    for (const row of rows) {
-      const id = g.modelVersion(row);
-      g.edge(g.runNode(row.run_id!), id, 'produced');
-      next.modelVersions.set(id, row);
-    }
+  const produced = await readChunked(
+    from.runs.map(i => g.at(i).runId!),
+    chunk =>
+      readModelVersions(
+        db,
+        whereInValues(db('kubeai_model_versions'), 'run_id', chunk),
+      ),
+  );
+  for (const row of produced) {
+    const version = g.modelVersion(row);
+    g.edge(g.runNode(row.run_id!)!, version, 'produced');
+    next.modelVersions.push(version);
   }
 
   // modelVersion --deployedTo--> inferenceService
-  let traffic: TrafficRow[] = [];
-  for (const group of pairChunks(
-    groupPairs(
-      [...from.modelVersions.values()].map(mv => ({
-        ref: mv.model_ref,
-        version: mv.version,
-      })),
-    ),
-  )) {
-    traffic = traffic.concat(
-      await readTraffic(
-        db,
-        wherePairs(
-          db('kubeai_deployment_traffic'),
-          'model_ref',
-          'version',
-          group,
-        ),
+  const traffic: TrafficRow[] = [];
+  for (const group of pairChunks(modelVersionPairs(g, from.modelVersions))) {
+    const rows = await readTraffic(
+      db,
+      wherePairs(
+        db('kubeai_deployment_traffic'),
+        'model_ref',
+        'version',
+        group,
       ),
     );
+    for (const row of rows) traffic.push(row);
   }
   await load.services(traffic.map(t => t.service_ref));
   for (const t of traffic) {
-    g.edge(
-      versionId(t.model_ref, t.version),
-      t.service_ref,
-      'deployedTo',
-      t.percent,
-    );
-    next.services.add(t.service_ref);
+    const service = g.indexOf(t.service_ref);
+    const version = g.indexOf(versionId(t.model_ref, t.version));
+    if (service === undefined || version === undefined) continue;
+    g.edge(version, service, 'deployedTo', t.percent);
+    next.services.push(service);
   }
   return next;
 }
@@ -540,53 +616,55 @@ async function stepUpstream(
   const next = emptyFrontier();
 
   // inferenceService <--deployedTo-- modelVersion
-  let traffic: TrafficRow[] = [];
-  for (const chunk of chunks([...from.services])) {
-    traffic = traffic.concat(
-      await readTraffic(
+  const traffic = await readChunked(
+    from.services.map(i => g.at(i).id),
+    chunk =>
+      readTraffic(
         db,
         whereInValues(db('kubeai_deployment_traffic'), 'service_ref', chunk),
       ),
-    );
-  }
+  );
   await load.modelVersions(
     groupPairs(traffic.map(t => ({ ref: t.model_ref, version: t.version }))),
   );
   for (const t of traffic) {
-    const id = versionId(t.model_ref, t.version);
-    const info = g.modelVersions.get(id);
-    if (!info) continue;
-    g.edge(id, t.service_ref, 'deployedTo', t.percent);
-    next.modelVersions.set(id, info);
+    const version = g.indexOf(versionId(t.model_ref, t.version));
+    const service = g.indexOf(t.service_ref);
+    if (version === undefined || service === undefined) continue;
+    g.edge(version, service, 'deployedTo', t.percent);
+    next.modelVersions.push(version);
   }
 
   // modelVersion <--produced-- run
-  const producers = [...from.modelVersions].filter(([, mv]) => mv.run_id);
-  await load.runs(producers.map(([, mv]) => mv.run_id!));
-  for (const [id, mv] of producers) {
-    if (!g.runs.has(mv.run_id!)) continue;
-    g.edge(g.runNode(mv.run_id!), id, 'produced');
-    next.runs.add(mv.run_id!);
+  const producers: { version: number; runId: string }[] = [];
+  for (const version of from.modelVersions) {
+    const runId = g.modelVersions.get(g.at(version).id)?.run_id;
+    if (runId) producers.push({ version, runId });
+  }
+  await load.runs(producers.map(p => p.runId));
+  for (const { version, runId } of producers) {
+    const run = g.runNode(runId);
+    if (run === undefined) continue;
+    g.edge(run, version, 'produced');
+    next.runs.push(run);
   }
 
   // run <--inputTo-- dataset(Version)
-  for (const chunk of chunks([...from.runs])) {
-    const rows = await readInputs(
-      db,
-      whereInValues(db('kubeai_run_inputs'), 'run_id', chunk),
-    );
-    for (const row of rows) {
-      if (row.dataset_version === null) {
-        g.edge(g.dataset(row.dataset_ref), g.runNode(row.run_id), 'inputTo');
-        next.datasets.add(row.dataset_ref);
-      } else {
-        const id = g.datasetVersion(row.dataset_ref, row.dataset_version);
-        g.edge(id, g.runNode(row.run_id), 'inputTo');
-        next.datasetVersions.set(id, {
-          ref: row.dataset_ref,
-          version: row.dataset_version,
-        });
-      }
+  const inputs = await readChunked(
+    from.runs.map(i => g.at(i).runId!),
+    chunk =>
+      readInputs(db, whereInValues(db('kubeai_run_inputs'), 'run_id', chunk)),
+  );
+  for (const row of inputs) {
+    const run = g.runNode(row.run_id)!;
+    if (row.dataset_version === null) {
+      const dataset = g.dataset(row.dataset_ref);
+      g.edge(dataset, run, 'inputTo');
+      next.datasets.push(dataset);
+    } else {
+      const version = g.datasetVersion(row.dataset_ref, row.dataset_version);
+      g.edge(version, run, 'inputTo');
+      next.datasetVersions.push(version);
     }
   }
   return next;
@@ -607,13 +685,9 @@ async function startFrontier(
       if (start.version !== undefined) query.where({ version: start.version });
       const rows = await readModelVersions(db, query);
       if (rows.length === 0) return undefined;
-      for (const row of rows) {
-        frontier.modelVersions.set(g.modelVersion(row), row);
-      }
+      for (const row of rows) frontier.modelVersions.push(g.modelVersion(row));
       const roots =
-        start.version === undefined
-          ? [g.model(ref)]
-          : [versionId(ref, start.version)];
+        start.version === undefined ? [ref] : [versionId(ref, start.version)];
       return { frontier, roots };
     }
     case 'dataset': {
@@ -624,10 +698,7 @@ async function startFrontier(
       if (start.version !== undefined) query.where({ version: start.version });
       const rows: { version: string }[] = await query;
       for (const row of rows) {
-        frontier.datasetVersions.set(g.datasetVersion(ref, row.version), {
-          ref,
-          version: row.version,
-        });
+        frontier.datasetVersions.push(g.datasetVersion(ref, row.version));
       }
       if (start.version !== undefined) {
         return rows.length
@@ -639,20 +710,21 @@ async function startFrontier(
         .whereNull('dataset_version')
         .first('id');
       if (rows.length === 0 && !unversioned) return undefined;
-      frontier.datasets.add(g.dataset(ref));
+      frontier.datasets.push(g.dataset(ref));
       return { frontier, roots: [ref] };
     }
     case 'inferenceService': {
       const ref = normalizeRef(start.ref);
       await load.services([ref]);
       if (!g.services.has(ref)) return undefined;
-      frontier.services.add(ref);
+      frontier.services.push(g.indexOf(ref)!);
       return { frontier, roots: [ref] };
     }
     case 'run': {
       await load.runs([start.id]);
-      if (!g.runs.has(start.id)) return undefined;
-      frontier.runs.add(start.id);
+      const run = g.runNode(start.id);
+      if (run === undefined) return undefined;
+      frontier.runs.push(run);
       return { frontier, roots: [runNodeId(start.id)] };
     }
     default:
@@ -661,17 +733,23 @@ async function startFrontier(
 }
 
 /**
- * Drops from `frontier` (in place) the nodes this walk has visited and marks the rest visited.
- * Run ids (no `kind:` prefix) never equal another node's id, so they are kept as they are.
+ * Drops from `frontier` (in place) the nodes the walk of direction `visited` (a `VISITED_*` bit)
+ * has visited, repeats included, and marks the rest visited.
  */
-function keepUnvisited(frontier: Frontier, visited: Set<string>): Frontier {
-  const sets = [frontier.datasets, frontier.runs, frontier.services];
-  const maps = [frontier.datasetVersions, frontier.modelVersions];
-  for (const ids of [...sets, ...maps]) {
-    for (const id of ids.keys()) {
-      if (visited.has(id)) ids.delete(id);
-      else visited.add(id);
+function keepUnvisited(
+  g: GraphBuilder,
+  frontier: Frontier,
+  visited: number,
+): Frontier {
+  const visits = g.visits;
+  for (const list of Object.values(frontier) as number[][]) {
+    let kept = 0;
+    for (const index of list) {
+      if (visits[index] & visited) continue;
+      visits[index] |= visited;
+      list[kept++] = index;
     }
+    list.length = kept;
   }
   return frontier;
 }
@@ -690,18 +768,19 @@ export async function walkInto(
   const resolved = await startFrontier(db, g, load, start);
   if (!resolved) return undefined;
 
-  const directions: ('upstream' | 'downstream')[] =
-    options.direction === 'both'
-      ? ['upstream', 'downstream']
-      : [options.direction];
-  for (const direction of directions) {
-    const step = direction === 'upstream' ? stepUpstream : stepDownstream;
-    const visited = new Set<string>();
-    // nothing visited yet: the start frontier is marked, not changed (each direction reads it)
-    let frontier = keepUnvisited(resolved.frontier, visited);
+  const walks = [
+    { direction: 'upstream', step: stepUpstream, bit: VISITED_UPSTREAM },
+    { direction: 'downstream', step: stepDownstream, bit: VISITED_DOWNSTREAM },
+  ].filter(
+    walk =>
+      options.direction === 'both' || options.direction === walk.direction,
+  );
+  for (const { step, bit } of walks) {
+    // the start has no repeats: marking it leaves it whole for the other direction
+    let frontier = keepUnvisited(g, resolved.frontier, bit);
     for (let level = 0; level < options.depth; level++) {
       if (frontierSize(frontier) === 0) break;
-      frontier = keepUnvisited(await step(db, g, load, frontier), visited);
+      frontier = keepUnvisited(g, await step(db, g, load, frontier), bit);
     }
   }
   return resolved.roots;

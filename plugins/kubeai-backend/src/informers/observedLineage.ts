@@ -146,9 +146,10 @@ export async function augmentLineage(
       for (const row of rows) {
         const versions = byUri.get(bareUri(row.storage_uri!));
         if (!versions) continue;
-        const node = discoveredNode(row);
-        if (!g.nodes.has(node.id)) g.nodes.set(node.id, node);
-        for (const id of versions) g.edge(id, node.id, 'servedBy');
+        const service = g.add(discoveredNode(row));
+        for (const id of versions) {
+          g.edge(g.indexOf(id)!, service, 'servedBy');
+        }
       }
     }
   }
@@ -157,7 +158,7 @@ export async function augmentLineage(
   const served: TrafficShare[] = [];
   for (const info of g.services.values()) {
     const observed = info.observed;
-    const node = g.nodes.get(info.ref);
+    const node = g.get(info.ref);
     if (!observed || !node) continue;
     node.observed = serviceSummary(observed);
     node.drift = computeDrift(fromJson(info.traffic, []), observed);
@@ -174,11 +175,12 @@ export async function augmentLineage(
   await load.modelVersions(groupPairs(served));
   for (const s of served) {
     const id = versionId(s.ref, s.version);
-    if (g.nodes.has(id)) g.edge(id, s.service, 'servedBy', s.percent);
+    g.link(id, s.service, 'servedBy', s.percent);
   }
 
   // datasets: the cache state of their Fluid Dataset objects
-  const datasetRefs = [...g.nodes.values()]
+  const datasetRefs = g
+    .allNodes()
     .filter(n => n.type === 'dataset')
     .map(n => n.id);
   for (const chunk of chunks(datasetRefs, 1000)) {
@@ -193,7 +195,7 @@ export async function augmentLineage(
       ).orderBy('observed_at', 'desc'),
     );
     for (const row of rows) {
-      const node = g.nodes.get(row.entity_ref!);
+      const node = g.get(row.entity_ref!);
       if (!node || node.observed) continue;
       const obs = fromJson<{ details?: { cacheStates?: unknown } }>(
         row.observed,
@@ -238,10 +240,10 @@ export async function discoveredLineage(
   if (versions.length === 0) return undefined;
   const g = new GraphBuilder();
   const node = discoveredNode(row);
-  g.nodes.set(node.id, node);
+  const service = g.add(node);
   if (options.depth > 0 && options.direction !== 'downstream') {
     for (const v of versions) {
-      g.edge(g.modelVersion({ ...v, run_id: null }), node.id, 'servedBy');
+      g.edge(g.modelVersion({ ...v, run_id: null }), service, 'servedBy');
       await walkInto(
         db,
         g,

@@ -1,16 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/**
- * `value` as JSON in UTF-8. A fresh `JSON.stringify` result is a rope of parts; `Buffer.from` would
- * walk it twice (to count its bytes, then to copy them). Counting first flattens it, and the copy
- * then reads one flat string: about a millisecond less for a large lineage answer.
- */
-export function jsonBody(value: unknown): Buffer {
-  const json = JSON.stringify(value);
-  const body = Buffer.allocUnsafe(Buffer.byteLength(json));
-  body.write(json);
-  return body;
-}
+import { jsonBody } from './jsonBody';
 
 /** A serialized lineage answer. */
 export interface CachedAnswer {

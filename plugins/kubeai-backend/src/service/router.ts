@@ -35,12 +35,8 @@ import { PayloadTooLargeError, UnprocessableEntityError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { spec } from '../schema/openapi.generated';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
-import {
-  CachedAnswer,
-  LineageCache,
-  jsonBody,
-  lineageEtag,
-} from './lineageCache';
+import { jsonBody } from './jsonBody';
+import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
 import {
   ObservedRoutesOptions,
   registerObservedRoutes,
