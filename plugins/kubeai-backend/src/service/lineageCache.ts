@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { jsonBody } from './jsonBody';
 
 /** A serialized lineage answer. */
 export interface CachedAnswer {
@@ -60,7 +59,7 @@ export class LineageCache {
 
   /** Serializes `value`, keeps it under (`key`, `token`) when it fits, and returns it. */
   set(key: string, token: string, value: unknown): CachedAnswer {
-    const body = jsonBody(value);
+    const body = Buffer.from(JSON.stringify(value));
     const answer = { body };
     if (body.length > this.#maxBytes / 4) {
       this.#delete(key);
