@@ -183,21 +183,18 @@ export class GraphBuilder {
   }
 
   model(ref: string): number {
-    return this.add({
-      id: ref,
-      type: 'model',
-      entityRef: ref,
-      label: nameOf(ref),
-    });
+    return this.#entity(ref, 'model');
   }
 
   dataset(ref: string): number {
-    return this.add({
-      id: ref,
-      type: 'dataset',
-      entityRef: ref,
-      label: nameOf(ref),
-    });
+    return this.#entity(ref, 'dataset');
+  }
+
+  /** The node of a catalog entity (its id is the entity ref). */
+  #entity(ref: string, type: 'model' | 'dataset'): number {
+    const known = this.#index.get(ref);
+    if (known !== undefined) return known;
+    return this.add({ id: ref, type, entityRef: ref, label: nameOf(ref) });
   }
 
   modelVersion(info: ModelVersionInfo): number {
