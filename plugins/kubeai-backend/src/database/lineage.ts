@@ -500,14 +500,19 @@ async function readChunked<T, R>(
   return parts.length === 1 ? parts[0] : parts.flat();
 }
 
-/** The (ref, version) pairs of the model version nodes `indices`, grouped by ref. */
-function modelVersionPairs(g: GraphBuilder, indices: number[]) {
-  const pairs = new Map<string, number[]>();
+/** The versions of the version nodes `indices` (model or dataset), grouped by entity ref. */
+function versionsByRef<V>(
+  g: GraphBuilder,
+  indices: number[],
+  toVersion: (version: string) => V,
+): Map<string, V[]> {
+  const pairs = new Map<string, V[]>();
   for (const index of indices) {
     const node = g.at(index);
+    const version = toVersion(node.version!);
     const list = pairs.get(node.entityRef!);
-    if (list) list.push(Number(node.version));
-    else pairs.set(node.entityRef!, [Number(node.version)]);
+    if (list) list.push(version);
+    else pairs.set(node.entityRef!, [version]);
   }
   return pairs;
 }
@@ -532,14 +537,9 @@ async function stepDownstream(
         ),
       ),
   );
-  const datasetVersions = new Map<string, string[]>();
-  for (const index of from.datasetVersions) {
-    const node = g.at(index);
-    const list = datasetVersions.get(node.entityRef!);
-    if (list) list.push(node.version!);
-    else datasetVersions.set(node.entityRef!, [node.version!]);
-  }
-  for (const group of pairChunks(datasetVersions)) {
+  for (const group of pairChunks(
+    versionsByRef(g, from.datasetVersions, String),
+  )) {
     const rows = await readInputs(
       db,
       wherePairs(
@@ -580,7 +580,9 @@ async function stepDownstream(
 
   // modelVersion --deployedTo--> inferenceService
   const traffic: TrafficRow[] = [];
-  for (const group of pairChunks(modelVersionPairs(g, from.modelVersions))) {
+  for (const group of pairChunks(
+    versionsByRef(g, from.modelVersions, Number),
+  )) {
     const rows = await readTraffic(
       db,
       wherePairs(
