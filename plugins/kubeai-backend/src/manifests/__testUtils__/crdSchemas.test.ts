@@ -1,13 +1,16 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { crdsDir, findCrd, validateAgainstCrd } from './crdSchemas';
 
 describe('crdSchemas helper', () => {
-  it('finds the shared CRDs by kind and group', () => {
-    expect(crdsDir()).toMatch(/crds$/);
+  it('finds the pinned CRDs in the verified cache by kind and group', () => {
+    expect(fs.existsSync(path.join(crdsDir(), 'newest'))).toBe(true);
     expect(
       findCrd('serving.kserve.io/v1beta1', 'InferenceService', 'top')?.file,
     ).toMatch(/serving\.kserve\.io_inferenceservices\.yaml$/);
     expect(findCrd('batch.volcano.sh/v1alpha1', 'Job', 'top')).toBeDefined();
+    expect(findCrd('kubeflow.org/v2beta1', 'MPIJob', 'top')).toBeDefined();
     expect(findCrd('batch/v1', 'Job', 'top')).toBeUndefined();
     expect(
       findCrd('trainer.kubeflow.org/v1alpha1', 'TrainJob', 'top'),
@@ -15,14 +18,28 @@ describe('crdSchemas helper', () => {
     expect(
       findCrd('trainer.kubeflow.org/v1alpha1', 'TrainJob', 'newest'),
     ).toBeDefined();
+    expect(
+      findCrd('kueue.x-k8s.io/v1beta2', 'Workload', 'newest'),
+    ).toBeDefined();
   });
 
-  it('fails loudly when the CRD folder is missing', () => {
-    expect(() => crdsDir({ env: '/nonexistent/crds' })).toThrow(
-      'KUBEAI_CRDS_DIR=/nonexistent/crds: no CRD folder there',
-    );
-    expect(() => crdsDir({ env: undefined, searchFrom: os.tmpdir() })).toThrow(
-      /CRD schemas not found .*set KUBEAI_CRDS_DIR/,
+  it('fails loudly when the cache is incomplete and no mirror can fill it', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-crds-empty-'));
+    try {
+      expect(() =>
+        crdsDir({
+          cache: empty,
+          env: { KUBEAI_CRDS_DIR: '/nonexistent/crds' },
+        }),
+      ).toThrow(
+        /CRD schemas not found: 35 of 35 pinned CRD files .*Run 'yarn crds:fetch'.*KUBEAI_CRDS_DIR.*KUBEAI_CRDS_DIR=\/nonexistent\/crds does not exist; downloads disabled \(offline\)/,
+      );
+      expect(fs.readdirSync(empty)).toEqual([]);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    expect(() => crdsDir({ searchFrom: os.tmpdir() })).toThrow(
+      /CRD schemas not found: no repository with scripts\/crds\/sources\.json/,
     );
     expect(() =>
       validateAgainstCrd(
@@ -30,6 +47,27 @@ describe('crdSchemas helper', () => {
         'top',
       ),
     ).toThrow(/no CRD for example.com\/v1 Nothing/);
+  });
+
+  it('refuses a changed cached file and repairs the cache from a mirror', () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-crds-copy-'));
+    try {
+      fs.cpSync(crdsDir(), cache, { recursive: true });
+      const changed = path.join(cache, 'newest', 'kubeflow.org_notebooks.yaml');
+      fs.appendFileSync(changed, '#');
+      expect(() =>
+        crdsDir({ cache, env: { KUBEAI_CRDS_DIR: '/nonexistent/crds' } }),
+      ).toThrow(
+        /1 of 35 pinned CRD files .* \(newest\/kubeflow\.org_notebooks\.yaml\)/,
+      );
+      // The verified cache serves as the mirror (same layout): copied, verified, replaced.
+      expect(crdsDir({ cache, env: { KUBEAI_CRDS_DIR: crdsDir() } })).toBe(
+        cache,
+      );
+      expect(fs.readFileSync(changed, 'utf8').endsWith('#')).toBe(false);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   const isvc = (predictor: Record<string, unknown>) => ({

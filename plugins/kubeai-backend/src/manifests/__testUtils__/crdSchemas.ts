@@ -1,7 +1,8 @@
 /**
- * Test helper: validates built objects against the upstream CRD schemas in the shared folder
- * (`KUBEAI_CRDS_DIR`, else `<repo>/../shared/crds`): the top level (what the local 1.20 cluster
- * runs) and `newest/` (newest upstream releases).
+ * Test helper: validates built objects against the pinned upstream CRD schemas
+ * (`scripts/crds/sources.json`), read from the verified CRD cache that `yarn crds:fetch` fills
+ * (`KUBEAI_CRDS_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/kubeai/crds`): the top level (what the
+ * local 1.20 cluster runs) and `newest/` (newest upstream releases).
  *
  * Validation follows the apiserver's structural-schema rules as far as JSON Schema can:
  * ajv 8 (draft-07, `strict: false`) plus the `x-kubernetes-*` keywords
@@ -11,11 +12,17 @@
  * unknown fields instead of rejecting them, {@link prunedFields} lists fields a schema does not
  * know, so tests can insist there are none.
  *
- * Missing CRD folder → an Error (tests fail, never skip).
+ * Incomplete cache → the helper first copies the pinned files from a local mirror
+ * (`KUBEAI_CRDS_DIR`, else the shared folder beside the repository) with `crds.mjs fetch --offline`
+ * (never downloads); when that cannot complete it, an Error saying to run `yarn crds:fetch`
+ * (tests fail, never skip).
  */
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import Ajv, { type ValidateFunction } from 'ajv';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 
@@ -52,39 +59,118 @@ function findRepoRoot(start: string): string | undefined {
   }
 }
 
+/** The CRD cache: `KUBEAI_CRDS_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/kubeai/crds` (as scripts/crds/crds.mjs). */
+function crdsCacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.KUBEAI_CRDS_CACHE) {
+    return path.resolve(env.KUBEAI_CRDS_CACHE);
+  }
+  const base = env.XDG_CACHE_HOME
+    ? path.resolve(env.XDG_CACHE_HOME)
+    : path.join(os.homedir(), '.cache');
+  return path.join(base, 'kubeai', 'crds');
+}
+
+/** Pinned files (relative to the cache) that are missing there or have another SHA-256. */
+function unverifiedFiles(
+  dir: string,
+  pinned: Array<{ file: string; sha256: string }>,
+): string[] {
+  return pinned
+    .filter(({ file, sha256 }) => {
+      try {
+        const data = fs.readFileSync(path.join(dir, file));
+        return (
+          crypto.createHash('sha256').update(data).digest('hex') !== sha256
+        );
+      } catch {
+        return true;
+      }
+    })
+    .map(({ file }) => file);
+}
+
+/** Verified caches of this process: cache dir → pinned file names. */
+const verifiedCaches = new Map<string, string[]>();
+
 /**
- * The shared CRD folder: `KUBEAI_CRDS_DIR` when set (it must exist), else
- * `<repo>/../shared/crds`. Throws, saying what was tried, when it is missing.
+ * The verified CRD cache holding every pinned file (`scripts/crds/sources.json`, top level and
+ * `newest/`) with its SHA-256. When files are missing or wrong it runs
+ * `node scripts/crds/crds.mjs fetch --offline` once, which copies them from a local mirror
+ * (`KUBEAI_CRDS_DIR`, else the shared folder beside the repository) and never downloads; when the
+ * cache is still incomplete it throws, saying to run `yarn crds:fetch` or set `KUBEAI_CRDS_DIR`.
+ * Options (tests): `cache` instead of the environment's cache, `env` instead of `process.env`,
+ * `searchFrom` to find the repository from.
  */
 export function crdsDir(
-  options: { env?: string; searchFrom?: string } = {},
+  options: {
+    cache?: string;
+    env?: NodeJS.ProcessEnv;
+    searchFrom?: string;
+  } = {},
 ): string {
-  const fromEnv = 'env' in options ? options.env : process.env.KUBEAI_CRDS_DIR;
-  const hasNewest = (dir: string) => fs.existsSync(path.join(dir, 'newest'));
-  if (fromEnv) {
-    const dir = path.resolve(fromEnv);
-    if (!hasNewest(dir)) {
-      throw new Error(
-        `KUBEAI_CRDS_DIR=${fromEnv}: no CRD folder there (expected *.yaml and newest/).`,
-      );
-    }
-    return dir;
-  }
+  return verifiedCrdCache(options).dir;
+}
+
+function verifiedCrdCache(
+  options: {
+    cache?: string;
+    env?: NodeJS.ProcessEnv;
+    searchFrom?: string;
+  } = {},
+): { dir: string; files: string[] } {
+  const env = options.env ?? process.env;
   const searchFrom =
     options.searchFrom ?? resolvePackagePath('@kubeai/plugin-kubeai-backend');
   const root = findRepoRoot(searchFrom);
-  const candidate = root
-    ? path.resolve(root, '..', 'shared', 'crds')
+  const sourcesFile = root
+    ? path.join(root, 'scripts', 'crds', 'sources.json')
     : undefined;
-  if (candidate && hasNewest(candidate)) {
-    return candidate;
+  if (!root || !sourcesFile || !fs.existsSync(sourcesFile)) {
+    throw new Error(
+      `CRD schemas not found: no repository with scripts/crds/sources.json above ${searchFrom}.`,
+    );
   }
-  throw new Error(
-    `CRD schemas not found (tried ${
-      candidate ?? `no repository root above ${searchFrom}`
-    }): ` +
-      'set KUBEAI_CRDS_DIR to the shared crds folder (with its newest/ subfolder) or put it at <repo>/../shared/crds.',
-  );
+  const dir = options.cache ?? crdsCacheDir(env);
+  const known = verifiedCaches.get(dir);
+  if (known) {
+    return { dir, files: known };
+  }
+  const pinned: Array<{ file: string; sha256: string }> = JSON.parse(
+    fs.readFileSync(sourcesFile, 'utf8'),
+  ).files;
+  let bad = unverifiedFiles(dir, pinned);
+  let fetchSaid = '';
+  if (bad.length > 0) {
+    // Copy from a local mirror only: no network from the tests.
+    const fetched = spawnSync(
+      process.execPath,
+      [path.join(root, 'scripts', 'crds', 'crds.mjs'), 'fetch', '--offline'],
+      {
+        env: { ...env, KUBEAI_CRDS_CACHE: dir },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    fetchSaid =
+      `${fetched.stderr ?? ''}`.trim().split('\n').pop() ||
+      fetched.error?.message ||
+      '';
+    bad = unverifiedFiles(dir, pinned);
+  }
+  if (bad.length > 0) {
+    throw new Error(
+      `CRD schemas not found: ${bad.length} of ${
+        pinned.length
+      } pinned CRD files are missing or have a wrong checksum in the CRD cache ${dir} (${bad
+        .slice(0, 3)
+        .join(', ')}${bad.length > 3 ? ', …' : ''}). ` +
+        "Run 'yarn crds:fetch' (downloads them; needs internet access), or set KUBEAI_CRDS_DIR=/path/to/crds " +
+        `to a folder holding them.${fetchSaid ? ` (${fetchSaid})` : ''}`,
+    );
+  }
+  const files = pinned.map(p => p.file);
+  verifiedCaches.set(dir, files);
+  return { dir, files };
 }
 
 const crdCache = new Map<CrdSet, Crd[]>();
@@ -95,18 +181,18 @@ export function loadCrds(set: CrdSet): Crd[] {
   if (cached) {
     return cached;
   }
-  const dir = set === 'top' ? crdsDir() : path.join(crdsDir(), 'newest');
+  const cache = verifiedCrdCache();
+  const dir = set === 'top' ? cache.dir : path.join(cache.dir, 'newest');
   const crds: Crd[] = [];
-  for (const file of fs
-    .readdirSync(dir)
-    .filter(f => f.endsWith('.yaml'))
+  for (const file of cache.files
+    .filter(f => (set === 'top' ? !f.includes('/') : f.startsWith('newest/')))
     .sort()) {
-    const doc = YAML.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const doc = YAML.parse(fs.readFileSync(path.join(cache.dir, file), 'utf8'));
     if (doc?.kind !== 'CustomResourceDefinition') {
       continue;
     }
     crds.push({
-      file: path.join(dir, file),
+      file: path.join(cache.dir, file),
       group: doc.spec.group,
       kind: doc.spec.names.kind,
       versions: doc.spec.versions,
