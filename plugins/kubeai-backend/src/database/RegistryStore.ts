@@ -344,6 +344,38 @@ export class RegistryStore {
         }
         const state = patch.state ?? row.state;
         const now = nowIso();
+        if (patch.state === 'archived') {
+          // a version a deployment's traffic includes is served: move the traffic first
+          const serving: {
+            service_ref: string;
+            cluster: string;
+            namespace: string;
+            name: string;
+            percent: number;
+          }[] = await tx('kubeai_deployment_traffic as t')
+            .join('kubeai_deployments as d', 'd.service_ref', 't.service_ref')
+            .where({ 't.model_ref': ref, 't.version': version })
+            .select(
+              'd.service_ref',
+              'd.cluster',
+              'd.namespace',
+              'd.name',
+              't.percent',
+            )
+            .orderBy('d.service_ref');
+          if (serving.length > 0) {
+            throw new ConflictError(
+              `request/body/state: version ${version} of ${ref} cannot be archived while it serves traffic: ${serving
+                .map(
+                  d =>
+                    `${d.namespace}/${d.name} in cluster ${d.cluster} (${d.service_ref}, ${d.percent}%)`,
+                )
+                .join(
+                  ', ',
+                )}; move the traffic to another version first (deploy, promote or roll back)`,
+            );
+          }
+        }
         if (state === 'archived') {
           const held: { alias: string }[] =
             patch.aliases !== undefined

@@ -240,7 +240,7 @@ export const spec = {
         summary:
           'Move aliases to a version, archive or restore it, or replace its tags.',
         description:
-          '`aliases` is the complete list of aliases this version holds afterwards: listed aliases move\nhere from any other version of the model (atomically — an alias is on one version at most),\naliases of this version that are not listed are removed. An archived version holds no aliases\n(409 when it would). Permission: `kubeai.model.version.update` on the Model entity.\n',
+          "`aliases` is the complete list of aliases this version holds afterwards: listed aliases move\nhere from any other version of the model (atomically — an alias is on one version at most),\naliases of this version that are not listed are removed. An archived version holds no aliases\n(409 when it would). A version that a deployment's traffic includes cannot be archived: 409\nnaming the services that serve it (`<namespace>/<name> in cluster <cluster>`), nothing\nchanged — move the traffic to another version first. Permission:\n`kubeai.model.version.update` on the Model entity.\n",
         requestBody: {
           required: true,
           content: {
@@ -1668,7 +1668,7 @@ export const spec = {
         summary:
           'Create a dataset in a cluster (PVC or Fluid Dataset with cache) and record its version.',
         description:
-          '`source.type` `pvc` makes a PersistentVolumeClaim (or uses `existingClaim`); `oss`, `s3`,\n`nas` (and `pvc` with `cache`) make a Fluid `Dataset` with an `AlluxioRuntime` or\n`JuiceFSRuntime`; `table` is registered only. Records a version of the Dataset entity\n(`version`, or the version already holding the same uri, else the next `v<n>`).\nThe entity is `datasetRef` (it must exist in the catalog) or, with `catalogEntity`, one the\nportal registers in the catalog. Permissions: `kubeai.cluster.object.create` and\n`kubeai.dataset.version.create` on the Dataset.\n',
+          "`source.type` `pvc` makes a PersistentVolumeClaim (or uses `existingClaim`); `oss`, `s3`,\n`nas` (and `pvc` with `cache`) make a Fluid `Dataset` with an `AlluxioRuntime` or\n`JuiceFSRuntime`; `table` is registered only. Records a version of the Dataset entity\n(`version`, or the version already holding the same uri, else the next `v<n>`).\nThe entity is `datasetRef` (it must exist in the catalog) or, with `catalogEntity`, one the\nportal registers in the catalog. Permissions: `kubeai.cluster.object.create` and\n`kubeai.dataset.version.create` on the Dataset; with `catalogEntity` also the catalog's\n`catalog.entity.create`. All are checked before anything is applied or written (403).\n",
         requestBody: {
           required: true,
           content: {
@@ -1746,7 +1746,7 @@ export const spec = {
         summary:
           'Deploy a registered model version as a KServe InferenceService (new, full rollout or canary).',
         description:
-          "`modelVersion` is a version number or an alias of `model` (422 naming it when unknown or\narchived); `storageUri` and `modelFormat` come from the version's artifact. A new service\ngets all the traffic; on an existing one, `canaryTrafficPercent` rolls the version out as a\ncanary (the version serving now keeps the rest), without it the version replaces the\nserved one. Records the deployment (revision 1, or a new revision when the desired state\nchanges) with the traffic split. The InferenceService entity is `serviceRef` (default\n`inferenceservice:default/<name>`, it must exist in the catalog) or, with `catalogEntity`,\none the portal registers. Permissions: `kubeai.cluster.object.create` and\n`kubeai.deployment.create` / `kubeai.deployment.update` on the InferenceService entity.\n",
+          "`modelVersion` is a version number or an alias of `model` (422 naming it when unknown or\narchived); `storageUri` and `modelFormat` come from the version's artifact. A new service\ngets all the traffic; on an existing one, `canaryTrafficPercent` rolls the version out as a\ncanary (the version serving now keeps the rest), without it the version replaces the\nserved one. Records the deployment (revision 1, or a new revision when the desired state\nchanges) with the traffic split. The InferenceService entity is `serviceRef` (default\n`inferenceservice:default/<name>`, it must exist in the catalog) or, with `catalogEntity`,\none the portal registers. Permissions: `kubeai.cluster.object.create` and\n`kubeai.deployment.create` / `kubeai.deployment.update` on the InferenceService entity; with\n`catalogEntity` also the catalog's `catalog.entity.create`. All are checked before anything\nis applied or written (403).\n",
         requestBody: {
           required: true,
           content: {
@@ -1959,7 +1959,7 @@ export const spec = {
         summary:
           'Create an Argo Workflow (one run) or CronWorkflow (with `schedule`) of KubeAI steps, and record its run.',
         description:
-          'Steps: `container`, `training` (any training kind but CronJob, waited for), \n`registerModelVersion` (registers the produced artifact in this registry), `deployCanary`\nand `promote`. String fields may hold the allowed Argo placeholders\n(`{{workflow.name}}`, `{{workflow.parameters.<p>}}`, `{{tasks.<step>.outputs.parameters.<o>}}`, …).\nRecords a run of kind `pipeline`. Permissions: `kubeai.cluster.object.create` and\n`kubeai.run.create`.\n',
+          "Steps: `container`, `training` (any training kind but CronJob, waited for), \n`registerModelVersion` (registers the produced artifact in this registry), `deployCanary`\nand `promote`. String fields may hold the allowed Argo placeholders\n(`{{workflow.name}}`, `{{workflow.parameters.<p>}}`, `{{tasks.<step>.outputs.parameters.<o>}}`, …).\nRecords a run of kind `pipeline`. Permissions: `kubeai.cluster.object.create`,\n`kubeai.run.create` and what the steps write when the pipeline runs:\n`kubeai.model.version.create` on the pipeline's `modelRef` and on the model of every\n`registerModelVersion` step, `kubeai.deployment.update` on the InferenceService entity of\nevery service a `deployCanary` or `promote` step deploys to (the entity of its deployment\nrecord, else the inferenceservice `entityRef` the step or the live object names, else\n`inferenceservice:default/<name>`). All are checked before anything is applied (403); those\nmodels and services cannot be placeholders (422).\n",
         requestBody: {
           required: true,
           content: {
@@ -2786,7 +2786,7 @@ export const spec = {
       },
       Conflict: {
         description:
-          'The change conflicts with stored data (duplicate name, alias on an archived version).',
+          'The change conflicts with stored data (duplicate name, alias on an archived version, archiving a version that serves traffic).',
         content: {
           'application/json': {
             schema: {
@@ -4244,7 +4244,7 @@ export const spec = {
       CatalogEntityInput: {
         type: 'object',
         description:
-          'Register the entity in the catalog through the portal (published by the kubeai entity provider).',
+          "Register the entity in the catalog through the portal (published by the kubeai entity provider); needs the catalog's `catalog.entity.create` permission.",
         properties: {
           name: {
             $ref: '#/components/schemas/EntityNamePart',

@@ -427,7 +427,7 @@ export type NodeSelector = {
   [key: string]: string;
 };
 
-/** Register the entity in the catalog through the portal (published by the kubeai entity provider). */
+/** Register the entity in the catalog through the portal (published by the kubeai entity provider); needs the catalog's `catalog.entity.create` permission. */
 export interface CatalogEntityInput {
   name?: string;
   namespace?: string;

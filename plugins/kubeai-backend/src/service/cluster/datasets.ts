@@ -4,6 +4,7 @@
  * `/clusters/{cluster}/namespaces/{namespace}/datasets/{name}`.
  */
 import { parseEntityRef } from '@backstage/catalog-model';
+import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
 import { InputError } from '@backstage/errors';
 import {
   kubeaiClusterObjectCreatePermission,
@@ -104,6 +105,8 @@ export function registerDatasetRoutes(
           permission: kubeaiDatasetVersionCreatePermission,
           resourceRef: datasetRef,
         },
+        // registering the entity is a catalog change of its own
+        ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),
       ],
       credentials,
     );

@@ -6,6 +6,7 @@
 import type { Response } from 'express';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
+import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
 import { InputError, NotFoundError, ConflictError } from '@backstage/errors';
 import {
   kubeaiClusterObjectCreatePermission,
@@ -245,6 +246,8 @@ export function registerInferenceServiceRoutes(
             : kubeaiDeploymentCreatePermission,
           resourceRef: serviceRef,
         },
+        // registering the entity is a catalog change of its own
+        ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),
       ],
       credentials,
     );

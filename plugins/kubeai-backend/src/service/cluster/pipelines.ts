@@ -2,17 +2,31 @@
  * Pipelines: `POST /pipelines` (an Argo Workflow or CronWorkflow, recorded as a run), its status
  * and its `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/pipelines/{name}`.
  */
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import {
   kubeaiClusterObjectCreatePermission,
+  kubeaiDeploymentUpdatePermission,
+  kubeaiModelVersionCreatePermission,
   kubeaiRunCreatePermission,
   type DatasetMount,
   type Run,
   type RunInput,
 } from '@kubeai/plugin-kubeai-common';
-import { buildPipeline, pipelineInputSchema } from '../../manifests';
-import { normalizeRef } from '../../refs';
-import { type ClusterApi, type ClusterContext, compact } from './context';
+import { UnprocessableEntityError } from '../../errors';
+import {
+  buildPipeline,
+  KUBEAI_ANNOTATIONS,
+  normalizeModelRef,
+  pipelineInputSchema,
+} from '../../manifests';
+import { kindOf, normalizeRef } from '../../refs';
+import {
+  type Check,
+  type ClusterApi,
+  type ClusterContext,
+  compact,
+} from './context';
 import { createObjectHelpers } from './objects';
 
 /** Registers the pipeline routes. */
@@ -111,10 +125,13 @@ export function registerPipelineRoutes(
     const { cluster, dryRun: _d, ...rest } = body;
     const input = compact({ ...rest, steps });
     zodCheck(pipelineInputSchema, input);
+    // what the pipeline does when it runs: register model versions, move traffic
+    const writes = await writesOf(body);
     await authorizeAll(
       [
         { permission: kubeaiClusterObjectCreatePermission },
         { permission: kubeaiRunCreatePermission },
+        ...writes,
       ],
       credentials,
     );
@@ -155,6 +172,114 @@ export function registerPipelineRoutes(
       }),
     );
   });
+
+  /**
+   * The checks of what a pipeline's steps write when it runs: `kubeai.model.version.create` on
+   * the pipeline's model and on the model of every `registerModelVersion` step, and
+   * `kubeai.deployment.update` on the InferenceService entity of every service a `deployCanary`
+   * or `promote` step deploys to. Those targets are fixed at creation (422 for a placeholder).
+   */
+  async function writesOf(body: {
+    cluster: string;
+    namespace: string;
+    modelRef?: string;
+    entityRef?: string;
+    steps: Array<Record<string, unknown>>;
+  }): Promise<Check[]> {
+    const models = new Set<string>();
+    if (body.modelRef) models.add(normalizeModelRef(body.modelRef));
+    const services = new Map<string, Set<string>>();
+    const target = (namespace: string, name: string) => {
+      const key = `${namespace}/${name}`;
+      if (!services.has(key)) services.set(key, new Set());
+      return services.get(key)!;
+    };
+    const fixedValue = (value: unknown, at: string, what: string) => {
+      if (typeof value === 'string' && value.includes('{{')) {
+        throw new UnprocessableEntityError(
+          `${at}: ${what} cannot be a placeholder (its permission is checked when the pipeline is created)`,
+        );
+      }
+      return value as string;
+    };
+    body.steps.forEach((step, i) => {
+      const at = `request/body/steps/${i}`;
+      if (step.type === 'registerModelVersion') {
+        const modelRef = (step.modelRef as string | undefined) ?? body.modelRef;
+        if (modelRef) {
+          models.add(
+            normalizeModelRef(
+              fixedValue(modelRef, `${at}/modelRef`, 'the model it registers'),
+            ),
+          );
+        }
+      } else if (step.type === 'deployCanary') {
+        const service = step.inferenceService as Record<string, unknown>;
+        const namespace = fixedValue(
+          service.namespace ?? body.namespace,
+          `${at}/inferenceService/namespace`,
+          'the namespace it deploys to',
+        );
+        const name = fixedValue(
+          service.name,
+          `${at}/inferenceService/name`,
+          'the service it deploys to',
+        );
+        const entityRef =
+          (service.entityRef as string | undefined) ?? body.entityRef;
+        const refs = target(namespace, name);
+        if (entityRef && !entityRef.includes('{{')) {
+          const ref = normalizeRef(
+            stringifyEntityRef(
+              parseEntityRef(entityRef, { defaultNamespace: 'default' }),
+            ),
+          );
+          if (kindOf(ref) === 'inferenceservice') refs.add(ref);
+        }
+      } else if (step.type === 'promote') {
+        target(body.namespace, step.inferenceService as string);
+      }
+    });
+    const checks: Check[] = [...models].map(ref => ({
+      permission: kubeaiModelVersionCreatePermission,
+      resourceRef: ref,
+    }));
+    const gateway = ctx.gatewayOf();
+    for (const [key, refs] of services) {
+      const [namespace, name] = key.split('/');
+      // the service's entity as the rollout routes find it: its deployment record, else the
+      // entity the object names (the step's or the live object's), else the default
+      const deployment = await store.findDeploymentByObject(
+        body.cluster,
+        namespace,
+        name,
+      );
+      if (deployment) refs.add(normalizeRef(deployment.serviceRef));
+      if (refs.size === 0) {
+        const live = await gateway
+          .get(body.cluster, {
+            apiVersion: 'serving.kserve.io/v1beta1',
+            kind: 'InferenceService',
+            namespace,
+            name,
+          })
+          .catch(error => {
+            if ((error as Error)?.name === 'NotFoundError') return undefined;
+            throw ctx.clusterError(error, body.cluster);
+          });
+        const annotated =
+          live?.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef];
+        refs.add(normalizeRef(annotated ?? `inferenceservice:default/${name}`));
+      }
+      for (const ref of refs) {
+        checks.push({
+          permission: kubeaiDeploymentUpdatePermission,
+          resourceRef: ref,
+        });
+      }
+    }
+    return checks;
+  }
 
   api.get(
     '/clusters/:cluster/namespaces/:namespace/pipelines/:name',
