@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: every check CI runs, on this machine.
-#   system packages → yarn install --immutable → local control plane → PostgreSQL →
+#   system packages → yarn install --immutable → pinned upstream CRDs (yarn crds:fetch) → local control plane → PostgreSQL →
 #   tsc → lint → unit + integration tests (jest, SQLite + PostgreSQL + the apiserver) → script tests →
 #   production build → Playwright e2e in Chromium against the built portal served by the backend.
 # Ends with one line `N passed, N failed` (tests of every suite plus the tsc/lint/build checks).
@@ -19,7 +19,7 @@ yarn() { node "$root/.yarn/releases/yarn-4.13.0.cjs" "$@"; }
 # step NAME COMMAND… — runs a check, records pass/fail and its duration.
 step() {
   local name=$1 start=$SECONDS; shift
-  echo "::: $name"
+  echo "::: $name" >&2 # stderr: a step's stdout may be captured (postgres.env is eval'ed)
   if "$@"; then
     printf '%s\tpassed\t%s\n' "$name" $((SECONDS - start)) >>"$steps"
   else
@@ -35,6 +35,9 @@ finish() {
 # Setup: without it nothing else can run, so a failure here ends the run (and counts as failed).
 step system-packages bash scripts/system-deps.sh || finish
 step yarn-install yarn install --immutable || finish
+# The pinned upstream CRDs (scripts/crds/sources.json) into the verified cache, before the control plane installs
+# them: from KUBEAI_CRDS_DIR / the shared folder beside the repo, else downloaded. Ends the run with one line if neither.
+step crds node scripts/crds/crds.mjs fetch || finish
 step control-plane yarn cluster:start || finish
 eval "$(node scripts/cluster/cluster.mjs env)"
 step postgres bash scripts/postgres.sh start >"$results/postgres.env" || finish
@@ -42,12 +45,19 @@ eval "$(cat "$results/postgres.env")"
 
 step tsc yarn tsc
 step lint yarn backstage-cli repo lint
+# Every object of the shared control plane before the tests: what they leave is compared to it below.
+node scripts/test-cleanup.mjs snapshot "$results/cluster-before.json"
 # CI=true: run once, no watch mode. ESM-only @kubernetes/client-node needs vm modules in jest.
 step jest env CI=true NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" \
   node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli repo test --json --outputFile="$results/jest.json"
-# The control-plane script's own promises (idempotent start, stop, clear errors) on a throwaway cluster.
+# Fails if the suites left namespaces or objects on the control plane (the portal would show them), then removes them.
+step jest-leftovers node scripts/test-cleanup.mjs check --baseline "$results/cluster-before.json" --purge
+# The control-plane script's own promises (idempotent start, stop, clear errors) on a throwaway cluster,
+# and the CRD fetcher's (checksums, mirror, download from a local server, the one-line error).
 step scripts node --test --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$results/scripts.tap" scripts/cluster/cluster.test.mjs
+  --test-reporter=tap --test-reporter-destination="$results/scripts.tap" scripts/cluster/cluster.test.mjs \
+  scripts/crds/crds.test.mjs
 step build yarn build:all && step e2e bash scripts/e2e.sh "$results"
+step e2e-leftovers node scripts/test-cleanup.mjs check --baseline "$results/cluster-before.json" --purge
 
 finish

@@ -1,5 +1,10 @@
 import { test, expect } from '@playwright/test';
-import { clusterAdmin, ensureNamespace } from './cluster';
+import {
+  clusterAdmin,
+  ensureNamespace,
+  purgeNamespaces,
+  removeObject,
+} from './cluster';
 import {
   guestToken,
   saveScreenshot,
@@ -10,6 +15,12 @@ import {
 const isvcPath =
   '/apis/serving.kserve.io/v1beta1/namespaces/cv-serving/inferenceservices/shoe-brand-classifier';
 
+/** What a test left on the cluster, removed after it whether it passed or not. */
+const cleanups: Array<() => Promise<void> | void> = [];
+test.afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
 test('roll back a canary from the inference service page changes the InferenceService on the cluster', async ({
   page,
   request,
@@ -19,7 +30,11 @@ test('roll back a canary from the inference service page changes the InferenceSe
     'inferenceservice:default/shoe-brand-classifier-serving',
   );
   const kube = await clusterAdmin();
-  await ensureNamespace(kube, 'cv-serving');
+  if (await ensureNamespace(kube, 'cv-serving')) {
+    cleanups.push(() => purgeNamespaces('cv-serving'));
+  } else {
+    cleanups.push(() => removeObject(kube, isvcPath));
+  }
 
   // Serve v3, then send 10% to v4 as a canary — through the portal's API, as the scaffolder would.
   const token = await guestToken(request);
@@ -165,7 +180,12 @@ test('create a notebook from its template, then delete it from its run page', as
     });
     expect((await after.json()).phase).toBe('Stopped');
   } finally {
-    // Leaves nothing behind when a step above failed (404 once the portal deleted it).
-    await kube.delete(notebookPath);
+    // Leaves nothing behind when a step above failed (404 once the portal deleted it); the
+    // workspace claim's pvc-protection finalizer would keep it Terminating (no controller here).
+    await removeObject(kube, notebookPath);
+    await removeObject(
+      kube,
+      `/api/v1/namespaces/team-a/persistentvolumeclaims/${name}-workspace`,
+    );
   }
 });

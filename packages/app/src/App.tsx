@@ -1,5 +1,6 @@
 import { createApp } from '@backstage/frontend-defaults';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import notificationsPlugin from '@backstage/plugin-notifications/alpha';
 import kubeaiPlugin, {
   kubeaiCatalogGraphModule,
   kubeaiScaffolderFieldsModule,
@@ -10,6 +11,8 @@ import { homeModule } from './modules/home';
 export default createApp({
   features: [
     catalogPlugin,
+    // The sidebar (modules/nav) shows NotificationsSidebarItem, which needs the notifications API.
+    notificationsPlugin,
     navModule,
     homeModule,
     // Also discovered through `app.packages: all`; listed so that the app works without discovery.

@@ -28,7 +28,7 @@ import {
   type InferenceServiceObject,
   type KubeObject,
 } from '../manifests';
-import { localKubeconfigPath } from '../testing/localCluster';
+import { localKubeconfigPath, purgeNamespaces } from '../testing/localCluster';
 import { ClusterGateway } from './ClusterGateway';
 import { ClusterInputError } from './errors';
 
@@ -137,10 +137,8 @@ describe('ClusterGateway on the local control plane', () => {
         })
         .catch(() => undefined);
     }
-    // No namespace controller runs: the namespace stays Terminating, which is harmless.
-    await gateway
-      .delete('local', { apiVersion: 'v1', kind: 'Namespace', name: namespace })
-      .catch(() => undefined);
+    // Everything in it, then the namespace (no namespace controller runs to do it).
+    await purgeNamespaces(namespace);
   });
 
   it('lists the configured clusters without credentials', () => {

@@ -4,7 +4,7 @@
  * and RBAC confines the restricted user to namespace team-a.
  */
 import { randomBytes } from 'node:crypto';
-import { loadLocalKubeConfig } from '../testing/localCluster';
+import { loadLocalKubeConfig, purgeNamespaces } from '../testing/localCluster';
 
 // The first import of the ESM-only client can take seconds on a busy 2-core machine.
 jest.setTimeout(60_000);
@@ -45,8 +45,8 @@ describe('local control plane', () => {
   });
 
   afterAll(async () => {
-    const core = admin?.kubeConfig.makeApiClient(admin.k8s.CoreV1Api);
-    await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+    // Everything in it, then the namespace (no namespace controller runs to do it).
+    await purgeNamespaces(namespace);
   });
 
   it('creates a KServe InferenceService and reads it back', async () => {

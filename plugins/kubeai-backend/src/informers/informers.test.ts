@@ -22,6 +22,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { kubeaiMetadata } from '../manifests/labels';
 import { kubeaiPlugin } from '../plugin';
+import { purgeNamespaces } from '../testing/localCluster';
 import {
   clusterConfig,
   Kube,
@@ -194,7 +195,8 @@ describe('cluster informers on the local control plane', () => {
     for (const objectPath of created.reverse()) {
       await kube.remove(objectPath).catch(() => undefined);
     }
-    await kube.remove(`/api/v1/namespaces/${ns}`).catch(() => undefined);
+    // Everything left in it, then the namespace (no namespace controller runs to do it).
+    await purgeNamespaces(ns);
     kube.close();
   });
 

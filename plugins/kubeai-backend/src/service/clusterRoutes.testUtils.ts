@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClusterGateway } from '../cluster';
 import type { KubeObject } from '../manifests';
-import { localKubeconfigPath } from '../testing/localCluster';
+import { localKubeconfigPath, purgeNamespaces } from '../testing/localCluster';
 
 /** Server, tokens and CA of the local control plane; fails (never skips) without one. */
 export function localClusterState() {
@@ -102,26 +102,13 @@ export async function listCreated(
   return lists.flat();
 }
 
-/** Deletes everything of {@link CREATED_KINDS} in a namespace, then the namespace. */
+/**
+ * Deletes everything in a namespace, then the namespace, and waits until it is gone (see
+ * {@link purgeNamespaces}: no namespace controller runs on the local control plane).
+ */
 export async function deleteNamespace(
-  gateway: ClusterGateway,
+  _gateway: ClusterGateway,
   namespace: string,
 ): Promise<void> {
-  const objects = await listCreated(gateway, namespace).catch(() => []);
-  await Promise.all(
-    objects.map(o =>
-      gateway
-        .delete('local', {
-          apiVersion: o.apiVersion,
-          kind: o.kind,
-          namespace,
-          name: o.metadata.name!,
-        })
-        .catch(() => false),
-    ),
-  );
-  // No namespace controller runs: the namespace stays Terminating, which is harmless.
-  await gateway
-    .delete('local', { apiVersion: 'v1', kind: 'Namespace', name: namespace })
-    .catch(() => false);
+  await purgeNamespaces(namespace);
 }

@@ -1,5 +1,7 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * Where the local control plane's kubeconfig is: `KUBEAI_KUBECONFIG`, else
@@ -34,4 +36,39 @@ export async function loadLocalKubeConfig(
   kubeConfig.loadFromFile(file);
   kubeConfig.setCurrentContext(context);
   return { k8s, kubeConfig };
+}
+
+/**
+ * Deletes every object in the namespaces (all kinds, custom resources included, finalizers
+ * cleared), then the namespaces: `node scripts/test-cleanup.mjs purge`. The local control plane
+ * runs no namespace controller, so a plain DELETE leaves a namespace Terminating with everything
+ * still inside — which the portal's informers then show as runs.
+ */
+export function purgeNamespaces(...names: string[]): Promise<void> {
+  const script = resolvePackagePath(
+    '@kubeai/plugin-kubeai-backend',
+    '../../scripts/test-cleanup.mjs',
+  );
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script, 'purge', ...names],
+      {
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          KUBEAI_CLUSTER_DIR: path.dirname(localKubeconfigPath()),
+        },
+        timeout: 120_000,
+      },
+      (error, _stdout, stderr) =>
+        error
+          ? reject(
+              new Error(
+                `purging ${names.join(', ')}: ${stderr || error.message}`,
+              ),
+            )
+          : resolve(),
+    );
+  });
 }

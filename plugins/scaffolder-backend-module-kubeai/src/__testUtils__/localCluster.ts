@@ -2,14 +2,13 @@
  * The local control plane (`yarn cluster:start`) for the tests of the kubeai:* actions: its
  * `kubernetes:` config and a small reader / lister of what the actions created.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 
-const stateFile = path.resolve(
-  __dirname,
-  '../../../../.kubeai/cluster/state.json',
-);
+const repoRoot = path.resolve(__dirname, '../../../..');
+const stateFile = path.join(repoRoot, '.kubeai/cluster/state.json');
 
 /** Server, tokens and CA of the local control plane; fails (never skips) without one. */
 export function localClusterState() {
@@ -150,15 +149,28 @@ export async function createNamespace(name: string) {
   }
 }
 
-/** Deletes every object the tests may have created in a namespace, then the namespace. */
-export async function deleteNamespace(name: string) {
-  for (const kindPath of Object.values(KIND_PATHS)) {
-    // in the background: orphaning (the default of some kinds) needs the garbage collector
-    await kube(
-      'DELETE',
-      `${kindPath.replace('{ns}', name)}?propagationPolicy=Background`,
-    ).catch(() => undefined);
-  }
-  // No namespace controller runs: the namespace stays Terminating, which is harmless.
-  await kube('DELETE', `/api/v1/namespaces/${name}`).catch(() => undefined);
+/**
+ * Deletes every object in a namespace (all kinds, finalizers cleared), then the namespace, and
+ * waits until it is gone: `node scripts/test-cleanup.mjs purge`. No namespace controller runs on
+ * the local control plane, so a plain DELETE would leave it Terminating with its objects inside.
+ */
+export function deleteNamespace(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'scripts/test-cleanup.mjs'), 'purge', name],
+      {
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          KUBEAI_CLUSTER_DIR: path.dirname(stateFile),
+        },
+        timeout: 120_000,
+      },
+      (error, _stdout, stderr) =>
+        error
+          ? reject(new Error(`purging ${name}: ${stderr || error.message}`))
+          : resolve(),
+    );
+  });
 }
