@@ -2,9 +2,12 @@
 /*
  * kubeai local control plane: a real kube-apiserver + etcd on loopback, no Docker.
  *
- *   node scripts/cluster/cluster.mjs start    obtain binaries (one-off build), start, set up RBAC + CRDs
+ *   node scripts/cluster/cluster.mjs start    obtain binaries (one-off build), start, set up RBAC + CRDs;
+ *                                             with existing state whose processes died (crash, reboot),
+ *                                             restart the dead one(s) in place: same data, ports, certs, tokens
  *   node scripts/cluster/cluster.mjs stop     stop both processes, remove the etcd data and state
- *   node scripts/cluster/cluster.mjs status   exit 0 when running, 3 when not
+ *   node scripts/cluster/cluster.mjs reset    the same as stop (also when the state is unusable)
+ *   node scripts/cluster/cluster.mjs status   exit 0 when running, 3 when not (says which process is down)
  *   node scripts/cluster/cluster.mjs env      shell `export` lines for the portal (exit 3 when not running)
  *   node scripts/cluster/cluster.mjs obtain   only obtain/build the binaries (e.g. to pre-warm a machine)
  *
@@ -16,8 +19,11 @@
  * Environment:
  *   KUBEAI_KUBE_APISERVER  use this kube-apiserver binary instead of the cached/built one
  *   KUBEAI_ETCD            use this etcd binary instead of /usr/bin/etcd
- *   KUBEAI_CRDS_DIR        directory whose top-level *.yaml CRDs are installed
- *                          (default <repo>/../shared/crds; fallback scripts/cluster/crds)
+ *   KUBEAI_CRDS_CACHE      the verified CRD cache whose pinned top-level CRDs are installed (scripts/crds/crds.mjs;
+ *                          default ${XDG_CACHE_HOME:-~/.cache}/kubeai/crds, filled by `yarn crds:fetch`);
+ *                          when it is incomplete, the minimal CRDs in scripts/cluster/crds are installed instead
+ *   KUBEAI_CRDS_DIR        local copy of the pinned CRDs (no internet); an incomplete cache is filled from it
+ *                          (default: <repo>/../shared/crds when present; KUBEAI_CRDS_DIR overrides it)
  *   KUBEAI_CLUSTER_DIR     state directory (default <repo>/.kubeai/cluster)
  *   KUBEAI_DEBUG=1         stack traces on errors; keep the temporary build tree
  *
@@ -280,7 +286,18 @@ async function killProcessGroup(pid, name, graceMs = 5000) {
     throw new ClusterError(`cannot stop ${name} (pid ${pid})`);
 }
 
-function spawnDetached(bin, args, logFile, cwd) {
+/**
+ * Starts `bin` in its own process group, output to `logFile`. With `keepPreviousLog`, an existing
+ * log is kept as `<logFile>.prev` (a restart keeps the log of the crash it follows).
+ */
+function spawnDetached(bin, args, logFile, cwd, { keepPreviousLog } = {}) {
+  if (keepPreviousLog && fs.existsSync(logFile)) {
+    try {
+      fs.renameSync(logFile, `${logFile}.prev`);
+    } catch {
+      /* best effort */
+    }
+  }
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(logFile, 'w');
     let child;
@@ -319,6 +336,83 @@ async function freeLoopbackPorts(n) {
     return servers.map(s => s.address().port);
   } finally {
     await Promise.all(servers.map(s => new Promise(r => s.close(() => r()))));
+  }
+}
+
+/** True when nothing listens on 127.0.0.1:`port` (we can bind it). */
+function loopbackPortFree(port) {
+  return new Promise(resolve => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Best effort: "pid N (name)" of the process listening on TCP `port`, from /proc; null if unknown. */
+function portHolder(port) {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    const inodes = new Set();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text = '';
+      try {
+        text = fs.readFileSync(table, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        // local_address is ADDR:PORT; state 0A is LISTEN; column 9 is the inode
+        if (cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A')
+          inodes.add(cols[9]);
+      }
+    }
+    if (!inodes.size) return null;
+    for (const pid of fs.readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
+      let fds = [];
+      try {
+        fds = fs.readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue; // another user's process
+      }
+      for (const fd of fds) {
+        let link = '';
+        try {
+          link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          continue;
+        }
+        const m = /^socket:\[(\d+)\]$/.exec(link);
+        if (m && inodes.has(m[1])) {
+          const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+          return `pid ${pid} (${comm})`;
+        }
+      }
+    }
+  } catch {
+    /* not Linux, or /proc unreadable */
+  }
+  return null;
+}
+
+/** Fails with a clear error when a port the state records is taken by another process. */
+async function ensureRecordedPortsFree(ports, graceMs = 5000) {
+  for (const [what, port] of ports) {
+    // a process killed a moment ago may still be releasing its sockets (its threads exiting)
+    const deadline = Date.now() + graceMs;
+    let free = await loopbackPortFree(port);
+    while (!free && Date.now() < deadline) {
+      await sleep(200);
+      free = await loopbackPortFree(port);
+    }
+    if (free) continue;
+    const holder = portHolder(port);
+    throw new ClusterError(
+      `cannot restart ${what} in place: its port 127.0.0.1:${port} is in use by ${
+        holder ?? 'another process'
+      }. The control plane keeps its ports so that kubeconfigs and a running portal keep working: ` +
+        `free port ${port} and run \`start\` again (or \`reset\` to delete the control plane's data and start afresh on new ports)`,
+    );
   }
 }
 
@@ -959,26 +1053,53 @@ function httpGet(url, timeoutMs = 2000) {
 // ---------------------------------------------------------------------------------------------
 // running state
 
-function processesAlive(state) {
-  return (
-    !!state &&
-    processAlive(state.pids?.etcd, state.processNames?.etcd ?? 'etcd') &&
-    processAlive(
-      state.pids?.apiserver,
-      state.processNames?.apiserver ?? 'kube-apiserver',
-    )
-  );
+/** Which of the state's processes are alive (by PID and process name). */
+function processLiveness(state) {
+  return {
+    etcd:
+      !!state &&
+      processAlive(state.pids?.etcd, state.processNames?.etcd ?? 'etcd'),
+    apiserver:
+      !!state &&
+      processAlive(
+        state.pids?.apiserver,
+        state.processNames?.apiserver ?? 'kube-apiserver',
+      ),
+  };
 }
 
-/** { state, running } — running means both PIDs alive and /readyz answers 200. */
+function processesAlive(state) {
+  const live = processLiveness(state);
+  return live.etcd && live.apiserver;
+}
+
+/**
+ * { state, running, alive, etcdAlive, apiserverAlive } — running means both PIDs alive and
+ * /readyz answers 200; alive means both PIDs alive.
+ */
 export async function clusterStatus() {
   const state = readClusterState();
-  if (!state) return { state: null, running: false, alive: false };
-  const alive = processesAlive(state);
+  if (!state)
+    return {
+      state: null,
+      running: false,
+      alive: false,
+      etcdAlive: false,
+      apiserverAlive: false,
+    };
+  const live = processLiveness(state);
+  const alive = live.etcd && live.apiserver;
   const running = alive && (await isReady(state));
-  return { state, running, alive };
+  return {
+    state,
+    running,
+    alive,
+    etcdAlive: live.etcd,
+    apiserverAlive: live.apiserver,
+  };
 }
 
+/** Kills both processes and deletes all data (only `stop`, `reset` and a failed first start do this). */
 async function killAndClean(state) {
   const p = clusterPaths();
   if (state) {
@@ -1180,18 +1301,78 @@ function listYaml(dir) {
   }
 }
 
-/** The CRD files to install: $KUBEAI_CRDS_DIR or <repo>/../shared/crds (top level only), else the fallback. */
+/**
+ * The CRD files to install: the top-level set of the pinned upstream CRDs (scripts/crds/sources.json) from the
+ * verified CRD cache when every one is there with its SHA-256 (an incomplete cache is first filled from a local copy,
+ * KUBEAI_CRDS_DIR, by `crds.mjs fetch --offline`); else the project's minimal CRDs in scripts/cluster/crds.
+ * Cache location and checks follow scripts/crds/crds.mjs.
+ */
 export function resolveCrdFiles() {
-  const requested = process.env.KUBEAI_CRDS_DIR
-    ? path.resolve(process.env.KUBEAI_CRDS_DIR)
-    : path.resolve(REPO_ROOT, '..', 'shared', 'crds');
-  const files = listYaml(requested);
-  if (files.length) return { dir: requested, files, fallback: false };
+  const env = process.env;
+  const cache = env.KUBEAI_CRDS_CACHE
+    ? path.resolve(env.KUBEAI_CRDS_CACHE)
+    : path.join(
+        env.XDG_CACHE_HOME
+          ? path.resolve(env.XDG_CACHE_HOME)
+          : path.join(os.homedir(), '.cache'),
+        'kubeai',
+        'crds',
+      );
+  let pinned = [];
+  try {
+    pinned = JSON.parse(
+      fs.readFileSync(
+        path.join(REPO_ROOT, 'scripts', 'crds', 'sources.json'),
+        'utf8',
+      ),
+    ).files.filter(e => !e.file.includes('/'));
+  } catch (e) {
+    progress(`cannot read scripts/crds/sources.json: ${e.message}`);
+  }
+  const unverified = () =>
+    pinned.filter(e => {
+      try {
+        const data = fs.readFileSync(path.join(cache, e.file));
+        return (
+          crypto.createHash('sha256').update(data).digest('hex') !== e.sha256
+        );
+      } catch {
+        return true;
+      }
+    });
+  let missing = unverified();
+  if (pinned.length && missing.length) {
+    // Copies from a local copy of the pinned files when there is one; never downloads.
+    spawnSync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'scripts', 'crds', 'crds.mjs'),
+        'fetch',
+        '--offline',
+      ],
+      {
+        env: { ...env, KUBEAI_CRDS_CACHE: cache },
+        stdio: 'ignore',
+        timeout: 120_000,
+      },
+    );
+    missing = unverified();
+  }
+  if (pinned.length && !missing.length) {
+    progress(
+      `installing the ${pinned.length} pinned upstream CRDs from the verified cache ${cache}`,
+    );
+    return {
+      dir: cache,
+      files: pinned.map(e => path.join(cache, e.file)).sort(),
+      fallback: false,
+    };
+  }
   return {
     dir: FALLBACK_CRDS_DIR,
     files: listYaml(FALLBACK_CRDS_DIR),
     fallback: true,
-    requested,
+    requested: `the CRD cache ${cache} (${missing.length} of ${pinned.length} pinned top-level files missing or changed; run 'yarn crds:fetch', or set KUBEAI_CRDS_DIR=/path/to/crds without internet access)`,
   };
 }
 
@@ -1423,185 +1604,32 @@ async function openssl(args, what) {
     );
 }
 
-/**
- * Starts the control plane (or reuses a running one) and ensures namespace, RBAC and CRDs.
- * Returns { state, kubeconfig, alreadyRunning }.
- */
-export async function startCluster() {
-  const p = clusterPaths();
-  fs.mkdirSync(p.dir, { recursive: true });
-  return withLock(
-    p.lockFile,
-    'starting/stopping the control plane',
-    async () => {
-      const existing = readClusterState();
-      if (existing && processesAlive(existing) && (await isReady(existing))) {
-        const kubeconfig = await ensureSetup(existing);
-        return { state: existing, kubeconfig, alreadyRunning: true };
-      }
-      if (existing) {
-        progress(
-          'found stale control-plane state (processes gone or not ready); cleaning up',
-        );
-        await killAndClean(existing);
-      }
-
-      const etcd = await obtainEtcd();
-      const apiserver = await obtainApiserver();
-      const tStart = Date.now();
-
-      for (const f of [p.etcdData, p.certDir]) rmrf(f);
-      fs.mkdirSync(p.certDir, { recursive: true, mode: 0o700 });
-
-      // service-account signing key pair
-      await openssl(
-        ['genrsa', '-out', p.saKey, '2048'],
-        'create the service-account key',
-      );
-      await openssl(
-        ['rsa', '-in', p.saKey, '-pubout', '-out', p.saPub],
-        'create the service-account key',
-      );
-      fs.chmodSync(p.saKey, 0o600);
-
-      const tokens = {
-        admin: crypto.randomBytes(24).toString('hex'),
-        restricted: crypto.randomBytes(24).toString('hex'),
-      };
-      fs.writeFileSync(
-        p.tokensFile,
-        `${tokens.admin},${ADMIN_USER},uid-${ADMIN_USER},"system:masters"\n` +
-          `${tokens.restricted},${RESTRICTED_USER},uid-${RESTRICTED_USER},"kubeai:restricted"\n`,
-        { mode: 0o600 },
-      );
-
-      const [etcdClient, etcdPeer, apiPort] = await freeLoopbackPorts(3);
-      const state = {
-        schemaVersion: 1,
-        server: `https://127.0.0.1:${apiPort}`,
-        ports: { apiserver: apiPort, etcdClient, etcdPeer },
-        pids: {},
-        processNames: {
-          etcd: path.basename(etcd.bin),
-          apiserver: path.basename(apiserver.bin),
-        },
-        tokens,
-        users: { admin: ADMIN_USER, restricted: RESTRICTED_USER },
-        namespace: TEAM_NAMESPACE,
-        kubeconfig: p.kubeconfig,
-        caFile: p.caFile,
-        stateDir: p.dir,
-        binaries: {
-          etcd: etcd.bin,
-          etcdVersion: etcd.version,
-          apiserver: apiserver.bin,
-          apiserverVersion: apiserver.version,
-          apiserverSourceVersion: apiserver.sourceVersion,
-        },
-        startedAt: new Date().toISOString(),
-      };
-
-      const abort = () => {
-        for (const [name, pid] of Object.entries(state.pids)) {
-          if (processAlive(pid, state.processNames[name]))
-            signalGroup(pid, 'SIGKILL');
-        }
-      };
-      const forget = onInterrupt(abort);
-      try {
-        state.pids.etcd = await spawnDetached(
-          etcd.bin,
-          [
-            '--name=kubeai',
-            `--data-dir=${p.etcdData}`,
-            `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-            `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-            `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-            `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-            `--initial-cluster=kubeai=http://127.0.0.1:${etcdPeer}`,
-            '--initial-cluster-state=new',
-            '--logger=zap',
-            '--log-outputs=stderr',
-          ],
-          p.etcdLog,
-          p.dir,
-        );
-        writeState(state);
-        await waitForEtcd(etcdClient, state.pids.etcd, p.etcdLog);
-
-        state.pids.apiserver = await spawnDetached(
-          apiserver.bin,
-          [
-            `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-            '--bind-address=127.0.0.1',
-            '--advertise-address=127.0.0.1',
-            `--secure-port=${apiPort}`,
-            `--cert-dir=${p.certDir}`,
-            `--service-account-key-file=${p.saPub}`,
-            `--service-account-signing-key-file=${p.saKey}`,
-            '--service-account-issuer=https://kubernetes.default.svc',
-            `--token-auth-file=${p.tokensFile}`,
-            '--authorization-mode=RBAC',
-            '--service-cluster-ip-range=10.96.0.0/16',
-            // No controller-manager runs: there are no service-account tokens to mount into Pods, and the
-            // endpoints of the `kubernetes` Service cannot hold a loopback address.
-            '--disable-admission-plugins=ServiceAccount',
-            '--endpoint-reconciler-type=none',
-            '--profiling=false',
-          ],
-          p.apiserverLog,
-          p.dir,
-        );
-        writeState(state);
-        await waitForApiserver(state, p.apiserverLog);
-        state.readyAt = new Date().toISOString();
-        state.startSeconds = Math.round((Date.now() - tStart) / 100) / 10;
-        const kubeconfig = await ensureSetup(state);
-        state.totalStartSeconds = Math.round((Date.now() - tStart) / 100) / 10;
-        writeState(state);
-        return { state, kubeconfig, alreadyRunning: false };
-      } catch (e) {
-        abort();
-        await killAndClean(state).catch(() => {});
-        throw e;
-      } finally {
-        forget();
-      }
-    },
-  );
-}
-
-/** Stops the control plane. Returns false when none was running. */
-export async function stopCluster() {
-  const p = clusterPaths();
-  if (!fs.existsSync(p.dir)) return false;
-  return withLock(
-    p.lockFile,
-    'starting/stopping the control plane',
-    async () => {
-      const state = readClusterState();
-      if (!state) {
-        rmrf(p.etcdData);
-        return false;
-      }
-      const wasAlive =
-        processAlive(state.pids?.etcd, state.processNames?.etcd ?? 'etcd') ||
-        processAlive(
-          state.pids?.apiserver,
-          state.processNames?.apiserver ?? 'kube-apiserver',
-        );
-      await killAndClean(state);
-      return wasAlive;
-    },
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
-// apiserver kill / restart on the same etcd (for resilience tests of watch clients)
+// the processes' arguments (one builder each: first start, restart in place, restartApiserver)
 
 /**
- * The kube-apiserver arguments of a running control plane's state: the same etcd, port,
- * certificates, service-account keys and tokens as `startCluster` uses (kept in step with it).
+ * etcd's arguments for the state's ports and the data directory. The same for a first start and a
+ * restart: with an existing data directory etcd ignores the `--initial-*` flags and replays it.
+ */
+function etcdArgs(state, p) {
+  const { etcdClient, etcdPeer } = state.ports;
+  return [
+    '--name=kubeai',
+    `--data-dir=${p.etcdData}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-cluster=kubeai=http://127.0.0.1:${etcdPeer}`,
+    '--initial-cluster-state=new',
+    '--logger=zap',
+    '--log-outputs=stderr',
+  ];
+}
+
+/**
+ * kube-apiserver's arguments: the state's etcd and port, the certificates (generated into
+ * --cert-dir on the first start, reused afterwards), service-account keys and tokens.
  */
 function apiserverArgs(state, p) {
   return [
@@ -1616,11 +1644,367 @@ function apiserverArgs(state, p) {
     `--token-auth-file=${p.tokensFile}`,
     '--authorization-mode=RBAC',
     '--service-cluster-ip-range=10.96.0.0/16',
+    // No controller-manager runs: there are no service-account tokens to mount into Pods, and the
+    // endpoints of the `kubernetes` Service cannot hold a loopback address.
     '--disable-admission-plugins=ServiceAccount',
     '--endpoint-reconciler-type=none',
     '--profiling=false',
   ];
 }
+
+function spawnEtcd(state, p, bin, opts) {
+  return spawnDetached(bin, etcdArgs(state, p), p.etcdLog, p.dir, opts);
+}
+
+function spawnApiserver(state, p, bin, opts) {
+  return spawnDetached(
+    bin,
+    apiserverArgs(state, p),
+    p.apiserverLog,
+    p.dir,
+    opts,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// start, restart in place, stop, reset
+
+const RESET_HINT =
+  'run `node scripts/cluster/cluster.mjs reset` to delete it (every object in the cluster) and `start` afresh';
+
+/**
+ * Why the state cannot be restarted in place (a missing or inconsistent piece), or null. Checked
+ * before anything is started, so that nothing runs with half of the state.
+ */
+function unusableState(state, p) {
+  const ports = state.ports ?? {};
+  for (const name of ['apiserver', 'etcdClient', 'etcdPeer']) {
+    if (!Number.isInteger(ports[name]) || ports[name] <= 0)
+      return `state.json records no ${name} port`;
+  }
+  if (state.server !== `https://127.0.0.1:${ports.apiserver}`)
+    return `state.json's server ${state.server} does not match its apiserver port ${ports.apiserver}`;
+  if (!state.tokens?.admin || !state.tokens?.restricted)
+    return 'state.json records no tokens';
+  const files = [
+    [path.join(p.etcdData, 'member'), 'the etcd data'],
+    [path.join(p.certDir, 'apiserver.crt'), "the apiserver's certificate"],
+    [path.join(p.certDir, 'apiserver.key'), "the apiserver's key"],
+    [p.saKey, 'the service-account signing key'],
+    [p.saPub, 'the service-account public key'],
+    [p.tokensFile, 'the token file'],
+  ];
+  for (const [file, what] of files) {
+    if (!fs.existsSync(file)) return `${what} is missing (${file})`;
+  }
+  const tokens = fs.readFileSync(p.tokensFile, 'utf8');
+  if (
+    !tokens.includes(`${state.tokens.admin},`) ||
+    !tokens.includes(`${state.tokens.restricted},`)
+  )
+    return `${p.tokensFile} does not hold the tokens of state.json`;
+  return null;
+}
+
+async function etcdHealthy(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    try {
+      const res = await httpGet(`http://127.0.0.1:${port}/health`);
+      if (res.status === 200 && /"health"\s*:\s*"true"/.test(res.body))
+        return true;
+    } catch {
+      /* not answering */
+    }
+    await sleep(200);
+  } while (Date.now() < deadline);
+  return false;
+}
+
+/** Waits up to `timeoutMs` for a running apiserver's /readyz; false when it exits or stays unready. */
+async function becomesReady(state, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    if (!processAlive(state.pids.apiserver, state.processNames.apiserver))
+      return false;
+    if (await isReady(state)) return true;
+    await sleep(250);
+  } while (Date.now() < deadline);
+  return false;
+}
+
+/** A first start: new data, certificates, keys, tokens and free ports. */
+async function startFresh(p) {
+  const etcd = await obtainEtcd();
+  const apiserver = await obtainApiserver();
+  const tStart = Date.now();
+
+  for (const f of [p.etcdData, p.certDir]) rmrf(f);
+  fs.mkdirSync(p.certDir, { recursive: true, mode: 0o700 });
+
+  // service-account signing key pair
+  await openssl(
+    ['genrsa', '-out', p.saKey, '2048'],
+    'create the service-account key',
+  );
+  await openssl(
+    ['rsa', '-in', p.saKey, '-pubout', '-out', p.saPub],
+    'create the service-account key',
+  );
+  fs.chmodSync(p.saKey, 0o600);
+
+  const tokens = {
+    admin: crypto.randomBytes(24).toString('hex'),
+    restricted: crypto.randomBytes(24).toString('hex'),
+  };
+  fs.writeFileSync(
+    p.tokensFile,
+    `${tokens.admin},${ADMIN_USER},uid-${ADMIN_USER},"system:masters"\n` +
+      `${tokens.restricted},${RESTRICTED_USER},uid-${RESTRICTED_USER},"kubeai:restricted"\n`,
+    { mode: 0o600 },
+  );
+
+  const [etcdClient, etcdPeer, apiPort] = await freeLoopbackPorts(3);
+  const state = {
+    schemaVersion: 1,
+    server: `https://127.0.0.1:${apiPort}`,
+    ports: { apiserver: apiPort, etcdClient, etcdPeer },
+    pids: {},
+    processNames: {
+      etcd: path.basename(etcd.bin),
+      apiserver: path.basename(apiserver.bin),
+    },
+    tokens,
+    users: { admin: ADMIN_USER, restricted: RESTRICTED_USER },
+    namespace: TEAM_NAMESPACE,
+    kubeconfig: p.kubeconfig,
+    caFile: p.caFile,
+    stateDir: p.dir,
+    binaries: {
+      etcd: etcd.bin,
+      etcdVersion: etcd.version,
+      apiserver: apiserver.bin,
+      apiserverVersion: apiserver.version,
+      apiserverSourceVersion: apiserver.sourceVersion,
+    },
+    startedAt: new Date().toISOString(),
+  };
+
+  const abort = () => {
+    for (const [name, pid] of Object.entries(state.pids)) {
+      if (processAlive(pid, state.processNames[name]))
+        signalGroup(pid, 'SIGKILL');
+    }
+  };
+  const forget = onInterrupt(abort);
+  try {
+    state.pids.etcd = await spawnEtcd(state, p, etcd.bin);
+    writeState(state);
+    await waitForEtcd(etcdClient, state.pids.etcd, p.etcdLog);
+
+    state.pids.apiserver = await spawnApiserver(state, p, apiserver.bin);
+    writeState(state);
+    await waitForApiserver(state, p.apiserverLog);
+    state.readyAt = new Date().toISOString();
+    state.startSeconds = Math.round((Date.now() - tStart) / 100) / 10;
+    // from now on the state is restarted in place, never wiped, by `start`
+    writeState(state);
+    const kubeconfig = await ensureSetup(state);
+    state.totalStartSeconds = Math.round((Date.now() - tStart) / 100) / 10;
+    writeState(state);
+    return { state, kubeconfig, alreadyRunning: false };
+  } catch (e) {
+    abort();
+    await killAndClean(state).catch(() => {});
+    throw e;
+  } finally {
+    forget();
+  }
+}
+
+/**
+ * Restarts the dead process(es) of an existing control plane on its data, certificates, keys,
+ * tokens and ports, so that its objects, URL, tokens and kubeconfig stay valid. Never deletes
+ * anything: an unusable state is reported with the advice to `reset`.
+ */
+async function restartInPlace(state, p) {
+  const tStart = Date.now();
+  const problem = unusableState(state, p);
+  if (problem) {
+    throw new ClusterError(
+      `cannot restart the control plane in place: ${problem}. Its data is kept in ${p.dir}; ${RESET_HINT}`,
+    );
+  }
+  state.processNames = {
+    etcd: state.processNames?.etcd ?? 'etcd',
+    apiserver: state.processNames?.apiserver ?? 'kube-apiserver',
+  };
+  state.pids = { ...state.pids };
+  state.binaries = { ...state.binaries };
+  const restarted = [];
+  const spawned = []; // [pid, name] of what this attempt started
+  const abort = () => {
+    for (const [pid, name] of spawned)
+      if (processAlive(pid, name)) signalGroup(pid, 'SIGKILL');
+  };
+  const forget = onInterrupt(abort);
+  try {
+    // etcd: only when it died (or runs without answering)
+    let etcdUp = processAlive(state.pids.etcd, state.processNames.etcd);
+    if (etcdUp && !(await etcdHealthy(state.ports.etcdClient, 5000))) {
+      progress(`etcd (pid ${state.pids.etcd}) does not answer; restarting it`);
+      await killProcessGroup(state.pids.etcd, state.processNames.etcd);
+      etcdUp = false;
+    }
+    if (!etcdUp) {
+      await ensureRecordedPortsFree([
+        ['etcd', state.ports.etcdClient],
+        ['etcd', state.ports.etcdPeer],
+      ]);
+      const etcd = await obtainEtcd();
+      progress(
+        `etcd (pid ${
+          state.pids.etcd ?? '?'
+        }) is not running; restarting it on its data`,
+      );
+      state.processNames.etcd = path.basename(etcd.bin);
+      state.binaries.etcd = etcd.bin;
+      state.binaries.etcdVersion = etcd.version;
+      state.pids.etcd = await spawnEtcd(state, p, etcd.bin, {
+        keepPreviousLog: true,
+      });
+      spawned.push([state.pids.etcd, state.processNames.etcd]);
+      writeState(state);
+      await waitForEtcd(state.ports.etcdClient, state.pids.etcd, p.etcdLog);
+      restarted.push('etcd');
+    }
+
+    // kube-apiserver: only when it died, or does not recover (e.g. from its etcd's restart)
+    let apiUp = processAlive(
+      state.pids.apiserver,
+      state.processNames.apiserver,
+    );
+    if (
+      apiUp &&
+      !(await becomesReady(state, restarted.length ? 20_000 : 30_000))
+    ) {
+      if (processAlive(state.pids.apiserver, state.processNames.apiserver)) {
+        progress(
+          `kube-apiserver (pid ${state.pids.apiserver}) does not become ready; restarting it`,
+        );
+        await killProcessGroup(
+          state.pids.apiserver,
+          state.processNames.apiserver,
+        );
+      }
+      apiUp = false;
+    }
+    if (!apiUp) {
+      await ensureRecordedPortsFree([
+        ['kube-apiserver', state.ports.apiserver],
+      ]);
+      const apiserver = await obtainApiserver();
+      progress(
+        `kube-apiserver (pid ${
+          state.pids.apiserver ?? '?'
+        }) is not running; restarting it on ${state.server}`,
+      );
+      state.processNames.apiserver = path.basename(apiserver.bin);
+      state.binaries.apiserver = apiserver.bin;
+      state.binaries.apiserverVersion = apiserver.version;
+      state.binaries.apiserverSourceVersion = apiserver.sourceVersion;
+      state.pids.apiserver = await spawnApiserver(state, p, apiserver.bin, {
+        keepPreviousLog: true,
+      });
+      spawned.push([state.pids.apiserver, state.processNames.apiserver]);
+      writeState(state);
+      await waitForApiserver(state, p.apiserverLog);
+      restarted.push('kube-apiserver');
+    }
+    state.restartedAt = new Date().toISOString();
+    state.restartSeconds = Math.round((Date.now() - tStart) / 100) / 10;
+    writeState(state);
+    const kubeconfig = await ensureSetup(state);
+    return { state, kubeconfig, alreadyRunning: false, restarted };
+  } catch (e) {
+    abort(); // what this attempt started; the data stays
+    if (
+      e instanceof ClusterError &&
+      !/`reset`|port 127\.0\.0\.1:/.test(e.message)
+    ) {
+      throw new ClusterError(
+        `${e.message}\ncannot restart the control plane in place; its data is kept in ${p.dir}. ` +
+          `If it cannot be used any more (e.g. corrupt etcd data), ${RESET_HINT}`,
+      );
+    }
+    throw e;
+  } finally {
+    forget();
+  }
+}
+
+/**
+ * Starts the control plane and ensures namespace, RBAC and CRDs: reuses a running one; restarts
+ * the dead process(es) of an existing one in place (same data, ports, certificates, tokens); or
+ * creates a new one when there is no state (or only that of a first start that never completed).
+ * Returns { state, kubeconfig, alreadyRunning, restarted? } (`restarted`: the processes restarted
+ * in place).
+ */
+export async function startCluster() {
+  const p = clusterPaths();
+  fs.mkdirSync(p.dir, { recursive: true });
+  return withLock(
+    p.lockFile,
+    'starting/stopping the control plane',
+    async () => {
+      const existing = readClusterState();
+      if (existing && processesAlive(existing) && (await isReady(existing))) {
+        const kubeconfig = await ensureSetup(existing);
+        return { state: existing, kubeconfig, alreadyRunning: true };
+      }
+      if (existing?.readyAt) return restartInPlace(existing, p);
+      if (existing) {
+        // interrupted before the apiserver was ever ready: nothing in it to keep
+        progress(
+          'found the state of a first start that never completed; starting afresh',
+        );
+        await killAndClean(existing);
+      } else if (fs.existsSync(path.join(p.etcdData, 'member'))) {
+        throw new ClusterError(
+          `${p.dir} holds etcd data but no state.json: cannot restart it in place; ${RESET_HINT}`,
+        );
+      }
+      return startFresh(p);
+    },
+  );
+}
+
+/** Stops the control plane and deletes its data. Returns false when none was running. */
+export async function stopCluster() {
+  const p = clusterPaths();
+  if (!fs.existsSync(p.dir)) return false;
+  return withLock(
+    p.lockFile,
+    'starting/stopping the control plane',
+    async () => {
+      const state = readClusterState();
+      const live = processLiveness(state);
+      await killAndClean(state);
+      return live.etcd || live.apiserver;
+    },
+  );
+}
+
+/**
+ * `reset`: stops whatever of the control plane still runs and deletes all its data (the same as
+ * `stop`; also for a state that `start` cannot restart). Returns whether a process was stopped.
+ */
+export async function resetCluster() {
+  return stopCluster();
+}
+
+// ---------------------------------------------------------------------------------------------
+// apiserver kill / restart on the same etcd (for resilience tests of watch clients)
 
 /**
  * Kills only the kube-apiserver of the running control plane, by its PID (SIGKILL by default, so
@@ -1664,11 +2048,11 @@ export async function restartApiserver() {
         state.pids.apiserver,
         state.processNames?.apiserver ?? 'kube-apiserver',
       );
-      state.pids.apiserver = await spawnDetached(
+      state.pids.apiserver = await spawnApiserver(
+        state,
+        p,
         state.binaries.apiserver,
-        apiserverArgs(state, p),
-        p.apiserverLog,
-        p.dir,
+        { keepPreviousLog: true },
       );
       writeState(state);
       await waitForApiserver(state, p.apiserverLog);
@@ -1687,10 +2071,19 @@ async function main(argv) {
   const cmd = argv[0] ?? 'status';
   switch (cmd) {
     case 'start': {
-      const { state, kubeconfig, alreadyRunning } = await startCluster();
+      const { state, kubeconfig, alreadyRunning, restarted } =
+        await startCluster();
       if (alreadyRunning) {
         process.stdout.write(
           `control plane already running at ${state.server}\n`,
+        );
+      } else if (restarted) {
+        process.stdout.write(
+          `control plane restarted in place at ${state.server} (restarted: ${
+            restarted.length ? restarted.join(', ') : 'nothing'
+          }; ready in ${
+            state.restartSeconds
+          }s; same data, URL, tokens and kubeconfig)\n`,
         );
       } else {
         process.stdout.write(
@@ -1705,15 +2098,19 @@ async function main(argv) {
       process.stdout.write(`kubeconfig: ${kubeconfig}\n`);
       return 0;
     }
-    case 'stop': {
-      const stopped = await stopCluster();
+    case 'stop':
+    case 'reset': {
+      const stopped = await (cmd === 'stop' ? stopCluster() : resetCluster());
       process.stdout.write(
-        stopped ? 'control plane stopped\n' : 'no control plane running\n',
+        stopped
+          ? 'control plane stopped, its data deleted\n'
+          : 'no control plane running (any data deleted)\n',
       );
       return 0;
     }
     case 'status': {
-      const { state, running, alive } = await clusterStatus();
+      const { state, running, alive, etcdAlive, apiserverAlive } =
+        await clusterStatus();
       if (running) {
         process.stdout.write(
           [
@@ -1727,16 +2124,37 @@ async function main(argv) {
         );
         return 0;
       }
+      const p = clusterPaths();
       if (alive) {
         process.stdout.write(
-          `not running (processes alive but ${
-            state.server
-          }/readyz does not answer; see ${clusterPaths().apiserverLog})\n`,
+          `not running (processes alive but ${state.server}/readyz does not answer; see ${p.apiserverLog})\n`,
+        );
+      } else if (etcdAlive || apiserverAlive) {
+        const [down, downPid, downLog, up, upPid] = etcdAlive
+          ? [
+              'kube-apiserver',
+              state.pids?.apiserver,
+              p.apiserverLog,
+              'etcd',
+              state.pids?.etcd,
+            ]
+          : [
+              'etcd',
+              state.pids?.etcd,
+              p.etcdLog,
+              'kube-apiserver',
+              state.pids?.apiserver,
+            ];
+        process.stdout.write(
+          `not running: ${down} (pid ${
+            downPid ?? '?'
+          }) is down, ${up} (pid ${upPid}) is running; ` +
+            `\`start\` restarts ${down} in place (same data, URL and tokens); last log: ${downLog}\n`,
         );
       } else {
         process.stdout.write(
           state
-            ? 'not running (stale state; `start` cleans it up)\n'
+            ? `not running: etcd and kube-apiserver are down; \`start\` restarts them in place (same data, URL and tokens; ${state.server}), \`reset\` deletes the data\n`
             : 'not running\n',
         );
       }
@@ -1773,12 +2191,12 @@ async function main(argv) {
     case '--help':
     case '-h':
       process.stdout.write(
-        'usage: node scripts/cluster/cluster.mjs start|stop|status|env|obtain\n',
+        'usage: node scripts/cluster/cluster.mjs start|stop|reset|status|env|obtain\n',
       );
       return 0;
     default:
       process.stderr.write(
-        `kubeai cluster: unknown command '${cmd}' (use start|stop|status|env|obtain)\n`,
+        `kubeai cluster: unknown command '${cmd}' (use start|stop|reset|status|env|obtain)\n`,
       );
       return 1;
   }

@@ -1,31 +1,44 @@
 // The control-plane script's promises, checked for real on a second, throwaway control plane
 // (its own KUBEAI_CLUSTER_DIR, the project's fallback CRDs): start is idempotent, status tells the
-// truth, stop leaves no process, and a missing ingredient fails with one clear line.
+// truth, a killed etcd or kube-apiserver is restarted in place with its objects, URL, tokens and
+// kubeconfig, stop and reset leave no process and no data, and a missing ingredient fails with one
+// clear line.
 // Run: node --test scripts/cluster/cluster.test.mjs
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import YAML from 'yaml';
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cluster.mjs');
+const script = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  'cluster.mjs',
+);
 const work = mkdtempSync(path.join(tmpdir(), 'kubeai-cluster-test-'));
 const env = {
   ...process.env,
   KUBEAI_CLUSTER_DIR: path.join(work, 'state'),
   KUBEAI_CRDS_DIR: path.join(work, 'no-crds'), // absent → the project's fallback CRDs
+  KUBEAI_CRDS_CACHE: path.join(work, 'no-crds-cache'), // absent as well: the small fallback CRDs keep starts quick
 };
 
 /** Runs the script; resolves with exit code and output, never rejects. */
 async function cluster(args, extraEnv = {}) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script, ...args], {
-      env: { ...env, ...extraEnv },
-      timeout: 600_000,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [script, ...args],
+      {
+        env: { ...env, ...extraEnv },
+        timeout: 600_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (e) {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
@@ -37,8 +50,118 @@ async function processesOfThisCluster() {
   const { stdout } = await promisify(execFile)('ps', ['-eo', 'pid=,args=']);
   return stdout
     .split('\n')
-    .filter(line => line.includes(env.KUBEAI_CLUSTER_DIR) && !line.includes('cluster.mjs'))
+    .filter(
+      line =>
+        line.includes(env.KUBEAI_CLUSTER_DIR) && !line.includes('cluster.mjs'),
+    )
     .map(line => Number(line.trim().split(/\s+/)[0]));
+}
+
+const stateDir = env.KUBEAI_CLUSTER_DIR;
+const readState = () =>
+  JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8'));
+const readKubeconfig = () =>
+  readFileSync(path.join(stateDir, 'kubeconfig'), 'utf8');
+
+/** One request with the server, CA and admin token of a kubeconfig's text (as kubectl would send it). */
+function request(kubeconfig, method, urlPath, body) {
+  const kc = YAML.parse(kubeconfig);
+  const { server, 'certificate-authority-data': ca } = kc.clusters[0].cluster;
+  const { token } = kc.users.find(u => u.name === 'kubeai-admin').user;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(urlPath, server),
+      {
+        method,
+        ca: Buffer.from(ca, 'base64'),
+        timeout: 15_000,
+        headers: {
+          Accept: 'application/json',
+          Authorization: `Bearer ${token}`,
+          ...(payload ? { 'Content-Type': 'application/json' } : {}),
+        },
+      },
+      res => {
+        let text = '';
+        res.on('data', d => (text += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, body: JSON.parse(text || 'null') }),
+        );
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout ${method} ${urlPath}`)),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** A namespace and a ConfigMap in it, created through the API. */
+async function createObjects(kubeconfig, name) {
+  const ns = await request(kubeconfig, 'POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name },
+  });
+  assert.equal(ns.status, 201, JSON.stringify(ns.body));
+  const cm = await request(
+    kubeconfig,
+    'POST',
+    `/api/v1/namespaces/${name}/configmaps`,
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kept' },
+      data: { answer: '42' },
+    },
+  );
+  assert.equal(cm.status, 201, JSON.stringify(cm.body));
+}
+
+/** The objects of {@link createObjects} are there, read with this (old) kubeconfig. */
+async function assertObjects(kubeconfig, name) {
+  const ns = await request(kubeconfig, 'GET', `/api/v1/namespaces/${name}`);
+  assert.equal(ns.status, 200, JSON.stringify(ns.body));
+  const cm = await request(
+    kubeconfig,
+    'GET',
+    `/api/v1/namespaces/${name}/configmaps/kept`,
+  );
+  assert.equal(cm.status, 200, JSON.stringify(cm.body));
+  assert.deepEqual(cm.body.data, { answer: '42' });
+}
+
+/** Whether the process is gone (or a zombie). */
+function gone(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '';
+  } catch {
+    return true;
+  }
+}
+
+/** `kill -9`, and wait until the process is gone. */
+async function killHard(pid) {
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 10_000;
+  while (!gone(pid)) {
+    assert.ok(Date.now() < deadline, `pid ${pid} still alive after SIGKILL`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+/** After an in-place restart: same URL, ports and tokens, the same kubeconfig file, the objects kept. */
+async function assertRestartedInPlace(before, kubeconfig, names) {
+  const now = readState();
+  assert.equal(now.server, before.server);
+  assert.deepEqual(now.ports, before.ports);
+  assert.deepEqual(now.tokens, before.tokens);
+  assert.equal(readKubeconfig(), kubeconfig);
+  for (const name of names) await assertObjects(kubeconfig, name);
+  assert.equal((await processesOfThisCluster()).length, 2);
+  return now;
 }
 
 before(async () => {
@@ -52,11 +175,15 @@ after(async () => {
 });
 
 test('a second start reuses the running control plane', async () => {
-  const state = JSON.parse(readFileSync(path.join(env.KUBEAI_CLUSTER_DIR, 'state.json'), 'utf8'));
+  const state = JSON.parse(
+    readFileSync(path.join(env.KUBEAI_CLUSTER_DIR, 'state.json'), 'utf8'),
+  );
   const second = await cluster(['start']);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout + second.stderr, /already running/);
-  const again = JSON.parse(readFileSync(path.join(env.KUBEAI_CLUSTER_DIR, 'state.json'), 'utf8'));
+  const again = JSON.parse(
+    readFileSync(path.join(env.KUBEAI_CLUSTER_DIR, 'state.json'), 'utf8'),
+  );
   assert.deepEqual(again.pids ?? again.etcd, state.pids ?? state.etcd);
   // Exactly one etcd and one kube-apiserver for this state dir.
   assert.equal((await processesOfThisCluster()).length, 2);
@@ -68,7 +195,10 @@ test('status and env describe the running control plane', async () => {
   assert.match(status.stdout, /running/);
   const exports = await cluster(['env']);
   assert.equal(exports.code, 0);
-  assert.match(exports.stdout, /export KUBEAI_CLUSTER_URL='https:\/\/127\.0\.0\.1:\d+'/);
+  assert.match(
+    exports.stdout,
+    /export KUBEAI_CLUSTER_URL='https:\/\/127\.0\.0\.1:\d+'/,
+  );
   assert.match(exports.stdout, /export KUBEAI_CLUSTER_TOKEN='[0-9a-f]+'/);
 });
 
@@ -81,13 +211,190 @@ test('a missing kube-apiserver binary fails with one clear line', async () => {
   assert.equal(result.code, 1);
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 1, result.stderr);
-  assert.match(lines[0], /^kubeai cluster: .*KUBEAI_KUBE_APISERVER=.*is not an executable file/);
+  assert.match(
+    lines[0],
+    /^kubeai cluster: .*KUBEAI_KUBE_APISERVER=.*is not an executable file/,
+  );
 });
 
-test('stop leaves no process and status says so', async () => {
+test('a killed kube-apiserver is restarted in place: objects, URL, token and kubeconfig kept', async () => {
+  const before = readState();
+  const kubeconfig = readKubeconfig();
+  await createObjects(kubeconfig, 'keep-apiserver');
+  await killHard(before.pids.apiserver);
+
+  const status = await cluster(['status']);
+  assert.equal(status.code, 3);
+  assert.match(
+    status.stdout,
+    /kube-apiserver \(pid \d+\) is down, etcd \(pid \d+\) is running/,
+  );
+
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(
+    start.stdout,
+    /restarted in place at https:\/\/127\.0\.0\.1:\d+ \(restarted: kube-apiserver;/,
+  );
+  const now = await assertRestartedInPlace(before, kubeconfig, [
+    'keep-apiserver',
+  ]);
+  assert.equal(now.pids.etcd, before.pids.etcd, 'etcd was not restarted');
+  assert.notEqual(now.pids.apiserver, before.pids.apiserver);
+});
+
+test('a killed etcd is restarted in place (and the apiserver if it does not recover)', async () => {
+  const before = readState();
+  const kubeconfig = readKubeconfig();
+  await createObjects(kubeconfig, 'keep-etcd');
+  await killHard(before.pids.etcd);
+
+  const status = await cluster(['status']);
+  assert.equal(status.code, 3);
+  // the apiserver may exit after its etcd or keep running
+  assert.match(
+    status.stdout,
+    /etcd \(pid \d+\) is down, kube-apiserver \(pid \d+\) is running|etcd and kube-apiserver are down/,
+  );
+
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(
+    start.stdout,
+    /restarted in place .*\(restarted: etcd(, kube-apiserver)?;/,
+  );
+  const now = await assertRestartedInPlace(before, kubeconfig, [
+    'keep-apiserver',
+    'keep-etcd',
+  ]);
+  assert.notEqual(now.pids.etcd, before.pids.etcd);
+});
+
+test('both processes killed (as after a reboot) are restarted in place', async () => {
+  const before = readState();
+  const kubeconfig = readKubeconfig();
+  await killHard(before.pids.apiserver);
+  await killHard(before.pids.etcd);
+  const status = await cluster(['status']);
+  assert.equal(status.code, 3);
+  assert.match(
+    status.stdout,
+    /etcd and kube-apiserver are down; `start` restarts them in place/,
+  );
+
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(start.stdout, /\(restarted: etcd, kube-apiserver;/);
+  await assertRestartedInPlace(before, kubeconfig, [
+    'keep-apiserver',
+    'keep-etcd',
+  ]);
+});
+
+test('a recorded port taken by another process fails naming it, and keeps the data', async () => {
+  const before = readState();
+  const kubeconfig = readKubeconfig();
+  await killHard(before.pids.apiserver);
+  // (the killed apiserver's threads may need a moment to release the port)
+  const squatter = net.createServer();
+  for (let attempt = 0; ; attempt++) {
+    const error = await new Promise(r => {
+      squatter.once('error', r);
+      squatter.listen(before.ports.apiserver, '127.0.0.1', () => r(null));
+    });
+    if (!error) break;
+    assert.ok(attempt < 50, `port ${before.ports.apiserver}: ${error}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+  try {
+    const start = await cluster(['start']);
+    assert.equal(start.code, 1);
+    assert.match(
+      start.stderr,
+      new RegExp(
+        `port 127\\.0\\.0\\.1:${before.ports.apiserver} is in use by pid ${process.pid}`,
+      ),
+    );
+    assert.deepEqual(readState().ports, before.ports);
+    assert.ok(existsSync(path.join(stateDir, 'etcd-data', 'member')));
+  } finally {
+    await new Promise(r => squatter.close(r));
+  }
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  await assertRestartedInPlace(before, kubeconfig, [
+    'keep-apiserver',
+    'keep-etcd',
+  ]);
+});
+
+const dataFiles = [
+  'state.json',
+  'etcd-data',
+  'certs',
+  'tokens.csv',
+  'sa.key',
+  'sa.pub',
+  'kubeconfig',
+];
+
+test('stop leaves no process and no data, and status says so', async () => {
+  const before = readState();
   const stop = await cluster(['stop']);
   assert.equal(stop.code, 0, stop.stderr);
   assert.deepEqual(await processesOfThisCluster(), []);
+  for (const f of dataFiles)
+    assert.ok(!existsSync(path.join(stateDir, f)), `${f} deleted`);
   const status = await cluster(['status']);
   assert.equal(status.code, 3);
+
+  // the next start is a new, empty control plane
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(start.stdout, /^control plane running at/);
+  assert.notEqual(readState().tokens.admin, before.tokens.admin);
+  const res = await request(
+    readKubeconfig(),
+    'GET',
+    '/api/v1/namespaces/keep-apiserver',
+  );
+  assert.equal(res.status, 404);
+});
+
+test('an unusable state is reported with the advice to reset, not wiped; reset deletes it', async () => {
+  const kubeconfig = readKubeconfig();
+  await createObjects(kubeconfig, 'keep-reset');
+  const before = readState();
+  await killHard(before.pids.apiserver);
+  rmSync(path.join(stateDir, 'certs', 'apiserver.key'));
+
+  const start = await cluster(['start']);
+  assert.equal(start.code, 1);
+  assert.match(
+    start.stderr,
+    /cannot restart the control plane in place: the apiserver's key is missing/,
+  );
+  assert.match(start.stderr, /cluster\.mjs reset/);
+  assert.ok(
+    existsSync(path.join(stateDir, 'etcd-data', 'member')),
+    'etcd data kept',
+  );
+  assert.deepEqual(readState().tokens, before.tokens);
+
+  const reset = await cluster(['reset']);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.deepEqual(await processesOfThisCluster(), []);
+  for (const f of dataFiles)
+    assert.ok(!existsSync(path.join(stateDir, f)), `${f} deleted`);
+  assert.equal((await cluster(['status'])).code, 3);
+
+  const fresh = await cluster(['start']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.match(fresh.stdout, /^control plane running at/);
+  const res = await request(
+    readKubeconfig(),
+    'GET',
+    '/api/v1/namespaces/keep-reset',
+  );
+  assert.equal(res.status, 404);
 });

@@ -46,6 +46,8 @@ class ClusterHealth implements HealthReporter {
   constructor(
     private readonly cluster: string,
     private readonly logger: Logger,
+    /** Called when the cluster answers again after being unreachable. */
+    private readonly onReachableAgain: () => void = () => {},
   ) {}
 
   success(): void {
@@ -53,6 +55,9 @@ class ClusterHealth implements HealthReporter {
       this.logger.info(
         `kubeai informers: cluster ${this.cluster} is reachable again`,
       );
+      this.reachable = true;
+      // the other kinds need not wait for the rest of their backoff (e.g. an apiserver restarted)
+      this.onReachableAgain();
     }
     this.reachable = true;
     this.lastContactAt = new Date().toISOString();
@@ -162,11 +167,17 @@ export class InformerManager {
       ? OBSERVED_KINDS.filter(k => options.kinds!.includes(k.kind))
       : [...OBSERVED_KINDS];
     for (const cluster of wanted) {
-      const health = new ClusterHealth(cluster.name, options.logger);
+      const informers: KindInformer[] = [];
+      const health = new ClusterHealth(cluster.name, options.logger, () => {
+        for (const informer of informers) informer.retryNow();
+      });
       this.#clusters.set(cluster.name, {
         url: cluster.url,
         health,
-        informers: kinds.map(
+        informers,
+      });
+      informers.push(
+        ...kinds.map(
           spec =>
             new KindInformer({
               ...options,
@@ -177,7 +188,7 @@ export class InformerManager {
               observeOptions: options.observeOptions,
             }),
         ),
-      });
+      );
     }
   }
 

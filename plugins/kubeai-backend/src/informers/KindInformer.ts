@@ -9,7 +9,12 @@
  *    it, the next watch continues from the last resourceVersion seen;
  * 4. a 410 Gone (the resourceVersion is too old, e.g. after an apiserver restart) relists;
  * 5. failures (apiserver down, network) are retried with exponential backoff and jitter, capped
- *    at `maxBackoffMs`, and reported to the cluster's health — never thrown.
+ *    at `maxBackoffMs`, and reported to the cluster's health — never thrown. A refused (or reset)
+ *    connection — nothing listens: the apiserver is down or restarting on its port — is retried at
+ *    least every {@link REFUSED_MAX_BACKOFF_MS}, and the first answer after such a streak (e.g. a
+ *    503 of an apiserver still starting) starts the backoff anew, so that a restarted apiserver is
+ *    watched again within seconds however long it was down. When one kind of a cluster reaches it
+ *    again, the cluster's health wakes the others ({@link KindInformer.retryNow}).
  *
  * The last resourceVersion is kept in memory only: a backend restart relists, and the registry's
  * writes are idempotent (see ./observedStore.ts).
@@ -80,6 +85,9 @@ export interface KindInformerStatus {
   message?: string;
 }
 
+/** Longest retry delay while connections are refused (2 s, or `maxBackoffMs` when shorter). */
+export const REFUSED_MAX_BACKOFF_MS = 2000;
+
 const errorMessage = (error: unknown) =>
   String((error as Error)?.message ?? error).slice(0, 500);
 
@@ -92,6 +100,23 @@ export function isUnreachable(error: unknown): boolean {
   if (name === 'ServiceUnavailableError') return true;
   const code = (error as { code?: unknown })?.code;
   return typeof code === 'string'; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, …
+}
+
+/**
+ * Nothing answered: the connection was refused or reset (an apiserver that is down or restarting
+ * on a reachable host), as a socket error or as the gateway's "cannot reach cluster …: ECONNREFUSED".
+ */
+export function isConnectionRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') {
+    return true;
+  }
+  return (
+    (error as Error)?.name === 'ServiceUnavailableError' &&
+    /\b(ECONNREFUSED|ECONNRESET|EPIPE|socket hang up)\b/.test(
+      errorMessage(error),
+    )
+  );
 }
 
 export class KindInformer {
@@ -108,6 +133,8 @@ export class KindInformer {
   #reconnects = 0;
   #message: string | undefined;
   #failures = 0;
+  /** Whether the last failure was a refused connection. */
+  #lastFailureRefused = false;
   /** Consecutive discoveries that found the kind not served. */
   #notServed = 0;
   #loop: Promise<void> | undefined;
@@ -154,6 +181,14 @@ export class KindInformer {
     return out;
   }
 
+  /**
+   * Ends a backoff wait after a connection failure at once (the cluster answers again, see
+   * ClusterHealth); no-op otherwise.
+   */
+  retryNow(): void {
+    if (this.#state === 'backoff' && this.#lastFailureRefused) this.#wake?.();
+  }
+
   /** Whether the kind is fully listed (or not served at all) — its observed state is complete. */
   get settled(): boolean {
     return this.#synced || this.#state === 'notInstalled';
@@ -176,7 +211,10 @@ export class KindInformer {
 
   #backoffMs(): number {
     const initial = this.#options.initialBackoffMs ?? 250;
-    const max = this.#options.maxBackoffMs ?? 10_000;
+    const configuredMax = this.#options.maxBackoffMs ?? 10_000;
+    const max = this.#lastFailureRefused
+      ? Math.min(configuredMax, REFUSED_MAX_BACKOFF_MS)
+      : configuredMax;
     const exp = Math.min(max, initial * 2 ** Math.max(0, this.#failures - 1));
     return Math.round(exp * (0.8 + Math.random() * 0.4));
   }
@@ -271,6 +309,11 @@ export class KindInformer {
           this.#resource = undefined;
           this.#resourceVersion = undefined;
         }
+        const refused = isConnectionRefused(error);
+        // the server answers again after refusing connections (it restarted, and may answer 5xx
+        // while it starts): a new condition, a new backoff
+        if (this.#lastFailureRefused && !refused) this.#failures = 0;
+        this.#lastFailureRefused = refused;
         this.#failures++;
         this.#state = 'backoff';
         this.#message = errorMessage(error);
@@ -308,6 +351,7 @@ export class KindInformer {
       );
     }
     this.#failures = 0;
+    this.#lastFailureRefused = false;
     this.#options.health.success();
   }
 

@@ -3,7 +3,9 @@
  * directory; the shared one is never touched): the kube-apiserver is killed by its PID in the
  * middle of 200 status changes and restarted on the same etcd. The registry must end equal to the
  * cluster — every Job's phase as the cluster says, no final phase missing, no duplicate run —
- * within 10 s of the last change.
+ * within 10 s of the last change. Then the apiserver is killed again and `yarn cluster:start`'s
+ * code path (startCluster) restarts it in place (same port, certificates, tokens, etcd data): a
+ * status change written afterwards shows in the run within 10 s of the apiserver being back.
  */
 import {
   mockServices,
@@ -39,6 +41,8 @@ const jobsPath = `/apis/batch/v1/namespaces/${ns}/jobs`;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-resilience-'));
 const noCrds = path.join(dir, 'no-crds'); // absent: the project's small fallback CRDs
+/** No CRD cache and no local copy of the pinned CRDs: the fallback CRDs, as for every start here. */
+const crdEnv = { KUBEAI_CRDS_DIR: noCrds, KUBEAI_CRDS_CACHE: noCrds };
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
 const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -80,6 +84,18 @@ function statusChange(job: number, k: number): Record<string, unknown> {
   }
 }
 
+/** Resolves once the process is gone (or a zombie). */
+async function exited(pid: number, timeoutMs = 10_000) {
+  const gone = () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '';
+    } catch {
+      return true;
+    }
+  };
+  await waitFor(async () => gone(), timeoutMs, `pid ${pid} exited`, 20);
+}
+
 /** A fixed interleaving of the jobs' changes; each job's own changes stay in order. */
 function schedule(): { job: number; k: number }[] {
   const next = new Array(JOBS).fill(0);
@@ -107,9 +123,7 @@ describe('informers across an apiserver crash', () => {
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
 
   beforeAll(async () => {
-    await clusterScript(dir, 'startCluster', 600_000, {
-      KUBEAI_CRDS_DIR: noCrds,
-    });
+    await clusterScript(dir, 'startCluster', 600_000, crdEnv);
     state = readClusterState(dir);
     kube = new Kube(state);
     await kube.create('/api/v1/namespaces', {
@@ -219,6 +233,12 @@ describe('informers across an apiserver crash', () => {
         ).body.totalItems === 1,
       15_000,
       'the TrainJob observed',
+    );
+    // observed from the list; the watch that follows it opens a moment later
+    await waitFor(
+      async () => (await trainJob())?.state === 'watching',
+      5_000,
+      'the TrainJob watched',
     );
     expect(await trainJob()).toMatchObject({
       state: 'watching',
@@ -362,6 +382,132 @@ describe('informers across an apiserver crash', () => {
     // listed at start, and again after the restart (410) or resumed from its resourceVersion
     expect(jobInformer.relists + jobInformer.reconnects).toBeGreaterThanOrEqual(
       2,
+    );
+  });
+
+  it('sees a status change within 10 s after `yarn cluster:start` restarts a killed apiserver in place', async () => {
+    const api = () => request(backend.server);
+    const name = 'restart-in-place';
+    const jobPath = `${jobsPath}/${name}`;
+    await kube.create(jobsPath, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: kubeaiMetadata(name, ns, {}),
+      spec: {
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'main', image: 'busybox:1.36' }],
+          },
+        },
+      },
+    });
+    const run = async () => {
+      const res = await api().get(`/api/kubeai/runs?limit=1000`);
+      return (res.body.items ?? []).find(
+        (r: any) => r.namespace === ns && r.name === name,
+      );
+    };
+    await waitFor(run, 20_000, 'the job observed as a run');
+    await kube.patchStatus(jobPath, { startTime: stamp(), active: 1 });
+    await waitFor(
+      async () => (await run())?.phase === 'Running',
+      10_000,
+      'the run running',
+    );
+
+    const before = readClusterState(dir);
+    // when the backend's Job informer watches again (after it noticed the crash)
+    const jobInformer = async () =>
+      (await api().get('/api/kubeai/clusters/status')).body.items
+        .find((c: any) => c.name === 'own')
+        .kinds.find((k: any) => k.kind === 'Job');
+    let polling = true;
+    const watchingAgain = (async () => {
+      let down = false;
+      while (polling) {
+        const now = (await jobInformer().catch(() => undefined))?.state;
+        if (now && now !== 'watching') down = true;
+        else if (down && now === 'watching') return Date.now();
+        await new Promise(r => setTimeout(r, 50));
+      }
+      return undefined;
+    })();
+
+    const killedAt = Date.now();
+    process.kill(before.pids.apiserver, 'SIGKILL');
+    await exited(before.pids.apiserver);
+    // what `yarn cluster:start` runs: it finds the apiserver dead and restarts it in place
+    let started: any;
+    try {
+      started = await clusterScript(dir, 'startCluster', 300_000, crdEnv);
+    } catch (error) {
+      polling = false;
+      throw error;
+    }
+    expect(started).toMatchObject({
+      alreadyRunning: false,
+      restarted: ['kube-apiserver'],
+    });
+    const after = readClusterState(dir) as ClusterState & {
+      restartedAt: string;
+    };
+    expect(after.server).toBe(before.server);
+    expect(after.tokens).toEqual(before.tokens);
+    expect(after.pids.etcd).toBe(before.pids.etcd);
+    expect(after.pids.apiserver).not.toBe(before.pids.apiserver);
+    // the apiserver answered /readyz at `restartedAt` (startCluster then re-applies RBAC and CRDs)
+    const readyAt = Date.parse(after.restartedAt);
+
+    // as a controller would: the job completes
+    await waitFor(
+      () =>
+        kube.patchStatus(jobPath, {
+          active: 0,
+          succeeded: 1,
+          completionTime: stamp(),
+          conditions: [
+            { type: 'Complete', status: 'True', lastTransitionTime: stamp() },
+          ],
+        }),
+      5_000,
+      'the status change written',
+      100,
+    );
+    const written = Date.now();
+    await waitFor(
+      async () => (await run())?.phase === 'Succeeded',
+      10_000,
+      'the run succeeded',
+      50,
+    );
+    const seen = Date.now();
+    const watchedAt = await Promise.race([
+      watchingAgain,
+      new Promise<undefined>(r => {
+        const timer = setTimeout(r, Math.max(0, readyAt + 10_000 - Date.now()));
+        watchingAgain.finally(() => clearTimeout(timer));
+      }),
+    ]);
+    polling = false;
+    // eslint-disable-next-line no-console
+    console.log(
+      `apiserver pid ${before.pids.apiserver} killed; ready again after ${
+        readyAt - killedAt
+      } ms, startCluster (in place) done after ${
+        written - killedAt
+      } ms; the Job informer watched again ${
+        watchedAt === undefined ? '(not seen)' : `${watchedAt - readyAt} ms`
+      } after the apiserver was ready; the status change seen ${
+        seen - written
+      } ms after it was written`,
+    );
+    expect(watchedAt).toBeDefined();
+    expect(watchedAt! - readyAt).toBeLessThanOrEqual(10_000);
+    expect(seen - written).toBeLessThanOrEqual(10_000);
+    const status = await api().get('/api/kubeai/clusters/status');
+    expect(status.body.items.find((c: any) => c.name === 'own').state).toBe(
+      'synced',
     );
   });
 });
