@@ -39,6 +39,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
+import {
+  cacheDir,
+  checkCache,
+  fetchCrds,
+  isTopLevel,
+  loadSources,
+} from '../crds/crds.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(SCRIPT_DIR, '..', '..');
@@ -1307,58 +1314,17 @@ function listYaml(dir) {
  * KUBEAI_CRDS_DIR, by `crds.mjs fetch --offline`); else the project's minimal CRDs in scripts/cluster/crds.
  * Cache location and checks follow scripts/crds/crds.mjs.
  */
-export function resolveCrdFiles() {
-  const env = process.env;
-  const cache = env.KUBEAI_CRDS_CACHE
-    ? path.resolve(env.KUBEAI_CRDS_CACHE)
-    : path.join(
-        env.XDG_CACHE_HOME
-          ? path.resolve(env.XDG_CACHE_HOME)
-          : path.join(os.homedir(), '.cache'),
-        'kubeai',
-        'crds',
-      );
-  let pinned = [];
-  try {
-    pinned = JSON.parse(
-      fs.readFileSync(
-        path.join(REPO_ROOT, 'scripts', 'crds', 'sources.json'),
-        'utf8',
-      ),
-    ).files.filter(e => !e.file.includes('/'));
-  } catch (e) {
-    progress(`cannot read scripts/crds/sources.json: ${e.message}`);
+export async function resolveCrdFiles() {
+  const cache = cacheDir();
+  const pinned = loadSources().filter(isTopLevel);
+  let { missing, bad } = checkCache({ cache, entries: pinned });
+  if (missing.length + bad.length) {
+    // Copies from a local copy of the pinned files when there is one; never downloads here.
+    await fetchCrds({ cache, entries: pinned, offline: true }).catch(() => {});
+    ({ missing, bad } = checkCache({ cache, entries: pinned }));
   }
-  const unverified = () =>
-    pinned.filter(e => {
-      try {
-        const data = fs.readFileSync(path.join(cache, e.file));
-        return (
-          crypto.createHash('sha256').update(data).digest('hex') !== e.sha256
-        );
-      } catch {
-        return true;
-      }
-    });
-  let missing = unverified();
-  if (pinned.length && missing.length) {
-    // Copies from a local copy of the pinned files when there is one; never downloads.
-    spawnSync(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'scripts', 'crds', 'crds.mjs'),
-        'fetch',
-        '--offline',
-      ],
-      {
-        env: { ...env, KUBEAI_CRDS_CACHE: cache },
-        stdio: 'ignore',
-        timeout: 120_000,
-      },
-    );
-    missing = unverified();
-  }
-  if (pinned.length && !missing.length) {
+  const unverified = missing.length + bad.length;
+  if (!unverified) {
     progress(
       `installing the ${pinned.length} pinned upstream CRDs from the verified cache ${cache}`,
     );
@@ -1372,7 +1338,7 @@ export function resolveCrdFiles() {
     dir: FALLBACK_CRDS_DIR,
     files: listYaml(FALLBACK_CRDS_DIR),
     fallback: true,
-    requested: `the CRD cache ${cache} (${missing.length} of ${pinned.length} pinned top-level files missing or changed; run 'yarn crds:fetch', or set KUBEAI_CRDS_DIR=/path/to/crds without internet access)`,
+    requested: `the CRD cache ${cache} (${unverified} of ${pinned.length} pinned top-level files missing or changed; run 'yarn crds:fetch', or set KUBEAI_CRDS_DIR=/path/to/crds without internet access)`,
   };
 }
 
@@ -1463,7 +1429,7 @@ async function installedCrdHashes(state) {
 }
 
 async function ensureCrds(state) {
-  const { dir, files, fallback, requested } = resolveCrdFiles();
+  const { dir, files, fallback, requested } = await resolveCrdFiles();
   if (fallback) {
     progress(
       `no CRDs in ${requested}; installing the minimal fallback CRDs from ${path.relative(

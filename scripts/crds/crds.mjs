@@ -3,7 +3,8 @@
  * kubeai CRDs: the pinned upstream CustomResourceDefinitions (scripts/crds/sources.json), fetched into a
  * local cache and verified by SHA-256. The jest CRD-schema tests and the local control plane read the cache.
  *
- *   node scripts/crds/crds.mjs fetch [--offline]   fill the cache (`yarn crds:fetch`); exit 1 with one line when it cannot
+ *   node scripts/crds/crds.mjs fetch [--offline] [--json]   fill the cache (`yarn crds:fetch`); exit 1 with one line when
+ *                                                  it cannot; --json prints {dir, files} of the verified cache
  *   node scripts/crds/crds.mjs verify              check the cache only (exit 0 when complete, 1 otherwise)
  *   node scripts/crds/crds.mjs dir                 print the cache directory
  *
@@ -437,6 +438,12 @@ async function main(argv) {
     }
     case 'fetch': {
       const r = await fetchCrds({ offline, log: line => console.error(line) });
+      if (rest.includes('--json')) {
+        // For programs (the jest CRD-schema helper): the verified cache and its pinned files.
+        const files = loadSources().map(e => e.file);
+        console.log(JSON.stringify({ dir: r.cache, files }));
+        return 0;
+      }
       const parts = [`${r.kept.length} already cached`];
       if (r.copied.length)
         parts.push(`${r.copied.length} copied from ${mirrorDir()?.dir}`);

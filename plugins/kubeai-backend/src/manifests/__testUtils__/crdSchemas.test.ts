@@ -32,14 +32,14 @@ describe('crdSchemas helper', () => {
           env: { KUBEAI_CRDS_DIR: '/nonexistent/crds' },
         }),
       ).toThrow(
-        /CRD schemas not found: 35 of 35 pinned CRD files .*Run 'yarn crds:fetch'.*KUBEAI_CRDS_DIR.*KUBEAI_CRDS_DIR=\/nonexistent\/crds does not exist; downloads disabled \(offline\)/,
+        /CRD schemas not found: kubeai crds: 35 CRD files missing .*KUBEAI_CRDS_DIR=\/nonexistent\/crds does not exist; downloads disabled \(offline\).*set KUBEAI_CRDS_DIR=.*run 'yarn crds:fetch'/,
       );
       expect(fs.readdirSync(empty)).toEqual([]);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
     expect(() => crdsDir({ searchFrom: os.tmpdir() })).toThrow(
-      /CRD schemas not found: no repository with scripts\/crds\/sources\.json/,
+      /CRD schemas not found: no repository with scripts\/crds\/crds\.mjs/,
     );
     expect(() =>
       validateAgainstCrd(
@@ -58,7 +58,7 @@ describe('crdSchemas helper', () => {
       expect(() =>
         crdsDir({ cache, env: { KUBEAI_CRDS_DIR: '/nonexistent/crds' } }),
       ).toThrow(
-        /1 of 35 pinned CRD files .* \(newest\/kubeflow\.org_notebooks\.yaml\)/,
+        /cached newest\/kubeflow\.org_notebooks\.yaml has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}; replacing it.*1 CRD file missing/,
       );
       // The verified cache serves as the mirror (same layout): copied, verified, replaced.
       expect(crdsDir({ cache, env: { KUBEAI_CRDS_DIR: crdsDir() } })).toBe(

@@ -20,9 +20,7 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 
@@ -59,47 +57,17 @@ function findRepoRoot(start: string): string | undefined {
   }
 }
 
-/** The CRD cache: `KUBEAI_CRDS_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/kubeai/crds` (as scripts/crds/crds.mjs). */
-function crdsCacheDir(env: NodeJS.ProcessEnv): string {
-  if (env.KUBEAI_CRDS_CACHE) {
-    return path.resolve(env.KUBEAI_CRDS_CACHE);
-  }
-  const base = env.XDG_CACHE_HOME
-    ? path.resolve(env.XDG_CACHE_HOME)
-    : path.join(os.homedir(), '.cache');
-  return path.join(base, 'kubeai', 'crds');
-}
-
-/** Pinned files (relative to the cache) that are missing there or have another SHA-256. */
-function unverifiedFiles(
-  dir: string,
-  pinned: Array<{ file: string; sha256: string }>,
-): string[] {
-  return pinned
-    .filter(({ file, sha256 }) => {
-      try {
-        const data = fs.readFileSync(path.join(dir, file));
-        return (
-          crypto.createHash('sha256').update(data).digest('hex') !== sha256
-        );
-      } catch {
-        return true;
-      }
-    })
-    .map(({ file }) => file);
-}
-
-/** Verified caches of this process: cache dir → pinned file names. */
-const verifiedCaches = new Map<string, string[]>();
+/** Verified caches of this process: cache dir (or '' for the environment's) → the answer. */
+const verifiedCaches = new Map<string, { dir: string; files: string[] }>();
 
 /**
  * The verified CRD cache holding every pinned file (`scripts/crds/sources.json`, top level and
- * `newest/`) with its SHA-256. When files are missing or wrong it runs
- * `node scripts/crds/crds.mjs fetch --offline` once, which copies them from a local mirror
- * (`KUBEAI_CRDS_DIR`, else the shared folder beside the repository) and never downloads; when the
- * cache is still incomplete it throws, saying to run `yarn crds:fetch` or set `KUBEAI_CRDS_DIR`.
- * Options (tests): `cache` instead of the environment's cache, `env` instead of `process.env`,
- * `searchFrom` to find the repository from.
+ * `newest/`) with its SHA-256, as `node scripts/crds/crds.mjs fetch --offline --json` answers it (the
+ * one implementation of the cache and its checks): files missing or wrong are copied from a local
+ * mirror (`KUBEAI_CRDS_DIR`, else the shared folder beside the repository), never downloaded; when the
+ * cache is still incomplete it throws with the script's one line (run `yarn crds:fetch` or set
+ * `KUBEAI_CRDS_DIR`). Options (tests): `cache` instead of the environment's cache, `env` instead of
+ * `process.env`, `searchFrom` to find the repository from.
  */
 export function crdsDir(
   options: {
@@ -122,55 +90,38 @@ function verifiedCrdCache(
   const searchFrom =
     options.searchFrom ?? resolvePackagePath('@kubeai/plugin-kubeai-backend');
   const root = findRepoRoot(searchFrom);
-  const sourcesFile = root
-    ? path.join(root, 'scripts', 'crds', 'sources.json')
-    : undefined;
-  if (!root || !sourcesFile || !fs.existsSync(sourcesFile)) {
+  const script = root ? path.join(root, 'scripts', 'crds', 'crds.mjs') : '';
+  if (!root || !fs.existsSync(script)) {
     throw new Error(
-      `CRD schemas not found: no repository with scripts/crds/sources.json above ${searchFrom}.`,
+      `CRD schemas not found: no repository with scripts/crds/crds.mjs above ${searchFrom}.`,
     );
   }
-  const dir = options.cache ?? crdsCacheDir(env);
-  const known = verifiedCaches.get(dir);
+  const key = options.cache ?? '';
+  const known = verifiedCaches.get(key);
   if (known) {
-    return { dir, files: known };
+    return known;
   }
-  const pinned: Array<{ file: string; sha256: string }> = JSON.parse(
-    fs.readFileSync(sourcesFile, 'utf8'),
-  ).files;
-  let bad = unverifiedFiles(dir, pinned);
-  let fetchSaid = '';
-  if (bad.length > 0) {
-    // Copy from a local mirror only: no network from the tests.
-    const fetched = spawnSync(
-      process.execPath,
-      [path.join(root, 'scripts', 'crds', 'crds.mjs'), 'fetch', '--offline'],
-      {
-        env: { ...env, KUBEAI_CRDS_CACHE: dir },
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
-    fetchSaid =
-      `${fetched.stderr ?? ''}`.trim().split('\n').pop() ||
+  // No network from the tests: copy from a local mirror only.
+  const fetched = spawnSync(
+    process.execPath,
+    [script, 'fetch', '--offline', '--json'],
+    {
+      env: options.cache ? { ...env, KUBEAI_CRDS_CACHE: options.cache } : env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (fetched.status !== 0) {
+    // The script's lines: what it replaced or refused, then the one line saying what to do.
+    const said =
+      `${fetched.stderr ?? ''}`.trim().split('\n').join(' ') ||
       fetched.error?.message ||
-      '';
-    bad = unverifiedFiles(dir, pinned);
+      `exit ${fetched.status}`;
+    throw new Error(`CRD schemas not found: ${said}`);
   }
-  if (bad.length > 0) {
-    throw new Error(
-      `CRD schemas not found: ${bad.length} of ${
-        pinned.length
-      } pinned CRD files are missing or have a wrong checksum in the CRD cache ${dir} (${bad
-        .slice(0, 3)
-        .join(', ')}${bad.length > 3 ? ', …' : ''}). ` +
-        "Run 'yarn crds:fetch' (downloads them; needs internet access), or set KUBEAI_CRDS_DIR=/path/to/crds " +
-        `to a folder holding them.${fetchSaid ? ` (${fetchSaid})` : ''}`,
-    );
-  }
-  const files = pinned.map(p => p.file);
-  verifiedCaches.set(dir, files);
-  return { dir, files };
+  const answer: { dir: string; files: string[] } = JSON.parse(fetched.stdout);
+  verifiedCaches.set(key, answer);
+  return answer;
 }
 
 const crdCache = new Map<CrdSet, Crd[]>();
