@@ -15,6 +15,7 @@ import {
   memoryQuantitySchema,
   mountPathSchema,
   subPathSchema,
+  UNSAFE_PATH_CHARACTERS,
 } from './inputs';
 import { kubeaiMetadata, type KubeaiLabelInput } from './labels';
 import type { KubeObject } from './types';
@@ -30,6 +31,9 @@ const objectPathSchema = z
   .regex(/^\S*$/, 'must be an object key prefix without spaces')
   .refine(p => !p.includes('\u0000'), {
     message: 'must not contain NUL characters',
+  })
+  .refine(p => !UNSAFE_PATH_CHARACTERS.test(p), {
+    message: 'must not contain control characters or bidirectional marks',
   })
   .refine(p => !p.split('/').includes('..'), {
     message: 'must not contain ".."',

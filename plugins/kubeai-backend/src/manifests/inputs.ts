@@ -167,6 +167,14 @@ export const imageSchema = z
     'must be a container image reference such as "ghcr.io/org/trainer:1.2"',
   );
 
+/**
+ * Control characters (but NUL, refused on its own) and bidirectional marks: never in a path, where
+ * they only serve to hide what the path really is.
+ */
+export const UNSAFE_PATH_CHARACTERS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0001-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** An absolute path in a container, without `..` segments. */
 export const mountPathSchema = z
   .string()
@@ -174,6 +182,9 @@ export const mountPathSchema = z
   .regex(/^\/[^:]*$/, 'must be an absolute path without ":"')
   .refine(p => !p.includes('\u0000'), {
     message: 'must not contain NUL characters',
+  })
+  .refine(p => !UNSAFE_PATH_CHARACTERS.test(p), {
+    message: 'must not contain control characters or bidirectional marks',
   })
   .refine(p => !p.split('/').includes('..'), {
     message: 'must not contain ".."',
@@ -186,6 +197,9 @@ export const subPathSchema = z
   .regex(/^[^/]/, 'must be a relative path')
   .refine(p => !p.includes('\u0000'), {
     message: 'must not contain NUL characters',
+  })
+  .refine(p => !UNSAFE_PATH_CHARACTERS.test(p), {
+    message: 'must not contain control characters or bidirectional marks',
   })
   .refine(p => !p.split('/').includes('..'), {
     message: 'must not contain ".."',

@@ -70,14 +70,18 @@ function placeholdersOf(value: string): string[] {
   return [...value.matchAll(PLACEHOLDER)].map(m => m[1]);
 }
 
-/** Every string inside a JSON value. */
-function stringsOf(value: unknown, out: string[] = []): string[] {
+/** Every string inside a JSON value, with its path (so issues name the field). */
+function stringsOf(
+  value: unknown,
+  path: (string | number)[] = [],
+  out: { path: (string | number)[]; text: string }[] = [],
+): { path: (string | number)[]; text: string }[] {
   if (typeof value === 'string') {
-    out.push(value);
+    out.push({ path, text: value });
   } else if (Array.isArray(value)) {
-    value.forEach(v => stringsOf(v, out));
+    value.forEach((v, i) => stringsOf(v, [...path, i], out));
   } else if (value && typeof value === 'object') {
-    Object.values(value).forEach(v => stringsOf(v, out));
+    Object.entries(value).forEach(([k, v]) => stringsOf(v, [...path, k], out));
   }
   return out;
 }
@@ -408,19 +412,16 @@ function validatePipeline(input: ParsedPipelineInput, ctx: z.RefinementCtx) {
       }
     }
     // placeholders
-    for (const text of stringsOf(step)) {
+    for (const { path, text } of stringsOf(step)) {
+      const at = ['steps', i, ...path];
       for (const expression of placeholdersOf(text)) {
         if (!ALLOWED_PLACEHOLDER.test(expression)) {
-          issue(
-            ctx,
-            ['steps', i],
-            `placeholder "{{${expression}}}" is not allowed`,
-          );
+          issue(ctx, at, `placeholder "{{${expression}}}" is not allowed`);
           continue;
         }
         const param = /^workflow\.parameters\.(.+)$/.exec(expression);
         if (param && !parameters.has(param[1])) {
-          issue(ctx, ['steps', i], `unknown workflow parameter "${param[1]}"`);
+          issue(ctx, at, `unknown workflow parameter "${param[1]}"`);
         }
         const task = /^tasks\.([^.]+)\.outputs\.parameters\.(.+)$/.exec(
           expression,
@@ -432,15 +433,11 @@ function validatePipeline(input: ParsedPipelineInput, ctx: z.RefinementCtx) {
           ) {
             issue(
               ctx,
-              ['steps', i],
+              at,
               `"{{${expression}}}" needs "${task[1]}" in dependsOn`,
             );
           } else if (!outputs.get(task[1])?.has(task[2])) {
-            issue(
-              ctx,
-              ['steps', i],
-              `step "${task[1]}" has no output "${task[2]}"`,
-            );
+            issue(ctx, at, `step "${task[1]}" has no output "${task[2]}"`);
           }
         }
       }

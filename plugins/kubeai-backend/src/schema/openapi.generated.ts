@@ -3635,7 +3635,18 @@ export const spec = {
         description:
           'Further desired settings of the service (replicas, runtime, resources, …).',
         maxProperties: 64,
-        additionalProperties: true,
+        propertyNames: {
+          minLength: 1,
+          maxLength: 128,
+          pattern: '^[a-zA-Z0-9_][-_.:/a-zA-Z0-9]*$',
+        },
+        additionalProperties: {
+          description:
+            'A setting; strings of at most 4 KB, objects and arrays of at most 64 properties / 256 items.',
+          maxLength: 4096,
+          maxProperties: 64,
+          maxItems: 256,
+        },
       },
       CreateDeploymentRequest: {
         type: 'object',
@@ -4138,10 +4149,12 @@ export const spec = {
       },
       ContainerPath: {
         type: 'string',
-        description: 'An absolute path in a container.',
+        description:
+          'An absolute path in a container (no `..` segments, `:`, control characters or bidirectional marks).',
         minLength: 1,
         maxLength: 1024,
-        pattern: '^/[^:]*$',
+        pattern:
+          '^(?!(.*/)?\\.\\.(/|$))/[^:\\x00-\\x1f\\x7f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$',
       },
       DatasetMount: {
         type: 'object',
@@ -4165,8 +4178,11 @@ export const spec = {
           },
           subPath: {
             type: 'string',
+            description:
+              'A relative path inside the volume (no `..` segments, control characters or bidirectional marks).',
             maxLength: 1024,
-            pattern: '^[^/]',
+            pattern:
+              '^(?!(.*/)?\\.\\.(/|$))[^/\\x00-\\x1f\\x7f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\x00-\\x1f\\x7f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$',
           },
         },
         required: ['datasetRef'],
@@ -4736,6 +4752,8 @@ export const spec = {
           },
           subPath: {
             type: 'string',
+            description:
+              'A relative path inside the claim (no `..` segments, control characters or bidirectional marks).',
             maxLength: 1024,
           },
           bucket: {
@@ -4746,6 +4764,8 @@ export const spec = {
           },
           path: {
             type: 'string',
+            description:
+              'The object key prefix or export path (no `..` segments, whitespace, control characters or bidirectional marks).',
             maxLength: 1024,
           },
           endpoint: {

@@ -1618,7 +1618,7 @@ describe('cluster routes (SQLite registry)', () => {
         ],
       }),
       400,
-      'request/body/steps/0 placeholder "{{inputs.parameters.evil}}" is not allowed',
+      'request/body/steps/0/args/0 placeholder "{{inputs.parameters.evil}}" is not allowed',
     ],
     [
       'pipeline: dependency on an unknown step',

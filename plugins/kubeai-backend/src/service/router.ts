@@ -44,6 +44,14 @@ import {
 /** Default largest request body. */
 export const DEFAULT_MAX_BODY_SIZE = '1mb';
 
+/**
+ * Deepest nesting of objects and arrays accepted in a request body. `JSON.parse` takes any depth
+ * (a 1 MB body can nest 200,000 deep) but `JSON.stringify` — storing, answering, logging — throws
+ * at a few thousand: a 500. The deepest real body (a pipeline step's training replica resources)
+ * nests 6 deep.
+ */
+export const MAX_BODY_DEPTH = 64;
+
 /** @public */
 export interface RouterOptions {
   store: RegistryStore;
@@ -181,6 +189,19 @@ export async function createRouter(
     next();
   };
   router.use(requireJsonBody);
+  const limitBodyDepth: RequestHandler = (req, _res, next) => {
+    const tooDeep = pathDeeperThan(req.body, MAX_BODY_DEPTH);
+    if (tooDeep) {
+      next(
+        new InputError(
+          `request/body${tooDeep} is nested more than ${MAX_BODY_DEPTH} levels deep`,
+        ),
+      );
+      return;
+    }
+    next();
+  };
+  router.use(limitBodyDepth);
 
   const api = createValidatedOpenApiRouter<typeof spec>(spec, {
     // the body is parsed above, with the size limit
@@ -541,6 +562,29 @@ export async function createRouter(
   });
 
   return router;
+}
+
+/**
+ * The path (`/desired/a/a/…`) of the first object or array nested deeper than `max` levels, or
+ * undefined. Iterative: a recursive walk would overflow the stack on the bodies it refuses.
+ */
+export function pathDeeperThan(body: unknown, max: number): string | undefined {
+  const stack: { value: unknown; path: string[] }[] = [
+    { value: body, path: [] },
+  ];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (path.length >= max) {
+      return path.map(key => `/${key}`).join('');
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (child !== null && typeof child === 'object') {
+        stack.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -408,6 +408,7 @@ export interface DatasetMount {
   name?: string;
   claimName?: string;
   mountPath?: string;
+  /** A relative path inside the volume (no `..` segments, control characters or bidirectional marks). */
   subPath?: string;
 }
 
@@ -592,8 +593,10 @@ export interface DatasetSourceInput {
   accessModes?: Array<
     'ReadWriteOnce' | 'ReadOnlyMany' | 'ReadWriteMany' | 'ReadWriteOncePod'
   >;
+  /** A relative path inside the claim (no `..` segments, control characters or bidirectional marks). */
   subPath?: string;
   bucket?: string;
+  /** The object key prefix or export path (no `..` segments, whitespace, control characters or bidirectional marks). */
   path?: string;
   endpoint?: string;
   region?: string;
