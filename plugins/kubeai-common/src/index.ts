@@ -1,5 +1,6 @@
 /**
- * Shared KubeAI definitions: entity kinds, schemas, relations, annotations, permissions and API types.
+ * Shared KubeAI definitions: entity kinds, schemas, relations, annotations, permissions, API types
+ * and the workload table (the Kubernetes kinds the portal creates).
  *
  * @packageDocumentation
  */
@@ -7,3 +8,4 @@ export * from './constants';
 export * from './entities';
 export * from './api';
 export * from './permissions';
+export * from './workloads';

@@ -13,7 +13,12 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import type { IncomingMessage } from 'node:http';
-import { KUBEAI_LABELS } from '@kubeai/plugin-kubeai-common';
+import {
+  isWorkloadKind,
+  KUBEAI_LABELS,
+  WORKLOAD_KINDS,
+  WORKLOADS,
+} from '@kubeai/plugin-kubeai-common';
 import type { ClusterGateway } from './ClusterGateway';
 import { StreamHttpError } from './stream';
 
@@ -23,7 +28,7 @@ export interface RunWorkload {
   cluster: string;
   namespace: string;
   name: string;
-  /** Job, TFJob, PyTorchJob, XGBoostJob, TrainJob, Workflow, Notebook (unknown: all selectors). */
+  /** A workload kind whose objects are runs, e.g. Job, TFJob, Workflow, Notebook (unknown: all selectors). */
   kind?: string;
 }
 
@@ -37,20 +42,15 @@ export interface RunPod {
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-/** Label selectors that find the pods of a workload (the controllers' labels, and `kubeai.io/run`). */
+/**
+ * Label selectors that find the pods of a workload (the controllers' labels, `podLabels` of the
+ * workload table, and `kubeai.io/run`).
+ */
 export function podSelectors(workload: RunWorkload): string[] {
-  const byKind: Record<string, string[]> = {
-    Job: ['job-name', 'batch.kubernetes.io/job-name'],
-    TFJob: ['training.kubeflow.org/job-name'],
-    PyTorchJob: ['training.kubeflow.org/job-name'],
-    XGBoostJob: ['training.kubeflow.org/job-name'],
-    TrainJob: ['jobset.sigs.k8s.io/jobset-name'],
-    Workflow: ['workflows.argoproj.io/workflow'],
-    Notebook: ['notebook-name'],
-  };
-  const keys = workload.kind
-    ? byKind[workload.kind] ?? []
-    : [...new Set(Object.values(byKind).flat())];
+  const keys: readonly string[] = workload.kind
+    ? (isWorkloadKind(workload.kind) && WORKLOADS[workload.kind].podLabels) ||
+      []
+    : [...new Set(WORKLOAD_KINDS.flatMap(kind => WORKLOADS[kind].podLabels))];
   const selectors: string[] = [];
   if (workload.name.length <= 63 && LABEL_VALUE.test(workload.name)) {
     selectors.push(...keys.map(key => `${key}=${workload.name}`));

@@ -1,26 +1,23 @@
 /**
- * The kinds the cluster informers list and watch: every kind the portal creates. Each is served
- * under one of `versions` (picked by discovery); kinds a cluster does not serve (CRD not
- * installed) are skipped.
+ * The kinds the cluster informers list and watch: every kind the portal creates (the workload
+ * table of `@kubeai/plugin-kubeai-common` and its data objects). Each is served under one of
+ * `versions` (picked by discovery); kinds a cluster does not serve (CRD not installed) are skipped.
  */
-import { KUBEAI_LABELS, KUBEAI_MANAGER } from '@kubeai/plugin-kubeai-common';
+import {
+  CLUSTER_KINDS,
+  clusterKindSpec,
+  isWorkloadKind,
+  KUBEAI_LABELS,
+  KUBEAI_MANAGER,
+  WORKLOADS,
+  type ClusterKind,
+  type ObservedRole,
+} from '@kubeai/plugin-kubeai-common';
 
 /** The portal's label selector: `app.kubernetes.io/managed-by=kubeai`. */
 export const MANAGED_SELECTOR = `${KUBEAI_LABELS.managedBy}=${KUBEAI_MANAGER}`;
 
-export type ObservedKind =
-  | 'Job'
-  | 'CronJob'
-  | 'TFJob'
-  | 'PyTorchJob'
-  | 'XGBoostJob'
-  | 'TrainJob'
-  | 'Notebook'
-  | 'InferenceService'
-  | 'Workflow'
-  | 'CronWorkflow'
-  | 'Dataset'
-  | 'PersistentVolumeClaim';
+export type ObservedKind = ClusterKind;
 
 /**
  * What the registry makes of an object of the kind:
@@ -29,7 +26,7 @@ export type ObservedKind =
  * - `service`: an InferenceService (the observed state of a deployment; discovery);
  * - `object`: observed state only (Fluid Dataset cache, PVC).
  */
-export type KindRole = 'run' | 'schedule' | 'service' | 'object';
+export type KindRole = ObservedRole;
 
 export interface KindSpec {
   kind: ObservedKind;
@@ -43,99 +40,21 @@ export interface KindSpec {
   runKind?: 'training' | 'notebook' | 'pipeline';
 }
 
-export const OBSERVED_KINDS: readonly KindSpec[] = [
-  {
-    kind: 'Job',
-    group: 'batch',
-    versions: ['v1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'training',
-  },
-  {
-    kind: 'CronJob',
-    group: 'batch',
-    versions: ['v1', 'v1beta1'],
-    selector: MANAGED_SELECTOR,
-    role: 'schedule',
-  },
-  {
-    kind: 'TFJob',
-    group: 'kubeflow.org',
-    versions: ['v1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'training',
-  },
-  {
-    kind: 'PyTorchJob',
-    group: 'kubeflow.org',
-    versions: ['v1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'training',
-  },
-  {
-    kind: 'XGBoostJob',
-    group: 'kubeflow.org',
-    versions: ['v1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'training',
-  },
-  {
-    kind: 'TrainJob',
-    group: 'trainer.kubeflow.org',
-    versions: ['v1alpha1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'training',
-  },
-  {
-    kind: 'Notebook',
-    group: 'kubeflow.org',
-    versions: ['v1', 'v1beta1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'notebook',
-  },
-  {
-    // all of them: services the portal did not create are matched against registered artifacts
-    kind: 'InferenceService',
-    group: 'serving.kserve.io',
-    versions: ['v1beta1'],
-    role: 'service',
-  },
-  {
-    kind: 'Workflow',
-    group: 'argoproj.io',
-    versions: ['v1alpha1'],
-    selector: MANAGED_SELECTOR,
-    role: 'run',
-    runKind: 'pipeline',
-  },
-  {
-    kind: 'CronWorkflow',
-    group: 'argoproj.io',
-    versions: ['v1alpha1'],
-    selector: MANAGED_SELECTOR,
-    role: 'schedule',
-  },
-  {
-    kind: 'Dataset',
-    group: 'data.fluid.io',
-    versions: ['v1alpha1'],
-    selector: MANAGED_SELECTOR,
-    role: 'object',
-  },
-  {
-    kind: 'PersistentVolumeClaim',
-    group: '',
-    versions: ['v1'],
-    selector: MANAGED_SELECTOR,
-    role: 'object',
-  },
-];
+/** The observed kinds, from the workload table (in its order), then the data objects. */
+export const OBSERVED_KINDS: readonly KindSpec[] = CLUSTER_KINDS.map(kind => {
+  const spec = clusterKindSpec(kind)!;
+  const role = isWorkloadKind(kind) ? WORKLOADS[kind].role : undefined;
+  return {
+    kind,
+    group: spec.group,
+    versions: [...spec.versions],
+    ...(spec.watch === 'managed' ? { selector: MANAGED_SELECTOR } : {}),
+    role: spec.observed,
+    ...(spec.observed === 'run' && role && role !== 'serving'
+      ? { runKind: role }
+      : {}),
+  };
+});
 
 const BY_KIND = new Map(OBSERVED_KINDS.map(k => [k.kind, k]));
 

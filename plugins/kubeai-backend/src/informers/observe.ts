@@ -1,6 +1,7 @@
 /**
  * What an object in a cluster says, reduced to what the registry records: an {@link Observation}.
- * Pure functions of the object (no I/O), one per kind family:
+ * Pure functions of the object (no I/O), one per status parser of the workload table
+ * (`@kubeai/plugin-kubeai-common`, the `status` of each kind):
  *
  * - Job: `Complete` / `Failed` conditions, `active` pods; spawned by a CronJob → a run of it.
  * - TFJob / PyTorchJob / XGBoostJob (kubeflow.org/v1): the `Succeeded` / `Failed` / `Running` /
@@ -13,7 +14,12 @@
  * - Fluid Dataset: `status.phase` and the cache states; PVC: `status.phase`, capacity.
  * - CronJob / CronWorkflow: suspended or not, active runs, last schedule time.
  */
-import { KUBEAI_LABELS, KUBEAI_MANAGER } from '@kubeai/plugin-kubeai-common';
+import {
+  clusterKindSpec,
+  KUBEAI_LABELS,
+  KUBEAI_MANAGER,
+  type WorkloadStatusParser,
+} from '@kubeai/plugin-kubeai-common';
 import { KUBEAI_ANNOTATIONS } from '../manifests/labels';
 import type { KubeObject } from '../manifests/types';
 import type { KindSpec, ObservedKind } from './kinds';
@@ -195,7 +201,7 @@ function jobStatus(object: any): Status {
   return { phase: 'Pending', startedAt, details };
 }
 
-/** Kubeflow training-operator jobs (TFJob, PyTorchJob, XGBoostJob): kubeflow.org/v1 JobStatus. */
+/** Kubeflow training-operator jobs (TFJob, PyTorchJob, XGBoostJob): the kubeflow.org JobStatus. */
 function kubeflowJobStatus(object: any): Status {
   const status = object.status ?? {};
   const conditions = conditionsOf(object);
@@ -469,36 +475,31 @@ function pvcStatus(object: any): Status {
   };
 }
 
+/** The status parsers, keyed by the workload table's `status`. */
+const STATUS_PARSERS: Record<
+  WorkloadStatusParser,
+  (object: any, options: ObserveOptions) => Status
+> = {
+  job: jobStatus,
+  trainingOperator: kubeflowJobStatus,
+  trainJob: trainJobStatus,
+  workflow: workflowStatus,
+  notebook: notebookStatus,
+  inferenceService: inferenceServiceStatus,
+  schedule: scheduleStatus,
+  fluidDataset: fluidDatasetStatus,
+  persistentVolumeClaim: pvcStatus,
+};
+
 function statusOf(
   spec: KindSpec,
   object: any,
   options: ObserveOptions,
 ): Status {
-  switch (spec.kind) {
-    case 'Job':
-      return jobStatus(object);
-    case 'TFJob':
-    case 'PyTorchJob':
-    case 'XGBoostJob':
-      return kubeflowJobStatus(object);
-    case 'TrainJob':
-      return trainJobStatus(object);
-    case 'Workflow':
-      return workflowStatus(object);
-    case 'Notebook':
-      return notebookStatus(object, options);
-    case 'InferenceService':
-      return inferenceServiceStatus(object);
-    case 'CronJob':
-    case 'CronWorkflow':
-      return scheduleStatus(object);
-    case 'Dataset':
-      return fluidDatasetStatus(object);
-    case 'PersistentVolumeClaim':
-      return pvcStatus(object);
-    default:
-      return { phase: 'Unknown', details: {} };
-  }
+  const parser = clusterKindSpec(spec.kind)?.status;
+  return parser
+    ? STATUS_PARSERS[parser](object, options)
+    : { phase: 'Unknown', details: {} };
 }
 
 function lower(value: unknown): string | undefined {

@@ -9,6 +9,13 @@
  * `minMember`; for the Training Operator kinds through `runPolicy.schedulingPolicy`, from which the
  * operator creates the PodGroup itself).
  */
+import {
+  preferredApiVersion,
+  TRAINING_WORKLOAD_KINDS,
+  WORKLOADS,
+  type ReplicatedWorkloadKind,
+  type TrainingWorkloadKind,
+} from '@kubeai/plugin-kubeai-common';
 import { z } from 'zod';
 import {
   compact,
@@ -48,16 +55,9 @@ import type {
   Volume,
 } from './types';
 
-/** The training kinds KubeAI builds. */
-export const TRAINING_KINDS = [
-  'Job',
-  'CronJob',
-  'TFJob',
-  'PyTorchJob',
-  'XGBoostJob',
-  'TrainJob',
-] as const;
-export type TrainingKind = (typeof TRAINING_KINDS)[number];
+/** The training kinds KubeAI builds: those of the workload table (`@kubeai/plugin-kubeai-common`). */
+export const TRAINING_KINDS = TRAINING_WORKLOAD_KINDS;
+export type TrainingKind = TrainingWorkloadKind;
 
 const replicaCount = z.number().int().min(0).max(10000);
 const restartPolicySchema = z.enum([
@@ -286,6 +286,24 @@ export const trainingInputSchema = z
 export type TrainingInput = z.input<typeof trainingInputSchema>;
 export type ParsedTrainingInput = z.output<typeof trainingInputSchema>;
 
+/** The input schema has one member per training kind of the workload table, and no other (tsc). */
+type SameKinds<A, B> = [A] extends [B]
+  ? [B] extends [A]
+    ? true
+    : false
+  : false;
+const schemaKindsAreTheTable: SameKinds<
+  ParsedTrainingInput['kind'],
+  TrainingKind
+> = true;
+void schemaKindsAreTheTable;
+
+/** The input of the training kinds with replica types (the workload table's `replicas`). */
+type ReplicatedInput = Extract<
+  ParsedTrainingInput,
+  { kind: ReplicatedWorkloadKind }
+>;
+
 /** Options of {@link buildTraining} that come from the cluster rather than the user. */
 export interface TrainingBuildOptions {
   /**
@@ -294,6 +312,29 @@ export interface TrainingBuildOptions {
    * Default `batch/v1`.
    */
   cronJobApiVersion?: 'batch/v1' | 'batch/v1beta1';
+  /**
+   * The apiVersion of the workload, for kinds the workload table serves in several versions (the
+   * cluster's, found by discovery); default the table's preferred version. Overrides
+   * `cronJobApiVersion`.
+   */
+  apiVersion?: string;
+}
+
+/** The apiVersion of the workload: the discovered one, else the workload table's preferred. */
+function workloadApiVersion(
+  kind: TrainingKind,
+  options: TrainingBuildOptions,
+): string {
+  return (
+    options.apiVersion ??
+    (kind === 'CronJob' ? options.cronJobApiVersion : undefined) ??
+    preferredApiVersion(kind)
+  );
+}
+
+/** The replica counts of a replicated kind, by type. */
+function replicaCounts(input: ReplicatedInput): Record<string, number> {
+  return input.replicas as Record<string, number>;
 }
 
 /** Number of pods one run starts, where known (undefined for TrainJob: runtime-defined). */
@@ -302,32 +343,36 @@ function trainingPodCount(input: ParsedTrainingInput): number | undefined {
     case 'Job':
     case 'CronJob':
       return input.kind === 'Job' ? input.parallelism ?? 1 : 1;
-    case 'TFJob':
-      return Object.values(input.replicas).reduce<number>(
-        (a, b) => a + (b ?? 0),
-        0,
-      );
-    case 'PyTorchJob':
-    case 'XGBoostJob':
-      return 1 + (input.replicas.Worker ?? 0);
     default:
+      if (isReplicated(input)) {
+        return Object.values(replicaCounts(input)).reduce<number>(
+          (a, b) => a + (b ?? 0),
+          0,
+        );
+      }
       return undefined;
   }
 }
 
-/** Replica types whose success means the job succeeded, per Training Operator kind. */
+/** Whether the input is of a kind with replica types (the workload table's `replicas`). */
+function isReplicated(input: ParsedTrainingInput): input is ReplicatedInput {
+  return WORKLOADS[input.kind].replicas !== null;
+}
+
+/**
+ * The replica type whose success means the job succeeded (replicated kinds): the first of the
+ * workload table's `main` types the job has, else the last of them.
+ */
 export function mainReplicaType(
   input: ParsedTrainingInput,
 ): string | undefined {
-  switch (input.kind) {
-    case 'TFJob':
-      return input.replicas.Chief ? 'Chief' : 'Worker';
-    case 'PyTorchJob':
-    case 'XGBoostJob':
-      return 'Master';
-    default:
-      return undefined;
-  }
+  const replicas = WORKLOADS[input.kind].replicas;
+  if (!replicas || !isReplicated(input)) return undefined;
+  const counts = replicaCounts(input);
+  return (
+    replicas.main.find(type => (counts[type] ?? 0) > 0) ??
+    replicas.main[replicas.main.length - 1]
+  );
 }
 
 function labelInput(input: ParsedTrainingInput): KubeaiLabelInput {
@@ -432,23 +477,37 @@ function podGroup(input: ParsedTrainingInput, minMember: number): KubeObject {
   };
 }
 
-function trainingOperatorJob(
-  input: Extract<
-    ParsedTrainingInput,
-    { kind: 'TFJob' | 'PyTorchJob' | 'XGBoostJob' }
-  >,
+/**
+ * Fields of a replicated kind's spec besides its replica specs and `runPolicy`, per kind (keyed by
+ * the workload table: a replicated kind without an entry does not compile).
+ */
+const REPLICATED_SPEC_FIELDS: {
+  [K in ReplicatedWorkloadKind]: (
+    input: Extract<ParsedTrainingInput, { kind: K }>,
+  ) => Record<string, unknown>;
+} = {
+  TFJob: () => ({}),
+  PyTorchJob: input =>
+    input.nprocPerNode ? { nprocPerNode: input.nprocPerNode } : {},
+  XGBoostJob: () => ({}),
+};
+
+/**
+ * A distributed job of a replicated kind (Training Operator v1 TFJob, PyTorchJob, XGBoostJob):
+ * replica specs, spec field, container name and apiVersion from the workload table.
+ */
+function replicatedJob(
+  input: ReplicatedInput,
+  options: TrainingBuildOptions,
 ): KubeObject {
-  const { specKey, containerName } = {
-    TFJob: { specKey: 'tfReplicaSpecs', containerName: 'tensorflow' },
-    PyTorchJob: { specKey: 'pytorchReplicaSpecs', containerName: 'pytorch' },
-    XGBoostJob: { specKey: 'xgbReplicaSpecs', containerName: 'xgboost' },
-  }[input.kind];
+  const { field: specKey, container: containerName } =
+    WORKLOADS[input.kind].replicas;
   const replicaSpecs: Record<string, unknown> = {};
   const replicaResources = (input.replicaResources ?? {}) as Record<
     string,
     ParsedTrainingInput['resources']
   >;
-  for (const [type, count] of Object.entries(input.replicas)) {
+  for (const [type, count] of Object.entries(replicaCounts(input))) {
     if (!count) {
       continue;
     }
@@ -477,8 +536,11 @@ function trainingOperatorJob(
     ttlSecondsAfterFinished: input.ttlSecondsAfterFinished,
     schedulingPolicy,
   });
+  const specFields = REPLICATED_SPEC_FIELDS[input.kind] as (
+    input: ReplicatedInput,
+  ) => Record<string, unknown>;
   return {
-    apiVersion: 'kubeflow.org/v1',
+    apiVersion: workloadApiVersion(input.kind, options),
     kind: input.kind,
     metadata: kubeaiMetadata(
       input.name,
@@ -487,9 +549,7 @@ function trainingOperatorJob(
       kueueLabels(input.queue),
     ),
     spec: compact({
-      ...(input.kind === 'PyTorchJob' && input.nprocPerNode
-        ? { nprocPerNode: input.nprocPerNode }
-        : {}),
+      ...specFields(input),
       runPolicy: Object.keys(runPolicy).length > 0 ? runPolicy : undefined,
       [specKey]: replicaSpecs,
     }),
@@ -498,6 +558,7 @@ function trainingOperatorJob(
 
 function trainJob(
   input: Extract<ParsedTrainingInput, { kind: 'TrainJob' }>,
+  options: TrainingBuildOptions,
 ): KubeObject {
   const { container, volumes } = trainingContainer(
     input,
@@ -554,7 +615,7 @@ function trainJob(
         ]
       : undefined;
   return {
-    apiVersion: 'trainer.kubeflow.org/v1alpha1',
+    apiVersion: workloadApiVersion('TrainJob', options),
     kind: 'TrainJob',
     metadata: kubeaiMetadata(
       input.name,
@@ -576,6 +637,67 @@ function trainJob(
   };
 }
 
+/** Builders of the training kinds without replica types (the replicated ones: {@link replicatedJob}). */
+const BUILDERS: {
+  [K in Exclude<TrainingKind, ReplicatedWorkloadKind>]: (
+    input: Extract<ParsedTrainingInput, { kind: K }>,
+    options: TrainingBuildOptions,
+  ) => KubeObject[];
+} = {
+  Job: (input, options) => {
+    const objects: KubeObject[] = [];
+    if (input.gang) {
+      objects.push(
+        podGroup(input, input.gang.minMember ?? input.parallelism ?? 1),
+      );
+    }
+    objects.push({
+      apiVersion: workloadApiVersion('Job', options),
+      kind: 'Job',
+      metadata: kubeaiMetadata(
+        input.name,
+        input.namespace,
+        labelInput(input),
+        kueueLabels(input.queue),
+      ),
+      spec: jobSpec(input, input.gang ? input.name : undefined),
+    });
+    return objects;
+  },
+  CronJob: (input, options) => {
+    const identity = labelInput(input);
+    const objects: KubeObject[] = [];
+    if (input.gang) {
+      objects.push(podGroup(input, input.gang.minMember ?? 1));
+    }
+    objects.push({
+      apiVersion: workloadApiVersion('CronJob', options),
+      kind: 'CronJob',
+      metadata: kubeaiMetadata(input.name, input.namespace, identity),
+      spec: compact({
+        schedule: input.schedule,
+        timeZone: input.timeZone,
+        concurrencyPolicy: input.concurrencyPolicy,
+        suspend: input.suspend,
+        startingDeadlineSeconds: input.startingDeadlineSeconds,
+        successfulJobsHistoryLimit: input.successfulJobsHistoryLimit,
+        failedJobsHistoryLimit: input.failedJobsHistoryLimit,
+        jobTemplate: {
+          metadata: {
+            labels: {
+              ...kueueLabels(input.queue),
+              ...kubeaiLabels(identity),
+            },
+          },
+          spec: jobSpec(input, input.gang ? input.name : undefined),
+        },
+      }),
+    });
+    return objects;
+  },
+  TrainJob: (input, options) => [trainJob(input, options)],
+};
+
 /**
  * Builds the objects of a training run, in apply order: for `Job` / `CronJob` with gang
  * scheduling a Volcano `PodGroup` first, then the workload. The input is validated with
@@ -586,65 +708,12 @@ export function buildTraining(
   options: TrainingBuildOptions = {},
 ): KubeObject[] {
   const input = trainingInputSchema.parse(rawInput);
-  const identity = labelInput(input);
-  switch (input.kind) {
-    case 'Job': {
-      const objects: KubeObject[] = [];
-      if (input.gang) {
-        objects.push(
-          podGroup(input, input.gang.minMember ?? input.parallelism ?? 1),
-        );
-      }
-      objects.push({
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: kubeaiMetadata(
-          input.name,
-          input.namespace,
-          identity,
-          kueueLabels(input.queue),
-        ),
-        spec: jobSpec(input, input.gang ? input.name : undefined),
-      });
-      return objects;
-    }
-    case 'CronJob': {
-      const objects: KubeObject[] = [];
-      if (input.gang) {
-        objects.push(podGroup(input, input.gang.minMember ?? 1));
-      }
-      objects.push({
-        apiVersion: options.cronJobApiVersion ?? 'batch/v1',
-        kind: 'CronJob',
-        metadata: kubeaiMetadata(input.name, input.namespace, identity),
-        spec: compact({
-          schedule: input.schedule,
-          timeZone: input.timeZone,
-          concurrencyPolicy: input.concurrencyPolicy,
-          suspend: input.suspend,
-          startingDeadlineSeconds: input.startingDeadlineSeconds,
-          successfulJobsHistoryLimit: input.successfulJobsHistoryLimit,
-          failedJobsHistoryLimit: input.failedJobsHistoryLimit,
-          jobTemplate: {
-            metadata: {
-              labels: {
-                ...kueueLabels(input.queue),
-                ...kubeaiLabels(identity),
-              },
-            },
-            spec: jobSpec(input, input.gang ? input.name : undefined),
-          },
-        }),
-      });
-      return objects;
-    }
-    case 'TFJob':
-    case 'PyTorchJob':
-    case 'XGBoostJob':
-      return [trainingOperatorJob(input)];
-    case 'TrainJob':
-      return [trainJob(input)];
-    default:
-      throw new Error(`unknown training kind`);
+  if (isReplicated(input)) {
+    return [replicatedJob(input, options)];
   }
+  const build = BUILDERS[input.kind] as (
+    input: ParsedTrainingInput,
+    options: TrainingBuildOptions,
+  ) => KubeObject[];
+  return build(input, options);
 }

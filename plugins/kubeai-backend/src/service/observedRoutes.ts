@@ -20,7 +20,11 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { kubeaiRunLogsReadPermission } from '@kubeai/plugin-kubeai-common';
+import {
+  kubeaiRunLogsReadPermission,
+  WORKLOAD_KINDS,
+  WORKLOADS,
+} from '@kubeai/plugin-kubeai-common';
 import type { Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -45,15 +49,10 @@ export interface ObservedRoutesContext extends ObservedRoutesOptions {
   credentialsOf(req: unknown): Promise<BackstageCredentials>;
 }
 
-const RUN_KINDS = new Set([
-  'Job',
-  'TFJob',
-  'PyTorchJob',
-  'XGBoostJob',
-  'TrainJob',
-  'Workflow',
-  'Notebook',
-]);
+/** The kinds whose objects are runs (the workload table): the object of a run, for its pods. */
+const RUN_KINDS = new Set<string>(
+  WORKLOAD_KINDS.filter(kind => WORKLOADS[kind].observed === 'run'),
+);
 
 export function registerObservedRoutes(
   api: ApiRouter<typeof spec>,

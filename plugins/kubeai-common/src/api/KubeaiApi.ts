@@ -188,7 +188,7 @@ export interface KubeaiApi extends KubeaiObservedApi {
     request: CreateNotebookRequest,
     options?: KubeaiRequestOptions,
   ): Promise<ClusterWriteResult>;
-  /** `POST /jobs` — Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob; records a run. */
+  /** `POST /jobs` — a training kind of the workload table (`TRAINING_WORKLOAD_KINDS`); records a run. */
   createJob(
     request: CreateJobRequest,
     options?: KubeaiRequestOptions,

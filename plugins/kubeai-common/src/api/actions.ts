@@ -22,6 +22,7 @@ import {
   ResponseError,
 } from '@backstage/errors';
 import type { z as zod } from 'zod/v3';
+import { TRAINING_WORKLOAD_KINDS, WORKLOADS } from '../workloads';
 import type { KubeaiApi } from './KubeaiApi';
 import type {
   ClusterObjectRef,
@@ -240,6 +241,27 @@ const writeOutput = (z: Z) =>
 
 // ---------------------------------------------------------------- helpers
 
+/** `a, b or c`. */
+function orList(items: readonly string[]): string {
+  return items.length > 1
+    ? `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`
+    : items.join('');
+}
+
+/** The replica types of the training kinds, e.g. `TFJob: Chief / PS / Worker / Evaluator; PyTorchJob, XGBoostJob: Master / Worker.` */
+function replicaTypesText(): string {
+  const byTypes = new Map<string, string[]>();
+  for (const kind of TRAINING_WORKLOAD_KINDS) {
+    const replicas = WORKLOADS[kind].replicas;
+    if (!replicas) continue;
+    const types = replicas.types.join(' / ');
+    byTypes.set(types, [...(byTypes.get(types) ?? []), kind]);
+  }
+  return `${[...byTypes]
+    .map(([types, kinds]) => `${kinds.join(', ')}: ${types}`)
+    .join('; ')}.`;
+}
+
 /**
  * An API refusal as an error whose message is the API's own (`request/body/name must match
  * pattern …`), of the matching @backstage/errors class (so the actions registry answers the same
@@ -439,8 +461,11 @@ const jobCreate: KubeaiActionDefinition = {
   id: 'kubeai:job:create',
   name: 'create-training-job',
   title: 'Create a training task',
-  description:
-    'Creates (or updates) a training task — Job, CronJob (periodic, `schedule`), TFJob, PyTorchJob, XGBoostJob or TrainJob — with resources, GPUs, registered datasets, Kueue queue and Volcano gang scheduling, through the KubeAI API (`POST /api/kubeai/jobs`), and records its run. Running it again changes nothing.',
+  description: `Creates (or updates) a training task — ${orList(
+    TRAINING_WORKLOAD_KINDS.map(kind =>
+      kind === 'CronJob' ? 'CronJob (periodic, `schedule`)' : kind,
+    ),
+  )} — with resources, GPUs, registered datasets, Kueue queue and Volcano gang scheduling, through the KubeAI API (\`POST /api/kubeai/jobs\`), and records its run. Running it again changes nothing.`,
   examples: [
     {
       title: 'A daily Prophet forecast (CronJob) in the team queue',
@@ -476,16 +501,7 @@ const jobCreate: KubeaiActionDefinition = {
   input: z =>
     z.object({
       ...target(z, 'training task'),
-      kind: z
-        .enum([
-          'Job',
-          'CronJob',
-          'TFJob',
-          'PyTorchJob',
-          'XGBoostJob',
-          'TrainJob',
-        ])
-        .describe('The workload kind.'),
+      kind: z.enum(TRAINING_WORKLOAD_KINDS).describe('The workload kind.'),
       image: z.string().optional().describe('Trainer image.'),
       command: z
         .array(z.string())
@@ -508,9 +524,7 @@ const jobCreate: KubeaiActionDefinition = {
         .record(z.string(), z.number().int().min(0))
         .nullable()
         .optional()
-        .describe(
-          'TFJob: Chief / PS / Worker / Evaluator; PyTorchJob, XGBoostJob: Master / Worker.',
-        ),
+        .describe(replicaTypesText()),
       queue: z
         .object({
           name: z.string().describe('Kueue LocalQueue.'),

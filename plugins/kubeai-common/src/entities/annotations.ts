@@ -2,13 +2,18 @@
  * Annotations that KubeAI entities may carry (`metadata.annotations`).
  * Values that have a format (the cron schedule) are validated with the kind's schema.
  */
+import {
+  TRAINING_WORKLOAD_KINDS,
+  type TrainingWorkloadKind,
+} from '../workloads';
 
 /** Cron schedule (5 fields, UTC) of the periodic training task of a Model, e.g. `0 2 * * *`. */
 export const ANNOTATION_KUBEAI_TRAINING_SCHEDULE =
   'kubeai.io/training-schedule';
 
 /**
- * Kubernetes workload that trains a Model: `PyTorchJob`, `TFJob`, `XGBoostJob`, `Job` or `CronJob`.
+ * Kubernetes workload that trains a Model: a training kind of the workload table
+ * ({@link TRAINING_JOB_KINDS}), e.g. `PyTorchJob`, `TFJob`, `Job` or `CronJob`.
  */
 export const ANNOTATION_KUBEAI_TRAINING_JOB_KIND =
   'kubeai.io/training-job-kind';
@@ -36,12 +41,6 @@ export const KUBEAI_ANNOTATIONS = [
   ANNOTATION_KUBEAI_REGISTRY_NAME,
 ] as const;
 
-/** Training job kinds accepted in {@link ANNOTATION_KUBEAI_TRAINING_JOB_KIND}. */
-export const TRAINING_JOB_KINDS = [
-  'PyTorchJob',
-  'TFJob',
-  'XGBoostJob',
-  'MPIJob',
-  'Job',
-  'CronJob',
-] as const;
+/** Training job kinds accepted in {@link ANNOTATION_KUBEAI_TRAINING_JOB_KIND}: the training kinds of the workload table. */
+export const TRAINING_JOB_KINDS: readonly TrainingWorkloadKind[] =
+  TRAINING_WORKLOAD_KINDS;

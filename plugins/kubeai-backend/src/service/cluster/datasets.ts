@@ -17,7 +17,6 @@ import {
   buildDataset,
   datasetInputSchema,
   KUBEAI_ANNOTATIONS,
-  type KubeObject,
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import { type ClusterApi, type ClusterContext, compact } from './context';
@@ -42,9 +41,9 @@ export function registerDatasetRoutes(
   } = ctx;
   const {
     readFirst,
-    fixed,
+    preferred,
     statusOf,
-    readOptional,
+    companionsOf,
     deleteManaged,
     portalEntityOf,
   } = createObjectHelpers(ctx);
@@ -172,8 +171,8 @@ export function registerDatasetRoutes(
     '/clusters/:cluster/namespaces/:namespace/datasets/:name',
     async (req, res) => {
       const object = await readFirst(req.params, 'Dataset', [
-        fixed('data.fluid.io/v1alpha1', 'Dataset'),
-        fixed('v1', 'PersistentVolumeClaim'),
+        preferred('Dataset'),
+        preferred('PersistentVolumeClaim'),
       ]);
       res.json(await statusOf(req.params.cluster, object, {}));
     },
@@ -185,21 +184,11 @@ export function registerDatasetRoutes(
       const credentials = await ctx.credentialsOf(req);
       const { cluster, namespace, name } = req.params;
       const object = await readFirst(req.params, 'Dataset', [
-        fixed('data.fluid.io/v1alpha1', 'Dataset'),
-        fixed('v1', 'PersistentVolumeClaim'),
+        preferred('Dataset'),
+        preferred('PersistentVolumeClaim'),
       ]);
-      const related: KubeObject[] = [];
-      if (object.kind === 'Dataset') {
-        for (const kind of ['AlluxioRuntime', 'JuiceFSRuntime']) {
-          const runtime = await readOptional(
-            cluster,
-            { group: 'data.fluid.io', version: 'v1alpha1', kind },
-            namespace,
-            name,
-          );
-          if (runtime) related.push(runtime);
-        }
-      }
+      // a Fluid Dataset's cache runtime
+      const related = await companionsOf(cluster, object);
       const entityRef = await portalEntityOf(
         [object.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef]],
         entity => {

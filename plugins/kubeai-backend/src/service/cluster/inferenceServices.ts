@@ -55,7 +55,7 @@ export function registerInferenceServiceRoutes(
     result,
     publishEntity,
   } = ctx;
-  const { readFirst, fixed, statusOf, deleteManaged, portalEntityOf } =
+  const { readFirst, preferred, statusOf, deleteManaged, portalEntityOf } =
     createObjectHelpers(ctx);
 
   // ------------------------------------------------------------------ inference services
@@ -588,7 +588,7 @@ export function registerInferenceServiceRoutes(
     async (req, res) => {
       const { cluster, namespace, name } = req.params;
       const object = await readFirst(req.params, 'InferenceService', [
-        fixed('serving.kserve.io/v1beta1', 'InferenceService'),
+        preferred('InferenceService'),
       ]);
       const deployment = await store.findDeploymentByObject(
         cluster,
@@ -605,7 +605,7 @@ export function registerInferenceServiceRoutes(
       const credentials = await ctx.credentialsOf(req);
       const { cluster, namespace, name } = req.params;
       const object = await readFirst(req.params, 'InferenceService', [
-        fixed('serving.kserve.io/v1beta1', 'InferenceService'),
+        preferred('InferenceService'),
       ]);
       // the deployment history stays (lineage); the informers mark it Deleted
       const deployment = await store.findDeploymentByObject(

@@ -5,10 +5,14 @@
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  isTrainingWorkloadKind,
   kubeaiClusterObjectCreatePermission,
   kubeaiRunCreatePermission,
+  TRAINING_WORKLOAD_KINDS,
+  WORKLOADS,
   type CreateJobRequest,
   type Run,
+  type TrainingWorkloadKind,
 } from '@kubeai/plugin-kubeai-common';
 import { UnprocessableEntityError } from '../../errors';
 import {
@@ -25,15 +29,6 @@ import {
   stripServerFields,
 } from './context';
 import { createObjectHelpers } from './objects';
-
-const TRAINING_GROUPS: Record<string, { group: string; versions: string[] }> = {
-  Job: { group: 'batch', versions: ['v1'] },
-  CronJob: { group: 'batch', versions: ['v1', 'v1beta1'] },
-  TFJob: { group: 'kubeflow.org', versions: ['v1'] },
-  PyTorchJob: { group: 'kubeflow.org', versions: ['v1'] },
-  XGBoostJob: { group: 'kubeflow.org', versions: ['v1'] },
-  TrainJob: { group: 'trainer.kubeflow.org', versions: ['v1alpha1'] },
-};
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
@@ -78,7 +73,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     result,
     modelUrl,
   } = ctx;
-  const { readFirst, statusOf, runOf, readOptional, deleteManaged } =
+  const { readFirst, statusOf, runOf, companionsOf, deleteManaged } =
     createObjectHelpers(ctx);
 
   // ------------------------------------------------------------------ training tasks
@@ -134,15 +129,17 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         ` for kind ${body.kind}`,
       );
     }
-    const cronJobApiVersion =
-      body.kind === 'CronJob'
-        ? ((await gateway
-            .resolveApiVersion(cluster, 'batch', 'CronJob', ['v1', 'v1beta1'])
+    // kinds served in several versions (CronJob: batch/v1 or, on 1.20, batch/v1beta1): discovery
+    const { group, versions } = WORKLOADS[body.kind];
+    const apiVersion =
+      versions.length > 1
+        ? await gateway
+            .resolveApiVersion(cluster, group, body.kind, [...versions])
             .catch(error => {
               throw clusterError(error, cluster);
-            })) as 'batch/v1' | 'batch/v1beta1')
+            })
         : undefined;
-    const built = buildTraining(input as any, { cronJobApiVersion });
+    const built = buildTraining(input as any, { apiVersion });
     return { body, built, inputs: datasets.inputs, main: built.length - 1 };
   }
 
@@ -341,15 +338,12 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     });
   });
 
-  const served = (cluster: string, kind: string) => async () => {
-    const { group, versions } = TRAINING_GROUPS[kind];
+  const served = (cluster: string, kind: TrainingWorkloadKind) => async () => {
+    const { group, versions } = WORKLOADS[kind];
     return {
-      apiVersion: await gatewayOf().resolveApiVersion(
-        cluster,
-        group,
-        kind,
-        versions,
-      ),
+      apiVersion: await gatewayOf().resolveApiVersion(cluster, group, kind, [
+        ...versions,
+      ]),
       kind,
     };
   };
@@ -360,16 +354,16 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
    */
   const readTrainingObject = async (
     params: { cluster: string; namespace: string; name: string },
-    kind: string | undefined,
+    kind: TrainingWorkloadKind | undefined,
   ) => {
     const { cluster, namespace, name } = params;
-    let kinds = Object.keys(TRAINING_GROUPS);
+    let kinds: TrainingWorkloadKind[] = [...TRAINING_WORKLOAD_KINDS];
     if (kind) {
       kinds = [kind];
     } else {
       const recorded = await store.findObjectRun(cluster, namespace, name);
       const recordedKind = recorded?.params?.objectKind;
-      if (typeof recordedKind === 'string' && TRAINING_GROUPS[recordedKind]) {
+      if (isTrainingWorkloadKind(recordedKind)) {
         kinds = [recordedKind, ...kinds.filter(k => k !== recordedKind)];
       }
     }
@@ -395,19 +389,9 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     '/clusters/:cluster/namespaces/:namespace/jobs/:name',
     async (req, res) => {
       const credentials = await ctx.credentialsOf(req);
-      const { cluster, namespace, name } = req.params;
+      const { cluster } = req.params;
       const object = await readTrainingObject(req.params, req.query.kind);
-      // the Volcano PodGroup of gang scheduling (same name)
-      const podGroup = await readOptional(
-        cluster,
-        {
-          group: 'scheduling.volcano.sh',
-          version: 'v1beta1',
-          kind: 'PodGroup',
-        },
-        namespace,
-        name,
-      );
+      // its companions (the Volcano PodGroup of gang scheduling, same name)
       res.json(
         await deleteManaged(
           req,
@@ -415,7 +399,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
           req.query.dryRun ?? false,
           object,
           {
-            related: podGroup ? [podGroup] : [],
+            related: await companionsOf(cluster, object),
             run: await runOf(cluster, object),
           },
         ),

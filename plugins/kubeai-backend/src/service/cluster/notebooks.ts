@@ -10,7 +10,6 @@ import {
 import {
   buildNotebook,
   notebookInputSchema,
-  notebookWorkspaceClaimName,
   type DatasetMountInput,
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
@@ -34,7 +33,7 @@ export function registerNotebookRoutes(
     result,
     modelUrl,
   } = ctx;
-  const { readFirst, fixed, statusOf, runOf, readOptional, deleteManaged } =
+  const { readFirst, preferred, statusOf, runOf, companionsOf, deleteManaged } =
     createObjectHelpers(ctx);
 
   // ------------------------------------------------------------------ notebooks
@@ -126,7 +125,7 @@ export function registerNotebookRoutes(
     '/clusters/:cluster/namespaces/:namespace/notebooks/:name',
     async (req, res) => {
       const object = await readFirst(req.params, 'Notebook', [
-        fixed('kubeflow.org/v1', 'Notebook'),
+        preferred('Notebook'),
       ]);
       res.json(
         await statusOf(req.params.cluster, object, {
@@ -140,23 +139,12 @@ export function registerNotebookRoutes(
     '/clusters/:cluster/namespaces/:namespace/notebooks/:name',
     async (req, res) => {
       const credentials = await ctx.credentialsOf(req);
-      const { cluster, namespace, name } = req.params;
+      const { cluster } = req.params;
       const object = await readFirst(req.params, 'Notebook', [
-        fixed('kubeflow.org/v1', 'Notebook'),
+        preferred('Notebook'),
       ]);
       // the workspace PVC POST /notebooks created (not an existing claim it mounts)
-      const claimName = notebookWorkspaceClaimName(name);
-      const mounted = (
-        ((object.spec as any)?.template?.spec?.volumes ?? []) as any[]
-      ).some(v => v?.persistentVolumeClaim?.claimName === claimName);
-      const workspace = mounted
-        ? await readOptional(
-            cluster,
-            { group: '', version: 'v1', kind: 'PersistentVolumeClaim' },
-            namespace,
-            claimName,
-          )
-        : undefined;
+      const related = await companionsOf(cluster, object);
       res.json(
         await deleteManaged(
           req,
@@ -164,7 +152,7 @@ export function registerNotebookRoutes(
           req.query.dryRun ?? false,
           object,
           {
-            related: workspace ? [workspace] : [],
+            related,
             run: await runOf(cluster, object),
           },
         ),

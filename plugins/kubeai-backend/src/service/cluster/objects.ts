@@ -7,12 +7,16 @@
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError, ConflictError } from '@backstage/errors';
 import {
+  clusterKindSpec,
   kubeaiClusterObjectDeletePermission,
   kubeaiRunUpdatePermission,
   KUBEAI_MANAGER,
+  preferredApiVersion,
+  type ClusterKind,
   type ClusterObjectStatus,
   type Deployment,
   type Run,
+  type WorkloadStatusParser,
 } from '@kubeai/plugin-kubeai-common';
 import type { PortalEntity } from '../../database/RegistryStore';
 import { RUN_DELETED_FROM_PORTAL } from '../../informers/observe';
@@ -72,6 +76,9 @@ export function createObjectHelpers(ctx: ClusterContext) {
     apiVersion,
     kind,
   });
+  /** A kind of the workload table, in its preferred apiVersion. */
+  const preferred = (kind: ClusterKind) =>
+    fixed(preferredApiVersion(kind), kind);
   async function statusOf(
     cluster: string,
     object: KubeObject,
@@ -128,6 +135,29 @@ export function createObjectHelpers(ctx: ClusterContext) {
       if ((error as Error)?.name === 'NotFoundError') return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The companions of an object that exist (the workload table's `companions`: a PodGroup, a
+   * notebook's workspace PVC, a Fluid runtime, …), for {@link deleteManaged}'s `related`.
+   */
+  async function companionsOf(
+    cluster: string,
+    object: KubeObject,
+  ): Promise<KubeObject[]> {
+    const found: KubeObject[] = [];
+    for (const companion of clusterKindSpec(object.kind)?.companions ?? []) {
+      const name = `${object.metadata.name}${companion.nameSuffix}`;
+      if (companion.onlyIfMounted && !mountsClaim(object, name)) continue;
+      const related = await readOptional(
+        cluster,
+        companion,
+        object.metadata.namespace!,
+        name,
+      );
+      if (related) found.push(related);
+    }
+    return found;
   }
 
   const isManaged = (object: KubeObject) =>
@@ -268,9 +298,11 @@ export function createObjectHelpers(ctx: ClusterContext) {
   return {
     readFirst,
     fixed,
+    preferred,
     statusOf,
     runOf,
     readOptional,
+    companionsOf,
     isManaged,
     describeObject,
     deleteManaged,
@@ -278,11 +310,89 @@ export function createObjectHelpers(ctx: ClusterContext) {
   };
 }
 
-/** A one-word summary of an object's state, and why. */
-export function phaseOf(object: KubeObject): {
-  phase: string;
-  message?: string;
-} {
+/** Whether the object's pod template (`spec.template.spec.volumes`) mounts the claim `claimName`. */
+function mountsClaim(object: KubeObject, claimName: string): boolean {
+  return (((object.spec as any)?.template?.spec?.volumes ?? []) as any[]).some(
+    v => v?.persistentVolumeClaim?.claimName === claimName,
+  );
+}
+
+type Phase = { phase: string; message?: string };
+
+/** The phase of an object, per status parser of the workload table. */
+const PHASES: Record<
+  WorkloadStatusParser,
+  (
+    status: Record<string, any>,
+    spec: Record<string, any>,
+    trueCondition: (type: string) => Record<string, any> | undefined,
+    conditions: Array<Record<string, any>>,
+  ) => Phase
+> = {
+  notebook: status =>
+    (status.readyReplicas ?? 0) > 0
+      ? { phase: 'Running' }
+      : {
+          phase: 'Pending',
+          message: status.containerState
+            ? JSON.stringify(status.containerState)
+            : undefined,
+        },
+  job: (status, _spec, trueCondition) => {
+    const failed = trueCondition('Failed');
+    if (trueCondition('Complete')) return { phase: 'Succeeded' };
+    if (failed) return { phase: 'Failed', message: failed.message };
+    return { phase: (status.active ?? 0) > 0 ? 'Running' : 'Pending' };
+  },
+  schedule: (status, spec) => ({
+    phase: spec.suspend ? 'Suspended' : 'Scheduled',
+    message: status.lastScheduleTime
+      ? `last scheduled ${status.lastScheduleTime}`
+      : undefined,
+  }),
+  trainingOperator: (_status, _spec, trueCondition) =>
+    trainingConditionsPhase(trueCondition),
+  trainJob: (_status, _spec, trueCondition) =>
+    trainingConditionsPhase(trueCondition),
+  inferenceService: (_status, _spec, _trueCondition, conditions) => {
+    const ready = conditions.find(c => c.type === 'Ready');
+    if (ready?.status === 'True') return { phase: 'Ready' };
+    return { phase: ready ? 'NotReady' : 'Pending', message: ready?.message };
+  },
+  workflow: status => ({
+    phase: status.phase ?? 'Pending',
+    message: status.message,
+  }),
+  fluidDataset: status => ({ phase: status.phase ?? 'Pending' }),
+  persistentVolumeClaim: status => ({ phase: status.phase ?? 'Pending' }),
+};
+
+/** Training Operator / Trainer conditions: the first true of Succeeded, Complete, Failed, … */
+function trainingConditionsPhase(
+  trueCondition: (type: string) => Record<string, any> | undefined,
+): Phase {
+  for (const type of [
+    'Succeeded',
+    'Complete',
+    'Failed',
+    'Running',
+    'Restarting',
+    'Created',
+  ]) {
+    const c = trueCondition(type);
+    if (c) {
+      const phases: Record<string, string> = {
+        Complete: 'Succeeded',
+        Created: 'Pending',
+      };
+      return { phase: phases[type] ?? type, message: c.message };
+    }
+  }
+  return { phase: 'Pending' };
+}
+
+/** A one-word summary of an object's state, and why (the status parser of its kind in the workload table). */
+export function phaseOf(object: KubeObject): Phase {
   const status = (object.status ?? {}) as Record<string, any>;
   const spec = (object.spec ?? {}) as Record<string, any>;
   const conditions: Array<Record<string, any>> = Array.isArray(
@@ -292,64 +402,7 @@ export function phaseOf(object: KubeObject): {
     : [];
   const trueCondition = (type: string) =>
     conditions.find(c => c.type === type && c.status === 'True');
-  switch (object.kind) {
-    case 'Notebook':
-      return (status.readyReplicas ?? 0) > 0
-        ? { phase: 'Running' }
-        : {
-            phase: 'Pending',
-            message: status.containerState
-              ? JSON.stringify(status.containerState)
-              : undefined,
-          };
-    case 'Job': {
-      const failed = trueCondition('Failed');
-      if (trueCondition('Complete')) return { phase: 'Succeeded' };
-      if (failed) return { phase: 'Failed', message: failed.message };
-      return { phase: (status.active ?? 0) > 0 ? 'Running' : 'Pending' };
-    }
-    case 'CronJob':
-    case 'CronWorkflow':
-      return {
-        phase: spec.suspend ? 'Suspended' : 'Scheduled',
-        message: status.lastScheduleTime
-          ? `last scheduled ${status.lastScheduleTime}`
-          : undefined,
-      };
-    case 'TFJob':
-    case 'PyTorchJob':
-    case 'XGBoostJob':
-    case 'TrainJob': {
-      for (const type of [
-        'Succeeded',
-        'Complete',
-        'Failed',
-        'Running',
-        'Restarting',
-        'Created',
-      ]) {
-        const c = trueCondition(type);
-        if (c) {
-          const phases: Record<string, string> = {
-            Complete: 'Succeeded',
-            Created: 'Pending',
-          };
-          return { phase: phases[type] ?? type, message: c.message };
-        }
-      }
-      return { phase: 'Pending' };
-    }
-    case 'InferenceService': {
-      const ready = conditions.find(c => c.type === 'Ready');
-      if (ready?.status === 'True') return { phase: 'Ready' };
-      return { phase: ready ? 'NotReady' : 'Pending', message: ready?.message };
-    }
-    case 'Workflow':
-      return { phase: status.phase ?? 'Pending', message: status.message };
-    case 'Dataset':
-    case 'PersistentVolumeClaim':
-      return { phase: status.phase ?? 'Pending' };
-    default:
-      return { phase: status.phase ?? 'Unknown' };
-  }
+  const parser = clusterKindSpec(object.kind)?.status;
+  if (!parser) return { phase: status.phase ?? 'Unknown' };
+  return PHASES[parser](status, spec, trueCondition, conditions);
 }

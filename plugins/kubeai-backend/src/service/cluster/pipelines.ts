@@ -46,7 +46,7 @@ export function registerPipelineRoutes(
     result,
     modelUrl,
   } = ctx;
-  const { readFirst, fixed, statusOf, runOf, deleteManaged } =
+  const { readFirst, preferred, statusOf, runOf, deleteManaged } =
     createObjectHelpers(ctx);
 
   // ------------------------------------------------------------------ pipelines
@@ -285,8 +285,8 @@ export function registerPipelineRoutes(
     '/clusters/:cluster/namespaces/:namespace/pipelines/:name',
     async (req, res) => {
       const object = await readFirst(req.params, 'pipeline', [
-        fixed('argoproj.io/v1alpha1', 'Workflow'),
-        fixed('argoproj.io/v1alpha1', 'CronWorkflow'),
+        preferred('Workflow'),
+        preferred('CronWorkflow'),
       ]);
       res.json(
         await statusOf(req.params.cluster, object, {
@@ -301,8 +301,8 @@ export function registerPipelineRoutes(
     async (req, res) => {
       const credentials = await ctx.credentialsOf(req);
       const object = await readFirst(req.params, 'pipeline', [
-        fixed('argoproj.io/v1alpha1', 'Workflow'),
-        fixed('argoproj.io/v1alpha1', 'CronWorkflow'),
+        preferred('Workflow'),
+        preferred('CronWorkflow'),
       ]);
       res.json(
         await deleteManaged(

@@ -5,9 +5,11 @@ import { usePermission } from '@backstage/plugin-permission-react';
 import {
   ClusterDeleteResult,
   ClusterObjectRef,
+  isTrainingWorkloadKind,
   KubeaiApi,
   kubeaiClusterObjectDeletePermission,
   Run,
+  RUN_ROLES,
   TrainingKind,
 } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
@@ -23,23 +25,11 @@ import { errorMessage } from '../common/format';
 import { ErrorState, LoadingState } from '../common/States';
 import { useActionRunner } from '../common/useActionRunner';
 
-const TRAINING_KINDS: readonly TrainingKind[] = [
-  'Job',
-  'CronJob',
-  'TFJob',
-  'PyTorchJob',
-  'XGBoostJob',
-  'TrainJob',
-];
-
 /** The training kind a run records (observed by the informers, or the create route's param). */
 export function trainingKindOf(run: Run): TrainingKind | undefined {
   for (const kind of [run.observed?.kind, run.params?.objectKind]) {
-    if (
-      typeof kind === 'string' &&
-      (TRAINING_KINDS as readonly string[]).includes(kind)
-    ) {
-      return kind as TrainingKind;
+    if (isTrainingWorkloadKind(kind)) {
+      return kind;
     }
   }
   return undefined;
@@ -48,7 +38,7 @@ export function trainingKindOf(run: Run): TrainingKind | undefined {
 /** True when the run page can delete the run's object (a notebook, training task or pipeline). */
 export function canDeleteRunObject(run: Run): boolean {
   return (
-    ['notebook', 'training', 'pipeline'].includes(run.kind) &&
+    (RUN_ROLES as readonly string[]).includes(run.kind) &&
     Boolean(run.cluster && run.namespace && run.name)
   );
 }
