@@ -187,6 +187,24 @@ export const WORKLOADS = {
     podLabels: TRAINING_OPERATOR_POD_LABELS,
     companions: [PODGROUP],
   },
+  MPIJob: {
+    // the Kubeflow MPI operator (v2: a launcher Job running mpirun over SSH into the workers)
+    group: 'kubeflow.org',
+    versions: ['v2beta1'],
+    plural: 'mpijobs',
+    role: 'training',
+    observed: 'run',
+    watch: 'managed',
+    status: 'trainingOperator',
+    replicas: {
+      field: 'mpiReplicaSpecs',
+      types: ['Launcher', 'Worker'],
+      main: ['Launcher'],
+      container: 'mpi',
+    },
+    podLabels: TRAINING_OPERATOR_POD_LABELS,
+    companions: [PODGROUP],
+  },
   TrainJob: {
     group: 'trainer.kubeflow.org',
     versions: ['v1alpha1'],

@@ -1,5 +1,6 @@
 import {
   buildTraining,
+  mainReplicaType,
   trainingInputSchema,
   type TrainingInput,
 } from './training';
@@ -270,6 +271,78 @@ describe('buildTraining', () => {
     ).toBe('xgboost');
   });
 
+  it('builds an MPIJob (kubeflow.org/v2beta1, Launcher / Worker) with slotsPerWorker and gang scheduling through runPolicy', () => {
+    const [mpi, ...rest] = buildTraining({
+      ...common,
+      kind: 'MPIJob',
+      name: 'shoe-mpi',
+      replicas: { Worker: 4 },
+      replicaResources: { Launcher: { cpu: '1', memory: '2Gi' } },
+      slotsPerWorker: 2,
+      queue,
+      gang: { queue: 'research' },
+      backoffLimit: 2,
+    });
+    expect(rest).toEqual([]);
+    expect(mpi.apiVersion).toBe('kubeflow.org/v2beta1');
+    expect(mpi.kind).toBe('MPIJob');
+    expect(mpi.metadata.labels).toEqual({ ...kueueLabels, ...identityLabels });
+    const spec = mpi.spec as any;
+    expect(spec.slotsPerWorker).toBe(2);
+    expect(Object.keys(spec.mpiReplicaSpecs)).toEqual(['Launcher', 'Worker']);
+    expect(spec.mpiReplicaSpecs.Launcher).toMatchObject({
+      replicas: 1,
+      restartPolicy: 'OnFailure',
+    });
+    expect(
+      spec.mpiReplicaSpecs.Launcher.template.spec.containers[0].resources,
+    ).toEqual({
+      requests: { cpu: '1', memory: '2Gi' },
+      limits: { memory: '2Gi' },
+    });
+    expect(spec.mpiReplicaSpecs.Worker).toMatchObject({
+      replicas: 4,
+      template: {
+        metadata: { labels: identityLabels },
+        spec: {
+          schedulerName: 'volcano',
+          containers: [expectedContainer('mpi')],
+        },
+      },
+    });
+    expect(spec.runPolicy).toEqual({
+      backoffLimit: 2,
+      schedulingPolicy: { minAvailable: 5, queue: 'research' },
+    });
+    // success is the launcher's (pipeline steps wait for it)
+    expect(
+      mainReplicaType(
+        trainingInputSchema.parse({
+          ...common,
+          kind: 'MPIJob',
+          name: 'm',
+          replicas: { Worker: 1 },
+        }),
+      ),
+    ).toBe('Launcher');
+    const parse = (patch: object) =>
+      trainingInputSchema.safeParse({
+        ...common,
+        kind: 'MPIJob',
+        name: 'm',
+        replicas: { Worker: 1 },
+        ...patch,
+      });
+    expect(parse({ replicas: {} }).error?.issues[0]).toMatchObject({
+      path: ['replicas'],
+      message: 'an MPIJob needs at least one Worker',
+    });
+    expect(parse({ replicas: { Launcher: 2, Worker: 1 } }).success).toBe(false);
+    expect(parse({ restartPolicy: 'Always' }).success).toBe(false);
+    expect(parse({ slotsPerWorker: 0 }).success).toBe(false);
+    expect(parse({ nprocPerNode: '4' }).success).toBe(false);
+  });
+
   it('builds a Trainer v2 TrainJob with runtimeRef and dataset mounts as a runtime patch', () => {
     const [trainJob] = buildTraining({
       ...common,
@@ -352,6 +425,20 @@ describe('buildTraining', () => {
     },
     {
       ...common,
+      kind: 'MPIJob',
+      name: 'mpi',
+      replicas: { Launcher: 1, Worker: 2 },
+      replicaResources: { Worker: { cpu: '8', memory: '32Gi', gpu: 4 } },
+      slotsPerWorker: 4,
+      shmSize: '1Gi',
+      queue,
+      gang: {},
+      activeDeadlineSeconds: 3600,
+      ttlSecondsAfterFinished: 600,
+      restartPolicy: 'ExitCode',
+    },
+    {
+      ...common,
       kind: 'TrainJob',
       name: 'tj',
       runtimeRef: { name: 'torch', kind: 'TrainingRuntime' },
@@ -397,7 +484,7 @@ describe('buildTraining', () => {
         name: 'j',
         ...patch,
       });
-    expect(parse({ kind: 'MPIJob' }).success).toBe(false);
+    expect(parse({ kind: 'PaddleJob' }).success).toBe(false);
     expect(parse({ command: 'python -m train' }).success).toBe(false);
     expect(parse({ resources: { gpu: 0.5 } }).success).toBe(false);
     expect(parse({ env: [{ name: '1X', value: 'a' }] }).success).toBe(false);

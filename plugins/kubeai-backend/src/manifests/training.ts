@@ -1,13 +1,15 @@
 /**
  * Training workloads: one-off `Job`, periodic `CronJob`, Kubeflow Training Operator v1 `TFJob`
  * (Chief / PS / Worker / Evaluator), `PyTorchJob` (Master / Worker), `XGBoostJob`
- * (Master / Worker), and Kubeflow Trainer v2 `TrainJob` (a `runtimeRef` to a training runtime).
+ * (Master / Worker), MPI operator v2 `MPIJob` (Launcher / Worker, `slotsPerWorker`), and Kubeflow
+ * Trainer v2 `TrainJob` (a `runtimeRef` to a training runtime). Groups, versions, replica types and
+ * container names come from the workload table of `@kubeai/plugin-kubeai-common`.
  *
  * All of them take the same container settings (image, command + args as argv arrays, env,
  * resources, read-only dataset mounts), Kueue admission (`kueue.x-k8s.io/queue-name`, priority
  * class) and optional Volcano gang scheduling (`schedulerName: volcano` and a PodGroup
- * `minMember`; for the Training Operator kinds through `runPolicy.schedulingPolicy`, from which the
- * operator creates the PodGroup itself).
+ * `minMember`; for the Training Operator kinds and MPIJob through `runPolicy.schedulingPolicy`, from
+ * which the operator creates the PodGroup itself).
  */
 import {
   preferredApiVersion,
@@ -183,6 +185,25 @@ const xgBoostJobSchema = trainingBaseSchema
   })
   .strict();
 
+const mpiJobSchema = trainingBaseSchema
+  .extend({
+    kind: z.literal('MPIJob'),
+    replicas: z
+      .object({
+        Launcher: z.literal(1).default(1),
+        Worker: replicaCount.optional(),
+      })
+      .strict(),
+    replicaResources: replicaResourcesSchema(['Launcher', 'Worker']),
+    /** MPI slots per worker in the hostfile (processes per worker; e.g. its GPUs). */
+    slotsPerWorker: z.number().int().min(1).max(1024).optional(),
+    // the launcher runs as a batch Job, whose pods cannot restart Always
+    restartPolicy: z
+      .enum(['Never', 'OnFailure', 'ExitCode'])
+      .default('OnFailure'),
+  })
+  .strict();
+
 const trainJobSchema = trainingBaseSchema
   .extend({
     kind: z.literal('TrainJob'),
@@ -219,6 +240,7 @@ export const trainingInputSchema = z
     tfJobSchema,
     pyTorchJobSchema,
     xgBoostJobSchema,
+    mpiJobSchema,
     trainJobSchema,
   ])
   .superRefine((input, ctx) => {
@@ -256,6 +278,13 @@ export const trainingInputSchema = z
         code: z.ZodIssueCode.custom,
         path: ['replicas'],
         message: 'a TFJob needs a Chief or at least one Worker',
+      });
+    }
+    if (input.kind === 'MPIJob' && !input.replicas.Worker) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['replicas'],
+        message: 'an MPIJob needs at least one Worker',
       });
     }
     if (
@@ -490,10 +519,13 @@ const REPLICATED_SPEC_FIELDS: {
   PyTorchJob: input =>
     input.nprocPerNode ? { nprocPerNode: input.nprocPerNode } : {},
   XGBoostJob: () => ({}),
+  MPIJob: input =>
+    input.slotsPerWorker ? { slotsPerWorker: input.slotsPerWorker } : {},
 };
 
 /**
- * A distributed job of a replicated kind (Training Operator v1 TFJob, PyTorchJob, XGBoostJob):
+ * A distributed job of a replicated kind (Training Operator v1 TFJob, PyTorchJob, XGBoostJob; MPI
+ * operator v2 MPIJob):
  * replica specs, spec field, container name and apiVersion from the workload table.
  */
 function replicatedJob(

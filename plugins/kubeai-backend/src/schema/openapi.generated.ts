@@ -1496,7 +1496,7 @@ export const spec = {
         operationId: 'createJob',
         tags: ['Clusters'],
         summary:
-          'Create (or update) a training task — Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob — and record its run.',
+          'Create (or update) a training task — Job, CronJob, TFJob, PyTorchJob, XGBoostJob, MPIJob or TrainJob — and record its run.',
         description:
           '`kind` selects the workload; the fields that apply to it are those of the kind (a field of\nanother kind is a 400 naming it). CronJob uses the `batch` version the cluster serves\n(`batch/v1`, or `batch/v1beta1` on Kubernetes 1.20). `queue` adds the Kueue labels, `gang`\nVolcano gang scheduling. Records a run of kind `training` (once per object: the same\nrequest again updates that run). `dryRun` returns the manifests after a server-side dry\nrun. Permissions: `kubeai.cluster.object.create` and `kubeai.run.create`.\n',
         requestBody: {
@@ -2187,7 +2187,7 @@ export const spec = {
         tags: ['Clusters'],
         summary: 'Delete a training task the portal created, and stop its run.',
         description:
-          'Deletes the Job, CronJob, TFJob, PyTorchJob, XGBoostJob or TrainJob (`kind`, else the kind of\nthe recorded run, else each kind in turn) and the Volcano PodGroup of the same name that\n`POST /jobs` created for gang scheduling. A recorded run that has not finished is marked\n`Stopped` ("deleted from the portal by …").\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `kubeai.run.update` when a run is marked).\n',
+          'Deletes the Job, CronJob, TFJob, PyTorchJob, XGBoostJob, MPIJob or TrainJob (`kind`, else the\nkind of the recorded run, else each kind in turn) and the Volcano PodGroup of the same name that\n`POST /jobs` created for gang scheduling. A recorded run that has not finished is marked\n`Stopped` ("deleted from the portal by …").\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `kubeai.run.update` when a run is marked).\n',
         parameters: [
           {
             $ref: '#/components/parameters/cluster',
@@ -4373,13 +4373,14 @@ export const spec = {
           'TFJob',
           'PyTorchJob',
           'XGBoostJob',
+          'MPIJob',
           'TrainJob',
         ],
       },
       ReplicaCounts: {
         type: 'object',
         description:
-          'Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`).',
+          'Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`; MPIJob `Launcher`, `Worker`).',
         properties: {
           Chief: {
             type: 'integer',
@@ -4406,6 +4407,11 @@ export const spec = {
             minimum: 1,
             maximum: 1,
           },
+          Launcher: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1,
+          },
         },
         additionalProperties: false,
       },
@@ -4426,6 +4432,9 @@ export const spec = {
             $ref: '#/components/schemas/ComputeResources',
           },
           Master: {
+            $ref: '#/components/schemas/ComputeResources',
+          },
+          Launcher: {
             $ref: '#/components/schemas/ComputeResources',
           },
         },
@@ -4565,8 +4574,17 @@ export const spec = {
             description: 'PyTorchJob only; `auto`, `cpu`, `gpu` or a number.',
             pattern: '^(auto|cpu|gpu|[1-9][0-9]{0,3})$',
           },
+          slotsPerWorker: {
+            type: 'integer',
+            description:
+              'MPIJob only; MPI slots (processes) per worker in the hostfile.',
+            minimum: 1,
+            maximum: 1024,
+          },
           restartPolicy: {
             type: 'string',
+            description:
+              'Not `Always` for an MPIJob (its launcher is a batch Job).',
             enum: ['Never', 'OnFailure', 'ExitCode', 'Always'],
           },
           runtimeRef: {
@@ -5469,6 +5487,7 @@ export const spec = {
           'TFJob',
           'PyTorchJob',
           'XGBoostJob',
+          'MPIJob',
           'TrainJob',
           'Notebook',
           'InferenceService',
@@ -5760,7 +5779,7 @@ export const spec = {
           kind: {
             type: 'string',
             description:
-              'Job, TFJob, PyTorchJob, XGBoostJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow.',
+              'Job, TFJob, PyTorchJob, XGBoostJob, MPIJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow.',
           },
           apiVersion: {
             type: 'string',

@@ -461,6 +461,48 @@ describe('cluster routes (SQLite registry)', () => {
     expect(status.body.object.kind).toBe('PyTorchJob');
   });
 
+  it('creates an MPIJob (kubeflow.org/v2beta1) with launcher, workers and slots, and reads its status', async () => {
+    const created = await request(server)
+      .post(`${API}/jobs`)
+      .send({
+        cluster: 'local',
+        namespace: NS,
+        name: 'train-mpi',
+        kind: 'MPIJob',
+        image: 'mpioperator/mpi-pi:openmpi',
+        command: ['mpirun', '-n', '4', '/home/mpiuser/pi'],
+        replicas: { Worker: 2 },
+        replicaResources: { Launcher: { cpu: '1', memory: '1Gi' } },
+        resources: { cpu: '2', memory: '4Gi' },
+        slotsPerWorker: 2,
+        gang: { queue: 'default' },
+      });
+    expect(created.status).toBe(201);
+    expect(created.body.object).toMatchObject({
+      apiVersion: 'kubeflow.org/v2beta1',
+      kind: 'MPIJob',
+      name: 'train-mpi',
+    });
+    expect(created.body.run.params).toMatchObject({ objectKind: 'MPIJob' });
+    const mpi = await readBack('kubeflow.org/v2beta1', 'MPIJob', 'train-mpi');
+    expect(mpi.spec.slotsPerWorker).toBe(2);
+    expect(mpi.spec.mpiReplicaSpecs.Launcher.replicas).toBe(1);
+    expect(mpi.spec.mpiReplicaSpecs.Worker.replicas).toBe(2);
+    expect(
+      mpi.spec.mpiReplicaSpecs.Launcher.template.spec.containers[0].resources
+        .requests,
+    ).toEqual({ cpu: '1', memory: '1Gi' });
+    expect(mpi.spec.runPolicy.schedulingPolicy.minAvailable).toBe(3);
+    const status = await request(server)
+      .get(`${API}/clusters/local/namespaces/${NS}/jobs/train-mpi`)
+      .expect(200);
+    expect(status.body).toMatchObject({
+      object: { kind: 'MPIJob', apiVersion: 'kubeflow.org/v2beta1' },
+      phase: 'Pending',
+      run: { id: created.body.run.id },
+    });
+  });
+
   it('surfaces an apiserver 422 as a 422 naming the field, and leaves nothing', async () => {
     const res = await request(server)
       .post(`${API}/jobs`)
@@ -1324,7 +1366,7 @@ describe('cluster routes (SQLite registry)', () => {
     [
       'job: unknown kind',
       '/jobs',
-      job({ kind: 'MPIJob' }),
+      job({ kind: 'PaddleJob' }),
       400,
       'request/body/kind must be equal to one of the allowed values',
     ],
@@ -1892,6 +1934,7 @@ describe('deleting what the portal created', () => {
       { ...base, name: 'del-tf', kind: 'TFJob', replicas: { Worker: 1 } },
       { ...base, name: 'del-pt', kind: 'PyTorchJob', replicas: { Worker: 1 } },
       { ...base, name: 'del-xgb', kind: 'XGBoostJob', replicas: { Worker: 1 } },
+      { ...base, name: 'del-mpi', kind: 'MPIJob', replicas: { Worker: 1 } },
     ];
     for (const task of tasks) {
       const created = await request(server).post(`${API}/jobs`).send(task);

@@ -469,15 +469,17 @@ export type TrainingKind =
   | 'TFJob'
   | 'PyTorchJob'
   | 'XGBoostJob'
+  | 'MPIJob'
   | 'TrainJob';
 
-/** Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`). */
+/** Replicas per type (TFJob `Chief`, `PS`, `Worker`, `Evaluator`; PyTorchJob / XGBoostJob `Master`, `Worker`; MPIJob `Launcher`, `Worker`). */
 export interface ReplicaCounts {
   Chief?: number;
   PS?: number;
   Worker?: number;
   Evaluator?: number;
   Master?: number;
+  Launcher?: number;
 }
 
 /** Resources per replica type, replacing `resources`. */
@@ -487,6 +489,7 @@ export interface ReplicaResources {
   Worker?: ComputeResources;
   Evaluator?: ComputeResources;
   Master?: ComputeResources;
+  Launcher?: ComputeResources;
 }
 
 /** A training task; `kind` decides which of the kind-specific fields apply. */
@@ -529,6 +532,9 @@ export interface CreateJobRequest {
   replicaResources?: ReplicaResources;
   /** PyTorchJob only; `auto`, `cpu`, `gpu` or a number. */
   nprocPerNode?: string;
+  /** MPIJob only; MPI slots (processes) per worker in the hostfile. */
+  slotsPerWorker?: number;
+  /** Not `Always` for an MPIJob (its launcher is a batch Job). */
   restartPolicy?: 'Never' | 'OnFailure' | 'ExitCode' | 'Always';
   /** TrainJob only. */
   runtimeRef?: {
@@ -845,6 +851,7 @@ export type ObservedKind =
   | 'TFJob'
   | 'PyTorchJob'
   | 'XGBoostJob'
+  | 'MPIJob'
   | 'TrainJob'
   | 'Notebook'
   | 'InferenceService'
@@ -953,7 +960,7 @@ export interface RunSchedule {
 
 /** The run's object as the cluster informers saw it last. */
 export interface RunObserved {
-  /** Job, TFJob, PyTorchJob, XGBoostJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow. */
+  /** Job, TFJob, PyTorchJob, XGBoostJob, MPIJob, TrainJob, Notebook, Workflow, CronJob, CronWorkflow. */
   kind: string;
   apiVersion: string;
   uid: string;
