@@ -20,6 +20,13 @@ import {
  * error (`… threw an error while validating the entity model:default/x; caused by InputError:
  * Invalid Model entity model:default/x: /spec/owner is required`) and does not store the new
  * version, so nothing is half-ingested.
+ *
+ * The three methods match the stages of catalog-backend's `ModelProcessor`, which serves
+ * kinds declared through `catalogModelExtensionPoint` (alpha). This processor is still needed,
+ * because in Backstage 1.55 that path cannot produce these messages, does not reject a reference
+ * to a kind that is not allowed, and replaces the built-in kinds' processor for the whole catalog
+ * (see the module's README.md). The kinds, schemas and relation fields live in
+ * `@kubeai/plugin-kubeai-common` (`entities/`); this class only adapts them to the catalog.
  */
 export class KubeaiEntitiesProcessor implements CatalogProcessor {
   getProcessorName(): string {
