@@ -55,7 +55,7 @@ step jest-leftovers node scripts/test-cleanup.mjs check --baseline "$results/clu
 # The control-plane script's own promises (idempotent start, stop, clear errors) on a throwaway cluster,
 # and the CRD fetcher's (checksums, mirror, download from a local server, the one-line error).
 step scripts node --test --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$results/scripts.tap" scripts/cluster/cluster.test.mjs \
+  --test-reporter=tap --test-reporter-destination="$results/scripts.tap" scripts/cluster/*.test.mjs \
   scripts/crds/crds.test.mjs
 step build yarn build:all && step e2e bash scripts/e2e.sh "$results"
 step e2e-leftovers node scripts/test-cleanup.mjs check --baseline "$results/cluster-before.json" --purge
