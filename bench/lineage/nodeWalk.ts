@@ -17,8 +17,8 @@ import type {
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { GraphBuilder } from '../../plugins/kubeai-backend/src/database/lineage';
-import { computeDrift } from '../../plugins/kubeai-backend/src/informers/drift';
-import { serviceSummary } from '../../plugins/kubeai-backend/src/informers/observedLineage';
+import { computeDrift } from '../../plugins/kubeai-backend/src/database/drift';
+import { serviceSummary } from '../../plugins/kubeai-backend/src/database/observed/lineage';
 
 type Direction = 'upstream' | 'downstream' | 'both';
 

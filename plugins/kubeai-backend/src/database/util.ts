@@ -98,6 +98,30 @@ export class KeyedMutex {
   }
 }
 
+/** Default page size of list reads. */
+export const DEFAULT_LIMIT = 100;
+
+/** Paging of list reads. */
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+/** Items grouped by a key, in first-seen order. */
+export function groupBy<T>(
+  items: T[],
+  key: (item: T) => string,
+): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
 /** Splits a list for `IN (…)` clauses, below every database's bind-parameter limit. */
 export function chunks<T>(items: T[], size = 5000): T[][] {
   const out: T[][] = [];

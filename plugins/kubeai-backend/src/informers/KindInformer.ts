@@ -17,7 +17,7 @@
  *    again, the cluster's health wakes the others ({@link KindInformer.retryNow}).
  *
  * The last resourceVersion is kept in memory only: a backend restart relists, and the registry's
- * writes are idempotent (see ./observedStore.ts).
+ * writes are idempotent (see src/database/observed/applyObservations.ts).
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';

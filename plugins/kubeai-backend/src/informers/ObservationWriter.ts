@@ -5,7 +5,7 @@
  * a time, in the order they were queued.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import type { ApplyStats } from './observedStore';
+import type { ApplyStats } from '../database/observed/ObservedStore';
 import type { Observation } from './observe';
 
 /** What the writer needs from the registry (RegistryStore implements it). */

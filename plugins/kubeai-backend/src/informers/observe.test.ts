@@ -1,7 +1,7 @@
 import { kubeaiMetadata } from '../manifests/labels';
 import { kindSpec } from './kinds';
 import { isRun, observe } from './observe';
-import { computeDrift, observedTraffic } from './drift';
+import { computeDrift, observedTraffic } from '../database/drift';
 
 const meta = (name: string, extra: Record<string, unknown> = {}) => ({
   ...kubeaiMetadata(name, 'team-a', {

@@ -21,21 +21,10 @@ import {
   versionId,
   walkInto,
   type LineageOptions,
-} from '../database/lineage';
-import {
-  chunks,
-  fromJson,
-  selectPrepared,
-  whereInValues,
-} from '../database/util';
-import { computeDrift, type DeploymentObserved } from './drift';
-import type { ClusterObjectRow } from './observedStore';
-
-const bareUri = (uri: string) => uri.replace(/\/+$/, '');
-const uriVariants = (uri: string) => {
-  const bare = bareUri(uri);
-  return bare === uri ? [uri, `${uri}/`] : [uri, bare];
-};
+} from '../lineage';
+import { chunks, fromJson, selectPrepared, whereInValues } from '../util';
+import { computeDrift, type DeploymentObserved } from '../drift';
+import { bareUri, uriVariants, type ClusterObjectRow } from './common';
 
 /** What a node shows of a deployment's observed state. */
 export function serviceSummary(

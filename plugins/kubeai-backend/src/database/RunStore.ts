@@ -1,0 +1,441 @@
+/** Runs and their inputs (`kubeai_runs`, `kubeai_run_inputs`); outputs are model versions. */
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import type {
+  CreateRunRequest,
+  ListRunsQuery,
+  Run,
+  RunInput,
+  RunList,
+  UpdateRunRequest,
+} from '@kubeai/plugin-kubeai-common';
+import { randomUUID } from 'node:crypto';
+import { Knex } from 'knex';
+import { UnprocessableEntityError } from '../errors';
+import { normalizeRef } from '../refs';
+import {
+  chunks,
+  compact,
+  DEFAULT_LIMIT,
+  fromJson,
+  groupBy,
+  nowIso,
+  retryOnUniqueViolation,
+  toIso,
+  toJson,
+} from './util';
+
+export interface RunRow {
+  /** Observed by the cluster informers (migration 20261220000000_observed). */
+  reason?: string | null;
+  schedule?: string | null;
+  observed?: string | null;
+  observed_at?: string | null;
+  id: string;
+  kind: string;
+  cluster: string;
+  namespace: string;
+  name: string;
+  uid: string | null;
+  model_ref: string | null;
+  phase: string;
+  message: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  params: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Runs (+ inputs), including the runs of Kubernetes objects the portal applied. */
+export class RunStore {
+  readonly #db: Knex;
+
+  constructor(db: Knex) {
+    this.#db = db;
+  }
+
+  async createRun(request: CreateRunRequest, actor: string): Promise<Run> {
+    const id = randomUUID();
+    const now = nowIso();
+    const inputs = dedupeInputs(request.inputs ?? []);
+    return this.#db.transaction(async tx => {
+      await assertDatasetVersionsExist(tx, inputs);
+      if (request.uid) {
+        const existing = await tx('kubeai_runs')
+          .where({ cluster: request.cluster, uid: request.uid })
+          .first('id');
+        if (existing) {
+          throw new ConflictError(
+            `request/body/uid: run ${existing.id} already records uid ${request.uid} in cluster ${request.cluster}`,
+          );
+        }
+      }
+      await tx('kubeai_runs').insert({
+        id,
+        kind: request.kind,
+        cluster: request.cluster,
+        namespace: request.namespace,
+        name: request.name,
+        uid: request.uid ?? null,
+        model_ref: request.modelRef ? normalizeRef(request.modelRef) : null,
+        phase: request.phase ?? 'Pending',
+        message: request.message ?? null,
+        started_at: toIso(request.startedAt) ?? null,
+        finished_at: toIso(request.finishedAt) ?? null,
+        params: toJson(request.params ?? {}),
+        created_by: actor,
+        created_at: now,
+        updated_at: now,
+      });
+      await insertInputs(tx, id, inputs);
+      return (await readRuns(tx, [id]))[0];
+    });
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    const [run] = await readRuns(this.#db, [id]);
+    return run;
+  }
+
+  async listRuns(filter: ListRunsQuery = {}): Promise<RunList> {
+    const base = this.#db('kubeai_runs');
+    if (filter.model) base.where({ model_ref: normalizeRef(filter.model) });
+    if (filter.kind) base.where({ kind: filter.kind });
+    if (filter.phase) base.where({ phase: filter.phase });
+    if (filter.dataset) {
+      const dataset = normalizeRef(filter.dataset);
+      base.whereIn(
+        'id',
+        this.#db('kubeai_run_inputs')
+          .where({ dataset_ref: dataset })
+          .select('run_id'),
+      );
+    }
+    const [{ count }] = await base.clone().count({ count: '*' });
+    const rows: { id: string }[] = await base
+      .clone()
+      .select('id')
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(filter.limit ?? DEFAULT_LIMIT)
+      .offset(filter.offset ?? 0);
+    const items = await readRuns(
+      this.#db,
+      rows.map(r => r.id),
+    );
+    return { items, totalItems: Number(count) };
+  }
+
+  /** Updates a run; `params` is merged, `inputs` replaced. */
+  /**
+   * Updates a run. `reason` (not part of the API's request) is a machine-readable cause the
+   * backend itself records, e.g. {@link RUN_DELETED_FROM_PORTAL}.
+   */
+  async updateRun(
+    id: string,
+    patch: UpdateRunRequest & { reason?: string },
+  ): Promise<Run> {
+    return this.#db.transaction(async tx => {
+      const row: RunRow | undefined = await tx('kubeai_runs')
+        .where({ id })
+        .first();
+      if (!row) {
+        throw new NotFoundError(`run ${id} not found`);
+      }
+      const update: Record<string, unknown> = { updated_at: nowIso() };
+      if (patch.phase) update.phase = patch.phase;
+      if (patch.message !== undefined) update.message = patch.message;
+      if (patch.reason !== undefined) update.reason = patch.reason;
+      if (patch.startedAt) update.started_at = toIso(patch.startedAt);
+      if (patch.finishedAt) update.finished_at = toIso(patch.finishedAt);
+      if (patch.params) {
+        update.params = toJson({
+          ...fromJson<Record<string, unknown>>(row.params, {}),
+          ...patch.params,
+        });
+      }
+      if (patch.inputs) {
+        const inputs = dedupeInputs(patch.inputs);
+        await assertDatasetVersionsExist(tx, inputs);
+        await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+        await insertInputs(tx, id, inputs);
+      }
+      await tx('kubeai_runs').where({ id }).update(update);
+      return (await readRuns(tx, [id]))[0];
+    });
+  }
+
+  /**
+   * Records the run of a Kubernetes object the portal applied, once per object: a run is
+   * identified by (cluster, uid), so applying the same object again updates that run's namespace,
+   * name, model, inputs and parameters (phase and timestamps are kept) instead of adding a run.
+   * Dataset versions of `inputs` must exist (422).
+   */
+  async upsertObjectRun(
+    request: CreateRunRequest & { uid: string },
+    actor: string,
+  ): Promise<{ run: Run; created: boolean }> {
+    const [result] = await this.upsertObjectRuns([request], actor);
+    return result;
+  }
+
+  /**
+   * {@link RegistryStore.upsertObjectRun} for many objects in one transaction and a handful of
+   * statements (one lookup, one insert of the new runs, one of their inputs), in request order.
+   */
+  async upsertObjectRuns(
+    requests: Array<CreateRunRequest & { uid: string }>,
+    actor: string,
+  ): Promise<Array<{ run: Run; created: boolean }>> {
+    if (requests.length === 0) return [];
+    const inputsOf = requests.map(r => dedupeInputs(r.inputs ?? []));
+    return retryOnUniqueViolation(() =>
+      this.#db.transaction(async tx => {
+        await assertDatasetVersionsExist(tx, dedupeInputs(inputsOf.flat()));
+        const now = nowIso();
+        const existing = new Map<string, string>(); // cluster + uid → run id
+        const uidsByCluster = new Map<string, string[]>();
+        for (const r of requests) {
+          const list = uidsByCluster.get(r.cluster) ?? [];
+          list.push(r.uid);
+          uidsByCluster.set(r.cluster, list);
+        }
+        for (const [cluster, uids] of uidsByCluster) {
+          for (const chunk of chunks(uids, 500)) {
+            const rows: { id: string; uid: string }[] = await tx('kubeai_runs')
+              .where({ cluster })
+              .whereIn('uid', chunk)
+              .select('id', 'uid');
+            rows.forEach(row =>
+              existing.set(`${cluster}\u0000${row.uid}`, row.id),
+            );
+          }
+        }
+        // the same object twice in one call: the last request wins
+        const keyOf = (r: { cluster: string; uid: string }) =>
+          `${r.cluster}\u0000${r.uid}`;
+        const winner = new Map<string, number>();
+        requests.forEach((r, i) => winner.set(keyOf(r), i));
+        const byKey = new Map<
+          string,
+          { id: string; created: boolean; run?: Run }
+        >();
+        const newRows: Record<string, unknown>[] = [];
+        const inputRows: Record<string, unknown>[] = [];
+        for (const [key, i] of winner) {
+          const r = requests[i];
+          const fields = {
+            namespace: r.namespace,
+            name: r.name,
+            model_ref: r.modelRef ? normalizeRef(r.modelRef) : null,
+            params: toJson(r.params ?? {}),
+            updated_at: now,
+          };
+          let id = existing.get(key);
+          if (id) {
+            await tx('kubeai_runs').where({ id }).update(fields);
+            await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+            byKey.set(key, { id, created: false });
+          } else {
+            id = randomUUID();
+            const row = {
+              id,
+              kind: r.kind,
+              cluster: r.cluster,
+              uid: r.uid,
+              phase: r.phase ?? 'Pending',
+              message: r.message ?? null,
+              started_at: toIso(r.startedAt) ?? null,
+              finished_at: toIso(r.finishedAt) ?? null,
+              created_by: actor,
+              created_at: now,
+              ...fields,
+            };
+            newRows.push(row);
+            // a new run: what readRuns would answer, without reading it back
+            byKey.set(key, {
+              id,
+              created: true,
+              run: compact({
+                id,
+                kind: r.kind,
+                cluster: r.cluster,
+                namespace: r.namespace,
+                name: r.name,
+                uid: r.uid,
+                modelRef: fields.model_ref ?? undefined,
+                phase: row.phase as Run['phase'],
+                message: row.message ?? undefined,
+                startedAt: row.started_at ?? undefined,
+                finishedAt: row.finished_at ?? undefined,
+                inputs: inputsOf[i].map(input => compact({ ...input })),
+                outputs: [],
+                params: r.params ?? {},
+                createdBy: actor,
+                createdAt: now,
+                updatedAt: now,
+              }),
+            });
+          }
+          for (const input of inputsOf[i]) {
+            inputRows.push({
+              run_id: id,
+              dataset_ref: input.datasetRef,
+              dataset_version: input.version ?? null,
+            });
+          }
+        }
+        for (const chunk of chunks(newRows, 200)) {
+          await tx('kubeai_runs').insert(chunk);
+        }
+        for (const chunk of chunks(inputRows, 500)) {
+          await tx('kubeai_run_inputs').insert(chunk);
+        }
+        const updated = [...byKey.values()].filter(r => !r.run).map(r => r.id);
+        const read = new Map(
+          (await readRuns(tx, updated)).map(run => [run.id, run]),
+        );
+        return requests.map(r => {
+          const result = byKey.get(keyOf(r))!;
+          return {
+            run: result.run ?? read.get(result.id)!,
+            created: result.created,
+          };
+        });
+      }),
+    );
+  }
+
+  /** The newest run recorded for an object (by cluster, namespace and name; optionally its uid). */
+  async findObjectRun(
+    cluster: string,
+    namespace: string,
+    name: string,
+    uid?: string,
+  ): Promise<Run | undefined> {
+    const query = this.#db('kubeai_runs').where({ cluster, namespace, name });
+    if (uid) {
+      query.where({ uid });
+    }
+    const row: { id: string } | undefined = await query
+      .orderBy('created_at', 'desc')
+      .first('id');
+    return row ? (await readRuns(this.#db, [row.id]))[0] : undefined;
+  }
+}
+
+function dedupeInputs(inputs: RunInput[]): RunInput[] {
+  const seen = new Map<string, RunInput>();
+  for (const input of inputs) {
+    const datasetRef = normalizeRef(input.datasetRef);
+    seen.set(`${datasetRef}@${input.version ?? ''}`, {
+      datasetRef,
+      ...(input.version !== undefined ? { version: input.version } : {}),
+    });
+  }
+  return [...seen.values()];
+}
+
+async function assertDatasetVersionsExist(
+  tx: Knex.Transaction,
+  inputs: RunInput[],
+) {
+  for (const [index, input] of inputs.entries()) {
+    if (input.version === undefined) continue;
+    const row = await tx('kubeai_dataset_versions')
+      .where({ dataset_ref: input.datasetRef, version: input.version })
+      .first('id');
+    if (!row) {
+      throw new UnprocessableEntityError(
+        `request/body/inputs/${index}/version: ${input.datasetRef} has no version ${input.version}`,
+      );
+    }
+  }
+}
+
+async function insertInputs(
+  tx: Knex.Transaction,
+  runId: string,
+  inputs: RunInput[],
+) {
+  if (inputs.length === 0) return;
+  await tx('kubeai_run_inputs').insert(
+    inputs.map(input => ({
+      run_id: runId,
+      dataset_ref: input.datasetRef,
+      dataset_version: input.version ?? null,
+    })),
+  );
+}
+
+async function readRuns(
+  db: Knex | Knex.Transaction,
+  ids: string[],
+): Promise<Run[]> {
+  if (ids.length === 0) return [];
+  const rows: RunRow[] = [];
+  const inputs: {
+    run_id: string;
+    dataset_ref: string;
+    dataset_version: string | null;
+  }[] = [];
+  const outputs: { run_id: string; model_ref: string; version: number }[] = [];
+  for (const chunk of chunks(ids)) {
+    rows.push(...(await db('kubeai_runs').whereIn('id', chunk)));
+    inputs.push(
+      ...(await db('kubeai_run_inputs')
+        .whereIn('run_id', chunk)
+        .orderBy('id')
+        .select('run_id', 'dataset_ref', 'dataset_version')),
+    );
+    outputs.push(
+      ...(await db('kubeai_model_versions')
+        .whereIn('run_id', chunk)
+        .orderBy(['model_ref', 'version'])
+        .select('run_id', 'model_ref', 'version')),
+    );
+  }
+  const byId = new Map(rows.map(r => [r.id, r]));
+  const inputsOf = groupBy(inputs, i => i.run_id);
+  const outputsOf = groupBy(outputs, o => o.run_id);
+  return ids
+    .map(id => byId.get(id))
+    .filter((r): r is RunRow => Boolean(r))
+    .map(row =>
+      compact({
+        id: row.id,
+        kind: row.kind as Run['kind'],
+        cluster: row.cluster,
+        namespace: row.namespace,
+        name: row.name,
+        uid: row.uid ?? undefined,
+        modelRef: row.model_ref ?? undefined,
+        phase: row.phase as Run['phase'],
+        message: row.message ?? undefined,
+        startedAt: row.started_at ?? undefined,
+        finishedAt: row.finished_at ?? undefined,
+        inputs: (inputsOf.get(row.id) ?? []).map(i =>
+          compact({
+            datasetRef: i.dataset_ref,
+            version: i.dataset_version ?? undefined,
+          }),
+        ),
+        outputs: (outputsOf.get(row.id) ?? []).map(o => ({
+          modelRef: o.model_ref,
+          version: o.version,
+        })),
+        params: fromJson(row.params, {}),
+        // observed by the cluster informers (src/informers)
+        reason: row.reason ?? undefined,
+        schedule: fromJson(row.schedule, undefined),
+        observed: fromJson(row.observed, undefined),
+        observedAt: row.observed_at ?? undefined,
+        createdBy: row.created_by,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      }),
+    );
+}
