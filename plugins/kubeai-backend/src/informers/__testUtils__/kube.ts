@@ -17,6 +17,7 @@ export interface ClusterState {
   kubeconfig: string;
   pids: { etcd: number; apiserver: number };
   stateDir: string;
+  binaries?: { apiserverVersion?: string; etcdVersion?: string };
 }
 
 /** The state of the control plane in `dir` (default: the shared one, `yarn cluster:start`). */
