@@ -6,7 +6,10 @@
  *     for createValidatedOpenApiRouter (request validation and typed handlers);
  *   plugins/kubeai-common/src/api/types.generated.ts         request/response interfaces for the
  *     typed client (one per object or enum schema of components.schemas, one `<Operation>Query`
- *     per operation with query parameters).
+ *     per operation with query parameters);
+ *   plugins/kubeai-common/src/api/client.generated.ts        the client's methods: one per
+ *     operationId (`KubeaiOperations`, `KubeaiOperationsClient`, `kubeaiOperationIds`), over an
+ *     abstract `request` that `KubeaiClient` implements with Backstage's discovery and fetch APIs.
  *
  * Usage (from plugins/kubeai-backend):
  *   node scripts/generate-openapi.mjs          write both files (`yarn generate:openapi`)
@@ -31,6 +34,10 @@ const specOut = resolve(packageDir, 'src/schema/openapi.generated.ts');
 const typesOut = resolve(
   packageDir,
   '../kubeai-common/src/api/types.generated.ts',
+);
+const clientOut = resolve(
+  packageDir,
+  '../kubeai-common/src/api/client.generated.ts',
 );
 
 const BANNER = [
@@ -221,12 +228,208 @@ export function generateTypesModule(doc) {
   return format(out.join('\n'));
 }
 
+// ---------------------------------------------------------------- the client
+/**
+ * One method per operation, named by its operationId. Arguments, in this order: the path
+ * parameters (`{namespace}/{name}` of a catalog entity as one `EntityName`, `{cluster}/{namespace}/
+ * {name}` of a cluster object as one `ClusterObjectName`, any other one by its name), the request
+ * body (optional, default `{}`, for a POST whose body schema requires no property), the query (optional unless
+ * a query parameter is required), and `options` (the caller's token).
+ */
+function pathGroup(segments) {
+  const joined = segments.join('/');
+  if (joined.endsWith('cluster/namespace/name')) {
+    return {
+      arg: 'target',
+      type: 'ClusterObjectName',
+      keys: ['cluster', 'namespace', 'name'],
+    };
+  }
+  if (joined.includes('namespace/name')) {
+    return { arg: 'entity', type: 'EntityName', keys: ['namespace', 'name'] };
+  }
+  return undefined;
+}
+
+function clientOperations(doc) {
+  const schemas = doc.components.schemas;
+  const { typeOf } = makeTypeWriter(schemas);
+  const parameters = doc.components.parameters ?? {};
+  const resolveParam = p =>
+    p.$ref ? parameters[p.$ref.replace('#/components/parameters/', '')] : p;
+  const resolveSchema = s => (s?.$ref ? schemas[refName(s.$ref)] : s);
+  const operations = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method === 'parameters' || !op.operationId) continue;
+      const params = [...(item.parameters ?? []), ...(op.parameters ?? [])].map(
+        resolveParam,
+      );
+      const byName = new Map(
+        params.filter(p => p.in === 'path').map(p => [p.name, p]),
+      );
+      const segments = [...path.matchAll(/\{([^}]+)\}/g)].map(m => m[1]);
+      for (const name of segments) {
+        if (!byName.has(name))
+          throw new Error(`${op.operationId}: no parameter for {${name}}`);
+      }
+      const args = [];
+      const pathArgs = {};
+      const group = pathGroup(segments);
+      for (const name of segments) {
+        if (group?.keys.includes(name)) {
+          if (!args.some(a => a.name === group.arg))
+            args.push({ name: group.arg, type: group.type });
+          pathArgs[name] = `${group.arg}.${name}`;
+        } else {
+          args.push({ name, type: typeOf(byName.get(name).schema) });
+          pathArgs[name] = name;
+        }
+      }
+      const jsonBody = op.requestBody?.content?.['application/json']?.schema;
+      if (op.requestBody && !jsonBody)
+        throw new Error(
+          `${op.operationId}: only JSON request bodies are supported`,
+        );
+      if (jsonBody) {
+        // A POST whose body requires nothing (options of an action) may leave it out.
+        const optional =
+          method === 'post' &&
+          (resolveSchema(jsonBody).required ?? []).length === 0;
+        args.push({
+          name: 'body',
+          type: typeOf(jsonBody),
+          defaultValue: optional ? '{}' : undefined,
+        });
+      }
+      const query = params.filter(p => p.in === 'query');
+      if (query.length > 0) {
+        args.push({
+          name: 'query',
+          type: `${pascal(op.operationId)}Query`,
+          optional: !query.some(p => p.required),
+        });
+      }
+      const [status, response] =
+        Object.entries(op.responses).find(([code]) => /^2/.test(code)) ?? [];
+      if (!response) throw new Error(`${op.operationId}: no 2xx response`);
+      const content = response.content ?? {};
+      let result;
+      let responseType;
+      if (content['application/json']) {
+        result = typeOf(content['application/json'].schema);
+        responseType = 'json';
+      } else if (content['text/plain']) {
+        result = 'string';
+        responseType = 'text';
+      } else {
+        throw new Error(
+          `${op.operationId}: ${status} is neither JSON nor text`,
+        );
+      }
+      const route = path.replace(
+        /\{([^}]+)\}/g,
+        (_, name) => `\${encodeURIComponent(${pathArgs[name]})}`,
+      );
+      operations.push({
+        id: op.operationId,
+        method: method.toUpperCase(),
+        path,
+        summary: op.summary,
+        args,
+        result,
+        responseType,
+        route: segments.length ? `\`${route}\`` : `'${path}'`,
+      });
+    }
+  }
+  return operations;
+}
+
+export function generateClientModule(doc) {
+  const operations = clientOperations(doc);
+  const typeNames = new Set();
+  for (const op of operations) {
+    for (const t of [op.result, ...op.args.map(a => a.type)]) {
+      for (const m of t.matchAll(/\b[A-Z]\w*\b/g)) typeNames.add(m[0]);
+    }
+  }
+  const shared = ['ClusterObjectName', 'EntityName'];
+  const fromTypes = [...typeNames].filter(t => !shared.includes(t)).sort();
+  const signature = (op, withDefaults) =>
+    `${op.args
+      .map(a =>
+        withDefaults && a.defaultValue
+          ? `${a.name}: ${a.type} = ${a.defaultValue}`
+          : `${a.name}${a.optional || a.defaultValue ? '?' : ''}: ${a.type}`,
+      )
+      .concat('options?: KubeaiRequestOptions')
+      .join(', ')}`;
+  const doc1 = op =>
+    jsdoc(
+      `\`${op.method} ${op.path}\`${op.summary ? ` — ${op.summary}` : ''}`,
+      '  ',
+    );
+  const out = [
+    BANNER,
+    '',
+    "import type { ClusterObjectName, EntityName, KubeaiRequestOptions } from './KubeaiApi';",
+    `import type { ${fromTypes.join(', ')} } from './types.generated';`,
+    '',
+    '/** The operationIds of the KubeAI API, in the order of the spec. */',
+    `export const kubeaiOperationIds = ${JSON.stringify(
+      operations.map(o => o.id),
+    )} as const;`,
+    '',
+    '/** One request of a generated method; `path` is encoded, `query` values may be `undefined`. */',
+    'export interface KubeaiOperationRequest {',
+    "  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';",
+    '  path: string;',
+    '  query?: object;',
+    '  body?: unknown;',
+    "  /** `json`: the parsed body is the result; `text`: the body's text. */",
+    "  responseType: 'json' | 'text';",
+    '}',
+    '',
+    '/** The operations of the KubeAI API (`/api/kubeai`), one method per operationId. */',
+    'export interface KubeaiOperations {',
+    ...operations.map(
+      op =>
+        `${doc1(op)}  ${op.id}(${signature(op, false)}): Promise<${
+          op.result
+        }>;`,
+    ),
+    '}',
+    '',
+    '/** The generated methods over one abstract `request` (the transport: base URL, auth, errors). */',
+    'export abstract class KubeaiOperationsClient implements KubeaiOperations {',
+    '  protected abstract request<T>(request: KubeaiOperationRequest, options?: KubeaiRequestOptions): Promise<T>;',
+    '',
+    ...operations.map(op => {
+      const fields = [
+        `method: '${op.method}'`,
+        `path: ${op.route}`,
+        ...(op.args.some(a => a.name === 'query') ? ['query'] : []),
+        ...(op.args.some(a => a.name === 'body') ? ['body'] : []),
+        `responseType: '${op.responseType}'`,
+      ];
+      return `${doc1(op)}  ${op.id}(${signature(op, true)}): Promise<${
+        op.result
+      }> {\n    return this.request({ ${fields.join(', ')} }, options);\n  }\n`;
+    }),
+    '}',
+    '',
+  ];
+  return format(out.join('\n'));
+}
+
 // ---------------------------------------------------------------- main
 function main() {
   const doc = YAML.parse(readFileSync(yamlPath, 'utf8'));
   const outputs = [
     [specOut, generateSpecModule(doc)],
     [typesOut, generateTypesModule(doc)],
+    [clientOut, generateClientModule(doc)],
   ];
   const check = process.argv.includes('--check');
   let stale = 0;

@@ -1,5 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ResponseError } from '@backstage/errors';
+import { kubeaiOperationIds } from './client.generated';
 import { KubeaiClient } from './KubeaiClient';
+
+/**
+ * `METHOD path` of each operationId of the spec, read from the YAML itself (its `paths:` section:
+ * a path at indent 2, a method at indent 4, its `operationId` at indent 6).
+ */
+function specOperations(): Map<string, string> {
+  const yaml = readFileSync(
+    resolve(__dirname, '../../../kubeai-backend/src/schema/openapi.yaml'),
+    'utf8',
+  );
+  const paths = yaml.slice(
+    yaml.indexOf('\npaths:\n'),
+    yaml.indexOf('\ncomponents:\n'),
+  );
+  const operations = new Map<string, string>();
+  let path = '';
+  let method = '';
+  for (const line of paths.split('\n')) {
+    const m =
+      /^ {2}(\/\S*):$/.exec(line) ??
+      /^ {4}(get|put|post|patch|delete):$/.exec(line) ??
+      /^ {6}operationId: *['"]?(\w+)/.exec(line);
+    if (!m) continue;
+    if (line.startsWith('      ')) operations.set(m[1], `${method} ${path}`);
+    else if (line.startsWith('    ')) method = m[1].toUpperCase();
+    else path = m[1];
+  }
+  return operations;
+}
 
 /** A fetch that records calls and answers with `status` and `body`. */
 function fakeFetch(status = 200, body: unknown = {}) {
@@ -119,5 +151,41 @@ describe('KubeaiClient', () => {
     expect(error).toBeInstanceOf(ResponseError);
     expect(error.statusCode).toBe(404);
     expect(error.body.error.message).toBe('model:default/x has no version 9');
+  });
+
+  it('has one method per operationId of openapi.yaml, sending to its path', async () => {
+    const spec = specOperations();
+    expect(spec.size).toBeGreaterThan(40);
+    expect([...kubeaiOperationIds].sort()).toEqual([...spec.keys()].sort());
+
+    const { calls, fetchApi } = fakeFetch(200, {});
+    const client = new KubeaiClient({ discoveryApi, fetchApi });
+    const base = 'https://portal.example.com/api/kubeai';
+    for (const [operationId, route] of spec) {
+      const method = (client as any)[operationId];
+      expect(typeof method).toBe('function');
+      // Path parameters as `{param}`: `{namespace}/{name}` of an entity, or `{cluster}/
+      // {namespace}/{name}` of a cluster object, as one argument; any other one by itself.
+      const [verb, path] = route.split(' ');
+      const params = [...path.matchAll(/\{(\w+)\}/g)].map(m => m[1]);
+      const joined = params.join('/');
+      let grouped: string[] = [];
+      if (joined.endsWith('cluster/namespace/name')) {
+        grouped = ['cluster', 'namespace', 'name'];
+      } else if (joined.includes('namespace/name')) {
+        grouped = ['namespace', 'name'];
+      }
+      const args: unknown[] = grouped.length
+        ? [Object.fromEntries(grouped.map(p => [p, `{${p}}`]))]
+        : [];
+      args.push(...params.filter(p => !grouped.includes(p)).map(p => `{${p}}`));
+      calls.length = 0;
+      await method.apply(client, args);
+      expect(`${calls[0].init?.method} ${calls[0].url.split('?')[0]}`).toBe(
+        `${verb} ${base}${path.replace(/\{(\w+)\}/g, p =>
+          encodeURIComponent(p),
+        )}`,
+      );
+    }
   });
 });

@@ -6,6 +6,11 @@ export type {
   KubeaiRequestOptions,
 } from './KubeaiApi';
 export { KubeaiClient } from './KubeaiClient';
+export { KubeaiOperationsClient, kubeaiOperationIds } from './client.generated';
+export type {
+  KubeaiOperationRequest,
+  KubeaiOperations,
+} from './client.generated';
 export type {
   KubeaiClientOptions,
   KubeaiDiscoveryApi,

@@ -5,13 +5,9 @@
  * `KubeaiApi` includes these routes; `KubeaiClient` implements them.
  */
 import { createPermission } from '@backstage/plugin-permission-common';
+import type { KubeaiOperations } from './client.generated';
 import type { KubeaiRequestOptions } from './KubeaiApi';
-import type {
-  ClusterSyncStatusList,
-  GetRunLogsQuery,
-  ListObservedObjectsQuery,
-  ObservedObjectList,
-} from './types.generated';
+import type { GetRunLogsQuery } from './types.generated';
 
 /**
  * Read the logs of a run's pods. Basic permission. Route: `GET /runs/{id}/logs`.
@@ -25,23 +21,16 @@ export const kubeaiRunLogsReadPermission = createPermission({
 /** The permissions of the observed-state routes. */
 export const kubeaiObservedPermissions = [kubeaiRunLogsReadPermission];
 
-/** The observed-state routes of the KubeAI API. */
-export interface KubeaiObservedApi {
-  /** `GET /clusters/status` — the cluster informers' health. */
-  getClustersStatus(
-    options?: KubeaiRequestOptions,
-  ): Promise<ClusterSyncStatusList>;
-  /** `GET /observed/objects` — objects as the informers last saw them. */
-  listObservedObjects(
-    query?: ListObservedObjectsQuery,
-    options?: KubeaiRequestOptions,
-  ): Promise<ObservedObjectList>;
-  /** `GET /runs/{id}/logs` without `follow`: the last `tail` lines of the run's pods. */
-  getRunLogs(
-    id: string,
-    query?: Omit<GetRunLogsQuery, 'follow'>,
-    options?: KubeaiRequestOptions,
-  ): Promise<string>;
+/**
+ * The observed-state routes of the KubeAI API: the generated `getClustersStatus`,
+ * `listObservedObjects`, `getRunLogs` (`GET /runs/{id}/logs`, without `follow`: the last `tail`
+ * lines of the run's pods), and `followRunLogs`.
+ */
+export interface KubeaiObservedApi
+  extends Pick<
+    KubeaiOperations,
+    'getClustersStatus' | 'listObservedObjects' | 'getRunLogs'
+  > {
   /**
    * `GET /runs/{id}/logs?follow=true`: the response body streams new lines; cancel it (or abort
    * `options.signal`) to stop.

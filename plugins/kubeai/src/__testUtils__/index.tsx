@@ -16,12 +16,13 @@ import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { ResponseError } from '@backstage/errors';
-import type {
-  Deployment,
-  DeploymentRevision,
-  KubeaiApi,
-  ModelVersion,
-  Run,
+import {
+  kubeaiOperationIds,
+  type Deployment,
+  type DeploymentRevision,
+  type KubeaiApi,
+  type ModelVersion,
+  type Run,
 } from '@kubeai/plugin-kubeai-common';
 import { inferenceServiceActionsApiRef, kubeaiApiRef } from '../api/refs';
 import type { InferenceServiceActions } from '../api/InferenceServiceActions';
@@ -30,41 +31,11 @@ import type { InferenceServiceActions } from '../api/InferenceServiceActions';
 export function mockKubeaiApi(
   overrides: Partial<Record<keyof KubeaiApi, jest.Mock>> = {},
 ): jest.Mocked<KubeaiApi> {
+  // Every operation of the spec (the generated client's methods) and the streamed logs.
   const methods: Array<keyof KubeaiApi> = [
-    'createModelVersion',
-    'listModelVersions',
-    'getModelVersion',
-    'updateModelVersion',
-    'getModelVersionByAlias',
-    'listModelDeployments',
-    'createRun',
-    'listRuns',
-    'getRun',
-    'updateRun',
-    'createDatasetVersion',
-    'listDatasetVersions',
-    'getDatasetVersion',
-    'listDeployments',
-    'createDeployment',
-    'getDeployment',
-    'updateDeployment',
-    'listDeploymentRevisions',
-    'getLineage',
-    'listClusters',
-    'listNamespaces',
-    'deployInferenceService',
-    'promoteInferenceService',
-    'rollbackInferenceService',
-    'deleteNotebook',
-    'deleteJob',
-    'deleteDataset',
-    'deleteInferenceService',
-    'deletePipeline',
-    'getClustersStatus',
-    'listObservedObjects',
-    'getRunLogs',
+    ...kubeaiOperationIds,
     'followRunLogs',
-  ] as Array<keyof KubeaiApi>;
+  ];
   const api: Record<string, jest.Mock> = {};
   const overridden = Object.keys(overrides) as Array<keyof KubeaiApi>;
   for (const m of [...methods, ...overridden]) {

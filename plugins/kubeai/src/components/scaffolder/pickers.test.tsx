@@ -96,7 +96,7 @@ describe('scaffolder pickers', () => {
   it('NamespacePicker lists the namespaces of the cluster field', async () => {
     const onChange = jest.fn();
     const api = mockKubeaiApi({
-      listNamespaces: jest.fn().mockResolvedValue({
+      listClusterNamespaces: jest.fn().mockResolvedValue({
         cluster: 'prod',
         items: [{ name: 'ml' }, { name: 'serving' }],
         totalItems: 2,
@@ -113,7 +113,7 @@ describe('scaffolder pickers', () => {
       { kubeai: api },
     );
     await choose(/Namespace/, 'serving');
-    expect(api.listNamespaces).toHaveBeenCalledWith('prod');
+    expect(api.listClusterNamespaces).toHaveBeenCalledWith('prod');
     expect(onChange).toHaveBeenCalledWith('serving');
   });
 

@@ -139,7 +139,7 @@ export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
     options.cluster ??
     (formData[options.clusterField ?? 'cluster'] as string | undefined);
   const namespaces = useAsync(
-    async () => (cluster ? api.listNamespaces(cluster) : undefined),
+    async () => (cluster ? api.listClusterNamespaces(cluster) : undefined),
     [api, cluster],
   );
   return (
