@@ -12,197 +12,54 @@
  *
  * `@kubernetes/client-node` 1.x is ESM-only, so it is loaded with `import()`; its objects are
  * returned as plain JSON (the typed model classes are bypassed).
+ *
+ * Files: ./gatewayTypes.ts (API types), ./clusterClient.ts (one cluster's client-node client),
+ * ./discovery.ts, ./retry.ts; the error mapping is ./errors.ts, streaming GETs ./stream.ts.
  */
 import type { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
 import type { KubeObject } from '../manifests/types';
 import {
-  readClusterConnections,
-  type ClusterConnection,
-  type GatewayLogger,
-} from './config';
-import { isTransient, toClusterError, type ClusterCallContext } from './errors';
+  createClusterClient,
+  loadK8s,
+  type ClusterClient,
+} from './clusterClient';
+import { readClusterConnections, type ClusterConnection } from './config';
+import {
+  apiVersionOf,
+  discoverKind,
+  notServedError,
+  resourcePath,
+} from './discovery';
+import { toClusterError, type ClusterCallContext } from './errors';
+import type {
+  ClusterGatewayOptions,
+  ClusterInfo,
+  ListQuery,
+  ObjectRef,
+  ResolvedResource,
+  RetryOptions,
+} from './gatewayTypes';
+import { callWithRetry, retryPolicy } from './retry';
 import {
   getJson as getJsonStream,
   openStream,
   type OpenStreamOptions,
-  type StreamKubeConfig,
   type StreamQuery,
 } from './stream';
 import type { IncomingMessage } from 'node:http';
 
+export type {
+  ClusterGatewayOptions,
+  ClusterInfo,
+  ListQuery,
+  ObjectRef,
+  ResolvedResource,
+  RetryOptions,
+} from './gatewayTypes';
+
 /** The field manager of every KubeAI write. */
 export const KUBEAI_FIELD_MANAGER = 'kubeai';
-
-type K8s = typeof import('@kubernetes/client-node');
-
-let k8sModule: Promise<K8s> | undefined;
-/** Loads `@kubernetes/client-node` once. */
-function loadK8s(): Promise<K8s> {
-  if (!k8sModule) {
-    k8sModule = import('@kubernetes/client-node');
-    // a failed load is tried again by the next call, not remembered for the life of the process
-    k8sModule.catch(() => {
-      k8sModule = undefined;
-    });
-  }
-  return k8sModule;
-}
-
-/** A cluster as the gateway shows it (never the token). */
-export interface ClusterInfo {
-  name: string;
-  url: string;
-}
-
-/** Identifies one object. `namespace` is required for namespaced kinds. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
-/** How a cluster serves a kind (see {@link ClusterGateway.resolveResource}). */
-export interface ResolvedResource {
-  /** API group, `''` for the core group. */
-  group: string;
-  version: string;
-  /** `group/version`, or `version` for the core group. */
-  apiVersion: string;
-  kind: string;
-  /** Plural resource name, e.g. `inferenceservices`. */
-  resource: string;
-  namespaced: boolean;
-}
-
-/** What {@link ClusterGateway.list} lists. */
-export interface ListQuery {
-  apiVersion: string;
-  kind: string;
-  /** Omit for cluster-scoped kinds or to list across all namespaces. */
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-}
-
-/** Retry policy for transient failures. */
-export interface RetryOptions {
-  /** Retries after the first attempt (default 3). */
-  retries?: number;
-  /** First backoff delay in ms (default 200), doubled each retry. */
-  baseDelayMs?: number;
-  /** Longest delay in ms (default 5000), also the cap of `Retry-After`. */
-  maxDelayMs?: number;
-}
-
-/** Options of {@link ClusterGateway.fromConfig}. */
-export interface ClusterGatewayOptions {
-  logger: GatewayLogger;
-  retry?: RetryOptions;
-  /** How long discovery results are cached (default 10 minutes). */
-  discoveryTtlMs?: number;
-}
-
-interface RawApi {
-  patch(
-    spec: object,
-    pretty?: string,
-    dryRun?: string,
-    fieldManager?: string,
-    force?: boolean,
-    patchStrategy?: string,
-  ): Promise<any>;
-  read(spec: object): Promise<any>;
-  list(
-    apiVersion: string,
-    kind: string,
-    namespace?: string,
-    pretty?: string,
-    exact?: boolean,
-    exportt?: boolean,
-    fieldSelector?: string,
-    labelSelector?: string,
-    limit?: number,
-    continueToken?: string,
-  ): Promise<any>;
-  delete(
-    spec: object,
-    pretty?: string,
-    dryRun?: string,
-    gracePeriodSeconds?: number,
-    orphanDependents?: boolean,
-    propagationPolicy?: string,
-  ): Promise<any>;
-  getJson(path: string): Promise<any>;
-}
-
-/** A KubernetesObjectApi whose responses are plain parsed JSON, plus raw discovery GETs. */
-function createRawApi(
-  k8s: K8s,
-  kubeConfig: InstanceType<K8s['KubeConfig']>,
-): RawApi {
-  class RawObjectApi extends k8s.KubernetesObjectApi {
-    protected async processResponse(response: any): Promise<any> {
-      const text: string = await response.body.text();
-      let data: unknown = text;
-      try {
-        data = text ? JSON.parse(text) : undefined;
-      } catch {
-        // keep the text (error pages of proxies)
-      }
-      if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
-        return data;
-      }
-      throw new k8s.ApiException(
-        response.httpStatusCode,
-        'Unsuccessful HTTP Request',
-        data,
-        response.headers,
-      );
-    }
-
-    /** GET of a discovery (or any) path, as JSON. */
-    async getJson(path: string): Promise<any> {
-      const context = this.configuration.baseServer.makeRequestContext(
-        path,
-        k8s.HttpMethod.GET,
-      );
-      context.setHeaderParam('Accept', 'application/json');
-      return this.requestPromise(context);
-    }
-  }
-  return kubeConfig.makeApiClient(RawObjectApi) as unknown as RawApi;
-}
-
-/**
- * client-node 1.4 creates an agent — hence a new TLS connection and a CA parse — for every API
- * request. A cluster's agent options never change (the token travels in a header), so the first
- * agent, made keep-alive, serves every request to the cluster. Proxied clusters keep client-node's
- * own agents. Watches and logs (./stream.ts) open their own connections.
- */
-function reuseOneAgent(kubeConfig: InstanceType<K8s['KubeConfig']>): void {
-  type CreateAgent = (cluster: any, options: object) => unknown;
-  const own = kubeConfig as unknown as { createAgent: CreateAgent };
-  const createAgent = own.createAgent.bind(kubeConfig);
-  let agent: unknown;
-  own.createAgent = (cluster, options) => {
-    if (cluster?.proxyUrl) return createAgent(cluster, options);
-    agent ??= createAgent(cluster, { ...options, keepAlive: true });
-    return agent;
-  };
-}
-
-interface ClusterClient {
-  api: RawApi;
-  discovery: Map<string, { value: string; expires: number }>;
-  /** For streaming GETs (watch, logs): see ./stream.ts. */
-  kubeConfig: StreamKubeConfig;
-  /** Resources resolved by {@link ClusterGateway.resolveResource}. */
-  resources: Map<string, { value: ResolvedResource; expires: number }>;
-}
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /** The gateway to the configured clusters. */
 export class ClusterGateway {
@@ -230,11 +87,7 @@ export class ClusterGateway {
   ) {
     this.#connections = new Map(connections.map(c => [c.name, c]));
     this.#secrets = connections.map(c => c.token).filter(Boolean);
-    this.retry = {
-      retries: options.retry?.retries ?? 3,
-      baseDelayMs: options.retry?.baseDelayMs ?? 200,
-      maxDelayMs: options.retry?.maxDelayMs ?? 5000,
-    };
+    this.retry = retryPolicy(options.retry);
     this.discoveryTtlMs = options.discoveryTtlMs ?? 10 * 60 * 1000;
   }
 
@@ -394,43 +247,21 @@ export class ClusterGateway {
       return cached.value;
     }
     const ctx: ClusterCallContext = { cluster, verb: 'discover', kind };
-    const groupPath = group ? `/apis/${group}` : '/api';
-    let served: string[];
-    try {
-      const groupInfo = await this.call(ctx, () =>
-        client.api.getJson(groupPath),
-      );
-      served = group
-        ? (groupInfo?.versions ?? []).map((v: { version: string }) => v.version)
-        : groupInfo?.versions ?? [];
-    } catch (error) {
-      if (error instanceof NotFoundError) {
-        served = [];
-      } else {
-        throw error;
-      }
-    }
-    for (const version of preferredVersions.filter(v => served.includes(v))) {
-      const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
-      const resources = await this.call(ctx, () => client.api.getJson(path));
-      const hasKind = (resources?.resources ?? []).some(
-        (r: { kind: string; name: string }) =>
-          r.kind === kind && !r.name.includes('/'),
-      );
-      if (hasKind) {
-        const value = group ? `${group}/${version}` : version;
-        client.discovery.set(key, {
-          value,
-          expires: Date.now() + this.discoveryTtlMs,
-        });
-        return value;
-      }
-    }
-    throw new NotFoundError(
-      `cluster "${cluster}" serves ${kind} in none of ${preferredVersions
-        .map(v => (group ? `${group}/${v}` : v))
-        .join(', ')}`,
+    const found = await discoverKind(
+      path => this.call(ctx, () => client.api.getJson(path)),
+      group,
+      kind,
+      preferredVersions,
     );
+    if (!found) {
+      throw notServedError(cluster, group, kind, preferredVersions);
+    }
+    const value = apiVersionOf(group, found.version);
+    client.discovery.set(key, {
+      value,
+      expires: Date.now() + this.discoveryTtlMs,
+    });
+    return value;
   }
 
   /** Names of the cluster's namespaces. */
@@ -463,50 +294,28 @@ export class ClusterGateway {
       return cached.value;
     }
     const ctx: ClusterCallContext = { cluster, verb: 'discover', kind };
-    let served: string[];
-    try {
-      const groupInfo = await this.call(ctx, () =>
-        getJsonStream(client.kubeConfig, group ? `/apis/${group}` : '/api'),
-      );
-      served = group
-        ? (groupInfo?.versions ?? []).map((v: { version: string }) => v.version)
-        : groupInfo?.versions ?? [];
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) {
-        throw error;
-      }
-      served = [];
-    }
-    for (const version of preferredVersions.filter(v => served.includes(v))) {
-      const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
-      const list = await this.call(ctx, () =>
-        getJsonStream(client.kubeConfig, path),
-      );
-      const found = (list?.resources ?? []).find(
-        (r: { kind: string; name: string }) =>
-          r.kind === kind && !r.name.includes('/'),
-      );
-      if (found) {
-        const value: ResolvedResource = {
-          group,
-          version,
-          apiVersion: group ? `${group}/${version}` : version,
-          kind,
-          resource: found.name,
-          namespaced: Boolean(found.namespaced),
-        };
-        client.resources.set(key, {
-          value,
-          expires: Date.now() + this.discoveryTtlMs,
-        });
-        return value;
-      }
-    }
-    throw new NotFoundError(
-      `cluster "${cluster}" serves ${kind} in none of ${preferredVersions
-        .map(v => (group ? `${group}/${v}` : v))
-        .join(', ')}`,
+    const found = await discoverKind(
+      path => this.call(ctx, () => getJsonStream(client.kubeConfig, path)),
+      group,
+      kind,
+      preferredVersions,
     );
+    if (!found) {
+      throw notServedError(cluster, group, kind, preferredVersions);
+    }
+    const value: ResolvedResource = {
+      group,
+      version: found.version,
+      apiVersion: apiVersionOf(group, found.version),
+      kind,
+      resource: found.resource.name,
+      namespaced: Boolean(found.resource.namespaced),
+    };
+    client.resources.set(key, {
+      value,
+      expires: Date.now() + this.discoveryTtlMs,
+    });
+    return value;
   }
 
   /** The URL path of a resource's collection, object or subresource. */
@@ -514,17 +323,7 @@ export class ClusterGateway {
     resource: ResolvedResource,
     options: { namespace?: string; name?: string; subresource?: string } = {},
   ): string {
-    const base = resource.group
-      ? `/apis/${resource.group}/${resource.version}`
-      : `/api/${resource.version}`;
-    const ns =
-      resource.namespaced && options.namespace
-        ? `/namespaces/${encodeURIComponent(options.namespace)}`
-        : '';
-    const name = options.name ? `/${encodeURIComponent(options.name)}` : '';
-    const sub =
-      options.name && options.subresource ? `/${options.subresource}` : '';
-    return `${base}${ns}/${resource.resource}${name}${sub}`;
+    return resourcePath(resource, options);
   }
 
   /**
@@ -645,33 +444,7 @@ export class ClusterGateway {
     }
     let client = this.#clients.get(cluster);
     if (!client) {
-      client = (async () => {
-        const k8s = await loadK8s();
-        const kubeConfig = new k8s.KubeConfig();
-        kubeConfig.loadFromOptions({
-          clusters: [
-            {
-              name: connection.name,
-              server: connection.url,
-              skipTLSVerify: connection.skipTLSVerify,
-              ...(connection.caData ? { caData: connection.caData } : {}),
-              ...(connection.caFile ? { caFile: connection.caFile } : {}),
-            },
-          ],
-          users: [{ name: 'kubeai', token: connection.token }],
-          contexts: [
-            { name: connection.name, cluster: connection.name, user: 'kubeai' },
-          ],
-          currentContext: connection.name,
-        });
-        reuseOneAgent(kubeConfig);
-        return {
-          api: createRawApi(k8s, kubeConfig),
-          discovery: new Map(),
-          kubeConfig,
-          resources: new Map(),
-        };
-      })();
+      client = createClusterClient(connection);
       client.catch(() => this.#clients.delete(cluster));
       this.#clients.set(cluster, client);
     }
@@ -679,43 +452,11 @@ export class ClusterGateway {
   }
 
   /** Runs a call with retries of transient failures, mapping the final error. */
-  private async call<T>(
-    ctx: ClusterCallContext,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (attempt < this.retry.retries && isTransient(error)) {
-          const delay = this.backoff(attempt, error);
-          this.options.logger.warn(
-            `kubeai: transient failure to ${ctx.verb} ${
-              ctx.kind ?? ''
-            } in cluster ${ctx.cluster}, retry ${attempt + 1}/${
-              this.retry.retries
-            } in ${delay} ms`,
-          );
-          await sleep(delay);
-          continue;
-        }
-        const mapped = toClusterError(error, ctx, this.#secrets);
-        this.options.logger.debug(
-          `kubeai cluster call failed: ${mapped.name}: ${mapped.message}`,
-        );
-        throw mapped;
-      }
-    }
-  }
-
-  private backoff(attempt: number, error: unknown): number {
-    const headers = (error as { headers?: Record<string, string> })?.headers;
-    const retryAfter = Number(headers?.['retry-after']);
-    const exponential = this.retry.baseDelayMs * 2 ** attempt;
-    const delay =
-      Number.isFinite(retryAfter) && retryAfter > 0
-        ? retryAfter * 1000
-        : exponential;
-    return Math.min(delay, this.retry.maxDelayMs);
+  private call<T>(ctx: ClusterCallContext, fn: () => Promise<T>): Promise<T> {
+    return callWithRetry(ctx, fn, {
+      retry: this.retry,
+      logger: this.options.logger,
+      secrets: this.#secrets,
+    });
   }
 }

@@ -1,0 +1,154 @@
+/**
+ * One cluster's client for the gateway (./ClusterGateway.ts): `@kubernetes/client-node` (ESM-only,
+ * so loaded with `import()`) configured from a cluster connection, with responses returned as
+ * plain JSON (the typed model classes are bypassed) and one keep-alive agent per cluster.
+ */
+import type { ClusterConnection } from './config';
+import type { ResolvedResource } from './gatewayTypes';
+import type { StreamKubeConfig } from './stream';
+
+type K8s = typeof import('@kubernetes/client-node');
+
+let k8sModule: Promise<K8s> | undefined;
+/** Loads `@kubernetes/client-node` once. */
+export function loadK8s(): Promise<K8s> {
+  if (!k8sModule) {
+    k8sModule = import('@kubernetes/client-node');
+    // a failed load is tried again by the next call, not remembered for the life of the process
+    k8sModule.catch(() => {
+      k8sModule = undefined;
+    });
+  }
+  return k8sModule;
+}
+
+/** The client-node calls the gateway makes, answering plain JSON. */
+export interface RawApi {
+  patch(
+    spec: object,
+    pretty?: string,
+    dryRun?: string,
+    fieldManager?: string,
+    force?: boolean,
+    patchStrategy?: string,
+  ): Promise<any>;
+  read(spec: object): Promise<any>;
+  list(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    pretty?: string,
+    exact?: boolean,
+    exportt?: boolean,
+    fieldSelector?: string,
+    labelSelector?: string,
+    limit?: number,
+    continueToken?: string,
+  ): Promise<any>;
+  delete(
+    spec: object,
+    pretty?: string,
+    dryRun?: string,
+    gracePeriodSeconds?: number,
+    orphanDependents?: boolean,
+    propagationPolicy?: string,
+  ): Promise<any>;
+  getJson(path: string): Promise<any>;
+}
+
+/** A KubernetesObjectApi whose responses are plain parsed JSON, plus raw discovery GETs. */
+function createRawApi(
+  k8s: K8s,
+  kubeConfig: InstanceType<K8s['KubeConfig']>,
+): RawApi {
+  class RawObjectApi extends k8s.KubernetesObjectApi {
+    protected async processResponse(response: any): Promise<any> {
+      const text: string = await response.body.text();
+      let data: unknown = text;
+      try {
+        data = text ? JSON.parse(text) : undefined;
+      } catch {
+        // keep the text (error pages of proxies)
+      }
+      if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
+        return data;
+      }
+      throw new k8s.ApiException(
+        response.httpStatusCode,
+        'Unsuccessful HTTP Request',
+        data,
+        response.headers,
+      );
+    }
+
+    /** GET of a discovery (or any) path, as JSON. */
+    async getJson(path: string): Promise<any> {
+      const context = this.configuration.baseServer.makeRequestContext(
+        path,
+        k8s.HttpMethod.GET,
+      );
+      context.setHeaderParam('Accept', 'application/json');
+      return this.requestPromise(context);
+    }
+  }
+  return kubeConfig.makeApiClient(RawObjectApi) as unknown as RawApi;
+}
+
+/**
+ * client-node 1.4 creates an agent — hence a new TLS connection and a CA parse — for every API
+ * request. A cluster's agent options never change (the token travels in a header), so the first
+ * agent, made keep-alive, serves every request to the cluster. Proxied clusters keep client-node's
+ * own agents. Watches and logs (./stream.ts) open their own connections.
+ */
+function reuseOneAgent(kubeConfig: InstanceType<K8s['KubeConfig']>): void {
+  type CreateAgent = (cluster: any, options: object) => unknown;
+  const own = kubeConfig as unknown as { createAgent: CreateAgent };
+  const createAgent = own.createAgent.bind(kubeConfig);
+  let agent: unknown;
+  own.createAgent = (cluster, options) => {
+    if (cluster?.proxyUrl) return createAgent(cluster, options);
+    agent ??= createAgent(cluster, { ...options, keepAlive: true });
+    return agent;
+  };
+}
+
+/** What the gateway keeps per cluster. */
+export interface ClusterClient {
+  api: RawApi;
+  discovery: Map<string, { value: string; expires: number }>;
+  /** For streaming GETs (watch, logs): see ./stream.ts. */
+  kubeConfig: StreamKubeConfig;
+  /** Resources resolved by {@link ClusterGateway.resolveResource}. */
+  resources: Map<string, { value: ResolvedResource; expires: number }>;
+}
+
+/** The client of a cluster connection (the token goes into the KubeConfig, nowhere else). */
+export async function createClusterClient(
+  connection: ClusterConnection,
+): Promise<ClusterClient> {
+  const k8s = await loadK8s();
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [
+      {
+        name: connection.name,
+        server: connection.url,
+        skipTLSVerify: connection.skipTLSVerify,
+        ...(connection.caData ? { caData: connection.caData } : {}),
+        ...(connection.caFile ? { caFile: connection.caFile } : {}),
+      },
+    ],
+    users: [{ name: 'kubeai', token: connection.token }],
+    contexts: [
+      { name: connection.name, cluster: connection.name, user: 'kubeai' },
+    ],
+    currentContext: connection.name,
+  });
+  reuseOneAgent(kubeConfig);
+  return {
+    api: createRawApi(k8s, kubeConfig),
+    discovery: new Map(),
+    kubeConfig,
+    resources: new Map(),
+  };
+}
