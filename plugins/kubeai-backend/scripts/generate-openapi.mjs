@@ -9,10 +9,12 @@
  *     per operation with query parameters);
  *   plugins/kubeai-common/src/api/client.generated.ts        the client's methods: one per
  *     operationId (`KubeaiOperations`, `KubeaiOperationsClient`, `kubeaiOperationIds`), over an
- *     abstract `request` that `KubeaiClient` implements with Backstage's discovery and fetch APIs.
+ *     abstract `request` that `KubeaiClient` implements with Backstage's discovery and fetch APIs;
+ *   plugins/kubeai-common/src/api/schemas.generated.ts       `components.schemas` as an `as const`
+ *     object (`kubeaiSchemas`), from which the `kubeai:*` action inputs build their zod schemas.
  *
  * Usage (from plugins/kubeai-backend):
- *   node scripts/generate-openapi.mjs          write both files (`yarn generate:openapi`)
+ *   node scripts/generate-openapi.mjs          write the files (`yarn generate:openapi`)
  *   node scripts/generate-openapi.mjs --check  exit 1 when a file differs from what the YAML gives
  *
  * The OpenAPI Generator (Java) that backstage-repo-tools uses cannot be downloaded here; this script
@@ -38,6 +40,10 @@ const typesOut = resolve(
 const clientOut = resolve(
   packageDir,
   '../kubeai-common/src/api/client.generated.ts',
+);
+const schemasOut = resolve(
+  packageDir,
+  '../kubeai-common/src/api/schemas.generated.ts',
 );
 
 const BANNER = [
@@ -78,6 +84,20 @@ export function generateSpecModule(source) {
   return format(
     `${BANNER}\n\n/** The KubeAI OpenAPI document, typed for \`createValidatedOpenApiRouter<typeof spec>\`. */\n` +
       `export const spec = ${JSON.stringify(doc, null, 2)} as const;\n`,
+  );
+}
+
+// ---------------------------------------------------------------- the component schemas
+export function generateSchemasModule(doc) {
+  return format(
+    `${BANNER}\n\n/** \`components.schemas\` of the KubeAI OpenAPI document (JSON Schema, OpenAPI 3.1). */\n` +
+      `export const kubeaiSchemas = ${JSON.stringify(
+        doc.components.schemas,
+        null,
+        2,
+      )} as const;\n\n` +
+      '/** The name of a component schema of the KubeAI API. */\n' +
+      'export type KubeaiSchemaName = keyof typeof kubeaiSchemas;\n',
   );
 }
 
@@ -430,6 +450,7 @@ function main() {
     [specOut, generateSpecModule(doc)],
     [typesOut, generateTypesModule(doc)],
     [clientOut, generateClientModule(doc)],
+    [schemasOut, generateSchemasModule(doc)],
   ];
   const check = process.argv.includes('--check');
   let stale = 0;

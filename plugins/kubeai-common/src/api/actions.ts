@@ -10,7 +10,9 @@
  * Each definition has zod input / output schemas (as functions of the `z` the host passes, the
  * zod v3 API), examples, and `run`, which maps the input to one KubeAI API call. Validation of the
  * content (names, quantities, cron, references, permissions) is the API's: the schemas here
- * describe the fields for forms and tools, and the API answers a 4xx naming the field.
+ * describe the fields for forms and tools, and the API answers a 4xx naming the field. The fields
+ * an action shares with its request body are built from the spec's component schemas
+ * (`schemas.generated.ts`, via `specZod.ts`); actions.test.ts fails when one drifts from the spec.
  *
  * @packageDocumentation
  */
@@ -24,6 +26,14 @@ import {
 import type { z as zod } from 'zod/v3';
 import { TRAINING_WORKLOAD_KINDS, WORKLOADS } from '../workloads';
 import type { KubeaiApi } from './KubeaiApi';
+import type { KubeaiSchemaName } from './schemas.generated';
+import {
+  specComponent,
+  specDescription,
+  specFields,
+  specSchema,
+  type SpecZodOptions,
+} from './specZod';
 import type {
   ClusterObjectRef,
   ClusterWriteResult,
@@ -70,125 +80,71 @@ export interface KubeaiActionDefinition {
 }
 
 // ---------------------------------------------------------------- schema parts
+// The fields an action shares with its request body are built from the spec (specZod.ts): types,
+// enums and descriptions are the API's; the content checks (patterns, ranges) are left to the API.
 
-const target = (z: Z, what: string) => ({
-  cluster: z
-    .string()
-    .min(1)
-    .describe(
-      'Cluster to create the object in, as `GET /api/kubeai/clusters` lists it (the ClusterPicker field).',
-    ),
-  namespace: z
-    .string()
-    .min(1)
-    .describe('Kubernetes namespace (the NamespacePicker field).'),
-  name: z
-    .string()
-    .min(1)
-    .describe(
-      `Kubernetes name of the ${what}: lower-case letters, digits and "-", at most 63 characters.`,
-    ),
-});
+/** Where a datasets list may name a Dataset entity by its ref alone (the DatasetPicker field). */
+const datasetMountOrRef: SpecZodOptions['refs'] = {
+  DatasetMount: z =>
+    z
+      .union([
+        specSchema(z, 'DatasetRef').describe(
+          `A Dataset entity ref (the DatasetPicker field). ${specDescription(
+            specComponent('DatasetRef'),
+          )}`,
+        ),
+        specSchema(z, 'DatasetMount').describe(
+          `A dataset with mount options. ${specDescription(
+            specComponent('DatasetMount'),
+          )}`,
+        ),
+      ])
+      .describe('A Dataset entity ref, or a dataset with mount options.'),
+};
+
+/** Descriptions of the shared fields the spec leaves undescribed, or where a form hint helps. */
+const fieldDescriptions: Record<string, string> = {
+  cluster:
+    'Cluster to create the object in, as `GET /api/kubeai/clusters` lists it (the ClusterPicker field).',
+  namespace: 'Kubernetes namespace (the NamespacePicker field).',
+  datasets:
+    'Registered datasets to mount read-only (and record as the run inputs); null or empty for none.',
+  env: 'Environment variables.',
+  description: 'A description.',
+  message: 'Why, recorded with the revision.',
+  tags: 'Tags.',
+  timeZone: 'IANA time zone of the schedule.',
+};
+
+/**
+ * Fields `keys` of the request body `body`, from the spec (datasets may be plain entity refs).
+ * `descriptions` replace the spec's.
+ */
+function bodyFields<K extends string>(
+  z: Z,
+  body: KubeaiSchemaName,
+  keys: readonly K[],
+  descriptions: Record<string, string> = {},
+) {
+  return specFields(z, body, keys, {
+    refs: datasetMountOrRef,
+    descriptions: { ...fieldDescriptions, ...descriptions },
+  });
+}
+
+/** cluster / namespace / name of the object (the path parameters of promote and rollback). */
+const target = (z: Z, body: KubeaiSchemaName = 'CreateNotebookRequest') =>
+  bodyFields(z, body, ['cluster', 'namespace', 'name']);
 
 const dryRun = (z: Z) =>
-  z
-    .boolean()
+  specSchema(z, 'DryRun')
     .optional()
     .describe(
-      'Only validate (server-side dry run) and return the manifests; nothing is written. Template dry runs set it.',
+      `${specDescription(specComponent('DryRun'))} Template dry runs set it.`,
     );
 
-const resources = (z: Z) =>
-  z
-    .object({
-      cpu: z.string().optional().describe('CPU request, e.g. "2" or "500m".'),
-      memory: z
-        .string()
-        .optional()
-        .describe('Memory request (and limit), e.g. "8Gi".'),
-      gpu: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .describe('Number of nvidia.com/gpu (a whole number).'),
-      cpuLimit: z.string().optional().describe('CPU limit.'),
-      memoryLimit: z
-        .string()
-        .optional()
-        .describe('Memory limit, when it differs from the request.'),
-    })
-    .nullable()
-    .optional()
-    .describe('Compute resources.');
-
-const datasets = (z: Z) =>
-  z
-    .array(
-      z.union([
-        z
-          .string()
-          .describe(
-            'A Dataset entity ref, e.g. "dataset:default/shoe-images" (the DatasetPicker field).',
-          ),
-        z
-          .object({
-            datasetRef: z.string().describe('The Dataset entity ref.'),
-            version: z
-              .string()
-              .optional()
-              .describe('A registered version of the dataset.'),
-            name: z.string().optional().describe('Mount name.'),
-            claimName: z
-              .string()
-              .optional()
-              .describe('The PVC, when the Dataset entity does not say.'),
-            mountPath: z
-              .string()
-              .optional()
-              .describe('Where to mount it (default /data/<name>).'),
-            subPath: z
-              .string()
-              .optional()
-              .describe('Sub directory of the volume to mount.'),
-          })
-          .describe('A dataset with mount options.'),
-      ]),
-    )
-    .nullable()
-    .optional()
-    .describe(
-      'Registered datasets to mount read-only (and record as the run inputs); null or empty for none.',
-    );
-
-const catalogEntity = (z: Z, kind: string) =>
-  z
-    .object({
-      owner: z
-        .string()
-        .describe('Owner of the entity, e.g. "group:default/cv-team".'),
-      name: z
-        .string()
-        .optional()
-        .describe('Entity name (default: the object name).'),
-      namespace: z
-        .string()
-        .optional()
-        .describe('Entity namespace (default "default").'),
-      title: z.string().optional().describe('Display title.'),
-      description: z.string().optional().describe('A description.'),
-      lifecycle: z.string().optional().describe('Default "experimental".'),
-      system: z
-        .string()
-        .optional()
-        .describe('The System entity it belongs to.'),
-      tags: z.array(z.string()).optional().describe('Tags.'),
-    })
-    .nullable()
-    .optional()
-    .describe(
-      `Register a ${kind} entity in the catalog for it (published by the kubeai entity provider).`,
-    );
+const catalogEntityDescription = (kind: string) =>
+  `Register a ${kind} entity in the catalog for it (published by the kubeai entity provider).`;
 
 const writeOutput = (z: Z) =>
   z.object({
@@ -397,41 +353,26 @@ const notebookCreate: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      ...target(z, 'notebook'),
-      image: z
-        .string()
-        .min(1)
-        .describe(
-          'Notebook image, e.g. "kubeflownotebookswg/jupyter-scipy:v1.9.0".',
-        ),
-      resources: resources(z),
-      workspaceSize: z
-        .string()
+      ...bodyFields(z, 'CreateNotebookRequest', [
+        'cluster',
+        'namespace',
+        'name',
+        'image',
+        'resources',
+      ]),
+      // action-only: the spec's `workspace: { size, existingClaim }`, flat for template forms
+      workspaceSize: specSchema(z, 'MemoryQuantity')
         .optional()
         .describe('Size of a new workspace volume, e.g. "20Gi".'),
-      workspaceClaim: z
-        .string()
+      workspaceClaim: specSchema(z, 'DnsSubdomain')
         .optional()
         .describe('An existing PVC to use as the workspace instead.'),
-      datasets: datasets(z),
-      modelRef: z
-        .string()
-        .optional()
-        .describe('The Model the notebook works on (label kubeai.io/model).'),
-      entityRef: z
-        .string()
-        .optional()
-        .describe(
-          'Catalog entity the notebook belongs to (label kubeai.io/entity).',
-        ),
-      env: z
-        .array(z.object({ name: z.string(), value: z.string() }))
-        .optional()
-        .describe('Environment variables.'),
-      serviceAccountName: z
-        .string()
-        .optional()
-        .describe('ServiceAccount of the notebook pod.'),
+      ...bodyFields(
+        z,
+        'CreateNotebookRequest',
+        ['datasets', 'modelRef', 'entityRef', 'env', 'serviceAccountName'],
+        { serviceAccountName: 'ServiceAccount of the notebook pod.' },
+      ),
       dryRun: dryRun(z),
     }),
   output: writeOutput,
@@ -500,65 +441,37 @@ const jobCreate: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      ...target(z, 'training task'),
-      kind: z.enum(TRAINING_WORKLOAD_KINDS).describe('The workload kind.'),
-      image: z.string().optional().describe('Trainer image.'),
-      command: z
-        .array(z.string())
-        .optional()
-        .describe(
-          'The program and its arguments, as an argv array (no shell).',
-        ),
-      args: z
-        .array(z.string())
-        .optional()
-        .describe('Further arguments, as an argv array.'),
-      resources: resources(z),
-      datasets: datasets(z),
-      schedule: z
-        .string()
-        .optional()
-        .describe('CronJob: cron schedule, e.g. "0 6 * * *".'),
-      timeZone: z.string().optional().describe('CronJob: IANA time zone.'),
-      replicas: z
-        .record(z.string(), z.number().int().min(0))
-        .nullable()
-        .optional()
-        .describe(replicaTypesText()),
-      queue: z
-        .object({
-          name: z.string().describe('Kueue LocalQueue.'),
-          priorityClass: z.string().optional(),
-        })
-        .nullable()
-        .optional()
-        .describe('Kueue admission (label kueue.x-k8s.io/queue-name).'),
-      gang: z
-        .object({
-          minMember: z.number().int().min(1).optional(),
-          queue: z.string().optional(),
-        })
-        .nullable()
-        .optional()
-        .describe('Volcano gang scheduling.'),
-      env: z
-        .array(z.object({ name: z.string(), value: z.string() }))
-        .optional()
-        .describe('Environment variables.'),
-      modelRef: z
-        .string()
-        .optional()
-        .describe('The Model the task trains (label kubeai.io/model).'),
-      entityRef: z
-        .string()
-        .optional()
-        .describe(
-          'Catalog entity the object belongs to (label kubeai.io/entity).',
-        ),
-      params: z
-        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-        .optional()
-        .describe('Parameters recorded with the run.'),
+      ...bodyFields(
+        z,
+        'CreateJobRequest',
+        [
+          'cluster',
+          'namespace',
+          'name',
+          'kind',
+          'image',
+          'command',
+          'args',
+          'resources',
+          'datasets',
+          'schedule',
+          'timeZone',
+          'replicas',
+          'queue',
+          'gang',
+          'env',
+          'modelRef',
+          'entityRef',
+          'params',
+        ],
+        {
+          kind: 'The workload kind.',
+          schedule: 'CronJob: cron schedule, e.g. "0 6 * * *".',
+          timeZone: 'CronJob: IANA time zone.',
+          replicas: `Replicas per type: ${replicaTypesText()}`,
+        },
+      ),
+      // action-only: the other fields of the request body, passed through
       options: z
         .record(z.string(), z.unknown())
         .optional()
@@ -606,56 +519,26 @@ const datasetCreate: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      ...target(z, 'dataset (PVC or Fluid Dataset)'),
-      source: z
-        .object({
-          type: z.enum(['pvc', 'oss', 's3', 'nas', 'table']),
-          existingClaim: z.string().optional(),
-          size: z.string().optional().describe('pvc: size of a new PVC.'),
-          storageClassName: z.string().optional(),
-          bucket: z.string().optional(),
-          path: z.string().optional(),
-          endpoint: z.string().optional(),
-          region: z.string().optional(),
-          credentials: z
-            .object({
-              secretName: z.string(),
-              accessKeyIdKey: z.string().optional(),
-              secretAccessKeyKey: z.string().optional(),
-            })
-            .nullable()
-            .optional()
-            .describe('oss / s3: the Secret with the access keys.'),
-          server: z.string().optional().describe('nas: NFS server.'),
-          uri: z
-            .string()
-            .optional()
-            .describe('table: e.g. "odps://project.table".'),
-        })
-        .describe('Where the data is.'),
-      cache: z
-        .object({
-          runtime: z.enum(['alluxio', 'juicefs']),
-          quota: z.string().describe('Cache size per worker, e.g. "20Gi".'),
-          medium: z.enum(['MEM', 'SSD', 'HDD']).optional(),
-          replicas: z.number().int().min(1).optional(),
-          metaUrl: z
-            .object({ secretName: z.string(), key: z.string().optional() })
-            .optional(),
-        })
-        .nullable()
-        .optional()
-        .describe('A Fluid cache in front of the source (null for none).'),
-      datasetRef: z
-        .string()
-        .optional()
-        .describe('An existing Dataset entity to record the version under.'),
-      catalogEntity: catalogEntity(z, 'Dataset'),
-      version: z
-        .string()
-        .optional()
-        .describe('Version name (default: the next v<n>).'),
-      description: z.string().optional().describe('A description.'),
+      ...bodyFields(
+        z,
+        'CreateDatasetRequest',
+        [
+          'cluster',
+          'namespace',
+          'name',
+          'source',
+          'cache',
+          'datasetRef',
+          'catalogEntity',
+          'version',
+          'description',
+        ],
+        {
+          datasetRef: 'An existing Dataset entity to record the version under.',
+          catalogEntity: catalogEntityDescription('Dataset'),
+          version: 'Version name (default: the next v<n>).',
+        },
+      ),
       dryRun: dryRun(z),
     }),
   output: writeOutput,
@@ -690,44 +573,25 @@ const modelRegister: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      model: z
-        .string()
-        .min(1)
-        .describe(
-          'The Model entity ref, e.g. "model:default/shoe-brand-classifier".',
-        ),
-      artifact: z
-        .object({
-          uri: z
-            .string()
-            .describe('Where the model files are (s3://…, pvc://…, hf://…).'),
-          format: z
-            .string()
-            .describe('Serialization format (onnx, safetensors, …).'),
-          digest: z.string().optional(),
-          size: z.number().int().min(0).optional(),
-        })
-        .describe('The artifact.'),
-      framework: z
-        .string()
-        .optional()
-        .describe('Training framework (pytorch, sklearn, …).'),
-      description: z.string().optional().describe('A description.'),
-      metrics: z
-        .record(z.string(), z.number())
-        .optional()
-        .describe('Evaluation metrics, e.g. { auc: 0.94 }.'),
-      params: z
-        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-        .optional()
-        .describe('Hyper-parameters and settings.'),
-      tags: z.array(z.string()).optional().describe('Tags.'),
-      aliases: z
-        .array(z.string())
-        .nullable()
-        .optional()
-        .describe('Aliases moved to the new version (e.g. "canary").'),
-      runId: z.string().optional().describe('The run that produced it.'),
+      // action-only: the path parameters of the request, as one entity ref
+      model: specSchema(z, 'ModelRef').describe(
+        `The Model entity. ${specDescription(specComponent('ModelRef'))}`,
+      ),
+      ...bodyFields(
+        z,
+        'CreateModelVersionRequest',
+        [
+          'artifact',
+          'framework',
+          'description',
+          'metrics',
+          'params',
+          'tags',
+          'aliases',
+          'runId',
+        ],
+        { aliases: 'Aliases moved to the new version (e.g. "canary").' },
+      ),
       dryRun: dryRun(z),
     }),
   output: z =>
@@ -814,55 +678,39 @@ const inferenceServiceDeploy: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      ...target(z, 'InferenceService'),
-      model: z
-        .string()
-        .min(1)
-        .describe('The Model entity ref, "model:<namespace>/<name>".'),
-      modelVersion: z
-        .union([z.number().int().min(1), z.string().min(1)])
-        .describe(
-          'A registered version number, or an alias such as "production" (the ModelVersionPicker field).',
-        ),
-      canaryTrafficPercent: z
-        .number()
-        .int()
-        .min(0)
-        .max(100)
-        .optional()
-        .describe('Roll out as a canary with this share of the traffic.'),
-      resources: resources(z),
-      minReplicas: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .describe('Fewest predictor replicas (0 scales to zero).'),
-      maxReplicas: z
-        .number()
-        .int()
-        .min(1)
-        .optional()
-        .describe('Most predictor replicas.'),
-      runtime: z
-        .string()
-        .optional()
-        .describe('A specific (Cluster)ServingRuntime.'),
-      protocolVersion: z
-        .enum(['v1', 'v2', 'grpc-v2'])
-        .optional()
-        .describe('Inference protocol.'),
-      serviceRef: z
-        .string()
-        .optional()
-        .describe(
-          'The InferenceService entity (default inferenceservice:default/<name>).',
-        ),
-      catalogEntity: catalogEntity(z, 'InferenceService'),
-      message: z
-        .string()
-        .optional()
-        .describe('Why, recorded with the revision.'),
+      ...bodyFields(
+        z,
+        'DeployInferenceServiceRequest',
+        [
+          'cluster',
+          'namespace',
+          'name',
+          'model',
+          'modelVersion',
+          'canaryTrafficPercent',
+          'resources',
+          'minReplicas',
+          'maxReplicas',
+          'runtime',
+          'protocolVersion',
+          'serviceRef',
+          'catalogEntity',
+          'message',
+        ],
+        {
+          modelVersion: `${specDescription(
+            specComponent('ModelVersionSelector'),
+          )} (the ModelVersionPicker field)`,
+          minReplicas: 'Fewest predictor replicas (0 scales to zero).',
+          maxReplicas: 'Most predictor replicas.',
+          runtime: 'A specific (Cluster)ServingRuntime.',
+          protocolVersion: 'Inference protocol.',
+          serviceRef: `The InferenceService entity (default inferenceservice:default/<name>). ${specDescription(
+            specComponent('ServiceRef'),
+          )}`,
+          catalogEntity: catalogEntityDescription('InferenceService'),
+        },
+      ),
       dryRun: dryRun(z),
     }),
   output: writeOutput,
@@ -882,8 +730,8 @@ const inferenceServiceDeploy: KubeaiActionDefinition = {
 };
 
 const rolloutInput = (z: Z) => ({
-  ...target(z, 'InferenceService'),
-  message: z.string().optional().describe('Why, recorded with the revision.'),
+  ...target(z, 'DeployInferenceServiceRequest'),
+  ...bodyFields(z, 'PromoteInferenceServiceRequest', ['message']),
   dryRun: dryRun(z),
 });
 
@@ -932,10 +780,7 @@ const inferenceServiceRollback: KubeaiActionDefinition = {
   input: z =>
     z.object({
       ...rolloutInput(z),
-      toVersion: z
-        .union([z.number().int().min(1), z.string().min(1)])
-        .optional()
-        .describe('A version number or alias of the served model.'),
+      ...bodyFields(z, 'RollbackInferenceServiceRequest', ['toVersion']),
     }),
   output: writeOutput,
   async run(client, input, options) {
@@ -992,51 +837,30 @@ const pipelineCreate: KubeaiActionDefinition = {
   ],
   input: z =>
     z.object({
-      ...target(z, 'pipeline (at most 52 characters)'),
-      modelRef: z
-        .string()
-        .optional()
-        .describe('The Model the pipeline produces.'),
-      entityRef: z
-        .string()
-        .optional()
-        .describe(
-          'Catalog entity the object belongs to (label kubeai.io/entity).',
-        ),
-      schedule: z
-        .string()
-        .optional()
-        .describe('Cron schedule: a CronWorkflow instead of one Workflow.'),
-      timeZone: z
-        .string()
-        .optional()
-        .describe('IANA time zone of the schedule.'),
-      parameters: z
-        .array(z.object({ name: z.string(), value: z.string().optional() }))
-        .optional()
-        .describe('Workflow parameters ({{workflow.parameters.<name>}}).'),
-      serviceAccountName: z
-        .string()
-        .optional()
-        .describe('ServiceAccount the pods run as.'),
-      steps: z
-        .array(
-          z
-            .object({
-              name: z.string(),
-              type: z.enum([
-                'container',
-                'training',
-                'registerModelVersion',
-                'deployCanary',
-                'promote',
-              ]),
-              dependsOn: z.array(z.string()).optional(),
-            })
-            .passthrough(),
-        )
-        .min(1)
-        .describe('The steps; see POST /api/kubeai/pipelines.'),
+      ...bodyFields(
+        z,
+        'CreatePipelineRequest',
+        [
+          'cluster',
+          'namespace',
+          'name',
+          'modelRef',
+          'entityRef',
+          'schedule',
+          'timeZone',
+          'parameters',
+          'serviceAccountName',
+          'steps',
+        ],
+        {
+          schedule: 'Cron schedule: a CronWorkflow instead of one Workflow.',
+          parameters: 'Workflow parameters ({{workflow.parameters.<name>}}).',
+          serviceAccountName: 'ServiceAccount the pods run as.',
+          steps: `The steps; see POST /api/kubeai/pipelines. ${specDescription(
+            specComponent('PipelineStepInput'),
+          )}`,
+        },
+      ),
       dryRun: dryRun(z),
     }),
   output: writeOutput,
