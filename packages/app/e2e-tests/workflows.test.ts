@@ -91,6 +91,8 @@ test('create a notebook from its template, then delete it from its run page', as
   page,
   request,
 }, testInfo) => {
+  // Three pages (template, run, delete) and a scaffolder task: more than one page's 60 s on a busy machine.
+  test.slow();
   const kube = await clusterAdmin();
   const name = `e2e-notebook-${Date.now().toString(36)}`;
   const notebookPath = `/apis/kubeflow.org/v1/namespaces/team-a/notebooks/${name}`;
