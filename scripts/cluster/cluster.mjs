@@ -14,7 +14,7 @@
  * etcd comes from Debian's `etcd-server`; kube-apiserver v1.20.2 is built once from Debian's
  * `kubernetes` source package (with vendored reflect2 upgraded to v1.0.2, see below) and cached in
  * ${XDG_CACHE_HOME:-~/.cache}/kubeai/kube-apiserver-<source version>/kube-apiserver.
- * See ../../../shared/docs/local-control-plane.md for the measured facts behind this.
+ * Why each step is there (the reflect2 fix, loopback-only flags): README.md, "Local Kubernetes control plane".
  *
  * Environment:
  *   KUBEAI_KUBE_APISERVER  use this kube-apiserver binary instead of the cached/built one
