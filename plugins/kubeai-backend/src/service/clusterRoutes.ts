@@ -4,7 +4,9 @@
  * the catalog entities the portal registers. Registered on the typed router of ./router.ts, so
  * requests are validated against `src/schema/openapi.yaml` before a handler runs.
  *
- * Every mutating handler goes:
+ * Every mutating handler goes (a route describes its write as `ClusterWriteSteps` and
+ * ./cluster/ClusterWriteFlow.ts runs them; permissions and catalog checks go through
+ * ./access/Access.ts):
  *
  *   validate (spec, then the builder's zod schema for what JSON schema cannot say: cron, per-kind
  *   fields, cross-field rules)
@@ -45,8 +47,9 @@ import { registerJobRoutes } from './cluster/jobs';
 import { registerNotebookRoutes } from './cluster/notebooks';
 import { registerPipelineRoutes } from './cluster/pipelines';
 
-// One file per resource in ./cluster: the shared context and helpers (context.ts), the status
-// and delete helpers (objects.ts), the catalog entities the routes register (entities.ts).
+// One file per resource in ./cluster: the shared context and helpers (context.ts), the write
+// flow (ClusterWriteFlow.ts), the status and delete helpers (objects.ts), the catalog entities
+// the routes register (entities.ts); the deploy of inference services is inferenceServiceDeploy.ts.
 export {
   PartialWriteError,
   type ClusterRoutesContext,

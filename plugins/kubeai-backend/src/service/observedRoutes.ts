@@ -9,17 +9,8 @@
  * Observed fields of runs, deployments and lineage are answered by the registry routes themselves.
  */
 import type { ApiRouter } from '@backstage/backend-openapi-utils';
-import type {
-  BackstageCredentials,
-  LoggerService,
-  PermissionsService,
-} from '@backstage/backend-plugin-api';
-import {
-  NotAllowedError,
-  NotFoundError,
-  ServiceUnavailableError,
-} from '@backstage/errors';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
 import {
   kubeaiRunLogsReadPermission,
   WORKLOAD_KINDS,
@@ -33,6 +24,7 @@ import { findRunPods, openPodLog, type RunPod } from '../cluster/logs';
 import type { RegistryStore } from '../database/RegistryStore';
 import type { InformerManager } from '../informers/InformerManager';
 import type { spec } from '../schema/openapi.generated';
+import type { Access } from './access/Access';
 
 /** What the plugin gives the observed routes (see plugin.ts). */
 export interface ObservedRoutesOptions {
@@ -43,10 +35,9 @@ export interface ObservedRoutesOptions {
 /** Everything {@link registerObservedRoutes} needs. */
 export interface ObservedRoutesContext extends ObservedRoutesOptions {
   store: RegistryStore;
-  permissions: PermissionsService;
+  access: Access;
   logger: LoggerService;
   gateway?: ClusterGateway;
-  credentialsOf(req: unknown): Promise<BackstageCredentials>;
 }
 
 /** The kinds whose objects are runs (the workload table): the object of a run, for its pods. */
@@ -58,7 +49,7 @@ export function registerObservedRoutes(
   api: ApiRouter<typeof spec>,
   context: ObservedRoutesContext,
 ): void {
-  const { store, permissions, credentialsOf } = context;
+  const { store, access } = context;
 
   api.get('/clusters/status', async (_req, res) => {
     const informers = context.informers;
@@ -82,14 +73,10 @@ export function registerObservedRoutes(
   });
 
   api.get('/runs/:id/logs', async (req, res) => {
-    const credentials = await credentialsOf(req);
-    const [decision] = await permissions.authorize(
-      [{ permission: kubeaiRunLogsReadPermission }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(`${kubeaiRunLogsReadPermission.name} denied`);
-    }
+    const credentials = await access.credentials(req);
+    await access.authorize(credentials, [
+      { permission: kubeaiRunLogsReadPermission },
+    ]);
     const run = await store.getRun(req.params.id);
     if (!run) {
       throw new NotFoundError(`run ${req.params.id} not found`);

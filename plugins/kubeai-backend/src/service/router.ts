@@ -1,19 +1,11 @@
 import { createValidatedOpenApiRouter } from '@backstage/backend-openapi-utils';
 import {
   AuthService,
-  BackstageCredentials,
   HttpAuthService,
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
-import {
-  AuthorizeResult,
-  BasicPermission,
-  isResourcePermission,
-  ResourcePermission,
-} from '@backstage/plugin-permission-common';
+import { InputError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   kubeaiDatasetVersionCreatePermission,
@@ -31,9 +23,10 @@ import express, { ErrorRequestHandler, RequestHandler } from 'express';
 import Router from 'express-promise-router';
 import { LineageStart } from '../database/lineage';
 import { RegistryStore } from '../database/RegistryStore';
-import { PayloadTooLargeError, UnprocessableEntityError } from '../errors';
+import { PayloadTooLargeError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { spec } from '../schema/openapi.generated';
+import { Access } from './access/Access';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
 import {
@@ -100,64 +93,7 @@ export async function createRouter(
   const lineageCache =
     cacheBytes > 0 ? new LineageCache(cacheBytes) : undefined;
 
-  /** The caller; the httpRouter already refused requests without credentials. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const credentialsOf = (req: express.Request<any, any, any, any>) =>
-    httpAuth.credentials(req, { allow: ['user', 'service'] });
-
-  /** What `createdBy` / `updatedBy` record: the user entity ref or the service subject. */
-  const actorOf = (credentials: BackstageCredentials) =>
-    auth.isPrincipal(credentials, 'user')
-      ? credentials.principal.userEntityRef
-      : (credentials.principal as { subject?: string }).subject ?? 'unknown';
-
-  async function authorize(
-    permission: BasicPermission | ResourcePermission,
-    credentials: BackstageCredentials,
-    resourceRef?: string,
-  ) {
-    const [decision] = isResourcePermission(permission)
-      ? await permissions.authorize(
-          [{ permission, resourceRef: resourceRef! }],
-          {
-            credentials,
-          },
-        )
-      : await permissions.authorize([{ permission }], { credentials });
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
-      );
-    }
-  }
-
-  /**
-   * Checks that entities exist in the catalog, as the caller sees it. A missing one is a 404 when
-   * it comes from the path (no `field`), a 422 naming the field when it comes from the body.
-   */
-  async function assertInCatalog(
-    refs: { ref: string; field?: string }[],
-    credentials: BackstageCredentials,
-  ) {
-    if (refs.length === 0) return;
-    const entityRefs = refs.map(r =>
-      stringifyEntityRef(parseEntityRef(r.ref)).toLocaleLowerCase('en-US'),
-    );
-    const { items } = await catalog.getEntitiesByRefs(
-      {
-        entityRefs,
-        fields: ['kind', 'metadata.namespace', 'metadata.name'],
-      },
-      { credentials },
-    );
-    refs.forEach((r, i) => {
-      if (items[i]) return;
-      const message = `${normalizeRef(r.ref)} not found in the catalog`;
-      throw r.field
-        ? new UnprocessableEntityError(`${r.field}: ${message}`)
-        : new NotFoundError(message);
-    });
-  }
+  const access = new Access({ httpAuth, auth, permissions, catalog });
 
   const router = Router();
 
@@ -214,24 +150,26 @@ export async function createRouter(
   // ---------------------------------------------------------------- model versions
 
   api.post('/models/:namespace/:name/versions', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const modelRef = entityRefOf(
       'model',
       req.params.namespace,
       req.params.name,
     );
-    await assertInCatalog([{ ref: modelRef }], credentials);
-    await authorize(kubeaiModelVersionCreatePermission, credentials, modelRef);
+    await access.assertInCatalog(credentials, [{ ref: modelRef }]);
+    await access.authorize(credentials, [
+      { permission: kubeaiModelVersionCreatePermission, resourceRef: modelRef },
+    ]);
     const created = await store.createModelVersion(
       modelRef,
       req.body,
-      actorOf(credentials),
+      access.actorOf(credentials),
     );
     res.status(201).json(created);
   });
 
   api.get('/models/:namespace/:name/versions', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const modelRef = entityRefOf(
       'model',
       req.params.namespace,
@@ -239,7 +177,7 @@ export async function createRouter(
     );
     const list = await store.listModelVersions(modelRef, req.query);
     if (list.totalItems === 0) {
-      await assertInCatalog([{ ref: modelRef }], credentials);
+      await access.assertInCatalog(credentials, [{ ref: modelRef }]);
     }
     res.json(list);
   });
@@ -259,7 +197,7 @@ export async function createRouter(
   });
 
   api.patch('/models/:namespace/:name/versions/:version', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const modelRef = entityRefOf(
       'model',
       req.params.namespace,
@@ -269,13 +207,15 @@ export async function createRouter(
     if (!(await store.getModelVersion(modelRef, version))) {
       throw new NotFoundError(`${modelRef} has no version ${version}`);
     }
-    await authorize(kubeaiModelVersionUpdatePermission, credentials, modelRef);
+    await access.authorize(credentials, [
+      { permission: kubeaiModelVersionUpdatePermission, resourceRef: modelRef },
+    ]);
     res.json(
       await store.updateModelVersion(
         modelRef,
         version,
         req.body,
-        actorOf(credentials),
+        access.actorOf(credentials),
       ),
     );
   });
@@ -302,7 +242,7 @@ export async function createRouter(
   );
 
   api.get('/models/:namespace/:name/deployments', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const modelRef = entityRefOf(
       'model',
       req.params.namespace,
@@ -310,7 +250,7 @@ export async function createRouter(
     );
     const list = await store.listDeployments({ model: modelRef, limit: 1000 });
     if (list.totalItems === 0) {
-      await assertInCatalog([{ ref: modelRef }], credentials);
+      await access.assertInCatalog(credentials, [{ ref: modelRef }]);
     }
     res.json(list);
   });
@@ -324,18 +264,19 @@ export async function createRouter(
     }));
 
   api.post('/runs', async (req, res) => {
-    const credentials = await credentialsOf(req);
-    await assertInCatalog(
-      [
-        ...(req.body.modelRef
-          ? [{ ref: req.body.modelRef, field: 'request/body/modelRef' }]
-          : []),
-        ...inputRefs(req.body.inputs),
-      ],
-      credentials,
-    );
-    await authorize(kubeaiRunCreatePermission, credentials);
-    res.status(201).json(await store.createRun(req.body, actorOf(credentials)));
+    const credentials = await access.credentials(req);
+    await access.assertInCatalog(credentials, [
+      ...(req.body.modelRef
+        ? [{ ref: req.body.modelRef, field: 'request/body/modelRef' }]
+        : []),
+      ...inputRefs(req.body.inputs),
+    ]);
+    await access.authorize(credentials, [
+      { permission: kubeaiRunCreatePermission },
+    ]);
+    res
+      .status(201)
+      .json(await store.createRun(req.body, access.actorOf(credentials)));
   });
 
   api.get('/runs', async (req, res) => {
@@ -351,43 +292,46 @@ export async function createRouter(
   });
 
   api.patch('/runs/:id', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     if (!(await store.getRun(req.params.id))) {
       throw new NotFoundError(`run ${req.params.id} not found`);
     }
-    await assertInCatalog(inputRefs(req.body.inputs), credentials);
-    await authorize(kubeaiRunUpdatePermission, credentials);
+    await access.assertInCatalog(credentials, inputRefs(req.body.inputs));
+    await access.authorize(credentials, [
+      { permission: kubeaiRunUpdatePermission },
+    ]);
     res.json(await store.updateRun(req.params.id, req.body));
   });
 
   // ---------------------------------------------------------------- dataset versions
 
   api.post('/datasets/:namespace/:name/versions', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const datasetRef = entityRefOf(
       'dataset',
       req.params.namespace,
       req.params.name,
     );
-    await assertInCatalog([{ ref: datasetRef }], credentials);
-    await authorize(
-      kubeaiDatasetVersionCreatePermission,
-      credentials,
-      datasetRef,
-    );
+    await access.assertInCatalog(credentials, [{ ref: datasetRef }]);
+    await access.authorize(credentials, [
+      {
+        permission: kubeaiDatasetVersionCreatePermission,
+        resourceRef: datasetRef,
+      },
+    ]);
     res
       .status(201)
       .json(
         await store.createDatasetVersion(
           datasetRef,
           req.body,
-          actorOf(credentials),
+          access.actorOf(credentials),
         ),
       );
   });
 
   api.get('/datasets/:namespace/:name/versions', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const datasetRef = entityRefOf(
       'dataset',
       req.params.namespace,
@@ -395,7 +339,7 @@ export async function createRouter(
     );
     const list = await store.listDatasetVersions(datasetRef, req.query);
     if (list.totalItems === 0) {
-      await assertInCatalog([{ ref: datasetRef }], credentials);
+      await access.assertInCatalog(credentials, [{ ref: datasetRef }]);
     }
     res.json(list);
   });
@@ -425,19 +369,20 @@ export async function createRouter(
   });
 
   api.post('/deployments', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const serviceRef = normalizeRef(req.body.serviceRef);
-    await assertInCatalog(
-      [
-        { ref: serviceRef, field: 'request/body/serviceRef' },
-        { ref: req.body.modelRef, field: 'request/body/modelRef' },
-      ],
-      credentials,
-    );
-    await authorize(kubeaiDeploymentCreatePermission, credentials, serviceRef);
+    await access.assertInCatalog(credentials, [
+      { ref: serviceRef, field: 'request/body/serviceRef' },
+      { ref: req.body.modelRef, field: 'request/body/modelRef' },
+    ]);
+    await access.authorize(credentials, [
+      { permission: kubeaiDeploymentCreatePermission, resourceRef: serviceRef },
+    ]);
     res
       .status(201)
-      .json(await store.createDeployment(req.body, actorOf(credentials)));
+      .json(
+        await store.createDeployment(req.body, access.actorOf(credentials)),
+      );
   });
 
   api.get('/deployments/:namespace/:name', async (req, res) => {
@@ -454,7 +399,7 @@ export async function createRouter(
   });
 
   api.patch('/deployments/:namespace/:name', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const serviceRef = entityRefOf(
       'inferenceservice',
       req.params.namespace,
@@ -464,14 +409,19 @@ export async function createRouter(
       throw new NotFoundError(`${serviceRef} has no deployment`);
     }
     if (req.body.modelRef) {
-      await assertInCatalog(
-        [{ ref: req.body.modelRef, field: 'request/body/modelRef' }],
-        credentials,
-      );
+      await access.assertInCatalog(credentials, [
+        { ref: req.body.modelRef, field: 'request/body/modelRef' },
+      ]);
     }
-    await authorize(kubeaiDeploymentUpdatePermission, credentials, serviceRef);
+    await access.authorize(credentials, [
+      { permission: kubeaiDeploymentUpdatePermission, resourceRef: serviceRef },
+    ]);
     res.json(
-      await store.updateDeployment(serviceRef, req.body, actorOf(credentials)),
+      await store.updateDeployment(
+        serviceRef,
+        req.body,
+        access.actorOf(credentials),
+      ),
     );
   });
 
@@ -491,7 +441,7 @@ export async function createRouter(
   // ---------------------------------------------------------------- lineage
 
   api.get('/lineage', async (req, res) => {
-    const credentials = await credentialsOf(req);
+    const credentials = await access.credentials(req);
     const { entityRef, runId, version } = req.query;
     const direction = req.query.direction ?? 'both';
     const depth = req.query.depth ?? 3;
@@ -536,7 +486,7 @@ export async function createRouter(
       throw new NotFoundError(`${start.ref} has no version ${start.version}`);
     }
     // Nothing in the registry: a lone node if the catalog knows the entity, else 404.
-    await assertInCatalog([{ ref: start.ref }], credentials);
+    await access.assertInCatalog(credentials, [{ ref: start.ref }]);
     res.json(loneNode(start.ref, start.type));
   });
 
@@ -544,21 +494,17 @@ export async function createRouter(
   registerClusterRoutes(api, {
     ...options.cluster,
     store,
-    permissions,
-    catalog,
+    access,
     logger: options.logger,
-    credentialsOf,
-    actorOf,
   });
 
   // ---------------------------------------------------------------- observed state
   registerObservedRoutes(api, {
     ...options.observed,
     store,
-    permissions,
+    access,
     logger: options.logger,
     gateway: options.cluster?.gateway ?? options.observed?.informers?.gateway,
-    credentialsOf,
   });
 
   return router;

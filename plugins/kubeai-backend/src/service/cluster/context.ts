@@ -1,29 +1,16 @@
 /**
  * The context every cluster route is given and the helpers they share: the cluster of a request,
- * permission checks, validation with the builders' zod schemas, resolving models, datasets and
- * catalog entities, apply then record, the write result, announcing portal entities. The flow of
- * a mutating handler is described in ../clusterRoutes.ts.
+ * validation with the builders' zod schemas, resolving models, datasets and catalog entities
+ * (through {@link Access}), the write result, announcing portal entities. Every write runs through
+ * the {@link ClusterWriteFlow} (`flow`): validate → resolve → authorize → apply → record.
  */
 import type { ApiRouter } from '@backstage/backend-openapi-utils';
 import type {
   BackstageCredentials,
   LoggerService,
-  PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
-import {
-  CustomErrorBase,
-  InputError,
-  NotAllowedError,
-  NotFoundError,
-} from '@backstage/errors';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
-import {
-  AuthorizeResult,
-  BasicPermission,
-  isResourcePermission,
-  ResourcePermission,
-} from '@backstage/plugin-permission-common';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   KUBEAI_PORTAL_ENTITY_TOPIC,
   type ClusterObjectRef,
@@ -33,7 +20,7 @@ import {
   type RunInput,
 } from '@kubeai/plugin-kubeai-common';
 import type { z } from 'zod';
-import { ClusterInputError, type ClusterGateway } from '../../cluster';
+import type { ClusterGateway } from '../../cluster';
 import type { PortalEntity, RegistryStore } from '../../database/RegistryStore';
 import { UnprocessableEntityError } from '../../errors';
 import type {
@@ -43,6 +30,8 @@ import type {
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import type { spec } from '../../schema/openapi.generated';
+import type { Access, PermissionCheck } from '../access/Access';
+import { ClusterWriteFlow, PartialWriteError } from './ClusterWriteFlow';
 
 /** The typed router the cluster routes are registered on (see ../router.ts). */
 export type ClusterApi = ApiRouter<typeof spec>;
@@ -64,45 +53,30 @@ export interface ClusterRoutesOptions {
   events?: PortalEntityPublisher;
 }
 
-/** Everything {@link registerClusterRoutes} needs; the helpers come from ./router.ts. */
+/** Everything {@link registerClusterRoutes} needs; `access` comes from ./router.ts. */
 export interface ClusterRoutesContext extends ClusterRoutesOptions {
   store: RegistryStore;
-  permissions: PermissionsService;
-  catalog: CatalogService;
+  access: Access;
   logger: LoggerService;
-  credentialsOf(req: unknown): Promise<BackstageCredentials>;
-  actorOf(credentials: BackstageCredentials): string;
 }
 
-/**
- * The objects were applied, but recording them in the registry failed. Answered as 500; the same
- * request again records them (the apply is idempotent).
- */
-export class PartialWriteError extends CustomErrorBase {
-  name = 'PartialWriteError' as const;
-  statusCode = 500 as const;
-}
+export { PartialWriteError };
 
-/** A permission check of {@link ClusterContext.authorizeAll}. */
-export type Check = {
-  permission: BasicPermission | ResourcePermission;
-  resourceRef?: string;
-};
+/** A permission check of a cluster write (see {@link Access.authorize}). */
+export type Check = PermissionCheck;
 
 /** The context of the cluster routes and the helpers they share (closures over `ctx`). */
 export function createClusterContext(ctx: ClusterRoutesContext) {
-  const { store, catalog, logger } = ctx;
+  const { store, access, logger } = ctx;
+  const flow = new ClusterWriteFlow({
+    access,
+    gateway: ctx.gateway,
+    logger,
+  });
 
   // ------------------------------------------------------------------ helpers
 
-  function gatewayOf(): ClusterGateway {
-    if (!ctx.gateway) {
-      throw new UnprocessableEntityError(
-        'request/body/cluster: no clusters are configured (kubernetes.clusterLocatorMethods)',
-      );
-    }
-    return ctx.gateway;
-  }
+  const gatewayOf = (): ClusterGateway => flow.gateway();
 
   /** The cluster of a body (422 naming the field) or of a path (404). */
   function assertCluster(
@@ -124,48 +98,6 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     return gatewayOf();
   }
 
-  /** All checks in one call; the first denial answers 403 naming permission and resource. */
-  async function authorizeAll(
-    checks: Check[],
-    credentials: BackstageCredentials,
-  ): Promise<void> {
-    const decisions = await ctx.permissions.authorize(
-      checks.map(c =>
-        isResourcePermission(c.permission)
-          ? { permission: c.permission, resourceRef: c.resourceRef! }
-          : { permission: c.permission as BasicPermission },
-      ),
-      { credentials },
-    );
-    decisions.forEach((decision, i) => {
-      if (decision.result !== AuthorizeResult.ALLOW) {
-        const { permission, resourceRef } = checks[i];
-        throw new NotAllowedError(
-          `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
-        );
-      }
-    });
-  }
-
-  /** Which of `refs` the catalog knows, as the caller sees it (lower-case refs → entity). */
-  async function catalogEntities(
-    refs: string[],
-    credentials: BackstageCredentials,
-    fields?: string[],
-  ): Promise<Map<string, Record<string, any>>> {
-    const unique = [...new Set(refs.map(normalizeRef))];
-    const found = new Map<string, Record<string, any>>();
-    if (unique.length === 0) return found;
-    const { items } = await catalog.getEntitiesByRefs(
-      { entityRefs: unique, ...(fields ? { fields } : {}) },
-      { credentials },
-    );
-    items.forEach((item, i) => {
-      if (item) found.set(unique[i], item as Record<string, any>);
-    });
-    return found;
-  }
-
   /** A model ref of the body must be in the catalog (422 naming the field). */
   async function assertModelInCatalog(
     modelRef: string | undefined,
@@ -173,13 +105,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     credentials: BackstageCredentials,
   ) {
     if (!modelRef) return;
-    const ref = normalizeRef(modelRef);
-    const found = await catalogEntities([ref], credentials, ['kind']);
-    if (!found.has(ref)) {
-      throw new UnprocessableEntityError(
-        `${field}: ${ref} not found in the catalog`,
-      );
-    }
+    await access.assertInCatalog(credentials, [{ ref: modelRef, field }]);
   }
 
   /** An entity the portal registers or one the catalog (or the portal's store) already has. */
@@ -189,10 +115,10 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     credentials: BackstageCredentials,
     hint: string,
   ) {
-    const found = await catalogEntities([ref], credentials, ['kind']);
-    if (found.has(ref) || (await store.getPortalEntity(ref))) return;
-    throw new UnprocessableEntityError(
-      `${field}: ${ref} not found in the catalog${hint}`,
+    await access.assertInCatalog(
+      credentials,
+      [{ ref, field, hint }],
+      async known => Boolean(await store.getPortalEntity(known)),
     );
   }
 
@@ -246,7 +172,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
   ): Promise<{ mounts?: DatasetMountInput[]; inputs: RunInput[] }> {
     if (!mounts || mounts.length === 0) return { inputs: [] };
     const refs = mounts.map(m => normalizeRef(m.datasetRef));
-    const entities = await catalogEntities(refs, credentials, [
+    const entities = await access.catalogEntities(credentials, refs, [
       'kind',
       'metadata.name',
       'metadata.namespace',
@@ -390,72 +316,6 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     ...(v.framework ? { framework: v.framework } : {}),
   });
 
-  /**
-   * Applies (or dry-runs) objects. Several objects: a dry run of all first, so nothing is left
-   * behind when a later one is invalid or forbidden. Apiserver 422s become a 422 naming the
-   * fields; a missing namespace a 422 naming `namespace`.
-   */
-  async function applyObjects(
-    cluster: string,
-    objects: KubeObject[],
-    dryRun: boolean,
-  ): Promise<KubeObject[]> {
-    const gateway = gatewayOf();
-    try {
-      if (dryRun) {
-        return await gateway.apply(cluster, objects, { dryRun: true });
-      }
-      if (objects.length > 1) {
-        await gateway.apply(cluster, objects, { dryRun: true });
-      }
-      return await gateway.apply(cluster, objects);
-    } catch (error) {
-      throw clusterError(error, cluster);
-    }
-  }
-
-  function clusterError(error: unknown, cluster: string): unknown {
-    if (error instanceof ClusterInputError) {
-      const rejected = new UnprocessableEntityError(
-        `the cluster rejected the object: ${error.message}`,
-      );
-      (rejected as unknown as { causes: unknown }).causes = error.causes;
-      return rejected;
-    }
-    const message = (error as Error)?.message ?? '';
-    const missing = /namespaces? "([^"]+)" not found/.exec(message);
-    if ((error as Error)?.name === 'NotFoundError' && missing) {
-      return new UnprocessableEntityError(
-        `request/body/namespace: namespace "${missing[1]}" does not exist in cluster "${cluster}"`,
-      );
-    }
-    return error;
-  }
-
-  /** Runs the recording after an apply; a failure says what exists and how to finish. */
-  async function recordAfterApply<T>(
-    applied: KubeObject[],
-    cluster: string,
-    record: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await record();
-    } catch (error) {
-      const what = applied
-        .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
-        .join(', ');
-      logger.error(
-        `kubeai applied ${what} to cluster ${cluster} but failed to record it: ${error}`,
-      );
-      throw new PartialWriteError(
-        `applied ${what} to cluster "${cluster}", but recording it in the registry failed (${
-          (error as Error)?.message ?? error
-        }); the objects exist — send the same request again to record them`,
-        error as Error,
-      );
-    }
-  }
-
   const refOf = (cluster: string, object: KubeObject): ClusterObjectRef =>
     compact({
       cluster,
@@ -510,19 +370,15 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
 
   return {
     ...ctx,
+    flow,
     gatewayOf,
     assertCluster,
-    authorizeAll,
-    catalogEntities,
     assertModelInCatalog,
     assertEntityKnown,
     zodCheck,
     resolveDatasets,
     selectModelVersion,
     versionRefOf,
-    applyObjects,
-    clusterError,
-    recordAfterApply,
     refOf,
     result,
     modelUrl,

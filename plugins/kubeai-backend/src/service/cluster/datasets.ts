@@ -11,6 +11,7 @@ import {
   kubeaiDatasetVersionCreatePermission,
   KUBEAI_API_VERSION,
   type CreateDatasetRequest,
+  type DatasetVersion,
 } from '@kubeai/plugin-kubeai-common';
 import type { PortalEntity } from '../../database/RegistryStore';
 import {
@@ -21,6 +22,7 @@ import {
 import { normalizeRef } from '../../refs';
 import { type ClusterApi, type ClusterContext, compact } from './context';
 import { datasetEntity } from './entities';
+import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
 
 /** Registers the dataset routes. */
@@ -30,12 +32,11 @@ export function registerDatasetRoutes(
 ): void {
   const {
     store,
+    access,
+    flow,
     assertCluster,
-    authorizeAll,
     assertEntityKnown,
     zodCheck,
-    applyObjects,
-    recordAfterApply,
     result,
     publishEntity,
   } = ctx;
@@ -50,11 +51,8 @@ export function registerDatasetRoutes(
 
   // ------------------------------------------------------------------ datasets
 
-  api.post('/datasets', async (req, res) => {
-    const credentials = await ctx.credentialsOf(req);
-    const body = req.body;
-    const dryRun = body.dryRun ?? false;
-    // validate: the builder's rules, the entity to register (both need no lookups) …
+  /** The entity ref, builder input and entity to register of a dataset request (no lookups). */
+  function describeDataset(body: CreateDatasetRequest) {
     const datasetRef = normalizeRef(
       body.catalogEntity
         ? `dataset:${body.catalogEntity.namespace ?? 'default'}/${
@@ -69,73 +67,106 @@ export function registerDatasetRoutes(
       source: compact({ ...body.source }),
       cache: body.cache,
     });
-    zodCheck(datasetInputSchema, input);
-    let entity: PortalEntity | undefined;
-    if (body.catalogEntity) {
-      entity = datasetEntity(body, body.catalogEntity);
-      if (body.datasetRef && normalizeRef(body.datasetRef) !== datasetRef) {
-        throw new InputError(
-          `request/body/datasetRef: ${normalizeRef(
-            body.datasetRef,
-          )} is not the entity catalogEntity describes (${datasetRef}); give one of them`,
-        );
-      }
-    }
-    // … then resolve
-    assertCluster(body.cluster, 'body');
-    if (!entity) {
-      await assertEntityKnown(
-        datasetRef,
-        'request/body/datasetRef',
-        credentials,
-        '; give catalogEntity to register it',
+    return { datasetRef, input };
+  }
+
+  /** The catalog entity `catalogEntity` describes (400 when `datasetRef` names another one). */
+  function entityOf(
+    body: CreateDatasetRequest,
+    datasetRef: string,
+  ): PortalEntity | undefined {
+    if (!body.catalogEntity) return undefined;
+    const entity = datasetEntity(body, body.catalogEntity);
+    if (body.datasetRef && normalizeRef(body.datasetRef) !== datasetRef) {
+      throw new InputError(
+        `request/body/datasetRef: ${normalizeRef(
+          body.datasetRef,
+        )} is not the entity catalogEntity describes (${datasetRef}); give one of them`,
       );
     }
-    const build = buildDataset(input as any);
-    const uri = datasetUri(body, build.claimName);
-    const plan = await store.planDatasetVersion(datasetRef, {
-      version: body.version,
-      uri,
-    });
-    await authorizeAll(
-      [
-        { permission: kubeaiClusterObjectCreatePermission },
-        {
-          permission: kubeaiDatasetVersionCreatePermission,
-          resourceRef: datasetRef,
-        },
-        // registering the entity is a catalog change of its own
-        ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),
-      ],
-      credentials,
-    );
-    const applied = build.objects.length
-      ? await applyObjects(body.cluster, build.objects, dryRun)
-      : [];
-    let datasetVersion;
-    if (!dryRun) {
-      datasetVersion = await recordAfterApply(
-        applied,
-        body.cluster,
-        async () => {
+    return entity;
+  }
+
+  /**
+   * A dataset: a Fluid Dataset and runtime, a PVC, or nothing (an existing location); a registry
+   * version; optionally the catalog entity.
+   */
+  const datasetWrite: ClusterWriteSteps<
+    CreateDatasetRequest,
+    ClusterWritePlan<DatasetVersion> & {
+      datasetRef: string;
+      build: ReturnType<typeof buildDataset>;
+      uri: string;
+      version: string;
+    }
+  > = {
+    validate(body) {
+      const { datasetRef, input } = describeDataset(body);
+      zodCheck(datasetInputSchema, input);
+      entityOf(body, datasetRef);
+    },
+    async resolve(body, credentials) {
+      const { datasetRef, input } = describeDataset(body);
+      const entity = entityOf(body, datasetRef);
+      assertCluster(body.cluster, 'body');
+      if (!entity) {
+        await assertEntityKnown(
+          datasetRef,
+          'request/body/datasetRef',
+          credentials,
+          '; give catalogEntity to register it',
+        );
+      }
+      const build = buildDataset(input as any);
+      const uri = datasetUri(body, build.claimName);
+      const { version } = await store.planDatasetVersion(datasetRef, {
+        version: body.version,
+        uri,
+      });
+      return {
+        cluster: body.cluster,
+        objects: build.objects,
+        checks: [
+          { permission: kubeaiClusterObjectCreatePermission },
+          {
+            permission: kubeaiDatasetVersionCreatePermission,
+            resourceRef: datasetRef,
+          },
+          // registering the entity is a catalog change of its own
+          ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),
+        ],
+        async record(_applied, actor) {
           if (entity) {
-            await store.upsertPortalEntity(entity, ctx.actorOf(credentials));
+            await store.upsertPortalEntity(entity, actor);
             await publishEntity(entity);
           }
           return (
             await store.ensureDatasetVersion(
               datasetRef,
-              compact({
-                version: plan.version,
-                uri,
-                description: body.description,
-              }),
-              ctx.actorOf(credentials),
+              compact({ version, uri, description: body.description }),
+              actor,
             )
           ).datasetVersion;
         },
-      );
-    }
+        datasetRef,
+        build,
+        uri,
+        version,
+      };
+    },
+  };
+
+  api.post('/datasets', async (req, res) => {
+    const credentials = await access.credentials(req);
+    const body = req.body;
+    const dryRun = body.dryRun ?? false;
+    const { plan, applied, recorded } = await flow.write(
+      credentials,
+      body,
+      dryRun,
+      datasetWrite,
+    );
+    const { build, datasetRef, uri } = plan;
     const objects = build.objects.length
       ? build.objects
       : [
@@ -151,7 +182,7 @@ export function registerDatasetRoutes(
     const ref = parseEntityRef(datasetRef);
     res.status(201).json(
       result(body.cluster, objects, applied, 0, dryRun, {
-        ...(datasetVersion ? { datasetVersion } : {}),
+        ...(recorded ? { datasetVersion: recorded } : {}),
         entityRef: datasetRef,
         url: `/catalog/${ref.namespace}/dataset/${ref.name}`,
         message: `${
@@ -181,7 +212,7 @@ export function registerDatasetRoutes(
   api.delete(
     '/clusters/:cluster/namespaces/:namespace/datasets/:name',
     async (req, res) => {
-      const credentials = await ctx.credentialsOf(req);
+      const credentials = await access.credentials(req);
       const { cluster, namespace, name } = req.params;
       const object = await readFirst(req.params, 'Dataset', [
         preferred('Dataset'),

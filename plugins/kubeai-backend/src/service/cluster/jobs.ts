@@ -28,6 +28,7 @@ import {
   compact,
   stripServerFields,
 } from './context';
+import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
 
 /** Objects of a batch applied at the same time. */
@@ -59,16 +60,13 @@ function statusCodeOf(error: unknown): number {
 export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
   const {
     store,
+    access,
+    flow,
     gatewayOf,
     assertCluster,
-    authorizeAll,
-    catalogEntities,
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
-    applyObjects,
-    clusterError,
-    recordAfterApply,
     refOf,
     result,
     modelUrl,
@@ -80,11 +78,6 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
 
   type JobRequest = CreateJobRequest;
 
-  /**
-   * Validates and resolves one training task and builds its objects; `at` is where the task is in
-   * the request (`request/body`, `request/body/items/3`) for the messages. The model is checked
-   * by the caller (once per batch).
-   */
   /** The builder input of a training task (without its datasets, which need resolving). */
   function jobInput(body: JobRequest) {
     const {
@@ -107,6 +100,11 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     );
   }
 
+  /**
+   * Resolves one training task and builds its objects; `at` is where the task is in the request
+   * (`request/body`, `request/body/items/3`) for the messages. The model is checked by the caller
+   * (once per batch).
+   */
   async function prepareJob(
     body: JobRequest,
     at: string,
@@ -136,7 +134,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         ? await gateway
             .resolveApiVersion(cluster, group, body.kind, [...versions])
             .catch(error => {
-              throw clusterError(error, cluster);
+              throw flow.clusterError(error, cluster);
             })
         : undefined;
     const built = buildTraining(input as any, { apiVersion });
@@ -169,37 +167,57 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     { permission: kubeaiRunCreatePermission },
   ];
 
+  /** A training task: its objects (the workload last), recorded as a run. */
+  const jobWrite: ClusterWriteSteps<
+    JobRequest,
+    ClusterWritePlan<{ run: Run }>
+  > = {
+    validate: body => validateJob(body, 'request/body'),
+    async resolve(body, credentials) {
+      await assertModelInCatalog(
+        body.modelRef,
+        'request/body/modelRef',
+        credentials,
+      );
+      const job = await prepareJob(body, 'request/body', credentials);
+      return {
+        cluster: body.cluster,
+        objects: job.built,
+        checks: jobChecks,
+        record: (applied, actor) =>
+          store.upsertObjectRun(jobRun(job, applied), actor),
+      };
+    },
+  };
+
   api.post('/jobs', async (req, res) => {
-    const credentials = await ctx.credentialsOf(req);
+    const credentials = await access.credentials(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
-    validateJob(body, 'request/body');
-    await assertModelInCatalog(
-      body.modelRef,
-      'request/body/modelRef',
+    const { plan, applied, recorded } = await flow.write(
       credentials,
+      body,
+      dryRun,
+      jobWrite,
     );
-    const job = await prepareJob(body, 'request/body', credentials);
-    await authorizeAll(jobChecks, credentials);
-    const { cluster } = body;
-    const applied = await applyObjects(cluster, job.built, dryRun);
-    let run: Run | undefined;
-    if (!dryRun) {
-      run = (
-        await recordAfterApply(applied, cluster, () =>
-          store.upsertObjectRun(jobRun(job, applied), ctx.actorOf(credentials)),
-        )
-      ).run;
-    }
     res.status(201).json(
-      result(cluster, job.built, applied, job.main, dryRun, {
-        ...(run ? { run } : {}),
-        ...(body.entityRef ? { entityRef: normalizeRef(body.entityRef) } : {}),
-        url: modelUrl(body.modelRef),
-        message: `${dryRun ? 'Would create' : 'Applied'} ${body.kind} ${
-          body.namespace
-        }/${body.name} in cluster ${cluster}`,
-      }),
+      result(
+        body.cluster,
+        plan.objects,
+        applied,
+        plan.objects.length - 1,
+        dryRun,
+        {
+          ...(recorded ? { run: recorded.run } : {}),
+          ...(body.entityRef
+            ? { entityRef: normalizeRef(body.entityRef) }
+            : {}),
+          url: modelUrl(body.modelRef),
+          message: `${dryRun ? 'Would create' : 'Applied'} ${body.kind} ${
+            body.namespace
+          }/${body.name} in cluster ${body.cluster}`,
+        },
+      ),
     );
   });
 
@@ -211,7 +229,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
    * transaction. Tasks the cluster refuses are reported per item (207); the others are applied.
    */
   api.post('/jobs/batch', async (req, res) => {
-    const credentials = await ctx.credentialsOf(req);
+    const credentials = await access.credentials(req);
     const { items } = req.body;
     const dryRun = req.body.dryRun ?? false;
     items.forEach((item, i) => {
@@ -240,7 +258,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         items.filter(i => i.modelRef).map(i => normalizeRef(i.modelRef!)),
       ),
     ];
-    const known = await catalogEntities(models, credentials, ['kind']);
+    const known = await access.catalogEntities(credentials, models, ['kind']);
     items.forEach((item, i) => {
       if (item.modelRef && !known.has(normalizeRef(item.modelRef))) {
         throw new UnprocessableEntityError(
@@ -254,7 +272,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     for (const [i, item] of items.entries()) {
       jobs.push(await prepareJob(item, `request/body/items/${i}`, credentials));
     }
-    await authorizeAll(jobChecks, credentials);
+    await access.authorize(credentials, jobChecks);
 
     const outcomes: Array<{ applied?: KubeObject[]; error?: unknown }> =
       new Array(jobs.length);
@@ -267,7 +285,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
             const i = next++;
             try {
               outcomes[i] = {
-                applied: await applyObjects(
+                applied: await flow.apply(
                   jobs[i].body.cluster,
                   jobs[i].built,
                   dryRun,
@@ -285,13 +303,13 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       .filter(x => x.applied);
     const runs = new Map<number, Run>();
     if (!dryRun && ok.length) {
-      const recorded = await recordAfterApply(
+      const recorded = await flow.recordAfterApply(
         ok.flatMap(x => x.applied!),
         ok[0].job.body.cluster,
         () =>
           store.upsertObjectRuns(
             ok.map(x => jobRun(x.job, x.applied!)),
-            ctx.actorOf(credentials),
+            access.actorOf(credentials),
           ),
       );
       recorded.forEach((r, k) => runs.set(ok[k].i, r.run));
@@ -303,7 +321,10 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         outcome.applied?.[job.main] ?? job.built[job.main],
       );
       if (outcome.error !== undefined) {
-        const error = clusterError(outcome.error, job.body.cluster) as Error;
+        const error = flow.clusterError(
+          outcome.error,
+          job.body.cluster,
+        ) as Error;
         return {
           index: i,
           status: statusCodeOf(error),
@@ -388,7 +409,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
   api.delete(
     '/clusters/:cluster/namespaces/:namespace/jobs/:name',
     async (req, res) => {
-      const credentials = await ctx.credentialsOf(req);
+      const credentials = await access.credentials(req);
       const { cluster } = req.params;
       const object = await readTrainingObject(req.params, req.query.kind);
       // its companions (the Volcano PodGroup of gang scheduling, same name)

@@ -5,6 +5,7 @@
 import {
   kubeaiClusterObjectCreatePermission,
   kubeaiRunCreatePermission,
+  type CreateNotebookRequest,
   type Run,
 } from '@kubeai/plugin-kubeai-common';
 import {
@@ -14,6 +15,7 @@ import {
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import { type ClusterApi, type ClusterContext, compact } from './context';
+import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
 
 /** Registers the notebook routes. */
@@ -23,13 +25,12 @@ export function registerNotebookRoutes(
 ): void {
   const {
     store,
+    access,
+    flow,
     assertCluster,
-    authorizeAll,
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
-    applyObjects,
-    recordAfterApply,
     result,
     modelUrl,
   } = ctx;
@@ -38,11 +39,14 @@ export function registerNotebookRoutes(
 
   // ------------------------------------------------------------------ notebooks
 
-  api.post('/notebooks', async (req, res) => {
-    const credentials = await ctx.credentialsOf(req);
-    const body = req.body;
-    const dryRun = body.dryRun ?? false;
-    const input = {
+  type NotebookRequest = CreateNotebookRequest;
+
+  /** The builder input of a notebook (its datasets once resolved). */
+  const notebookInput = (
+    body: NotebookRequest,
+    datasets?: DatasetMountInput[],
+  ) =>
+    compact({
       name: body.name,
       namespace: body.namespace,
       entityRef: body.entityRef,
@@ -50,52 +54,50 @@ export function registerNotebookRoutes(
       resources: body.resources,
       env: body.env,
       workspace: body.workspace,
-      datasets: undefined as DatasetMountInput[] | undefined,
+      datasets,
       modelRef: body.modelRef,
       serviceAccountName: body.serviceAccountName,
       priorityClassName: body.priorityClassName,
       nodeSelector: body.nodeSelector,
-    };
-    // validate (the datasets' mounts once they are resolved), then resolve
-    zodCheck(notebookInputSchema, compact(input));
-    assertCluster(body.cluster, 'body');
-    await assertModelInCatalog(
-      body.modelRef,
-      'request/body/modelRef',
-      credentials,
-    );
-    const datasets = await resolveDatasets(
-      body.datasets,
-      'request/body/datasets',
-      body,
-      credentials,
-    );
-    if (datasets.mounts) {
-      input.datasets = datasets.mounts;
-      zodCheck(notebookInputSchema, compact(input));
-    }
-    await authorizeAll(
-      [
-        { permission: kubeaiClusterObjectCreatePermission },
-        { permission: kubeaiRunCreatePermission },
-      ],
-      credentials,
-    );
-    const built = buildNotebook(compact(input) as any);
-    const applied = await applyObjects(body.cluster, built, dryRun);
-    const main = built.length - 1;
-    const notebook = applied[main];
-    let run: Run | undefined;
-    if (!dryRun) {
-      run = (
-        await recordAfterApply(applied, body.cluster, () =>
+    });
+
+  /** A notebook: its workspace PVC and the Notebook (main, last), recorded as a run. */
+  const notebookWrite: ClusterWriteSteps<
+    NotebookRequest,
+    ClusterWritePlan<{ run: Run }>
+  > = {
+    validate: body => zodCheck(notebookInputSchema, notebookInput(body)),
+    async resolve(body, credentials) {
+      assertCluster(body.cluster, 'body');
+      await assertModelInCatalog(
+        body.modelRef,
+        'request/body/modelRef',
+        credentials,
+      );
+      const datasets = await resolveDatasets(
+        body.datasets,
+        'request/body/datasets',
+        body,
+        credentials,
+      );
+      const input = notebookInput(body, datasets.mounts);
+      if (datasets.mounts) zodCheck(notebookInputSchema, input);
+      const objects = buildNotebook(input as any);
+      return {
+        cluster: body.cluster,
+        objects,
+        checks: [
+          { permission: kubeaiClusterObjectCreatePermission },
+          { permission: kubeaiRunCreatePermission },
+        ],
+        record: (applied, actor) =>
           store.upsertObjectRun(
             {
               kind: 'notebook',
               cluster: body.cluster,
               namespace: body.namespace,
               name: body.name,
-              uid: String(notebook.metadata.uid),
+              uid: String(applied[objects.length - 1].metadata.uid),
               modelRef: body.modelRef,
               inputs: datasets.inputs,
               params: compact({
@@ -104,20 +106,40 @@ export function registerNotebookRoutes(
                 gpu: body.resources?.gpu,
               }),
             },
-            ctx.actorOf(credentials),
+            actor,
           ),
-        )
-      ).run;
-    }
+      };
+    },
+  };
+
+  api.post('/notebooks', async (req, res) => {
+    const body = req.body;
+    const dryRun = body.dryRun ?? false;
+    const credentials = await access.credentials(req);
+    const { plan, applied, recorded } = await flow.write(
+      credentials,
+      body,
+      dryRun,
+      notebookWrite,
+    );
     res.status(201).json(
-      result(body.cluster, built, applied, main, dryRun, {
-        ...(run ? { run } : {}),
-        ...(body.entityRef ? { entityRef: normalizeRef(body.entityRef) } : {}),
-        url: modelUrl(body.modelRef),
-        message: `${dryRun ? 'Would create' : 'Applied'} Notebook ${
-          body.namespace
-        }/${body.name} in cluster ${body.cluster}`,
-      }),
+      result(
+        body.cluster,
+        plan.objects,
+        applied,
+        plan.objects.length - 1,
+        dryRun,
+        {
+          ...(recorded ? { run: recorded.run } : {}),
+          ...(body.entityRef
+            ? { entityRef: normalizeRef(body.entityRef) }
+            : {}),
+          url: modelUrl(body.modelRef),
+          message: `${dryRun ? 'Would create' : 'Applied'} Notebook ${
+            body.namespace
+          }/${body.name} in cluster ${body.cluster}`,
+        },
+      ),
     );
   });
 
@@ -138,7 +160,7 @@ export function registerNotebookRoutes(
   api.delete(
     '/clusters/:cluster/namespaces/:namespace/notebooks/:name',
     async (req, res) => {
-      const credentials = await ctx.credentialsOf(req);
+      const credentials = await access.credentials(req);
       const { cluster } = req.params;
       const object = await readFirst(req.params, 'Notebook', [
         preferred('Notebook'),

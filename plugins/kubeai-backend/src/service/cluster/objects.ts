@@ -22,22 +22,14 @@ import type { PortalEntity } from '../../database/RegistryStore';
 import { RUN_DELETED_FROM_PORTAL } from '../../informers/observe';
 import { KUBEAI_LABELS, type KubeObject } from '../../manifests';
 import { normalizeRef } from '../../refs';
-import { type ClusterContext, compact, PartialWriteError } from './context';
+import { type ClusterContext, compact } from './context';
 
 /** Run phases a deletion does not change (the run had already ended). */
 const FINISHED_RUN_PHASES = new Set(['Succeeded', 'Failed', 'Stopped']);
 
 /** The status and delete helpers of the cluster routes (closures over `ctx`). */
 export function createObjectHelpers(ctx: ClusterContext) {
-  const {
-    store,
-    logger,
-    gatewayOf,
-    assertCluster,
-    authorizeAll,
-    refOf,
-    announce,
-  } = ctx;
+  const { store, flow, gatewayOf, assertCluster, refOf, announce } = ctx;
 
   // ------------------------------------------------------------------ status
 
@@ -198,44 +190,21 @@ export function createObjectHelpers(ctx: ClusterContext) {
       options.run && !FINISHED_RUN_PHASES.has(options.run.phase)
         ? options.run
         : undefined;
-    await authorizeAll(
-      [
+    let recordedRun = options.run;
+    let removedEntityRef: string | undefined;
+    const portalEntityToRemove = async () =>
+      options.entityRef && (await store.getPortalEntity(options.entityRef))
+        ? normalizeRef(options.entityRef)
+        : undefined;
+    const { gone } = await flow.delete(credentials, dryRun, {
+      cluster,
+      objects,
+      checks: [
         { permission: kubeaiClusterObjectDeletePermission },
         ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
       ],
-      credentials,
-    );
-    const gateway = gatewayOf();
-    const refs = objects.map(o => ({
-      apiVersion: o.apiVersion,
-      kind: o.kind,
-      namespace: o.metadata.namespace,
-      name: o.metadata.name!,
-    }));
-    const deleteAll = async (dry: boolean) => {
-      const done: boolean[] = [];
-      for (const ref of refs) {
-        done.push(
-          await gateway.delete(cluster, ref, {
-            dryRun: dry,
-            propagationPolicy: 'Background',
-          }),
-        );
-      }
-      return done;
-    };
-    // a dry run of all first: a forbidden or refused later delete leaves everything in place
-    const wouldDelete = await deleteAll(true);
-    const deleted = dryRun ? wouldDelete : await deleteAll(false);
-    const gone = objects.filter((_o, i) => deleted[i]);
-    const actor = ctx.actorOf(credentials);
-    let recordedRun = options.run;
-    let removedEntityRef: string | undefined;
-    if (options.entityRef && (await store.getPortalEntity(options.entityRef))) {
-      removedEntityRef = normalizeRef(options.entityRef);
-    }
-    if (!dryRun) {
-      try {
+      record: async (_gone, actor) => {
+        removedEntityRef = await portalEntityToRemove();
         if (run) {
           recordedRun = await store.updateRun(run.id, {
             phase: 'Stopped',
@@ -248,21 +217,9 @@ export function createObjectHelpers(ctx: ClusterContext) {
           await store.deletePortalEntity(removedEntityRef);
           await announce({ removedEntityRef }, removedEntityRef);
         }
-      } catch (error) {
-        const what = gone
-          .map(o => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)
-          .join(', ');
-        logger.error(
-          `kubeai deleted ${what} in cluster ${cluster} but failed to update the registry: ${error}`,
-        );
-        throw new PartialWriteError(
-          `deleted ${what} in cluster "${cluster}", but updating the registry failed (${
-            (error as Error)?.message ?? error
-          }); the cluster informers mark the run when they see the deletion`,
-          error as Error,
-        );
-      }
-    }
+      },
+    });
+    if (dryRun) removedEntityRef = await portalEntityToRemove();
     const extras = [
       run ? 'run stopped' : undefined,
       removedEntityRef ? `${removedEntityRef} removed` : undefined,

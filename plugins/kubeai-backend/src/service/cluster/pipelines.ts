@@ -2,6 +2,7 @@
  * Pipelines: `POST /pipelines` (an Argo Workflow or CronWorkflow, recorded as a run), its status
  * and its `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/pipelines/{name}`.
  */
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import {
@@ -9,6 +10,7 @@ import {
   kubeaiDeploymentUpdatePermission,
   kubeaiModelVersionCreatePermission,
   kubeaiRunCreatePermission,
+  type CreatePipelineRequest,
   type DatasetMount,
   type Run,
   type RunInput,
@@ -27,6 +29,7 @@ import {
   type ClusterContext,
   compact,
 } from './context';
+import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
 
 /** Registers the pipeline routes. */
@@ -36,13 +39,12 @@ export function registerPipelineRoutes(
 ): void {
   const {
     store,
+    access,
+    flow,
     assertCluster,
-    authorizeAll,
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
-    applyObjects,
-    recordAfterApply,
     result,
     modelUrl,
   } = ctx;
@@ -51,11 +53,83 @@ export function registerPipelineRoutes(
 
   // ------------------------------------------------------------------ pipelines
 
+  type PipelineRequest = CreatePipelineRequest;
+
+  /** A pipeline: one Workflow or CronWorkflow, recorded as a run. */
+  const pipelineWrite: ClusterWriteSteps<
+    PipelineRequest,
+    ClusterWritePlan<{ run: Run }>
+  > = {
+    validate: validatePipeline,
+    async resolve(body, credentials) {
+      assertCluster(body.cluster, 'body');
+      await assertModelInCatalog(
+        body.modelRef,
+        'request/body/modelRef',
+        credentials,
+      );
+      const { steps, inputs } = await resolveSteps(body, credentials);
+      const { cluster, dryRun: _d, ...rest } = body;
+      const input = compact({ ...rest, steps });
+      zodCheck(pipelineInputSchema, input);
+      // what the pipeline does when it runs: register model versions, move traffic
+      const writes = await writesOf(body);
+      const objects = [buildPipeline(input as any)];
+      return {
+        cluster,
+        objects,
+        checks: [
+          { permission: kubeaiClusterObjectCreatePermission },
+          { permission: kubeaiRunCreatePermission },
+          ...writes,
+        ],
+        record: (applied, actor) =>
+          store.upsertObjectRun(
+            {
+              kind: 'pipeline',
+              cluster,
+              namespace: body.namespace,
+              name: body.name,
+              uid: String(applied[0].metadata.uid),
+              modelRef: body.modelRef,
+              inputs,
+              params: compact({
+                objectKind: objects[0].kind,
+                schedule: body.schedule,
+                steps: body.steps.map(s => s.name).join(','),
+              }),
+            },
+            actor,
+          ),
+      };
+    },
+  };
+
   api.post('/pipelines', async (req, res) => {
-    const credentials = await ctx.credentialsOf(req);
+    const credentials = await access.credentials(req);
     const body = req.body;
     const dryRun = body.dryRun ?? false;
-    // validate (the datasets' mounts once they are resolved), then resolve
+    const { plan, applied, recorded } = await flow.write(
+      credentials,
+      body,
+      dryRun,
+      pipelineWrite,
+    );
+    const built = plan.objects;
+    res.status(201).json(
+      result(body.cluster, built, applied, 0, dryRun, {
+        ...(recorded ? { run: recorded.run } : {}),
+        ...(body.entityRef ? { entityRef: normalizeRef(body.entityRef) } : {}),
+        url: modelUrl(body.modelRef),
+        message: `${dryRun ? 'Would create' : 'Applied'} ${built[0].kind} ${
+          body.namespace
+        }/${body.name} in cluster ${body.cluster}`,
+      }),
+    );
+  });
+
+  /** Validates a pipeline before anything is resolved (its datasets' mounts come later). */
+  function validatePipeline(body: PipelineRequest) {
     body.steps.forEach((step, i) => {
       const training = step.training as Record<string, unknown> | undefined;
       ((training?.datasets as unknown[] | undefined) ?? []).forEach((m, j) => {
@@ -70,30 +144,27 @@ export function registerPipelineRoutes(
         }
       });
     });
-    {
-      const { cluster: _c, dryRun: _d, ...unresolved } = body;
-      zodCheck(
-        pipelineInputSchema,
-        compact({
-          ...unresolved,
-          steps: body.steps.map(step => {
-            const { datasets: _ds, ...rest } = step;
-            const training = step.training as
-              | Record<string, unknown>
-              | undefined;
-            if (!training) return rest;
-            const { datasets: _t, ...trainingRest } = training;
-            return { ...rest, training: trainingRest };
-          }),
+    const { cluster: _c, dryRun: _d, ...unresolved } = body;
+    zodCheck(
+      pipelineInputSchema,
+      compact({
+        ...unresolved,
+        steps: body.steps.map(step => {
+          const { datasets: _ds, ...rest } = step;
+          const training = step.training as Record<string, unknown> | undefined;
+          if (!training) return rest;
+          const { datasets: _t, ...trainingRest } = training;
+          return { ...rest, training: trainingRest };
         }),
-      );
-    }
-    assertCluster(body.cluster, 'body');
-    await assertModelInCatalog(
-      body.modelRef,
-      'request/body/modelRef',
-      credentials,
+      }),
     );
+  }
+
+  /** The steps with their datasets resolved to mounts, and the run's inputs. */
+  async function resolveSteps(
+    body: PipelineRequest,
+    credentials: BackstageCredentials,
+  ) {
     const inputs: RunInput[] = [];
     const steps: Record<string, unknown>[] = [];
     for (const [i, step] of body.steps.entries()) {
@@ -122,56 +193,8 @@ export function registerPipelineRoutes(
       }
       steps.push(next);
     }
-    const { cluster, dryRun: _d, ...rest } = body;
-    const input = compact({ ...rest, steps });
-    zodCheck(pipelineInputSchema, input);
-    // what the pipeline does when it runs: register model versions, move traffic
-    const writes = await writesOf(body);
-    await authorizeAll(
-      [
-        { permission: kubeaiClusterObjectCreatePermission },
-        { permission: kubeaiRunCreatePermission },
-        ...writes,
-      ],
-      credentials,
-    );
-    const built = [buildPipeline(input as any)];
-    const applied = await applyObjects(cluster, built, dryRun);
-    let run: Run | undefined;
-    if (!dryRun) {
-      run = (
-        await recordAfterApply(applied, cluster, () =>
-          store.upsertObjectRun(
-            {
-              kind: 'pipeline',
-              cluster,
-              namespace: body.namespace,
-              name: body.name,
-              uid: String(applied[0].metadata.uid),
-              modelRef: body.modelRef,
-              inputs,
-              params: compact({
-                objectKind: built[0].kind,
-                schedule: body.schedule,
-                steps: body.steps.map(s => s.name).join(','),
-              }),
-            },
-            ctx.actorOf(credentials),
-          ),
-        )
-      ).run;
-    }
-    res.status(201).json(
-      result(cluster, built, applied, 0, dryRun, {
-        ...(run ? { run } : {}),
-        ...(body.entityRef ? { entityRef: normalizeRef(body.entityRef) } : {}),
-        url: modelUrl(body.modelRef),
-        message: `${dryRun ? 'Would create' : 'Applied'} ${built[0].kind} ${
-          body.namespace
-        }/${body.name} in cluster ${cluster}`,
-      }),
-    );
-  });
+    return { steps, inputs };
+  }
 
   /**
    * The checks of what a pipeline's steps write when it runs: `kubeai.model.version.create` on
@@ -184,7 +207,7 @@ export function registerPipelineRoutes(
     namespace: string;
     modelRef?: string;
     entityRef?: string;
-    steps: Array<Record<string, unknown>>;
+    steps: ReadonlyArray<object>;
   }): Promise<Check[]> {
     const models = new Set<string>();
     if (body.modelRef) models.add(normalizeModelRef(body.modelRef));
@@ -202,7 +225,8 @@ export function registerPipelineRoutes(
       }
       return value as string;
     };
-    body.steps.forEach((step, i) => {
+    body.steps.forEach((raw, i) => {
+      const step = raw as Record<string, unknown>;
       const at = `request/body/steps/${i}`;
       if (step.type === 'registerModelVersion') {
         const modelRef = (step.modelRef as string | undefined) ?? body.modelRef;
@@ -265,7 +289,7 @@ export function registerPipelineRoutes(
           })
           .catch(error => {
             if ((error as Error)?.name === 'NotFoundError') return undefined;
-            throw ctx.clusterError(error, body.cluster);
+            throw flow.clusterError(error, body.cluster);
           });
         const annotated =
           live?.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef];
@@ -299,7 +323,7 @@ export function registerPipelineRoutes(
   api.delete(
     '/clusters/:cluster/namespaces/:namespace/pipelines/:name',
     async (req, res) => {
-      const credentials = await ctx.credentialsOf(req);
+      const credentials = await access.credentials(req);
       const object = await readFirst(req.params, 'pipeline', [
         preferred('Workflow'),
         preferred('CronWorkflow'),

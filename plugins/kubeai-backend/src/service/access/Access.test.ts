@@ -1,0 +1,140 @@
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  kubeaiModelVersionCreatePermission,
+  kubeaiRunCreatePermission,
+} from '@kubeai/plugin-kubeai-common';
+import { Access } from './Access';
+
+const MODEL = {
+  apiVersion: 'kubeai.io/v1alpha1',
+  kind: 'Model',
+  metadata: { name: 'churn', namespace: 'default' },
+};
+
+function accessWith(
+  authorize: jest.Mock = jest.fn(async (requests: unknown[]) =>
+    requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+  ),
+) {
+  const catalog = catalogServiceMock({ entities: [MODEL] });
+  const access = new Access({
+    httpAuth: mockServices.httpAuth(),
+    auth: mockServices.auth(),
+    permissions: { authorize, authorizeConditional: jest.fn() } as never,
+    catalog,
+  });
+  return { access, authorize, catalog };
+}
+
+describe('Access', () => {
+  const user = mockCredentials.user('user:default/alice');
+  const service = mockCredentials.service('plugin:scaffolder');
+
+  it('records users by entity ref and services by subject', () => {
+    const { access } = accessWith();
+    expect(access.actorOf(user)).toBe('user:default/alice');
+    expect(access.actorOf(service)).toBe('plugin:scaffolder');
+  });
+
+  it('asks for basic and resource permissions in one batch', async () => {
+    const { access, authorize } = accessWith();
+    await access.authorize(user, [
+      { permission: kubeaiRunCreatePermission },
+      {
+        permission: kubeaiModelVersionCreatePermission,
+        resourceRef: 'model:default/churn',
+      },
+    ]);
+    expect(authorize).toHaveBeenCalledTimes(1);
+    expect(authorize).toHaveBeenCalledWith(
+      [
+        { permission: kubeaiRunCreatePermission },
+        {
+          permission: kubeaiModelVersionCreatePermission,
+          resourceRef: 'model:default/churn',
+        },
+      ],
+      { credentials: user },
+    );
+  });
+
+  it('throws NotAllowedError naming the first denied permission and resource', async () => {
+    const { access } = accessWith(
+      jest.fn(async () => [
+        { result: AuthorizeResult.ALLOW },
+        { result: AuthorizeResult.DENY },
+      ]),
+    );
+    await expect(
+      access.authorize(user, [
+        { permission: kubeaiRunCreatePermission },
+        {
+          permission: kubeaiModelVersionCreatePermission,
+          resourceRef: 'model:default/churn',
+        },
+      ]),
+    ).rejects.toMatchObject({
+      name: 'NotAllowedError',
+      message: 'kubeai.model.version.create denied on model:default/churn',
+    });
+  });
+
+  it('does not call the permission framework without checks', async () => {
+    const { access, authorize } = accessWith();
+    await access.authorize(user, []);
+    expect(authorize).not.toHaveBeenCalled();
+  });
+
+  it('finds catalog entities by lower-case ref', async () => {
+    const { access } = accessWith();
+    const found = await access.catalogEntities(user, [
+      'Model:default/Churn',
+      'model:default/churn',
+      'model:default/missing',
+    ]);
+    expect([...found.keys()]).toEqual(['model:default/churn']);
+  });
+
+  it('answers a missing path entity with 404 and a missing body entity with 422 naming the field', async () => {
+    const { access } = accessWith();
+    await expect(
+      access.assertInCatalog(user, [{ ref: 'model:default/churn' }]),
+    ).resolves.toBeUndefined();
+    await expect(
+      access.assertInCatalog(user, [{ ref: 'model:default/gone' }]),
+    ).rejects.toMatchObject({
+      name: 'NotFoundError',
+      message: 'model:default/gone not found in the catalog',
+    });
+    await expect(
+      access.assertInCatalog(user, [
+        { ref: 'model:default/churn', field: 'request/body/modelRef' },
+        {
+          ref: 'Dataset:default/Gone',
+          field: 'request/body/inputs/0/datasetRef',
+          hint: '; register it first',
+        },
+      ]),
+    ).rejects.toMatchObject({
+      name: 'UnprocessableEntityError',
+      statusCode: 422,
+      message:
+        'request/body/inputs/0/datasetRef: dataset:default/gone not found in the catalog; register it first',
+    });
+  });
+
+  it('accepts refs known elsewhere', async () => {
+    const { access } = accessWith();
+    const alsoKnown = jest.fn(async (ref: string) => ref === 'model:default/x');
+    await expect(
+      access.assertInCatalog(
+        user,
+        [{ ref: 'model:default/x', field: 'f' }],
+        alsoKnown,
+      ),
+    ).resolves.toBeUndefined();
+    expect(alsoKnown).toHaveBeenCalledWith('model:default/x');
+  });
+});

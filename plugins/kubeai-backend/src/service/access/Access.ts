@@ -1,0 +1,147 @@
+/**
+ * Who is calling and what they may do: the one place the KubeAI routes (../router.ts, the cluster
+ * routes of ../cluster, ../observedRoutes.ts) turn credentials into a principal, ask the
+ * permission framework, and check that entity refs exist in the catalog as the caller sees it.
+ */
+import type {
+  AuthService,
+  BackstageCredentials,
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
+import {
+  AuthorizeResult,
+  isResourcePermission,
+  type BasicPermission,
+  type ResourcePermission,
+} from '@backstage/plugin-permission-common';
+import { UnprocessableEntityError } from '../../errors';
+import { normalizeRef } from '../../refs';
+
+/** One permission check: a basic permission, or a resource permission and its resource. */
+export type PermissionCheck =
+  | { permission: BasicPermission; resourceRef?: undefined }
+  | { permission: ResourcePermission; resourceRef: string }
+  | { permission: BasicPermission | ResourcePermission; resourceRef?: string };
+
+/**
+ * An entity ref that must be in the catalog: from the path (no `field`: a missing one is a 404) or
+ * from the body (`field`, e.g. `request/body/modelRef`: a 422 naming it).
+ */
+export interface CatalogRef {
+  ref: string;
+  field?: string;
+  /** Appended to the 422 message, e.g. `; give catalogEntity to register it`. */
+  hint?: string;
+}
+
+/** What {@link Access} needs from the backend (core services and the catalog). */
+export interface AccessOptions {
+  httpAuth: HttpAuthService;
+  auth: AuthService;
+  permissions: PermissionsService;
+  catalog: CatalogService;
+}
+
+/** Credentials, principals, permissions and catalog existence for the KubeAI routes. */
+export class Access {
+  readonly #httpAuth: HttpAuthService;
+  readonly #auth: AuthService;
+  readonly #permissions: PermissionsService;
+  readonly #catalog: CatalogService;
+
+  constructor(options: AccessOptions) {
+    this.#httpAuth = options.httpAuth;
+    this.#auth = options.auth;
+    this.#permissions = options.permissions;
+    this.#catalog = options.catalog;
+  }
+
+  /** The caller (a user or a service); the httpRouter already refused requests without any. */
+  credentials(req: unknown): Promise<BackstageCredentials> {
+    return this.#httpAuth.credentials(req as never, {
+      allow: ['user', 'service'],
+    });
+  }
+
+  /** What `createdBy` / `updatedBy` record: the user entity ref or the service subject. */
+  actorOf(credentials: BackstageCredentials): string {
+    return this.#auth.isPrincipal(credentials, 'user')
+      ? credentials.principal.userEntityRef
+      : (credentials.principal as { subject?: string }).subject ?? 'unknown';
+  }
+
+  /**
+   * All checks in one call to the permission framework; the first denial (in the order given) is
+   * a `NotAllowedError` (403) naming the permission and the resource.
+   */
+  async authorize(
+    credentials: BackstageCredentials,
+    checks: PermissionCheck[],
+  ): Promise<void> {
+    if (checks.length === 0) return;
+    const decisions = await this.#permissions.authorize(
+      checks.map(c =>
+        isResourcePermission(c.permission)
+          ? { permission: c.permission, resourceRef: c.resourceRef! }
+          : { permission: c.permission as BasicPermission },
+      ),
+      { credentials },
+    );
+    decisions.forEach((decision, i) => {
+      if (decision.result !== AuthorizeResult.ALLOW) {
+        const { permission, resourceRef } = checks[i];
+        throw new NotAllowedError(
+          `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
+        );
+      }
+    });
+  }
+
+  /** Which of `refs` the catalog has, as the caller sees it (stored, lower-case ref → entity). */
+  async catalogEntities(
+    credentials: BackstageCredentials,
+    refs: string[],
+    fields?: string[],
+  ): Promise<Map<string, Record<string, any>>> {
+    const unique = [...new Set(refs.map(normalizeRef))];
+    const found = new Map<string, Record<string, any>>();
+    if (unique.length === 0) return found;
+    const { items } = await this.#catalog.getEntitiesByRefs(
+      { entityRefs: unique, ...(fields ? { fields } : {}) },
+      { credentials },
+    );
+    items.forEach((item, i) => {
+      if (item) found.set(unique[i], item as Record<string, any>);
+    });
+    return found;
+  }
+
+  /**
+   * Checks that entities exist in the catalog (one request), as the caller sees it: the first
+   * missing one is a 404 when it comes from the path, a 422 naming the field when from the body.
+   * `alsoKnown` may accept a ref the catalog does not have (e.g. one the portal registered).
+   */
+  async assertInCatalog(
+    credentials: BackstageCredentials,
+    refs: CatalogRef[],
+    alsoKnown?: (ref: string) => Promise<boolean>,
+  ): Promise<void> {
+    if (refs.length === 0) return;
+    const found = await this.catalogEntities(
+      credentials,
+      refs.map(r => r.ref),
+      ['kind', 'metadata.namespace', 'metadata.name'],
+    );
+    for (const r of refs) {
+      const ref = normalizeRef(r.ref);
+      if (found.has(ref) || (alsoKnown && (await alsoKnown(ref)))) continue;
+      const message = `${ref} not found in the catalog`;
+      throw r.field
+        ? new UnprocessableEntityError(`${r.field}: ${message}${r.hint ?? ''}`)
+        : new NotFoundError(message);
+    }
+  }
+}
