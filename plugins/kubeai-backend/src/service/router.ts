@@ -20,6 +20,7 @@ import {
   RunInput,
 } from '@kubeai/plugin-kubeai-common';
 import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
 import Router from 'express-promise-router';
 import { LineageStart } from '../database/lineage';
 import { RegistryStore } from '../database/RegistryStore';
@@ -33,6 +34,32 @@ import {
   ObservedRoutesOptions,
   registerObservedRoutes,
 } from './observedRoutes';
+
+/**
+ * The validator's own messages say `request/body must NOT have additional properties` without the
+ * property; its error object knows the path (`/body/extra`). This error handler, right after the
+ * request validator, builds the message from those paths.
+ */
+const nameFieldsInValidationErrors: ErrorRequestHandler = (
+  error,
+  _req,
+  _res,
+  next,
+) => {
+  const details: { path?: unknown; message?: unknown }[] | undefined =
+    error?.errors;
+  const named =
+    Array.isArray(details) &&
+    details.length > 0 &&
+    details.every(d => typeof d.path === 'string' && d.path.startsWith('/'));
+  next(
+    new InputError(
+      named
+        ? details.map(d => `request${d.path} ${d.message}`).join(', ')
+        : error?.message,
+    ),
+  );
+};
 
 /** Default largest request body. */
 export const DEFAULT_MAX_BODY_SIZE = '1mb';
@@ -139,12 +166,30 @@ export async function createRouter(
   };
   router.use(limitBodyDepth);
 
+  // Requests are validated by the router's own middleware slot (the body is parsed above, with
+  // the size limit), followed by an error handler that names the fields; the router's validator
+  // then validates responses only, and its error transformer keeps our InputError's message.
+  const validateRequests = express.Router();
+  validateRequests.use(
+    OpenApiValidator.middleware({
+      apiSpec: spec as never,
+      validateRequests: {
+        coerceTypes: false,
+        allowUnknownQueryParameters: false,
+      },
+      useRequestUrl: true,
+      ignoreUndocumented: true,
+      validateResponses: false,
+    }),
+    nameFieldsInValidationErrors,
+  );
   const api = createValidatedOpenApiRouter<typeof spec>(spec, {
-    // the body is parsed above, with the size limit
-    middleware: [(_req, _res, next) => next()],
-    validatorOptions: { validateResponses: options.validateResponses ?? false },
+    middleware: [validateRequests],
+    validatorOptions: {
+      validateRequests: false,
+      validateResponses: options.validateResponses ?? false,
+    },
   });
-  nameFieldsInValidationErrors(api);
   router.use(api);
 
   // ---------------------------------------------------------------- model versions
@@ -531,37 +576,6 @@ export function pathDeeperThan(body: unknown, max: number): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * The validator's own messages say `request/body must NOT have additional properties` without the
- * property; its error object knows the path (`/body/extra`). backend-openapi-utils turns the error
- * into an InputError with the message only, so we replace that (only) error handler of the validated
- * router with one that builds the message from those paths. Without it (a future version of the
- * router), the default messages remain and the router tests say so.
- */
-function nameFieldsInValidationErrors(api: express.Router) {
-  const layers = (api as unknown as { stack?: { handle: Function }[] }).stack;
-  const transformer = layers?.find(layer => layer.handle.length === 4);
-  if (!transformer) {
-    return;
-  }
-  const handler: ErrorRequestHandler = (error, _req, _res, next) => {
-    const details: { path?: unknown; message?: unknown }[] | undefined =
-      error?.errors;
-    const named =
-      Array.isArray(details) &&
-      details.length > 0 &&
-      details.every(d => typeof d.path === 'string' && d.path.startsWith('/'));
-    next(
-      new InputError(
-        named
-          ? details.map(d => `request${d.path} ${d.message}`).join(', ')
-          : error?.message,
-      ),
-    );
-  };
-  transformer.handle = handler;
 }
 
 function lineageStart(
