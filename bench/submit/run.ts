@@ -32,8 +32,8 @@ import { buildTraining } from '../../plugins/kubeai-backend/src/manifests';
 import {
   localClusterState,
   localKubernetesConfig,
-} from '../../plugins/kubeai-backend/src/service/clusterRoutes.testUtils';
-import { localKubeconfigPath } from '../../plugins/kubeai-backend/src/testing/localCluster';
+} from '../../plugins/kubeai-backend/src/service/__testUtils__/clusterRoutes';
+import { localKubeconfigPath } from '../../plugins/kubeai-backend/src/__testUtils__/localCluster';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -28,7 +28,7 @@ import {
   type InferenceServiceObject,
   type KubeObject,
 } from '../manifests';
-import { localKubeconfigPath, purgeNamespaces } from '../testing/localCluster';
+import { localKubeconfigPath, purgeNamespaces } from '../__testUtils__/localCluster';
 import { ClusterGateway } from './ClusterGateway';
 import { ClusterInputError } from './errors';
 

@@ -4,7 +4,7 @@
  * and RBAC confines the restricted user to namespace team-a.
  */
 import { randomBytes } from 'node:crypto';
-import { loadLocalKubeConfig, purgeNamespaces } from '../testing/localCluster';
+import { loadLocalKubeConfig, purgeNamespaces } from '../__testUtils__/localCluster';
 
 // The first import of the ESM-only client can take seconds on a busy 2-core machine.
 jest.setTimeout(60_000);

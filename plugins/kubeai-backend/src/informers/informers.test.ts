@@ -22,7 +22,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { kubeaiMetadata } from '../manifests/labels';
 import { kubeaiPlugin } from '../plugin';
-import { purgeNamespaces } from '../testing/localCluster';
+import { purgeNamespaces } from '../__testUtils__/localCluster';
 import {
   clusterConfig,
   Kube,

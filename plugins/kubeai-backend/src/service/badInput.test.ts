@@ -51,7 +51,7 @@ import {
   localClusterState,
   localKubernetesConfig,
   testGateway,
-} from './clusterRoutes.testUtils';
+} from './__testUtils__/clusterRoutes';
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds.
 jest.setTimeout(300_000);

@@ -18,7 +18,7 @@ import {
   deleteNamespace,
   localKubernetesConfig,
   testGateway,
-} from './clusterRoutes.testUtils';
+} from './__testUtils__/clusterRoutes';
 
 jest.setTimeout(180_000);
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { localKubeconfigPath } from '../../testing/localCluster';
+import { localKubeconfigPath } from '../../__testUtils__/localCluster';
 
 /** The parts of a control plane's state.json the tests use. */
 export interface ClusterState {

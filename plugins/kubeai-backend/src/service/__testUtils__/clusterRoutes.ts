@@ -6,9 +6,12 @@
 import { ConfigReader } from '@backstage/config';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClusterGateway } from '../cluster';
-import type { KubeObject } from '../manifests';
-import { localKubeconfigPath, purgeNamespaces } from '../testing/localCluster';
+import { ClusterGateway } from '../../cluster';
+import type { KubeObject } from '../../manifests';
+import {
+  localKubeconfigPath,
+  purgeNamespaces,
+} from '../../__testUtils__/localCluster';
 
 /** Server, tokens and CA of the local control plane; fails (never skips) without one. */
 export function localClusterState() {
