@@ -4,11 +4,8 @@
  */
 import type { GatewayLogger } from './config';
 
-/** A cluster as the gateway shows it (never the token). */
-export interface ClusterInfo {
-  name: string;
-  url: string;
-}
+/** A cluster as the gateway shows it (never the token): the API's `ClusterInfo`. */
+export type { ClusterInfo } from '@kubeai/plugin-kubeai-common';
 
 /** Identifies one object. `namespace` is required for namespaced kinds. */
 export interface ObjectRef {

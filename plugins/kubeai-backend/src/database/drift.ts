@@ -3,6 +3,7 @@
  * versions) and what the cluster serves (the deployment's `observed` state, written by the
  * informers). Pure functions.
  */
+import type { Drift, DriftType } from '@kubeai/plugin-kubeai-common';
 
 /** One share of the traffic as the cluster serves it. */
 export interface ObservedTrafficTarget {
@@ -41,14 +42,11 @@ export interface DeploymentObserved {
   [key: string]: unknown;
 }
 
-export type DriftType = 'deleted' | 'missing' | 'version' | 'traffic';
-
-/** Whether and why a deployment drifted. */
-export interface Drift {
-  /** `unknown`: nothing observed yet (no informer for the cluster, or not synced). */
-  status: 'inSync' | 'drifted' | 'unknown';
-  reasons: { type: DriftType; message: string }[];
-}
+/**
+ * Whether and why a deployment drifted, as the API shows it (`unknown`: nothing observed yet — no
+ * informer for the cluster, or not synced).
+ */
+export type { Drift, DriftType };
 
 const describe = (traffic: Map<string, number>) =>
   [...traffic.entries()]

@@ -1,40 +1,12 @@
 /** Reads of the observed cluster objects (`kubeai_cluster_objects`) for the API. */
+import type { ObservedObject } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { chunks, fromJson } from '../util';
 import { asBool, bareUri, uriVariants, type ClusterObjectRow } from './common';
 import type { Observation } from './observation';
 
 /** An observed object as the API shows it. */
-export interface ObservedObject {
-  cluster: string;
-  kind: string;
-  apiVersion: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  managed: boolean;
-  entityRef?: string;
-  modelRef?: string;
-  modelVersion?: string;
-  runId?: string;
-  serviceRef?: string;
-  schedule?: { kind: string; name: string };
-  phase: string;
-  reason?: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  ready?: boolean;
-  url?: string;
-  storageUri?: string;
-  details: Record<string, unknown>;
-  createdAt?: string;
-  observedAt: string;
-  deletedAt?: string;
-  /** InferenceServices not created by the portal whose storageUri is a registered artifact. */
-  discovered?: { modelRef: string; version: number };
-}
+export type { ObservedObject };
 
 export function observedObjectFromRow(
   row: ClusterObjectRow,
