@@ -2,6 +2,7 @@ import {
   AuthorizeResult,
   createPermission,
 } from '@backstage/plugin-permission-common';
+import { ConfigReader } from '@backstage/config';
 import { createPolicy } from './permissionPolicy';
 
 // The shape of `kubeaiClusterObjectDeletePermission` of @kubeai/plugin-kubeai-common (not a
@@ -28,5 +29,107 @@ describe('the read-only policy', () => {
     expect(await decide(clusterObjectDelete)).toBe(AuthorizeResult.DENY);
     expect(await decide(clusterObjectCreate)).toBe(AuthorizeResult.DENY);
     expect(await decide(runLogsRead)).toBe(AuthorizeResult.ALLOW);
+  });
+});
+
+describe('the ownership policy', () => {
+  const policy = createPolicy(
+    'ownership',
+    new ConfigReader({
+      kubeai: { tenancy: { platformAdmins: ['group:default/ml-platform'] } },
+    }),
+  );
+  const userOf = (...groups: string[]) => ({
+    identity: {
+      type: 'user' as const,
+      userEntityRef: 'user:default/alice',
+      ownershipEntityRefs: ['user:default/alice', ...groups],
+    },
+    token: 'token',
+    credentials: {} as never,
+    info: {
+      userEntityRef: 'user:default/alice',
+      ownershipEntityRefs: ['user:default/alice', ...groups],
+    },
+  });
+  const nsCreate = createPermission({
+    name: 'kubeai.cluster.object.create',
+    attributes: { action: 'create' },
+    resourceType: 'kubeai-cluster-namespace',
+  });
+  const deploymentUpdate = createPermission({
+    name: 'kubeai.deployment.update',
+    attributes: { action: 'update' },
+    resourceType: 'catalog-entity',
+  });
+  const runCreate = createPermission({
+    name: 'kubeai.run.create',
+    attributes: { action: 'create' },
+  });
+
+  it('lets everybody read', async () => {
+    expect((await policy.handle({ permission: runLogsRead }, userOf())).result).toBe(
+      AuthorizeResult.ALLOW,
+    );
+  });
+
+  it('decides a namespace write by the namespace owner, for the kubeai plugin to apply', async () => {
+    expect(
+      await policy.handle({ permission: nsCreate }, userOf('group:default/cv-team')),
+    ).toEqual({
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'kubeai',
+      resourceType: 'kubeai-cluster-namespace',
+      conditions: {
+        rule: 'IS_NAMESPACE_OWNER',
+        resourceType: 'kubeai-cluster-namespace',
+        params: {
+          claims: ['user:default/alice', 'group:default/cv-team'],
+        },
+      },
+    });
+  });
+
+  it('decides an entity change by the entity owner, for the catalog to apply', async () => {
+    expect(
+      await policy.handle({ permission: deploymentUpdate }, userOf('group:default/cv-team')),
+    ).toMatchObject({
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'catalog',
+      resourceType: 'catalog-entity',
+      conditions: {
+        rule: 'IS_ENTITY_OWNER',
+        params: { claims: ['user:default/alice', 'group:default/cv-team'] },
+      },
+    });
+  });
+
+  it('lets platform admins do everything, and creations without a place every user', async () => {
+    for (const permission of [nsCreate, deploymentUpdate, clusterObjectDelete]) {
+      expect(
+        (await policy.handle({ permission } as never, userOf('group:default/ml-platform')))
+          .result,
+      ).toBe(AuthorizeResult.ALLOW);
+    }
+    expect((await policy.handle({ permission: runCreate }, userOf())).result).toBe(
+      AuthorizeResult.ALLOW,
+    );
+  });
+
+  it('refuses writes of callers without a user', async () => {
+    expect((await policy.handle({ permission: runCreate })).result).toBe(
+      AuthorizeResult.DENY,
+    );
+    expect((await policy.handle({ permission: runLogsRead })).result).toBe(
+      AuthorizeResult.ALLOW,
+    );
+  });
+});
+
+describe('createPolicy', () => {
+  it('names the accepted policies for an unknown one', () => {
+    expect(() => createPolicy('everyone')).toThrow(
+      "permission.policy must be one of allow-all, read-only, ownership; got 'everyone'",
+    );
   });
 });

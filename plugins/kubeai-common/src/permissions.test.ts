@@ -1,7 +1,10 @@
 import { isResourcePermission } from '@backstage/plugin-permission-common';
 import {
+  clusterNamespaceRef,
   KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
+  KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
   kubeaiPermissions,
+  parseClusterNamespaceRef,
 } from './permissions';
 
 describe('kubeaiPermissions', () => {
@@ -22,5 +25,33 @@ describe('kubeaiPermissions', () => {
       'kubeai.deployment.create',
       'kubeai.deployment.update',
     ]);
+  });
+});
+
+describe('cluster namespace permissions', () => {
+  it('are the create and delete of cluster objects, checked against a namespace', () => {
+    const names = kubeaiPermissions
+      .filter(p =>
+        isResourcePermission(p, KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE),
+      )
+      .map(p => p.name);
+    expect(names).toEqual([
+      'kubeai.cluster.object.create',
+      'kubeai.cluster.object.delete',
+    ]);
+  });
+
+  it('name a namespace as <cluster>/<namespace>, split at the last slash', () => {
+    expect(clusterNamespaceRef('local', 'cv-team')).toBe('local/cv-team');
+    expect(parseClusterNamespaceRef('local/cv-team')).toEqual({
+      cluster: 'local',
+      namespace: 'cv-team',
+    });
+    expect(parseClusterNamespaceRef('eu/prod/cv-team')).toEqual({
+      cluster: 'eu/prod',
+      namespace: 'cv-team',
+    });
+    expect(parseClusterNamespaceRef('no-namespace')).toBeUndefined();
+    expect(parseClusterNamespaceRef('local/')).toBeUndefined();
   });
 });

@@ -90,25 +90,65 @@ export const kubeaiDeploymentUpdatePermission: KubeaiEntityPermission =
   });
 
 /**
- * Create Kubernetes objects through the portal's cluster gateway (notebooks, training jobs,
- * pipelines). Basic permission.
+ * A namespace of a configured cluster, the place cluster objects are created in and deleted from.
+ * Permissions of this resource type are checked with {@link clusterNamespaceRef} as `resourceRef`;
+ * the KubeAI backend resolves it to the namespace and its owning group, so a policy can decide them
+ * with the backend's conditions, e.g.
+ * `createKubeaiNamespaceConditionalDecision(permission, kubeaiNamespaceConditions.isNamespaceOwner({ claims }))`.
  */
-export const kubeaiClusterObjectCreatePermission: BasicPermission =
+export const KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE =
+  'kubeai-cluster-namespace' as const;
+
+/** A KubeAI permission checked against a cluster namespace. */
+export type KubeaiNamespacePermission = ResourcePermission<
+  typeof KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE
+>;
+
+/**
+ * The `resourceRef` of a cluster namespace: `<cluster>/<namespace>` (a namespace name never holds
+ * a `/`; a cluster name may, so it is split at the last one).
+ */
+export function clusterNamespaceRef(cluster: string, namespace: string): string {
+  return `${cluster}/${namespace}`;
+}
+
+/** The cluster and namespace of a {@link clusterNamespaceRef}; undefined when it is not one. */
+export function parseClusterNamespaceRef(
+  ref: string,
+): { cluster: string; namespace: string } | undefined {
+  const at = ref.lastIndexOf('/');
+  if (at <= 0 || at === ref.length - 1) return undefined;
+  return { cluster: ref.slice(0, at), namespace: ref.slice(at + 1) };
+}
+
+/**
+ * Create or change Kubernetes objects in a namespace through the portal's cluster gateway
+ * (notebooks, training tasks, datasets, inference services, pipelines). Resource: the namespace.
+ */
+export const kubeaiClusterObjectCreatePermission: KubeaiNamespacePermission =
   createPermission({
     name: 'kubeai.cluster.object.create',
     attributes: { action: 'create' },
+    resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
   });
 
 /**
  * Delete Kubernetes objects the portal created (notebooks, training jobs, datasets, inference
- * services, pipelines), through the portal's cluster gateway. Basic permission.
+ * services, pipelines) from a namespace. Resource: the namespace.
  * Routes: `DELETE /clusters/{cluster}/namespaces/{namespace}/{kind}/{name}`.
  */
-export const kubeaiClusterObjectDeletePermission: BasicPermission =
+export const kubeaiClusterObjectDeletePermission: KubeaiNamespacePermission =
   createPermission({
     name: 'kubeai.cluster.object.delete',
     attributes: { action: 'delete' },
+    resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
   });
+
+/** The permissions checked against a cluster namespace. */
+export const kubeaiNamespacePermissions = [
+  kubeaiClusterObjectCreatePermission,
+  kubeaiClusterObjectDeletePermission,
+];
 
 /** Every KubeAI permission, for `permissionsRegistry.addPermissions(kubeaiPermissions)`. */
 export const kubeaiPermissions = [

@@ -3,11 +3,11 @@ import {
   KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
   kubeaiPermissions,
 } from '@kubeai/plugin-kubeai-common';
+import { kubeaiOpenApiSpec as spec } from '@kubeai/plugin-kubeai-node';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
-import { spec } from './openapi.generated';
 
 const packageDir = resolve(__dirname, '../..');
 
@@ -86,8 +86,8 @@ describe('the permissions', () => {
       ['kubeai.run.update', 'basic'],
       ['kubeai.deployment.create', 'catalog-entity'],
       ['kubeai.deployment.update', 'catalog-entity'],
-      ['kubeai.cluster.object.create', 'basic'],
-      ['kubeai.cluster.object.delete', 'basic'],
+      ['kubeai.cluster.object.create', 'kubeai-cluster-namespace'],
+      ['kubeai.cluster.object.delete', 'kubeai-cluster-namespace'],
     ]);
   });
 });

@@ -358,7 +358,7 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
     });
     expect(policy.asked).toEqual(
       expect.arrayContaining([
-        'kubeai.cluster.object.create',
+        `kubeai.cluster.object.create on local/${NS}`,
         'kubeai.run.create',
         'kubeai.model.version.create on model:default/shoe-brand',
         'kubeai.deployment.update on inferenceservice:default/shoe-canary',

@@ -2,10 +2,12 @@ import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
+  kubeaiClusterObjectCreatePermission,
+  kubeaiDeploymentCreatePermission,
   kubeaiModelVersionCreatePermission,
   kubeaiRunCreatePermission,
 } from '@kubeai/plugin-kubeai-common';
-import { Access } from './Access';
+import { Access, namespaceChecks } from './Access';
 
 const MODEL = {
   apiVersion: 'kubeai.io/v1alpha1',
@@ -136,5 +138,69 @@ describe('Access', () => {
       ),
     ).resolves.toBeUndefined();
     expect(alsoKnown).toHaveBeenCalledWith('model:default/x');
+  });
+
+  it('asks each permission on each resource once (a batch in one namespace is one decision)', async () => {
+    const { access, authorize } = accessWith();
+    const jobs = Array.from({ length: 500 }, (_, i) => ({
+      metadata: { name: `forecast-${i}`, namespace: i % 2 ? 'biz' : 'cv' },
+    }));
+    await access.authorize(user, [
+      ...namespaceChecks(kubeaiClusterObjectCreatePermission, 'local', jobs),
+      ...jobs.map(() => ({ permission: kubeaiRunCreatePermission })),
+    ]);
+    expect(authorize.mock.calls[0][0]).toEqual([
+      { permission: kubeaiClusterObjectCreatePermission, resourceRef: 'local/cv' },
+      { permission: kubeaiClusterObjectCreatePermission, resourceRef: 'local/biz' },
+      { permission: kubeaiRunCreatePermission },
+    ]);
+  });
+
+  it('names the namespace of a denied cluster write', async () => {
+    const { access } = accessWith(
+      jest.fn(async (requests: Array<{ resourceRef?: string }>) =>
+        requests.map(r => ({
+          result: r.resourceRef === 'local/biz' ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+        })),
+      ),
+    );
+    await expect(
+      access.authorize(
+        user,
+        namespaceChecks(kubeaiClusterObjectCreatePermission, 'local', [
+          { metadata: { namespace: 'cv' } },
+          { metadata: { namespace: 'biz' } },
+        ]),
+      ),
+    ).rejects.toThrow('kubeai.cluster.object.create denied on local/biz');
+  });
+
+  it('leaves a check on an entity the request registers to the other checks until the catalog has it', async () => {
+    const { access, authorize } = accessWith();
+    await access.authorize(user, [
+      {
+        permission: kubeaiDeploymentCreatePermission,
+        resourceRef: 'inferenceservice:default/new-one',
+        newEntity: true,
+      },
+      { permission: kubeaiRunCreatePermission },
+    ]);
+    expect(authorize.mock.calls[0][0]).toEqual([
+      { permission: kubeaiRunCreatePermission },
+    ]);
+    // an entity the catalog has is decided as usual, even when the request re-registers it
+    await access.authorize(user, [
+      {
+        permission: kubeaiModelVersionCreatePermission,
+        resourceRef: 'model:default/churn',
+        newEntity: true,
+      },
+    ]);
+    expect(authorize.mock.calls[1][0]).toEqual([
+      {
+        permission: kubeaiModelVersionCreatePermission,
+        resourceRef: 'model:default/churn',
+      },
+    ]);
   });
 });

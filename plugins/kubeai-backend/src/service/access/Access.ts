@@ -17,14 +17,21 @@ import {
   type BasicPermission,
   type ResourcePermission,
 } from '@backstage/plugin-permission-common';
+import { clusterNamespaceRef } from '@kubeai/plugin-kubeai-common';
 import { UnprocessableEntityError } from '../../errors';
 import { normalizeRef } from '../../refs';
 
-/** One permission check: a basic permission, or a resource permission and its resource. */
-export type PermissionCheck =
+/**
+ * One permission check: a basic permission, or a resource permission and its resource.
+ * `newEntity`: the request registers this catalog entity; while the catalog does not have it yet
+ * nothing can be decided on it (a policy's `isEntityOwner` needs the entity), so the check is left
+ * to the request's other checks (the namespace it is written to, `catalog.entity.create`).
+ */
+export type PermissionCheck = (
   | { permission: BasicPermission; resourceRef?: undefined }
   | { permission: ResourcePermission; resourceRef: string }
-  | { permission: BasicPermission | ResourcePermission; resourceRef?: string };
+  | { permission: BasicPermission | ResourcePermission; resourceRef?: string }
+) & { newEntity?: boolean };
 
 /**
  * An entity ref that must be in the catalog: from the path (no `field`: a missing one is a 404) or
@@ -43,6 +50,24 @@ export interface AccessOptions {
   auth: AuthService;
   permissions: PermissionsService;
   catalog: CatalogService;
+}
+
+/**
+ * The checks of a write of `objects` to `cluster` with a cluster-namespace permission: one per
+ * namespace the objects go to (so a write is decided for each place it touches).
+ */
+export function namespaceChecks(
+  permission: ResourcePermission,
+  cluster: string,
+  objects: Array<{ metadata: { namespace?: string } }>,
+): PermissionCheck[] {
+  const namespaces = new Set(
+    objects.map(o => o.metadata.namespace).filter((n): n is string => !!n),
+  );
+  return [...namespaces].map(namespace => ({
+    permission,
+    resourceRef: clusterNamespaceRef(cluster, namespace),
+  }));
 }
 
 /** Credentials, principals, permissions and catalog existence for the KubeAI routes. */
@@ -79,11 +104,30 @@ export class Access {
    */
   async authorize(
     credentials: BackstageCredentials,
-    checks: PermissionCheck[],
+    requested: PermissionCheck[],
   ): Promise<void> {
+    let checks = requested;
+    const newEntities = checks.filter(c => c.newEntity && c.resourceRef);
+    if (newEntities.length) {
+      const known = await this.catalogEntities(
+        credentials,
+        newEntities.map(c => c.resourceRef!),
+        ['kind'],
+      );
+      checks = checks.filter(
+        c => !c.newEntity || !c.resourceRef || known.has(normalizeRef(c.resourceRef)),
+      );
+    }
     if (checks.length === 0) return;
+    // each (permission, resource) once: a batch of 20,000 tasks in one namespace is one decision
+    const unique = new Map<string, PermissionCheck>();
+    for (const check of checks) {
+      const key = `${check.permission.name}\u0000${check.resourceRef ?? ''}`;
+      if (!unique.has(key)) unique.set(key, check);
+    }
+    const asked = [...unique.values()];
     const decisions = await this.#permissions.authorize(
-      checks.map(c =>
+      asked.map(c =>
         isResourcePermission(c.permission)
           ? { permission: c.permission, resourceRef: c.resourceRef! }
           : { permission: c.permission as BasicPermission },
@@ -92,12 +136,29 @@ export class Access {
     );
     decisions.forEach((decision, i) => {
       if (decision.result !== AuthorizeResult.ALLOW) {
-        const { permission, resourceRef } = checks[i];
+        const { permission, resourceRef } = asked[i];
         throw new NotAllowedError(
           `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
         );
       }
     });
+  }
+
+  /** Whether each check is allowed (no error), e.g. to show where the caller may write. */
+  async allowed(
+    credentials: BackstageCredentials,
+    checks: PermissionCheck[],
+  ): Promise<boolean[]> {
+    if (checks.length === 0) return [];
+    const decisions = await this.#permissions.authorize(
+      checks.map(c =>
+        isResourcePermission(c.permission)
+          ? { permission: c.permission, resourceRef: c.resourceRef! }
+          : { permission: c.permission as BasicPermission },
+      ),
+      { credentials },
+    );
+    return decisions.map(d => d.result === AuthorizeResult.ALLOW);
   }
 
   /** Which of `refs` the catalog has, as the caller sees it (stored, lower-case ref → entity). */

@@ -3,6 +3,7 @@
  * the catalog entity), its status and its `DELETE` under
  * `/clusters/{cluster}/namespaces/{namespace}/datasets/{name}`.
  */
+import { namespaceChecks } from '../access/Access';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
 import { InputError } from '@backstage/errors';
@@ -127,10 +128,15 @@ export function registerDatasetRoutes(
         cluster: body.cluster,
         objects: build.objects,
         checks: [
-          { permission: kubeaiClusterObjectCreatePermission },
+          ...namespaceChecks(
+            kubeaiClusterObjectCreatePermission,
+            body.cluster,
+            build.objects,
+          ),
           {
             permission: kubeaiDatasetVersionCreatePermission,
             resourceRef: datasetRef,
+            newEntity: Boolean(entity),
           },
           // registering the entity is a catalog change of its own
           ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),

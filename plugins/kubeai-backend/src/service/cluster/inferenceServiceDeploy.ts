@@ -4,6 +4,7 @@
  * register), the registry's and the cluster's owners of the name, the live object for a canary →
  * the checks → record the entity and the deployment revision.
  */
+import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError } from '@backstage/errors';
 import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
@@ -287,12 +288,15 @@ export function createDeploySteps(
         cluster: body.cluster,
         objects: [object],
         checks: [
-          { permission: kubeaiClusterObjectCreatePermission },
+          ...namespaceChecks(kubeaiClusterObjectCreatePermission, body.cluster, [
+            object,
+          ]),
           {
             permission: deployment
               ? kubeaiDeploymentUpdatePermission
               : kubeaiDeploymentCreatePermission,
             resourceRef: serviceRef,
+            newEntity: Boolean(entity),
           },
           // registering the entity is a catalog change of its own
           ...(entity ? [{ permission: catalogEntityCreatePermission }] : []),

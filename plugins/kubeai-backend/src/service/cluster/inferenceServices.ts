@@ -3,6 +3,7 @@
  * the deployment record of each, their status and their `DELETE` under
  * `/clusters/{cluster}/namespaces/{namespace}/inference-services/{name}`.
  */
+import { namespaceChecks } from '../access/Access';
 import type { Response } from 'express';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
@@ -105,7 +106,9 @@ export function registerInferenceServiceRoutes(
         `inferenceservice:default/${params.name}`,
     );
     await access.authorize(credentials, [
-      { permission: kubeaiClusterObjectCreatePermission },
+      ...namespaceChecks(kubeaiClusterObjectCreatePermission, params.cluster, [
+        existing,
+      ]),
       {
         permission: kubeaiDeploymentUpdatePermission,
         resourceRef: serviceRef,
@@ -133,10 +136,17 @@ export function registerInferenceServiceRoutes(
       done: string;
       what: string;
       actor: string;
+      /** The caller: the gateway applies as them when impersonation is on. */
+      credentials: BackstageCredentials;
     },
   ) {
     const { cluster, object, dryRun, deployment, serviceRef } = rollout;
-    const applied = await flow.apply(cluster, [object], dryRun);
+    const applied = await flow.apply(
+      cluster,
+      [object],
+      dryRun,
+      rollout.credentials,
+    );
     let recorded: Deployment | undefined;
     const number = Number(rollout.version);
     if (!dryRun && deployment && Number.isInteger(number)) {
@@ -210,6 +220,7 @@ export function registerInferenceServiceRoutes(
         done: dryRun ? 'Would promote' : 'Promoted',
         what: `v${current.version} of InferenceService ${namespace}/${name} to 100%`,
         actor: access.actorOf(credentials),
+        credentials,
       });
     },
   );
@@ -285,6 +296,7 @@ export function registerInferenceServiceRoutes(
         done: dryRun ? 'Would roll back' : 'Rolled back',
         what: `InferenceService ${namespace}/${name} to v${target.version} (100%)`,
         actor: access.actorOf(credentials),
+        credentials,
       });
     },
   );

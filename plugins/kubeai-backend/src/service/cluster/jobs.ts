@@ -2,6 +2,7 @@
  * Training tasks: `POST /jobs`, `POST /jobs/batch` (many tasks in one request), their status and
  * their `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/jobs/{name}`.
  */
+import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
@@ -14,6 +15,7 @@ import {
   type Run,
   type TrainingWorkloadKind,
 } from '@kubeai/plugin-kubeai-common';
+import { clusterAnswerStatus } from '../../cluster/errors';
 import { UnprocessableEntityError } from '../../errors';
 import {
   buildTraining,
@@ -33,28 +35,6 @@ import { createObjectHelpers } from './objects';
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
-
-/** The HTTP status an error is answered with (the Backstage error handler's mapping). */
-function statusCodeOf(error: unknown): number {
-  const explicit = (error as { statusCode?: unknown })?.statusCode;
-  if (typeof explicit === 'number') return explicit;
-  switch ((error as Error)?.name) {
-    case 'InputError':
-      return 400;
-    case 'AuthenticationError':
-      return 401;
-    case 'NotAllowedError':
-      return 403;
-    case 'NotFoundError':
-      return 404;
-    case 'ConflictError':
-      return 409;
-    case 'ServiceUnavailableError':
-      return 503;
-    default:
-      return 500;
-  }
-}
 
 /** Registers the training task routes (`POST /jobs` before `POST /jobs/batch`). */
 export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
@@ -162,8 +142,11 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     }),
   });
 
-  const jobChecks: Check[] = [
-    { permission: kubeaiClusterObjectCreatePermission },
+  /** The checks of training tasks: each namespace they go to, and recording their runs. */
+  const jobChecks = (jobs: Array<{ body: JobRequest; built: KubeObject[] }>): Check[] => [
+    ...jobs.flatMap(job =>
+      namespaceChecks(kubeaiClusterObjectCreatePermission, job.body.cluster, job.built),
+    ),
     { permission: kubeaiRunCreatePermission },
   ];
 
@@ -183,7 +166,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       return {
         cluster: body.cluster,
         objects: job.built,
-        checks: jobChecks,
+        checks: jobChecks([job]),
         record: (applied, actor) =>
           store.upsertObjectRun(jobRun(job, applied), actor),
       };
@@ -224,8 +207,8 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
   /**
    * Many training tasks in one request (e.g. the daily forecasts of a team). Every task is
    * validated and resolved first — one invalid task refuses the whole batch naming
-   * `request/body/items/<i>/…`, and nothing is applied; then one permission check; then the tasks
-   * are applied with {@link BATCH_APPLY_CONCURRENCY} in flight and their runs recorded in one
+   * `request/body/items/<i>/…`, and nothing is applied; then every task's permission checks (one
+   * forbidden task refuses the batch, nothing applied); then the tasks are applied with {@link BATCH_APPLY_CONCURRENCY} in flight and their runs recorded in one
    * transaction. Tasks the cluster refuses are reported per item (207); the others are applied.
    */
   api.post('/jobs/batch', async (req, res) => {
@@ -272,7 +255,8 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     for (const [i, item] of items.entries()) {
       jobs.push(await prepareJob(item, `request/body/items/${i}`, credentials));
     }
-    await access.authorize(credentials, jobChecks);
+    // every task decided before anything is applied: one forbidden task refuses the batch
+    await access.authorize(credentials, jobChecks(jobs));
 
     const outcomes: Array<{ applied?: KubeObject[]; error?: unknown }> =
       new Array(jobs.length);
@@ -289,6 +273,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
                   jobs[i].body.cluster,
                   jobs[i].built,
                   dryRun,
+                  credentials,
                 ),
               };
             } catch (error) {
@@ -327,7 +312,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         ) as Error;
         return {
           index: i,
-          status: statusCodeOf(error),
+          status: clusterAnswerStatus(error),
           object,
           error: {
             name: error?.name ?? 'Error',

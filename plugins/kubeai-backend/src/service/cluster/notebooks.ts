@@ -2,6 +2,7 @@
  * Notebooks: `POST /notebooks` (the Notebook and its workspace PVC, recorded as a run), its status
  * and its `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/notebooks/{name}`.
  */
+import { namespaceChecks } from '../access/Access';
 import {
   kubeaiClusterObjectCreatePermission,
   kubeaiRunCreatePermission,
@@ -87,7 +88,11 @@ export function registerNotebookRoutes(
         cluster: body.cluster,
         objects,
         checks: [
-          { permission: kubeaiClusterObjectCreatePermission },
+          ...namespaceChecks(
+            kubeaiClusterObjectCreatePermission,
+            body.cluster,
+            objects,
+          ),
           { permission: kubeaiRunCreatePermission },
         ],
         record: (applied, actor) =>

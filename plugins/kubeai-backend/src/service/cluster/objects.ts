@@ -4,6 +4,7 @@
  * and run, and deleting what a create route applied with it (only objects KubeAI manages; a dry
  * run of every delete first; then the run is stopped and the portal entity removed).
  */
+import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError, ConflictError } from '@backstage/errors';
 import {
@@ -200,7 +201,7 @@ export function createObjectHelpers(ctx: ClusterContext) {
       cluster,
       objects,
       checks: [
-        { permission: kubeaiClusterObjectDeletePermission },
+        ...namespaceChecks(kubeaiClusterObjectDeletePermission, cluster, objects),
         ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
       ],
       record: async (_gone, actor) => {

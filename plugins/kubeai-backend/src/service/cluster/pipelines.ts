@@ -2,6 +2,7 @@
  * Pipelines: `POST /pipelines` (an Argo Workflow or CronWorkflow, recorded as a run), its status
  * and its `DELETE` under `/clusters/{cluster}/namespaces/{namespace}/pipelines/{name}`.
  */
+import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
@@ -79,7 +80,11 @@ export function registerPipelineRoutes(
         cluster,
         objects,
         checks: [
-          { permission: kubeaiClusterObjectCreatePermission },
+          ...namespaceChecks(
+            kubeaiClusterObjectCreatePermission,
+            cluster,
+            objects,
+          ),
           { permission: kubeaiRunCreatePermission },
           ...writes,
         ],

@@ -7,6 +7,7 @@ import {
   ClusterObjectRef,
   isTrainingWorkloadKind,
   KubeaiApi,
+  clusterNamespaceRef,
   kubeaiClusterObjectDeletePermission,
   Run,
   RUN_ROLES,
@@ -102,8 +103,10 @@ export interface RunDeleteActionProps {
 export function RunDeleteAction(props: RunDeleteActionProps) {
   const { run } = props;
   const api = useApi(kubeaiApiRef);
+  // decided for the run's namespace (e.g. only its owning team may delete)
   const permission = usePermission({
     permission: kubeaiClusterObjectDeletePermission,
+    resourceRef: clusterNamespaceRef(run.cluster ?? '', run.namespace ?? ''),
   });
   const [open, setOpen] = useState(false);
   const runner = useActionRunner<ClusterDeleteResult>();
