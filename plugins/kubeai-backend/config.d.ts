@@ -55,6 +55,37 @@ export interface Config {
        */
       notebookUrlTemplate?: string;
     };
+    /** Many teams on one portal: who may write where. */
+    tenancy?: {
+      /**
+       * Kubernetes RBAC as a second wall: cluster writes (apply, dry runs included, and delete)
+       * are sent with `Impersonate-User` / `Impersonate-Group` headers naming the signed-in
+       * Backstage identity, so the cluster's own RBAC decides them for that person after the
+       * portal's policy did. Reads and the informers keep the portal's credentials. The portal's
+       * account needs the `impersonate` verb on `users` and `groups`.
+       */
+      impersonation?: {
+        /** Default false: writes go with the portal's own credentials. */
+        enabled?: boolean;
+        /**
+         * Prefix of the impersonated user: `<userPrefix><user entity ref>`, e.g.
+         * `backstage:user:default/alice`. Default `backstage:`.
+         */
+        userPrefix?: string;
+        /**
+         * Prefix of the impersonated groups: one `<groupPrefix><group ref>` per group among the
+         * user's ownership refs (e.g. `backstage:group:default/cv-team`), plus
+         * `system:authenticated`. Default `backstage:`.
+         */
+        groupPrefix?: string;
+        /**
+         * Callers that are services (no user): `impersonate` (default) sends them as
+         * `<userPrefix>service:<subject>` in group `<groupPrefix>services`; `portal` lets them
+         * write with the portal's own credentials.
+         */
+        services?: 'impersonate' | 'portal';
+      };
+    };
     /** InferenceServices the informers find that the portal did not create. */
     discovery?: {
       /**

@@ -4,7 +4,9 @@
  *
  *   node scripts/cluster/cluster.mjs start    obtain binaries (one-off build), start, set up RBAC + CRDs;
  *                                             with existing state whose processes died (crash, reboot),
- *                                             restart the dead one(s) in place: same data, ports, certs, tokens
+ *                                             restart the dead one(s) in place: same data, ports, certs, tokens;
+ *                                             a running kube-apiserver started with other flags, token file or
+ *                                             audit policy than this script's is restarted in place too
  *   node scripts/cluster/cluster.mjs stop     stop both processes, remove the etcd data and state
  *   node scripts/cluster/cluster.mjs reset    the same as stop (also when the state is unusable)
  *   node scripts/cluster/cluster.mjs status   exit 0 when running, 3 when not (says which process is down)
@@ -46,6 +48,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { obtainApiserver, obtainEtcd } from './apiserverBuild.mjs';
 import {
+  apiserverFingerprint,
   becomesReady,
   etcdHealthy,
   spawnApiserver,
@@ -56,8 +59,10 @@ import {
 import { isReady } from './kubeApi.mjs';
 import {
   ADMIN_USER,
+  PORTAL_USER,
   RESTRICTED_USER,
   createServiceAccountKeys,
+  ensurePortalToken,
   newTokens,
   writeTokensFile,
 } from './pki.mjs';
@@ -144,8 +149,44 @@ async function killAndClean(state) {
     p.saKey,
     p.saPub,
     p.certDir,
+    p.auditPolicy,
+    ...auditLogs(p),
   ])
     rmrf(f);
+}
+
+/** The audit log and its rotated backups (`audit-<time>.log`). */
+function auditLogs(p) {
+  try {
+    return fs
+      .readdirSync(p.dir)
+      .filter(f => /^audit(-.*)?\.log$/.test(f))
+      .map(f => path.join(p.dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** What this version of the script records about the users and the audit log. */
+function describeAccess(state, p) {
+  state.users = {
+    admin: ADMIN_USER,
+    restricted: RESTRICTED_USER,
+    portal: PORTAL_USER,
+  };
+  state.auditLog = p.auditLog;
+}
+
+/**
+ * Why the running kube-apiserver must be restarted to take this script's setup (it reads its flags,
+ * token file and audit policy only at start-up), or null.
+ */
+function apiserverOutdated(state, p) {
+  if (state.apiserverFingerprint === apiserverFingerprint(state, p))
+    return null;
+  return state.apiserverFingerprint
+    ? 'its flags, token file or audit policy changed'
+    : 'it was started by an earlier version of this script (no portal identity, no audit log)';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +219,6 @@ async function startFresh(p) {
       apiserver: path.basename(apiserver.bin),
     },
     tokens,
-    users: { admin: ADMIN_USER, restricted: RESTRICTED_USER },
     namespace: TEAM_NAMESPACE,
     kubeconfig: p.kubeconfig,
     caFile: p.caFile,
@@ -192,6 +232,7 @@ async function startFresh(p) {
     },
     startedAt: new Date().toISOString(),
   };
+  describeAccess(state, p);
 
   const abort = () => {
     for (const [name, pid] of Object.entries(state.pids)) {
@@ -244,6 +285,8 @@ async function restartInPlace(state, p) {
   };
   state.pids = { ...state.pids };
   state.binaries = { ...state.binaries };
+  ensurePortalToken(state);
+  describeAccess(state, p);
   const restarted = [];
   const spawned = []; // [pid, name] of what this attempt started
   const abort = () => {
@@ -282,11 +325,23 @@ async function restartInPlace(state, p) {
       restarted.push('etcd');
     }
 
-    // kube-apiserver: only when it died, or does not recover (e.g. from its etcd's restart)
+    // kube-apiserver: only when it died, does not recover (e.g. from its etcd's restart), or was
+    // started with another setup than this script's
     let apiUp = processAlive(
       state.pids.apiserver,
       state.processNames.apiserver,
     );
+    const outdated = apiUp && apiserverOutdated(state, p);
+    if (outdated) {
+      progress(
+        `kube-apiserver (pid ${state.pids.apiserver}) is restarted in place: ${outdated}`,
+      );
+      await killProcessGroup(
+        state.pids.apiserver,
+        state.processNames.apiserver,
+      );
+      apiUp = false;
+    }
     if (
       apiUp &&
       !(await becomesReady(state, restarted.length ? 20_000 : 30_000))
@@ -362,6 +417,25 @@ export async function startCluster() {
     async () => {
       const existing = readClusterState();
       if (existing && processesAlive(existing) && (await isReady(existing))) {
+        ensurePortalToken(existing);
+        describeAccess(existing, p);
+        const outdated = apiserverOutdated(existing, p);
+        if (outdated) {
+          progress(
+            `kube-apiserver (pid ${existing.pids.apiserver}) is restarted in place: ${outdated}`,
+          );
+          const tStart = Date.now();
+          await respawnApiserver(existing, p, existing.binaries.apiserver);
+          existing.restartSeconds =
+            Math.round((Date.now() - tStart) / 100) / 10;
+          const kubeconfig = await ensureSetup(existing);
+          return {
+            state: existing,
+            kubeconfig,
+            alreadyRunning: false,
+            restarted: ['kube-apiserver'],
+          };
+        }
         const kubeconfig = await ensureSetup(existing);
         return { state: existing, kubeconfig, alreadyRunning: true };
       }
@@ -447,23 +521,30 @@ export async function restartApiserver() {
         throw new ClusterError('no control plane state: start one first');
       if (!processAlive(state.pids.etcd, state.processNames?.etcd ?? 'etcd'))
         throw new ClusterError('etcd is not running: start the control plane');
-      await killProcessGroup(
-        state.pids.apiserver,
-        state.processNames?.apiserver ?? 'kube-apiserver',
-      );
-      state.pids.apiserver = await spawnApiserver(
-        state,
-        p,
-        state.binaries.apiserver,
-        { keepPreviousLog: true },
-      );
-      writeState(state);
-      await waitForApiserver(state, p.apiserverLog);
-      state.restartedAt = new Date().toISOString();
-      writeState(state);
+      await respawnApiserver(state, p, state.binaries.apiserver);
       return state;
     },
   );
+}
+
+/**
+ * Kills the state's kube-apiserver (if it runs) and starts it again on the same etcd, port,
+ * certificates and tokens (its files rewritten from the state); waits for /readyz.
+ */
+async function respawnApiserver(state, p, bin) {
+  state.processNames = {
+    ...state.processNames,
+    apiserver: state.processNames?.apiserver ?? 'kube-apiserver',
+  };
+  await killProcessGroup(state.pids.apiserver, state.processNames.apiserver);
+  await ensureRecordedPortsFree([['kube-apiserver', state.ports.apiserver]]);
+  state.pids.apiserver = await spawnApiserver(state, p, bin, {
+    keepPreviousLog: true,
+  });
+  writeState(state);
+  await waitForApiserver(state, p.apiserverLog);
+  state.restartedAt = new Date().toISOString();
+  writeState(state);
 }
 
 async function main(argv) {
@@ -570,7 +651,10 @@ async function main(argv) {
       process.stdout.write(
         [
           `export KUBEAI_CLUSTER_URL=${shellQuote(state.server)}`,
-          `export KUBEAI_CLUSTER_TOKEN=${shellQuote(state.tokens.admin)}`,
+          // the portal's own identity (RBAC-bound, may impersonate), not the admin's
+          `export KUBEAI_CLUSTER_TOKEN=${shellQuote(
+            state.tokens.portal ?? state.tokens.admin,
+          )}`,
           `export KUBEAI_KUBECONFIG=${shellQuote(state.kubeconfig)}`,
           `export KUBEAI_CLUSTER_CA_FILE=${shellQuote(state.caFile)}`,
           '',

@@ -6,7 +6,13 @@
 // Run: node --test scripts/cluster/cluster.test.mjs
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -200,6 +206,216 @@ test('status and env describe the running control plane', async () => {
     /export KUBEAI_CLUSTER_URL='https:\/\/127\.0\.0\.1:\d+'/,
   );
   assert.match(exports.stdout, /export KUBEAI_CLUSTER_TOKEN='[0-9a-f]+'/);
+});
+
+/** One request with a token of the state and extra headers (repeated headers as arrays). */
+function requestWith(token, method, urlPath, body, headers = {}) {
+  const state = readState();
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(urlPath, state.server),
+      {
+        method,
+        ca: readFileSync(state.caFile),
+        timeout: 15_000,
+        headers: {
+          Accept: 'application/json',
+          Authorization: `Bearer ${token}`,
+          ...(payload ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+      },
+      res => {
+        let text = '';
+        res.on('data', d => (text += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, body: JSON.parse(text || 'null') }),
+        );
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout ${method} ${urlPath}`)),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const configMap = name => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+});
+const asCvMember = {
+  'Impersonate-User': 'backstage:user:default/cv-member',
+  'Impersonate-Group': [
+    'backstage:group:default/cv-team',
+    'system:authenticated',
+  ],
+};
+
+/** The audit log's events (one JSON object per line). */
+const auditEvents = () =>
+  readFileSync(readState().auditLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(line => JSON.parse(line));
+
+test("the portal's identity: env's token, not system:masters, may impersonate; the teams' namespaces; the audit log", async () => {
+  const state = readState();
+  const exports = await cluster(['env']);
+  assert.match(
+    exports.stdout,
+    new RegExp(`export KUBEAI_CLUSTER_TOKEN='${state.tokens.portal}'`),
+  );
+  assert.notEqual(state.tokens.portal, state.tokens.admin);
+  assert.equal(state.users.portal, 'kubeai-portal');
+  assert.equal(state.auditLog, path.join(stateDir, 'audit.log'));
+  assert.match(readKubeconfig(), /name: kubeai-portal/);
+
+  for (const [name, owner] of [
+    ['cv-team', 'group-default-cv-team'],
+    ['search-reco', 'group-default-search-reco'],
+  ]) {
+    const ns = await requestWith(
+      state.tokens.admin,
+      'GET',
+      `/api/v1/namespaces/${name}`,
+    );
+    assert.equal(ns.status, 200);
+    assert.equal(ns.body.metadata.labels['kubeai.io/owner'], owner);
+  }
+
+  // the portal itself writes anywhere (impersonation off) but is no cluster admin: RBAC is not bypassed
+  const own = await requestWith(
+    state.tokens.portal,
+    'POST',
+    '/api/v1/namespaces/search-reco/configmaps',
+    configMap('by-portal'),
+  );
+  assert.equal(own.status, 201, JSON.stringify(own.body));
+  const escalate = await requestWith(
+    state.tokens.portal,
+    'POST',
+    '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'kubeai-test-escalate' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    },
+  );
+  assert.equal(escalate.status, 403, JSON.stringify(escalate.body));
+
+  // impersonating a member of cv-team: allowed in cv-team, forbidden in search-reco
+  const allowed = await requestWith(
+    state.tokens.portal,
+    'POST',
+    '/api/v1/namespaces/cv-team/configmaps',
+    configMap('by-cv-member'),
+    asCvMember,
+  );
+  assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
+  const forbidden = await requestWith(
+    state.tokens.portal,
+    'POST',
+    '/api/v1/namespaces/search-reco/configmaps',
+    configMap('by-cv-member'),
+    asCvMember,
+  );
+  assert.equal(forbidden.status, 403, JSON.stringify(forbidden.body));
+  assert.match(
+    forbidden.body.message,
+    /User "backstage:user:default\/cv-member" cannot create resource "configmaps" .*namespace "search-reco"/,
+  );
+  // the restricted user may not impersonate at all
+  const refused = await requestWith(
+    state.tokens.restricted,
+    'POST',
+    '/api/v1/namespaces/team-a/configmaps',
+    configMap('by-restricted'),
+    asCvMember,
+  );
+  assert.equal(refused.status, 403);
+  assert.match(refused.body.message, /cannot impersonate/);
+
+  const events = auditEvents().filter(
+    e =>
+      e.objectRef?.resource === 'configmaps' && e.stage === 'ResponseComplete',
+  );
+  const byPortal = events.find(
+    e => e.objectRef.namespace === 'search-reco' && !e.impersonatedUser,
+  );
+  assert.equal(byPortal.user.username, 'kubeai-portal');
+  assert.equal(byPortal.impersonatedUser, undefined);
+  const byMember = events.find(
+    e => e.objectRef.namespace === 'cv-team' && e.impersonatedUser,
+  );
+  assert.equal(byMember.user.username, 'kubeai-portal');
+  assert.equal(
+    byMember.impersonatedUser.username,
+    'backstage:user:default/cv-member',
+  );
+  assert.deepEqual(byMember.impersonatedUser.groups, [
+    'backstage:group:default/cv-team',
+    'system:authenticated',
+  ]);
+  assert.equal(byMember.responseStatus.code, 201);
+  const denied = events.find(
+    e => e.objectRef.namespace === 'search-reco' && e.impersonatedUser,
+  );
+  assert.equal(denied.responseStatus.code, 403);
+  // reads are not recorded
+  assert.ok(
+    auditEvents().every(e => !['get', 'list', 'watch'].includes(e.verb)),
+  );
+});
+
+test('a control plane started by an earlier version of the script gets the portal identity and audit log on start, in place', async () => {
+  const before = readState();
+  const kubeconfig = readKubeconfig();
+  await createObjects(kubeconfig, 'keep-upgrade');
+  // what an earlier version recorded: no portal token, no fingerprint of the apiserver's setup
+  const earlier = { ...before, tokens: { ...before.tokens } };
+  delete earlier.tokens.portal;
+  delete earlier.apiserverFingerprint;
+  delete earlier.auditLog;
+  writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify(earlier));
+
+  const start = await cluster(['start']);
+  assert.equal(start.code, 0, start.stderr);
+  assert.match(
+    start.stderr,
+    /kube-apiserver \(pid \d+\) is restarted in place: it was started by an earlier version/,
+  );
+  assert.match(
+    start.stdout,
+    /restarted in place .*\(restarted: kube-apiserver;/,
+  );
+  const now = readState();
+  assert.equal(now.server, before.server);
+  assert.equal(now.pids.etcd, before.pids.etcd);
+  assert.notEqual(now.pids.apiserver, before.pids.apiserver);
+  assert.equal(now.tokens.admin, before.tokens.admin);
+  assert.match(now.tokens.portal, /^[0-9a-f]{48}$/);
+  assert.notEqual(now.tokens.portal, before.tokens.portal);
+  assert.ok(now.apiserverFingerprint);
+  await assertObjects(kubeconfig, 'keep-upgrade');
+  // the new portal token works (the apiserver re-read the token file)
+  const allowed = await requestWith(
+    now.tokens.portal,
+    'POST',
+    '/api/v1/namespaces/cv-team/configmaps',
+    configMap('after-upgrade'),
+    asCvMember,
+  );
+  assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
+
+  // a second start changes nothing
+  const again = await cluster(['start']);
+  assert.match(again.stdout, /already running/);
+  assert.equal(readState().pids.apiserver, now.pids.apiserver);
 });
 
 test('a missing kube-apiserver binary fails with one clear line', async () => {

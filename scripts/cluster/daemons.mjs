@@ -1,9 +1,33 @@
 // etcd and kube-apiserver as processes: their arguments (one builder each, the same for a first
-// start and a restart in place), spawning them, and waiting for their health/readiness.
+// start and a restart in place), the files the apiserver reads at start-up (token file, audit
+// policy), spawning them, and waiting for their health/readiness.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import YAML from 'yaml';
 import { httpGet, isReady } from './kubeApi.mjs';
+import { tokensCsv } from './pki.mjs';
 import { processAlive, spawnDetached } from './processes.mjs';
 import { clusterPaths } from './state.mjs';
 import { ClusterError, sleep, tailFile, withTail } from './util.mjs';
+
+/**
+ * The apiserver's audit policy: metadata (who, as whom, verb, object, answer) of every write, so
+ * tests can read which user an impersonated write was made as. Reads and watches (the informers')
+ * are not recorded: they would drown the writes.
+ */
+export const AUDIT_POLICY = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [
+    { level: 'None', users: ['system:apiserver'] },
+    {
+      level: 'Metadata',
+      verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
+    },
+    { level: 'None' },
+  ],
+};
 
 export const READY_TIMEOUT_MS = 90_000;
 export const ETCD_TIMEOUT_MS = 30_000;
@@ -110,21 +134,56 @@ export function apiserverArgs(state, p) {
     '--disable-admission-plugins=ServiceAccount',
     '--endpoint-reconciler-type=none',
     '--profiling=false',
+    `--audit-policy-file=${p.auditPolicy}`,
+    `--audit-log-path=${p.auditLog}`,
+    '--audit-log-maxsize=50', // MB, then rotated
+    '--audit-log-maxbackup=2',
   ];
+}
+
+/**
+ * What the apiserver reads at start-up, from the state: the token file and the audit policy.
+ * Rewritten before every start, so a restart in place picks up users this script added since.
+ */
+export function writeApiserverFiles(state, p) {
+  fs.writeFileSync(p.tokensFile, tokensCsv(state.tokens), { mode: 0o600 });
+  fs.writeFileSync(p.auditPolicy, YAML.stringify(AUDIT_POLICY));
+}
+
+/**
+ * A digest of everything the apiserver only reads at start-up (arguments, token file, audit
+ * policy). state.json records the one the running apiserver started with; a different one means
+ * it must be restarted to take this script's setup.
+ */
+export function apiserverFingerprint(state, p) {
+  return crypto
+    .createHash('sha256')
+    .update(
+      JSON.stringify([
+        apiserverArgs(state, p),
+        tokensCsv(state.tokens),
+        AUDIT_POLICY,
+      ]),
+    )
+    .digest('hex');
 }
 
 export function spawnEtcd(state, p, bin, opts) {
   return spawnDetached(bin, etcdArgs(state, p), p.etcdLog, p.dir, opts);
 }
 
-export function spawnApiserver(state, p, bin, opts) {
-  return spawnDetached(
+/** Writes the apiserver's files and starts it; records the fingerprint it starts with. */
+export async function spawnApiserver(state, p, bin, opts) {
+  writeApiserverFiles(state, p);
+  const pid = await spawnDetached(
     bin,
     apiserverArgs(state, p),
     p.apiserverLog,
     p.dir,
     opts,
   );
+  state.apiserverFingerprint = apiserverFingerprint(state, p);
+  return pid;
 }
 
 export async function etcdHealthy(port, timeoutMs) {

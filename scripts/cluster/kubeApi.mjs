@@ -123,7 +123,11 @@ export function httpGet(url, timeoutMs = 2000) {
   });
 }
 
-/** POST; on 409 replace it (PUT with the current resourceVersion). Returns 'created' | 'updated' | 'kept'. */
+/**
+ * POST; on 409 replace it (PUT with the current resourceVersion), or with `replace: 'labels'` merge
+ * its labels into the existing object (whatever else it holds stays), or with `replace: false` keep
+ * it. Returns 'created' | 'updated' | 'kept'.
+ */
 export async function createOrReplace(
   state,
   collectionPath,
@@ -146,6 +150,21 @@ export async function createOrReplace(
     );
   }
   if (!replace) return 'kept';
+  if (replace === 'labels') {
+    const patched = await kube(
+      state,
+      'PATCH',
+      `${collectionPath}/${name}?fieldManager=${FIELD_MANAGER}`,
+      { metadata: { labels: obj.metadata.labels ?? {} } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    if (patched.status === 200) return 'updated';
+    throw new ClusterError(
+      `cannot label ${obj.kind} ${name}: HTTP ${patched.status}: ${apiMessage(
+        patched,
+      )}`,
+    );
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await kube(state, 'GET', `${collectionPath}/${name}`);
     if (current.status !== 200) {

@@ -87,6 +87,21 @@ describe(
           });
           return { status: 200, body };
         }
+        if (method === 'PATCH') {
+          if (!current) return { status: 404, body: { message: 'gone' } };
+          // a JSON merge patch of the labels, as the apiserver applies one
+          current.obj = {
+            ...current.obj,
+            metadata: {
+              ...current.obj.metadata,
+              labels: {
+                ...current.obj.metadata.labels,
+                ...body.metadata.labels,
+              },
+            },
+          };
+          return { status: 200, body: current.obj };
+        }
         return { status: 405, body: 'no' };
       });
     });
@@ -158,6 +173,58 @@ describe(
         'kept',
       );
       assert.deepEqual(objects.get('a').obj.data, { v: '2' });
+    });
+
+    test("createOrReplace with replace: 'labels' merges the labels into the existing object", async () => {
+      const coll = '/api/v1/configmaps';
+      const labelled = (name, labels, data) => ({
+        ...cm(name, data),
+        metadata: { name, labels },
+      });
+      assert.equal(
+        await createOrReplace(
+          fake.state,
+          coll,
+          labelled('l', { a: '1' }, { v: '1' }),
+        ),
+        'created',
+      );
+      objects.get('l').obj.metadata.labels.theirs = 'kept';
+      fake.requests.length = 0;
+      assert.equal(
+        await createOrReplace(
+          fake.state,
+          coll,
+          labelled('l', { a: '2', b: '3' }, { v: 'ignored' }),
+          { replace: 'labels' },
+        ),
+        'updated',
+      );
+      const patch = fake.requests.find(r => r.method === 'PATCH');
+      assert.equal(patch.path, `${coll}/l?fieldManager=${FIELD_MANAGER}`);
+      assert.equal(
+        patch.headers['content-type'],
+        'application/merge-patch+json',
+      );
+      assert.deepEqual(objects.get('l').obj.metadata.labels, {
+        a: '2',
+        b: '3',
+        theirs: 'kept',
+      });
+      assert.deepEqual(objects.get('l').obj.data, { v: '1' });
+      // the object vanished between the POST's 409 and the PATCH
+      const vanishing = labelled('gone', { a: '1' });
+      objects.set('gone', { resourceVersion: '1', obj: vanishing });
+      const original = objects.get.bind(objects);
+      objects.get = name => (name === 'gone' ? undefined : original(name));
+      try {
+        await assert.rejects(
+          createOrReplace(fake.state, coll, vanishing, { replace: 'labels' }),
+          /cannot label ConfigMap gone: HTTP 404: gone/,
+        );
+      } finally {
+        delete objects.get;
+      }
     });
 
     test('createOrReplace retries conflicts, gives up after five; errors carry the status', async () => {

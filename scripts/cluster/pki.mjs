@@ -1,12 +1,16 @@
 // Keys and tokens: the service-account signing key pair (openssl) and the static token file of the
-// two users (admin in system:masters, restricted). The apiserver generates its own serving
-// certificate into --cert-dir on the first start.
+// users: admin (system:masters), restricted, and the portal's own identity (no system:masters: its
+// rights, impersonation included, are RBAC bindings, as a production service account's are). The
+// apiserver generates its own serving certificate into --cert-dir on the first start.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { ClusterError, lastLines, run, withTail } from './util.mjs';
 
 export const ADMIN_USER = 'admin';
 export const RESTRICTED_USER = 'restricted';
+/** The identity the portal uses (KUBEAI_CLUSTER_TOKEN of `cluster.mjs env`). */
+export const PORTAL_USER = 'kubeai-portal';
+export const PORTAL_GROUP = 'kubeai:portal';
 
 export async function openssl(args, what) {
   const res = await run('openssl', args);
@@ -29,19 +33,31 @@ export async function createServiceAccountKeys(p) {
   fs.chmodSync(p.saKey, 0o600);
 }
 
-/** Two new random bearer tokens: { admin, restricted } (48 hex digits each). */
+const newToken = () => crypto.randomBytes(24).toString('hex');
+
+/** New random bearer tokens: { admin, restricted, portal } (48 hex digits each). */
 export function newTokens() {
-  return {
-    admin: crypto.randomBytes(24).toString('hex'),
-    restricted: crypto.randomBytes(24).toString('hex'),
-  };
+  return { admin: newToken(), restricted: newToken(), portal: newToken() };
 }
 
-/** The apiserver's --token-auth-file: `token,user,uid,"groups"` for admin and restricted. */
+/**
+ * Gives a state recorded before the portal had its own identity a portal token (the token file is
+ * rewritten from the state before the apiserver starts). Returns whether it added one.
+ */
+export function ensurePortalToken(state) {
+  if (state.tokens.portal) return false;
+  state.tokens.portal = newToken();
+  return true;
+}
+
+/** The apiserver's --token-auth-file: `token,user,uid,"groups"` for admin, restricted (and portal). */
 export function tokensCsv(tokens) {
   return (
     `${tokens.admin},${ADMIN_USER},uid-${ADMIN_USER},"system:masters"\n` +
-    `${tokens.restricted},${RESTRICTED_USER},uid-${RESTRICTED_USER},"kubeai:restricted"\n`
+    `${tokens.restricted},${RESTRICTED_USER},uid-${RESTRICTED_USER},"kubeai:restricted"\n` +
+    (tokens.portal
+      ? `${tokens.portal},${PORTAL_USER},uid-${PORTAL_USER},"${PORTAL_GROUP}"\n`
+      : '')
   );
 }
 

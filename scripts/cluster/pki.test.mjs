@@ -8,8 +8,11 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import {
   ADMIN_USER,
+  PORTAL_GROUP,
+  PORTAL_USER,
   RESTRICTED_USER,
   createServiceAccountKeys,
+  ensurePortalToken,
   newTokens,
   tokensCsv,
   tokensFileHolds,
@@ -19,13 +22,27 @@ import {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-cluster-pki-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test('newTokens: two different 48-hex-digit tokens, new each time', () => {
+test('newTokens: three different 48-hex-digit tokens (admin, restricted, portal), new each time', () => {
   const a = newTokens();
   const b = newTokens();
-  assert.match(a.admin, /^[0-9a-f]{48}$/);
-  assert.match(a.restricted, /^[0-9a-f]{48}$/);
-  assert.notEqual(a.admin, a.restricted);
+  assert.deepEqual(Object.keys(a), ['admin', 'restricted', 'portal']);
+  for (const token of Object.values(a)) assert.match(token, /^[0-9a-f]{48}$/);
+  assert.equal(new Set(Object.values(a)).size, 3);
   assert.notEqual(a.admin, b.admin);
+  assert.notEqual(a.portal, b.portal);
+});
+
+test('ensurePortalToken gives an earlier state a portal token, once', () => {
+  const state = { tokens: { admin: 'AAA', restricted: 'RRR' } };
+  assert.equal(ensurePortalToken(state), true);
+  assert.match(state.tokens.portal, /^[0-9a-f]{48}$/);
+  const portal = state.tokens.portal;
+  assert.equal(ensurePortalToken(state), false);
+  assert.equal(state.tokens.portal, portal);
+  assert.deepEqual(
+    [state.tokens.admin, state.tokens.restricted],
+    ['AAA', 'RRR'],
+  );
 });
 
 test('the token file: token,user,uid,"group" per user (admin in system:masters)', () => {
@@ -35,6 +52,15 @@ test('the token file: token,user,uid,"group" per user (admin in system:masters)'
     tokensCsv({ admin: 'AAA', restricted: 'RRR' }),
     'AAA,admin,uid-admin,"system:masters"\n' +
       'RRR,restricted,uid-restricted,"kubeai:restricted"\n',
+  );
+  // the portal's identity: its own group, not system:masters
+  assert.equal(PORTAL_USER, 'kubeai-portal');
+  assert.equal(PORTAL_GROUP, 'kubeai:portal');
+  assert.equal(
+    tokensCsv({ admin: 'AAA', restricted: 'RRR', portal: 'PPP' }),
+    'AAA,admin,uid-admin,"system:masters"\n' +
+      'RRR,restricted,uid-restricted,"kubeai:restricted"\n' +
+      'PPP,kubeai-portal,uid-kubeai-portal,"kubeai:portal"\n',
   );
   const file = path.join(work, 'tokens.csv');
   const tokens = newTokens();

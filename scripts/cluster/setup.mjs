@@ -1,17 +1,50 @@
-// Setup inside the running cluster: the kubeconfig (admin and restricted contexts), the team
-// namespace with RBAC for the restricted user, and the CRDs; then state.json is written.
+// Setup inside the running cluster: the kubeconfig (admin, restricted and portal contexts), the team
+// namespace with RBAC for the restricted user, the portal's own rights (everything but system:masters,
+// and impersonation), two teams' namespaces whose Backstage groups may edit only there, and the CRDs;
+// then state.json is written.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ensureCrds } from './installCrds.mjs';
 import { FIELD_MANAGER, caFor, createOrReplace } from './kubeApi.mjs';
-import { RESTRICTED_USER } from './pki.mjs';
+import { PORTAL_USER, RESTRICTED_USER } from './pki.mjs';
 import { REPO_ROOT, clusterPaths, writeState } from './state.mjs';
 import { progress } from './util.mjs';
 
 export const CLUSTER_NAME = 'kubeai-local';
 export const TEAM_NAMESPACE = 'team-a';
 
+/**
+ * The teams of the example catalog and their namespaces: `kubeai.io/owner` names the owning group
+ * (label values cannot hold `:` or `/`), and the group as the portal impersonates it
+ * (`backstage:` + its entity ref, kubeai.tenancy.impersonation's default prefix) may edit there.
+ */
+export const TEAMS = [
+  { namespace: 'cv-team', group: 'group:default/cv-team' },
+  { namespace: 'search-reco', group: 'group:default/search-reco' },
+];
+export const OWNER_LABEL = 'kubeai.io/owner';
+export const IMPERSONATED_GROUP_PREFIX = 'backstage:';
+
+/** The label value of a group ref: `group:default/cv-team` → `group-default-cv-team`. */
+export const ownerLabelValue = ref => ref.replace(/[:/]/g, '-');
+
+/** What the namespace's Backstage group may do there (a RoleBinding makes it namespace-only). */
+export const NAMESPACE_EDIT_ROLE = 'kubeai:namespace-edit';
+/** The portal's own rights: every ordinary verb on everything — not impersonate, escalate, bind. */
+export const PORTAL_ROLE = 'kubeai:portal';
+/** Impersonating users and groups: how the portal makes the cluster's RBAC decide for the caller. */
+export const IMPERSONATOR_ROLE = 'kubeai:impersonator';
+const ORDINARY_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+];
 /** The kubeconfig of the state (admin context current, restricted context); `ca`: the CA's PEM or null. */
 export function kubeconfigFor(state, ca) {
   const cluster = { server: state.server };
@@ -24,6 +57,9 @@ export function kubeconfigFor(state, ca) {
     users: [
       { name: 'kubeai-admin', user: { token: state.tokens.admin } },
       { name: 'kubeai-restricted', user: { token: state.tokens.restricted } },
+      ...(state.tokens.portal
+        ? [{ name: 'kubeai-portal', user: { token: state.tokens.portal } }]
+        : []),
     ],
     contexts: [
       {
@@ -34,6 +70,14 @@ export function kubeconfigFor(state, ca) {
         name: 'kubeai-restricted',
         context: { cluster: CLUSTER_NAME, user: 'kubeai-restricted' },
       },
+      ...(state.tokens.portal
+        ? [
+            {
+              name: 'kubeai-portal',
+              context: { cluster: CLUSTER_NAME, user: 'kubeai-portal' },
+            },
+          ]
+        : []),
     ],
     'current-context': 'kubeai-admin',
     preferences: {},
@@ -53,7 +97,7 @@ export function writeKubeconfig(state) {
 /**
  * What {@link ensureRbac} creates, in order: [collection path, object, options] — the team namespace
  * (kept when present), read access to everything and full access to the team namespace for the
- * restricted user.
+ * restricted user; then {@link portalRbacObjects} and {@link teamObjects}.
  */
 export function rbacObjects() {
   const objects = [
@@ -134,6 +178,111 @@ export function rbacObjects() {
       ],
     },
   ]);
+  return [...objects, ...portalRbacObjects(), ...teamObjects()];
+}
+
+const RBAC = '/apis/rbac.authorization.k8s.io/v1';
+const managedLabels = { 'app.kubernetes.io/managed-by': FIELD_MANAGER };
+const roleRef = (kind, name) => ({
+  apiGroup: 'rbac.authorization.k8s.io',
+  kind,
+  name,
+});
+const subject = (kind, name) => ({
+  apiGroup: 'rbac.authorization.k8s.io',
+  kind,
+  name,
+});
+
+/**
+ * The portal's identity (KUBEAI_CLUSTER_TOKEN of `env`): not in system:masters, so what it may do
+ * is what RBAC grants — every ordinary verb on every resource (it writes in any namespace when
+ * impersonation is off, reads everything for the informers) and, bound separately, `impersonate`
+ * on users and groups.
+ */
+export function portalRbacObjects() {
+  const clusterRole = (name, rules) => [
+    `${RBAC}/clusterroles`,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels: managedLabels },
+      rules,
+    },
+  ];
+  const portalBinding = role => [
+    `${RBAC}/clusterrolebindings`,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: role, labels: managedLabels },
+      roleRef: roleRef('ClusterRole', role),
+      subjects: [subject('User', PORTAL_USER)],
+    },
+  ];
+  return [
+    clusterRole(PORTAL_ROLE, [
+      { apiGroups: ['*'], resources: ['*'], verbs: ORDINARY_VERBS },
+      { nonResourceURLs: ['*'], verbs: ['get'] },
+    ]),
+    portalBinding(PORTAL_ROLE),
+    clusterRole(IMPERSONATOR_ROLE, [
+      {
+        apiGroups: [''],
+        resources: ['users', 'groups'],
+        verbs: ['impersonate'],
+      },
+    ]),
+    portalBinding(IMPERSONATOR_ROLE),
+  ];
+}
+
+/**
+ * The teams' namespaces (labelled with their owner; labels merged into an existing namespace) and
+ * a RoleBinding per namespace that lets the team's impersonated group edit there, and only there.
+ */
+export function teamObjects() {
+  const objects = [
+    [
+      `${RBAC}/clusterroles`,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: NAMESPACE_EDIT_ROLE, labels: managedLabels },
+        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ORDINARY_VERBS }],
+      },
+    ],
+  ];
+  for (const { namespace, group } of TEAMS) {
+    objects.push(
+      [
+        '/api/v1/namespaces',
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: {
+            name: namespace,
+            labels: { [OWNER_LABEL]: ownerLabelValue(group) },
+          },
+        },
+        { replace: 'labels' },
+      ],
+      [
+        `${RBAC}/namespaces/${namespace}/rolebindings`,
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: {
+            name: NAMESPACE_EDIT_ROLE,
+            namespace,
+            labels: managedLabels,
+          },
+          roleRef: roleRef('ClusterRole', NAMESPACE_EDIT_ROLE),
+          subjects: [subject('Group', `${IMPERSONATED_GROUP_PREFIX}${group}`)],
+        },
+      ],
+    );
+  }
   return objects;
 }
 
@@ -155,7 +304,10 @@ export async function ensureSetup(state) {
       `(${crds.created} created, ${crds.updated} updated, ${
         crds.unchanged
       } unchanged${crds.kept ? `, ${crds.kept} kept` : ''}); ` +
-      `namespace ${TEAM_NAMESPACE} + RBAC for user '${RESTRICTED_USER}' ensured`,
+      `namespace ${TEAM_NAMESPACE} + RBAC for user '${RESTRICTED_USER}', the portal's identity ` +
+      `'${PORTAL_USER}' (may impersonate), team namespaces ${TEAMS.map(
+        t => t.namespace,
+      ).join(', ')} ensured`,
   );
   return kubeconfig;
 }

@@ -8,8 +8,13 @@ import { after, test } from 'node:test';
 import YAML from 'yaml';
 import {
   CLUSTER_NAME,
+  IMPERSONATOR_ROLE,
+  NAMESPACE_EDIT_ROLE,
+  PORTAL_ROLE,
+  TEAMS,
   TEAM_NAMESPACE,
   kubeconfigFor,
+  ownerLabelValue,
   rbacObjects,
   writeKubeconfig,
 } from './setup.mjs';
@@ -53,6 +58,22 @@ test('kubeconfigFor: admin (current) and restricted contexts on the server with 
   assert.equal(config.kind, 'Config');
 });
 
+test('kubeconfigFor: a kubeai-portal context when the state has the portal token', () => {
+  const config = kubeconfigFor(
+    { ...state, tokens: { ...state.tokens, portal: 'PPP' } },
+    null,
+  );
+  assert.deepEqual(config.users[2], {
+    name: 'kubeai-portal',
+    user: { token: 'PPP' },
+  });
+  assert.deepEqual(config.contexts[2], {
+    name: 'kubeai-portal',
+    context: { cluster: CLUSTER_NAME, user: 'kubeai-portal' },
+  });
+  assert.equal(config['current-context'], 'kubeai-admin');
+});
+
 test('kubeconfigFor without a CA skips TLS verification', () => {
   assert.deepEqual(kubeconfigFor(state, null).clusters[0].cluster, {
     server: 'https://127.0.0.1:6443',
@@ -74,7 +95,7 @@ test('writeKubeconfig writes YAML (mode 0600) into the state dir, with the CA fi
 });
 
 test('rbacObjects: the team namespace (kept), read-all for restricted, full access in the team namespace', () => {
-  const objects = rbacObjects();
+  const objects = rbacObjects().slice(0, 5);
   assert.deepEqual(
     objects.map(([coll, obj]) => `${coll} ${obj.kind} ${obj.metadata.name}`),
     [
@@ -106,4 +127,120 @@ test('rbacObjects: the team namespace (kept), read-all for restricted, full acce
   assert.deepEqual(objects[3][1].rules, [
     { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
   ]);
+});
+
+const find = (kind, name, namespace) =>
+  rbacObjects().find(
+    ([, o]) =>
+      o.kind === kind &&
+      o.metadata.name === name &&
+      o.metadata.namespace === namespace,
+  );
+
+test("rbacObjects: the portal's identity has every ordinary verb and, bound separately, impersonate — not system:masters' all", () => {
+  const [coll, portal] = find('ClusterRole', PORTAL_ROLE);
+  assert.equal(coll, '/apis/rbac.authorization.k8s.io/v1/clusterroles');
+  assert.deepEqual(portal.rules[0], {
+    apiGroups: ['*'],
+    resources: ['*'],
+    verbs: [
+      'get',
+      'list',
+      'watch',
+      'create',
+      'update',
+      'patch',
+      'delete',
+      'deletecollection',
+    ],
+  });
+  for (const rule of portal.rules)
+    for (const verb of ['*', 'impersonate', 'escalate', 'bind'])
+      assert.ok(!rule.verbs.includes(verb), verb);
+  const [, impersonator] = find('ClusterRole', IMPERSONATOR_ROLE);
+  assert.deepEqual(impersonator.rules, [
+    { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
+  ]);
+  for (const role of [PORTAL_ROLE, IMPERSONATOR_ROLE]) {
+    const [bindings, binding] = find('ClusterRoleBinding', role);
+    assert.equal(
+      bindings,
+      '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    );
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: role,
+    });
+    assert.deepEqual(binding.subjects, [
+      {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'User',
+        name: 'kubeai-portal',
+      },
+    ]);
+  }
+});
+
+test("rbacObjects: the teams' namespaces, labelled with their owner, editable by their impersonated group only", () => {
+  assert.deepEqual(
+    TEAMS.map(t => [t.namespace, t.group]),
+    [
+      ['cv-team', 'group:default/cv-team'],
+      ['search-reco', 'group:default/search-reco'],
+    ],
+  );
+  assert.equal(
+    ownerLabelValue('group:default/cv-team'),
+    'group-default-cv-team',
+  );
+  const [, edit] = find('ClusterRole', NAMESPACE_EDIT_ROLE);
+  assert.equal(edit.rules.length, 1);
+  assert.ok(!edit.rules[0].verbs.includes('impersonate'));
+  const objects = rbacObjects();
+  for (const { namespace, group } of TEAMS) {
+    const nsIndex = objects.findIndex(
+      ([, o]) => o.kind === 'Namespace' && o.metadata.name === namespace,
+    );
+    const [coll, ns, opts] = objects[nsIndex];
+    assert.equal(coll, '/api/v1/namespaces');
+    assert.deepEqual(ns.metadata.labels, {
+      'kubeai.io/owner': ownerLabelValue(group),
+    });
+    // an existing namespace keeps what it holds; only the owner label is merged in
+    assert.deepEqual(opts, { replace: 'labels' });
+    const bindingIndex = objects.findIndex(
+      ([, o]) =>
+        o.kind === 'RoleBinding' &&
+        o.metadata.name === NAMESPACE_EDIT_ROLE &&
+        o.metadata.namespace === namespace,
+    );
+    const [bindingColl, binding] = objects[bindingIndex];
+    // the binding comes after its namespace
+    assert.ok(bindingIndex > nsIndex, 'binding after namespace');
+    assert.equal(
+      bindingColl,
+      `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`,
+    );
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: NAMESPACE_EDIT_ROLE,
+    });
+    assert.deepEqual(binding.subjects, [
+      {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Group',
+        name: `backstage:${group}`,
+      },
+    ]);
+  }
+  // no ClusterRoleBinding gives a team's group anything cluster-wide
+  for (const [, o] of objects.filter(
+    ([, x]) => x.kind === 'ClusterRoleBinding',
+  ))
+    assert.ok(
+      o.subjects.every(s => s.kind === 'User'),
+      o.metadata.name,
+    );
 });

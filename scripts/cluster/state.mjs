@@ -27,6 +27,8 @@ export function clusterPaths() {
     saPub: path.join(dir, 'sa.pub'),
     etcdLog: path.join(dir, 'etcd.log'),
     apiserverLog: path.join(dir, 'kube-apiserver.log'),
+    auditPolicy: path.join(dir, 'audit-policy.yaml'),
+    auditLog: path.join(dir, 'audit.log'),
   };
 }
 

@@ -29,6 +29,7 @@ export const kubeaiPlugin = createBackendPlugin({
         http: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         auth: coreServices.auth,
+        userInfo: coreServices.userInfo,
         database: coreServices.database,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
@@ -44,6 +45,7 @@ export const kubeaiPlugin = createBackendPlugin({
         http,
         httpAuth,
         auth,
+        userInfo,
         database,
         permissions,
         permissionsRegistry,
@@ -67,7 +69,8 @@ export const kubeaiPlugin = createBackendPlugin({
         // Applies the migrations in migrations/ (tables kubeai_*).
         const store = await RegistryStore.create({ database });
 
-        // The one cluster gateway: the `kubernetes.clusterLocatorMethods` clusters.
+        // The one cluster gateway: the `kubernetes.clusterLocatorMethods` clusters; it writes as
+        // the caller when `kubeai.tenancy.impersonation` is on (userInfo: the user's groups).
         const gateway = ClusterGateway.fromConfig(config, {
           logger: {
             debug: message => logger.debug(message),
@@ -75,6 +78,7 @@ export const kubeaiPlugin = createBackendPlugin({
             warn: message => logger.warn(message),
             error: message => logger.error(message),
           },
+          userInfo,
         });
 
         // Cluster informers (src/informers): observed state into the registry; started once the

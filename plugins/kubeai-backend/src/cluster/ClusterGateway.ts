@@ -9,15 +9,21 @@
  * - Failures become @backstage/errors (./errors.ts); only transient ones (HTTP 429 / 5xx,
  *   ECONNRESET, ETIMEDOUT) are retried, with exponential backoff.
  * - Tokens are never logged, returned or put into error messages.
+ * - With `kubeai.tenancy.impersonation.enabled`, writes (apply, dry runs included, and delete) are
+ *   sent as the caller (`as`: Impersonate-User / Impersonate-Group, see ./impersonation.ts), so
+ *   the cluster's RBAC decides them for that person; reads, discovery and watches keep the
+ *   portal's credentials. A 403 then names the caller, the namespace and the Kubernetes user.
  *
  * `@kubernetes/client-node` 1.x is ESM-only, so it is loaded with `import()`; its objects are
  * returned as plain JSON (the typed model classes are bypassed).
  *
  * Files: ./gatewayTypes.ts (API types), ./clusterClient.ts (one cluster's client-node client),
- * ./discovery.ts, ./retry.ts; the error mapping is ./errors.ts, streaming GETs ./stream.ts.
+ * ./discovery.ts, ./retry.ts, ./impersonation.ts; the error mapping is ./errors.ts, streaming GETs
+ * ./stream.ts.
  */
+import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
-import { InputError, NotFoundError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import type { KubeObject } from '../manifests/types';
 import {
   createClusterClient,
@@ -40,6 +46,11 @@ import type {
   ResolvedResource,
   RetryOptions,
 } from './gatewayTypes';
+import {
+  CallerImpersonation,
+  readImpersonationConfig,
+  type Impersonation,
+} from './impersonation';
 import { callWithRetry, retryPolicy } from './retry';
 import {
   getJson as getJsonStream,
@@ -67,18 +78,23 @@ export class ClusterGateway {
   readonly #connections: Map<string, ClusterConnection>;
   readonly #clients = new Map<string, Promise<ClusterClient>>();
   readonly #secrets: string[];
+  readonly #impersonation: CallerImpersonation;
+  #warnedPortalServices = false;
   private readonly retry: Required<RetryOptions>;
   private readonly discoveryTtlMs: number;
 
-  /** A gateway for the `kubernetes.clusterLocatorMethods` clusters of a Backstage config. */
+  /**
+   * A gateway for the `kubernetes.clusterLocatorMethods` clusters of a Backstage config, writing
+   * as the caller when `kubeai.tenancy.impersonation.enabled` (then `options.userInfo` is needed).
+   */
   static fromConfig(
     config: Config,
     options: ClusterGatewayOptions,
   ): ClusterGateway {
-    return new ClusterGateway(
-      readClusterConnections(config, options.logger),
-      options,
-    );
+    return new ClusterGateway(readClusterConnections(config, options.logger), {
+      ...options,
+      impersonation: options.impersonation ?? readImpersonationConfig(config),
+    });
   }
 
   constructor(
@@ -89,6 +105,20 @@ export class ClusterGateway {
     this.#secrets = connections.map(c => c.token).filter(Boolean);
     this.retry = retryPolicy(options.retry);
     this.discoveryTtlMs = options.discoveryTtlMs ?? 10 * 60 * 1000;
+    this.#impersonation = new CallerImpersonation(
+      options.impersonation ?? {
+        enabled: false,
+        userPrefix: 'backstage:',
+        groupPrefix: 'backstage:',
+        services: 'impersonate',
+      },
+      options.userInfo,
+    );
+  }
+
+  /** Whether writes are sent as the caller (Impersonate-User / Impersonate-Group). */
+  get impersonates(): boolean {
+    return this.#impersonation.config.enabled;
   }
 
   /** The configured clusters: names and URLs, never credentials. */
@@ -106,10 +136,12 @@ export class ClusterGateway {
   async apply(
     cluster: string,
     objects: KubeObject[],
-    options: { dryRun?: boolean } = {},
+    options: { dryRun?: boolean; as?: BackstageCredentials } = {},
   ): Promise<KubeObject[]> {
     const { api } = await this.client(cluster);
     const k8s = await loadK8s();
+    const as = await this.impersonationOf(options.as);
+    const requestOptions = as ? api.impersonating(as) : undefined;
     const results: KubeObject[] = [];
     for (const object of objects) {
       const body = structuredClone(object);
@@ -117,7 +149,7 @@ export class ClusterGateway {
         delete body.metadata.managedFields;
       }
       const ctx = this.context(cluster, 'apply', body);
-      const stored = await this.call(ctx, () =>
+      const stored = await this.write(ctx, as, () =>
         api.patch(
           body,
           undefined,
@@ -125,14 +157,15 @@ export class ClusterGateway {
           KUBEAI_FIELD_MANAGER,
           true,
           k8s.PatchStrategy.ServerSideApply,
+          requestOptions,
         ),
       );
       this.options.logger.info(
         `kubeai applied ${body.kind} ${
           body.metadata?.namespace ? `${body.metadata.namespace}/` : ''
         }${body.metadata?.name} to cluster ${cluster}${
-          options.dryRun ? ' (dry run)' : ''
-        }`,
+          as ? ` as ${as.user}` : ''
+        }${options.dryRun ? ' (dry run)' : ''}`,
       );
       results.push(stored);
     }
@@ -193,11 +226,15 @@ export class ClusterGateway {
     options: {
       dryRun?: boolean;
       propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+      /** The caller, impersonated when impersonation is on. */
+      as?: BackstageCredentials;
     } = {},
   ): Promise<boolean> {
     const { api } = await this.client(cluster);
+    const as = await this.impersonationOf(options.as);
+    const requestOptions = as ? api.impersonating(as) : undefined;
     try {
-      await this.call(this.context(cluster, 'delete', ref), () =>
+      await this.write(this.context(cluster, 'delete', ref), as, () =>
         api.delete(
           {
             apiVersion: ref.apiVersion,
@@ -212,6 +249,8 @@ export class ClusterGateway {
           undefined,
           undefined,
           options.propagationPolicy ?? 'Background',
+          undefined,
+          requestOptions,
         ),
       );
     } catch (error) {
@@ -223,7 +262,9 @@ export class ClusterGateway {
     this.options.logger.info(
       `kubeai deleted ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${
         ref.name
-      } in cluster ${cluster}${options.dryRun ? ' (dry run)' : ''}`,
+      } in cluster ${cluster}${as ? ` as ${as.user}` : ''}${
+        options.dryRun ? ' (dry run)' : ''
+      }`,
     );
     return true;
   }
@@ -451,6 +492,57 @@ export class ClusterGateway {
     return client;
   }
 
+  /**
+   * Who a write is sent as: the caller's impersonation, or undefined for the portal's own
+   * credentials (impersonation off; a service caller with `services: portal`). With impersonation
+   * on, a write without a caller is refused: it must not pass the wall unnoticed.
+   */
+  private async impersonationOf(
+    credentials: BackstageCredentials | undefined,
+  ): Promise<Impersonation | undefined> {
+    if (!this.impersonates) return undefined;
+    if (!credentials) {
+      throw new Error(
+        'kubeai cluster write without a caller while kubeai.tenancy.impersonation is enabled',
+      );
+    }
+    const as = await this.#impersonation.of(credentials);
+    if (!as && !this.#warnedPortalServices) {
+      this.#warnedPortalServices = true;
+      this.options.logger.warn(
+        "kubeai: service callers write with the portal's own cluster credentials (kubeai.tenancy.impersonation.services: portal)",
+      );
+    }
+    return as;
+  }
+
+  /**
+   * A write call ({@link call}); sent as `as`, its 403 names the caller, the namespace and the
+   * Kubernetes user the cluster's RBAC refused, or says that the cluster does not let the portal
+   * impersonate at all.
+   */
+  private async write<T>(
+    ctx: ClusterCallContext,
+    as: Impersonation | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (!as) return this.call(ctx, fn);
+    let impersonationRefused = false;
+    try {
+      return await this.call(ctx, () =>
+        fn().catch(error => {
+          impersonationRefused ||= refusesImpersonation(error);
+          throw error;
+        }),
+      );
+    } catch (error) {
+      if (error instanceof NotAllowedError) {
+        error.message = forbiddenAs(ctx, as, impersonationRefused);
+      }
+      throw error;
+    }
+  }
+
   /** Runs a call with retries of transient failures, mapping the final error. */
   private call<T>(ctx: ClusterCallContext, fn: () => Promise<T>): Promise<T> {
     return callWithRetry(ctx, fn, {
@@ -459,4 +551,34 @@ export class ClusterGateway {
       secrets: this.#secrets,
     });
   }
+}
+
+/** Whether the apiserver refused the impersonation itself (the portal may not impersonate). */
+function refusesImpersonation(error: unknown): boolean {
+  const { code, body } = (error ?? {}) as { code?: unknown; body?: unknown };
+  if (code !== 403) return false;
+  const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+  return /cannot impersonate/.test(text);
+}
+
+/** The message of a 403 to a write sent as `as`. */
+function forbiddenAs(
+  ctx: ClusterCallContext,
+  as: Impersonation,
+  impersonationRefused: boolean,
+): string {
+  const target = `${ctx.kind ?? 'object'}${ctx.name ? ` "${ctx.name}"` : ''}${
+    ctx.namespace ? ` in namespace "${ctx.namespace}"` : ''
+  } of cluster "${ctx.cluster}"`;
+  if (impersonationRefused) {
+    return (
+      `cluster "${ctx.cluster}" does not let the portal impersonate ${as.actor} ` +
+      `(Kubernetes user "${as.user}") to ${ctx.verb} ${target}: grant the portal's account ` +
+      `the impersonate verb on users and groups (kubeai.tenancy.impersonation)`
+    );
+  }
+  return (
+    `${as.actor} may not ${ctx.verb} ${target}: the cluster's RBAC forbids it for ` +
+    `Kubernetes user "${as.user}" (groups ${as.groups.join(', ')})`
+  );
 }

@@ -22,6 +22,12 @@ export function loadK8s(): Promise<K8s> {
   return k8sModule;
 }
 
+/**
+ * Per-request options of client-node's object API (its `Configuration`): here only what
+ * {@link RawApi.impersonating} makes.
+ */
+export type RequestOptions = { readonly kind: 'kubeai.requestOptions' };
+
 /** The client-node calls the gateway makes, answering plain JSON. */
 export interface RawApi {
   patch(
@@ -31,6 +37,7 @@ export interface RawApi {
     fieldManager?: string,
     force?: boolean,
     patchStrategy?: string,
+    options?: RequestOptions,
   ): Promise<any>;
   read(spec: object): Promise<any>;
   list(
@@ -52,8 +59,16 @@ export interface RawApi {
     gracePeriodSeconds?: number,
     orphanDependents?: boolean,
     propagationPolicy?: string,
+    body?: object,
+    options?: RequestOptions,
   ): Promise<any>;
   getJson(path: string): Promise<any>;
+  /**
+   * Options for `patch` / `delete` that send the request with `Impersonate-User` and one
+   * `Impersonate-Group` header per group. The discovery of the object's resource that client-node
+   * does first keeps the portal's own identity.
+   */
+  impersonating(as: { user: string; groups: string[] }): RequestOptions;
 }
 
 /** A KubernetesObjectApi whose responses are plain parsed JSON, plus raw discovery GETs. */
@@ -61,6 +76,35 @@ function createRawApi(
   k8s: K8s,
   kubeConfig: InstanceType<K8s['KubeConfig']>,
 ): RawApi {
+  /**
+   * A request with the Impersonate-* headers. Kubernetes takes every `Impersonate-Group` header
+   * line as one group (a comma-joined value would be one group of that name), so the headers go
+   * to node-fetch as [name, value] pairs, which it sends as repeated lines.
+   */
+  class ImpersonatingRequestContext extends k8s.RequestContext {
+    readonly #as: { user: string; groups: string[] };
+
+    constructor(
+      url: string,
+      method: any,
+      as: { user: string; groups: string[] },
+    ) {
+      super(url, method);
+      this.#as = as;
+    }
+
+    getHeaders(): any {
+      const pairs = Object.entries(super.getHeaders()).filter(
+        ([name]) => !/^impersonate-/i.test(name),
+      );
+      pairs.push(['Impersonate-User', this.#as.user]);
+      for (const group of this.#as.groups) {
+        pairs.push(['Impersonate-Group', group]);
+      }
+      return pairs;
+    }
+  }
+
   class RawObjectApi extends k8s.KubernetesObjectApi {
     protected async processResponse(response: any): Promise<any> {
       const text: string = await response.body.text();
@@ -89,6 +133,24 @@ function createRawApi(
       );
       context.setHeaderParam('Accept', 'application/json');
       return this.requestPromise(context);
+    }
+
+    impersonating(as: { user: string; groups: string[] }): RequestOptions {
+      // client-node's patch and delete build their request from `options.baseServer` (and send
+      // it with the API's own auth and HTTP library), so a base server whose requests carry the
+      // headers impersonates exactly those requests
+      const base = this.configuration.baseServer;
+      const options = {
+        baseServer: {
+          makeRequestContext: (endpoint: string, method: any) =>
+            new ImpersonatingRequestContext(
+              base.makeRequestContext(endpoint, method).getUrl(),
+              method,
+              as,
+            ),
+        },
+      };
+      return options as unknown as RequestOptions;
     }
   }
   return kubeConfig.makeApiClient(RawObjectApi) as unknown as RawApi;

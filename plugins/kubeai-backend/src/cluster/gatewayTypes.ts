@@ -2,7 +2,9 @@
  * The types of the cluster gateway's API (./ClusterGateway.ts): clusters, object references,
  * resolved resources, list queries and options.
  */
+import type { UserInfoService } from '@backstage/backend-plugin-api';
 import type { GatewayLogger } from './config';
+import type { ImpersonationConfig } from './impersonation';
 
 /** A cluster as the gateway shows it (never the token): the API's `ClusterInfo`. */
 export type { ClusterInfo } from '@kubeai/plugin-kubeai-common';
@@ -54,4 +56,11 @@ export interface ClusterGatewayOptions {
   retry?: RetryOptions;
   /** How long discovery results are cached (default 10 minutes). */
   discoveryTtlMs?: number;
+  /**
+   * Whether and how writes are sent as the caller; {@link ClusterGateway.fromConfig} reads
+   * `kubeai.tenancy.impersonation` when this is not given. Default: off.
+   */
+  impersonation?: ImpersonationConfig;
+  /** The groups of signed-in users, for impersonation (`coreServices.userInfo`). */
+  userInfo?: Pick<UserInfoService, 'getUserInfo'>;
 }

@@ -23,3 +23,12 @@ export {
   toClusterError,
   type FieldCause,
 } from './errors';
+export {
+  AUTHENTICATED_GROUP,
+  CallerImpersonation,
+  impersonationOf,
+  readImpersonationConfig,
+  type CallerIdentity,
+  type Impersonation,
+  type ImpersonationConfig,
+} from './impersonation';

@@ -21,14 +21,30 @@ function setup(options: { deny?: boolean; recordFails?: boolean } = {}) {
     }),
     actorOf: () => 'user:default/mock',
   } as unknown as Access;
+  /** Who each gateway write was sent as (the caller the gateway may impersonate). */
+  const sentAs: unknown[] = [];
   const gateway = {
-    apply: jest.fn(async (_c: string, objects: KubeObject[], o?: object) => {
-      calls.push(o ? 'dry-run' : 'apply');
-      return objects.map(x => ({
-        ...x,
-        metadata: { ...x.metadata, uid: 'u' },
-      }));
-    }),
+    apply: jest.fn(
+      async (
+        _c: string,
+        objects: KubeObject[],
+        o: { dryRun?: boolean; as?: unknown },
+      ) => {
+        calls.push(o.dryRun ? 'dry-run' : 'apply');
+        sentAs.push(o.as);
+        return objects.map(x => ({
+          ...x,
+          metadata: { ...x.metadata, uid: 'u' },
+        }));
+      },
+    ),
+    delete: jest.fn(
+      async (_c: string, _ref: object, o: { dryRun: boolean; as: unknown }) => {
+        calls.push(o.dryRun ? 'dry-run delete' : 'delete');
+        sentAs.push(o.as);
+        return true;
+      },
+    ),
   } as unknown as ClusterGateway;
   const flow = new ClusterWriteFlow({
     access,
@@ -53,14 +69,14 @@ function setup(options: { deny?: boolean; recordFails?: boolean } = {}) {
       };
     }),
   };
-  return { flow, steps, calls, access };
+  return { flow, steps, calls, access, sentAs };
 }
 
 describe('ClusterWriteFlow', () => {
   const credentials = mockCredentials.user();
 
   it('validates, resolves, authorizes, applies and records, in that order', async () => {
-    const { flow, steps, calls } = setup();
+    const { flow, steps, calls, sentAs } = setup();
     const out = await flow.write(
       credentials,
       { objects: [OBJECT, OBJECT] },
@@ -76,6 +92,21 @@ describe('ClusterWriteFlow', () => {
       'record',
     ]);
     expect(out.recorded).toEqual({ actor: 'user:default/mock', uid: 'u' });
+    // the dry run and the apply both go as the caller (impersonated when impersonation is on)
+    expect(sentAs).toEqual([credentials, credentials]);
+  });
+
+  it('deletes as the caller: the dry runs and the deletes', async () => {
+    const { flow, calls, sentAs } = setup();
+    const out = await flow.delete(credentials, false, {
+      cluster: 'local',
+      objects: [OBJECT],
+      checks: [{ permission: kubeaiRunCreatePermission }],
+      record: async gone => gone.length,
+    });
+    expect(calls).toEqual(['authorize', 'dry-run delete', 'delete']);
+    expect(sentAs).toEqual([credentials, credentials]);
+    expect(out.recorded).toBe(1);
   });
 
   it('only dry-runs and records nothing on a dry run', async () => {

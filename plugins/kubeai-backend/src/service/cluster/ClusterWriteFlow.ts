@@ -10,6 +10,10 @@
  * A route describes its write as {@link ClusterWriteSteps}: typed input in, a
  * {@link ClusterWritePlan} out; the flow runs the steps in that order. Deletes go the same way
  * ({@link ClusterWriteFlow.delete}): authorize → a dry run of every delete → the deletes → record.
+ *
+ * Every apply and delete (dry runs too) carries the caller's credentials to the gateway, which
+ * sends them as Impersonate-User / Impersonate-Group when `kubeai.tenancy.impersonation` is on:
+ * the cluster's RBAC is then a second wall after the portal's policy.
  */
 import type {
   BackstageCredentials,
@@ -108,7 +112,7 @@ export class ClusterWriteFlow {
     const plan = await steps.resolve(input, credentials);
     await this.#access.authorize(credentials, plan.checks);
     const applied = plan.objects.length
-      ? await this.apply(plan.cluster, plan.objects, dryRun)
+      ? await this.apply(plan.cluster, plan.objects, dryRun, credentials)
       : [];
     if (dryRun || !plan.record) return { plan, applied };
     const recorded = await this.recordAfterApply(applied, plan.cluster, () =>
@@ -120,22 +124,25 @@ export class ClusterWriteFlow {
   /**
    * Applies (or dry-runs) objects. Several objects: a dry run of all first, so nothing is left
    * behind when a later one is invalid or forbidden. Apiserver 422s become a 422 naming the
-   * fields; a missing namespace a 422 naming `namespace`.
+   * fields; a missing namespace a 422 naming `namespace`. Sent as the caller (`credentials`)
+   * when impersonation is on: a 403 of the cluster's RBAC names the namespace.
    */
   async apply(
     cluster: string,
     objects: KubeObject[],
     dryRun: boolean,
+    credentials: BackstageCredentials,
   ): Promise<KubeObject[]> {
     const gateway = this.gateway();
+    const as = credentials;
     try {
       if (dryRun) {
-        return await gateway.apply(cluster, objects, { dryRun: true });
+        return await gateway.apply(cluster, objects, { dryRun: true, as });
       }
       if (objects.length > 1) {
-        await gateway.apply(cluster, objects, { dryRun: true });
+        await gateway.apply(cluster, objects, { dryRun: true, as });
       }
-      return await gateway.apply(cluster, objects);
+      return await gateway.apply(cluster, objects, { as });
     } catch (error) {
       throw this.clusterError(error, cluster);
     }
@@ -208,6 +215,7 @@ export class ClusterWriteFlow {
           await gateway.delete(cluster, ref, {
             dryRun: dry,
             propagationPolicy: 'Background',
+            as: credentials,
           }),
         );
       }
