@@ -56,7 +56,29 @@ export interface Config {
       notebookUrlTemplate?: string;
     };
     /** Many teams on one portal: who may write where. */
+    /**
+     * Many teams on one portal: who owns which namespace, and who runs the platform. Read by the
+     * backend (the `kubeai-cluster-namespace` resource of the permission framework, the owners
+     * shown in `GET /clusters/{cluster}/namespaces`) and by the `ownership` permission policy.
+     */
     tenancy?: {
+      /**
+       * The label or annotation of a namespace naming its owning group. Values: a group ref in an
+       * annotation (`group:default/cv-team`), the label form `group-<namespace>-<name>`
+       * (`group-default-cv-team`: label values cannot hold `:` or `/`), or a bare group name in the
+       * default namespace. Default `kubeai.io/owner`.
+       */
+      ownerKey?: string;
+      /** Owners declared by the platform; they win over the namespace's own label. */
+      namespaces?: Array<{
+        /** A cluster of `kubernetes.clusterLocatorMethods`. */
+        cluster: string;
+        namespace: string;
+        /** A group ref, e.g. `group:default/cv-team`. */
+        owner: string;
+      }>;
+      /** Groups whose members may do everything under the `ownership` policy. */
+      platformAdmins?: string[];
       /**
        * Kubernetes RBAC as a second wall: cluster writes (apply, dry runs included, and delete)
        * are sent with `Impersonate-User` / `Impersonate-Group` headers naming the signed-in

@@ -7,6 +7,7 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import {
   KUBEAI_PLUGIN_ID,
+  kubeaiNamespacePermissions,
   kubeaiObservedPermissions,
   kubeaiPermissions,
 } from '@kubeai/plugin-kubeai-common';
@@ -16,6 +17,9 @@ import { InformerManager } from './informers/InformerManager';
 import { createRouter } from './service/router';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
+import { kubeaiNamespaceResourceRef, kubeaiNamespaceRules } from './permissions';
+import { NamespaceDirectory } from './tenancy/NamespaceDirectory';
+import { readTenancyConfig } from './tenancy/tenancyConfig';
 
 const megabytes = (value: number | undefined) =>
   value === undefined ? undefined : value * 1024 * 1024;
@@ -81,6 +85,20 @@ export const kubeaiPlugin = createBackendPlugin({
           userInfo,
         });
 
+        // Who owns which namespace (kubeai.tenancy, kubeai.io/owner): the cluster-namespace
+        // resource of the permission framework, so policies decide writes per namespace.
+        const namespaces = new NamespaceDirectory({
+          gateway,
+          tenancy: readTenancyConfig(config),
+          logger,
+        });
+        permissionsRegistry.addResourceType({
+          resourceRef: kubeaiNamespaceResourceRef,
+          permissions: kubeaiNamespacePermissions,
+          rules: Object.values(kubeaiNamespaceRules),
+          getResources: refs => namespaces.resources(refs),
+        });
+
         // Cluster informers (src/informers): observed state into the registry; started once the
         // backend is up, stopped on shutdown. `kubeai.informers.enabled: false` turns them off.
         permissionsRegistry.addPermissions(kubeaiObservedPermissions);
@@ -92,6 +110,9 @@ export const kubeaiPlugin = createBackendPlugin({
         if (informers) {
           lifecycle.addStartupHook(() => informers.start());
           lifecycle.addShutdownHook(() => informers.stop());
+          // the namespaces are watched with the informers (else read when a decision needs them)
+          lifecycle.addStartupHook(() => namespaces.start());
+          lifecycle.addShutdownHook(() => namespaces.stop());
         }
         http.use(
           await createRouter({
@@ -112,7 +133,7 @@ export const kubeaiPlugin = createBackendPlugin({
             ),
             observed: { informers },
             // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
-            cluster: { gateway, events },
+            cluster: { gateway, events, namespaces },
           }),
         );
 

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import { ClusterGateway } from './ClusterGateway';
 import { readClusterConnections } from './config';
 import {
+  clusterAnswerStatus,
   ClusterInputError,
   isTransient,
   redact,
@@ -338,6 +339,23 @@ describe('error mapping', () => {
     expect(redact('Authorization: Bearer abc.def-ghi', [])).toBe(
       'Authorization: Bearer [redacted]',
     );
+  });
+});
+
+describe('clusterAnswerStatus (the per-item status of a batch)', () => {
+  const ctx = { cluster: 'c', verb: 'apply', kind: 'Job', namespace: 'ns' };
+  it('is what the cluster answered, 503 when it did not answer, the portal’s own statusCode first', () => {
+    expect(clusterAnswerStatus(toClusterError({ code: 403, body: {} }, ctx, []))).toBe(403);
+    expect(clusterAnswerStatus(toClusterError({ code: 409, body: {} }, ctx, []))).toBe(409);
+    expect(clusterAnswerStatus(toClusterError({ code: 422, body: {} }, ctx, []))).toBe(422);
+    expect(clusterAnswerStatus(toClusterError({ code: 418, body: {} }, ctx, []))).toBe(418);
+    expect(
+      clusterAnswerStatus(
+        toClusterError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), ctx, []),
+      ),
+    ).toBe(503);
+    expect(clusterAnswerStatus(Object.assign(new Error('x'), { statusCode: 422 }))).toBe(422);
+    expect(clusterAnswerStatus(new Error('not from the cluster'))).toBe(500);
   });
 });
 

@@ -163,6 +163,34 @@ export function toClusterError(
   ctx: ClusterCallContext,
   secrets: readonly string[],
 ): Error {
+  const mapped = mapClusterError(error, ctx, secrets);
+  // what the cluster answered (503: it did not answer), e.g. for the per-item results of a batch
+  Object.defineProperty(mapped, CLUSTER_STATUS, {
+    value: httpStatusOf(error) ?? 503,
+    enumerable: false,
+  });
+  return mapped;
+}
+
+const CLUSTER_STATUS = Symbol('kubeai.clusterStatus');
+
+/**
+ * The HTTP status of an answer that was not the cluster's success: the error's own `statusCode`
+ * (the portal's 422s), else what the apiserver answered (503 when it could not be reached), else
+ * 500. Used where an outcome is reported per item (a batch's 207), not answered as the response.
+ */
+export function clusterAnswerStatus(error: unknown): number {
+  const own = (error as { statusCode?: unknown })?.statusCode;
+  if (typeof own === 'number') return own;
+  const answered = (error as { [CLUSTER_STATUS]?: number })?.[CLUSTER_STATUS];
+  return answered ?? 500;
+}
+
+function mapClusterError(
+  error: unknown,
+  ctx: ClusterCallContext,
+  secrets: readonly string[],
+): Error {
   const clean = (message: string) => redact(message, secrets);
   const status = httpStatusOf(error);
   const body = statusOf(error);
