@@ -8,4 +8,5 @@ export {
 export {
   kubeaiNamespaceConditions,
   createKubeaiNamespaceConditionalDecision,
+  namespaceDecider,
 } from './conditions';

@@ -203,4 +203,50 @@ describe('Access', () => {
       },
     ]);
   });
+
+  it('decides its own resources in-process: one conditional question per permission, conditions applied to loaded resources', async () => {
+    const authorize = jest.fn(async (requests: unknown[]) =>
+      requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+    );
+    const conditional = {
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'kubeai',
+      resourceType: 'kubeai-cluster-namespace',
+      conditions: { rule: 'IS_NAMESPACE_OWNER', resourceType: 'kubeai-cluster-namespace', params: { claims: ['group:default/cv'] } },
+    };
+    const authorizeConditional = jest.fn(async () => [conditional]);
+    const load = jest.fn(async (refs: string[]) =>
+      refs.map(ref => ({ ref, owner: ref === 'local/cv' ? 'group:default/cv' : 'group:default/other' })),
+    );
+    const access = new Access({
+      httpAuth: mockServices.httpAuth(),
+      auth: mockServices.auth(),
+      permissions: { authorize, authorizeConditional } as never,
+      catalog: catalogServiceMock({ entities: [MODEL] }),
+      ownResources: {
+        resourceType: 'kubeai-cluster-namespace',
+        load,
+        authorize: (decision, resource) =>
+          decision === conditional && (resource as { owner: string }).owner === 'group:default/cv',
+      },
+    });
+    const checks = namespaceChecks(kubeaiClusterObjectCreatePermission, 'local', [
+      { metadata: { namespace: 'cv' } },
+      { metadata: { namespace: 'biz' } },
+    ]);
+    expect(
+      await access.allowed(user, [{ permission: kubeaiRunCreatePermission }, ...checks]),
+    ).toEqual([true, true, false]);
+    expect(authorize.mock.calls[0][0]).toEqual([{ permission: kubeaiRunCreatePermission }]);
+    expect(authorizeConditional).toHaveBeenCalledTimes(1);
+    expect(load).toHaveBeenCalledWith(['local/cv', 'local/biz']);
+    await expect(access.authorize(user, checks)).rejects.toThrow(
+      'kubeai.cluster.object.create denied on local/biz',
+    );
+    // an unconditional answer needs no resources
+    authorizeConditional.mockResolvedValueOnce([{ result: AuthorizeResult.ALLOW } as never]);
+    load.mockClear();
+    await access.authorize(user, checks);
+    expect(load).not.toHaveBeenCalled();
+  });
 });
