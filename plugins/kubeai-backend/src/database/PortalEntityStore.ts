@@ -1,21 +1,11 @@
 /** Catalog entities created through the portal (`kubeai_portal_entities`). */
+import type { PortalEntity } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { normalizeRef } from '../refs';
 import { DEFAULT_LIMIT, fromJson, nowIso, toJson, type Page } from './util';
 
-/** A catalog entity stored for the portal's entity provider (`kubeai_portal_entities`). */
-export interface PortalEntity {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    [key: string]: unknown;
-  };
-  spec?: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
+/** A catalog entity stored for the portal's entity provider: the spec's PortalEntity. */
+export type { PortalEntity };
 /** The entities the portal's entity provider publishes. */
 export class PortalEntityStore {
   readonly #db: Knex;

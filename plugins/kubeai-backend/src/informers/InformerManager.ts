@@ -7,6 +7,7 @@
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
+import type { ClusterSyncStatus as ApiClusterSyncStatus } from '@kubeai/plugin-kubeai-common';
 import { ClusterGateway } from '../cluster/ClusterGateway';
 import { OBSERVED_KINDS, type KindSpec } from './kinds';
 import {
@@ -21,21 +22,10 @@ import { ObservationWriter, type ObservationStore } from './ObservationWriter';
 
 type Logger = Pick<LoggerService, 'debug' | 'info' | 'warn' | 'error'>;
 
-/** Health of one cluster's informers. */
-export interface ClusterSyncStatus {
-  name: string;
-  url?: string;
-  /**
-   * `connecting`: no answer yet; `syncing`: reachable, some kinds not listed yet; `synced`: every
-   * served kind listed and watched; `unreachable`: the last attempt failed (retrying).
-   */
-  state: 'connecting' | 'syncing' | 'synced' | 'unreachable';
-  reachable: boolean;
-  lastContactAt?: string;
-  lastError?: string;
-  lastErrorAt?: string;
+/** Health of one cluster's informers: the spec's ClusterSyncStatus, its kinds without counts. */
+export type ClusterSyncStatus = Omit<ApiClusterSyncStatus, 'kinds'> & {
   kinds: KindInformerStatus[];
-}
+};
 
 class ClusterHealth implements HealthReporter {
   reachable: boolean | undefined;

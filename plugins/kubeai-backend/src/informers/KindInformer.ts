@@ -27,17 +27,13 @@ import type {
 } from '../cluster/ClusterGateway';
 import { StreamHttpError } from '../cluster/stream';
 import { watchOnce } from '../cluster/watch';
+import type { KindSyncStatus } from '@kubeai/plugin-kubeai-common';
 import type { KindSpec } from './kinds';
 import { observe, type ObserveOptions } from './observe';
 import type { ObservationWriter } from './ObservationWriter';
 
-export type KindInformerState =
-  | 'starting'
-  | 'listing'
-  | 'watching'
-  | 'backoff'
-  | 'notInstalled'
-  | 'stopped';
+/** What one kind's informer is doing (the spec's KindSyncStatus state). */
+export type KindInformerState = KindSyncStatus['state'];
 
 /** Timing knobs (defaults in parentheses). */
 export interface InformerTiming {
@@ -70,20 +66,11 @@ export interface KindInformerOptions extends InformerTiming {
 }
 
 /** What the status API shows of one informer. */
-export interface KindInformerStatus {
-  kind: string;
-  apiVersion?: string;
-  state: KindInformerState;
-  resourceVersion?: string;
-  /** Whether a full list has been taken since start. */
-  synced: boolean;
-  lastSyncAt?: string;
-  lastEventAt?: string;
-  events: number;
-  relists: number;
-  reconnects: number;
-  message?: string;
-}
+/**
+ * One kind's informer as `GET /clusters/status` reports it, without the count of observed objects
+ * (the route adds it from the registry).
+ */
+export type KindInformerStatus = Omit<KindSyncStatus, 'objects'>;
 
 /** Longest retry delay while connections are refused (2 s, or `maxBackoffMs` when shorter). */
 export const REFUSED_MAX_BACKOFF_MS = 2000;

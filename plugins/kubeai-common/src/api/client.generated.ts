@@ -242,7 +242,7 @@ export interface KubeaiOperations {
   ): Promise<string>;
   /** `GET /clusters` — The clusters the portal can create objects in (names and URLs, never credentials). */
   listClusters(options?: KubeaiRequestOptions): Promise<ClusterList>;
-  /** `GET /clusters/{cluster}/namespaces` — The namespaces of a cluster. */
+  /** `GET /clusters/{cluster}/namespaces` — The namespaces of a cluster, with their owner and the caller's access. */
   listClusterNamespaces(
     cluster: string,
     options?: KubeaiRequestOptions,
@@ -719,7 +719,7 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
     );
   }
 
-  /** `GET /clusters/{cluster}/namespaces` — The namespaces of a cluster. */
+  /** `GET /clusters/{cluster}/namespaces` — The namespaces of a cluster, with their owner and the caller's access. */
   listClusterNamespaces(
     cluster: string,
     options?: KubeaiRequestOptions,

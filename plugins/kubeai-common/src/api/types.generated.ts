@@ -368,6 +368,11 @@ export interface ClusterList {
 
 export interface NamespaceInfo {
   name: string;
+  /** The owning group (kubeai.tenancy in app-config, else the namespace's kubeai.io/owner label or annotation). Absent: nobody declared one, only platform admins write there under the ownership policy. */
+  owner?: string;
+  ownerSource?: 'config' | 'label' | 'annotation';
+  /** What the caller may do there: `write` when the portal's policy lets them create objects (kubeai.cluster.object.create on this namespace), else `read`. */
+  access: 'write' | 'read';
 }
 
 export interface NamespaceList {
@@ -831,6 +836,8 @@ export interface PortalEntity {
   apiVersion: string;
   kind: string;
   metadata: {
+    name: string;
+    namespace?: string;
     [key: string]: unknown;
   };
   spec?: {
