@@ -17,11 +17,7 @@ import { InformerManager } from './informers/InformerManager';
 import { createRouter } from './service/router';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
-import {
-  kubeaiNamespaceResourceRef,
-  kubeaiNamespaceRules,
-  namespaceDecider,
-} from './permissions';
+import { kubeaiNamespaceResourceRef, kubeaiNamespaceRules } from './permissions';
 import { NamespaceDirectory } from './tenancy/NamespaceDirectory';
 import { readTenancyConfig } from './tenancy/tenancyConfig';
 
@@ -138,7 +134,6 @@ export const kubeaiPlugin = createBackendPlugin({
             observed: { informers },
             // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
             cluster: { gateway, events, namespaces },
-            ownResources: namespaceDecider(permissionsRegistry, namespaces),
           }),
         );
 

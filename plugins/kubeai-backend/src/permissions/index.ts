@@ -8,5 +8,4 @@ export {
 export {
   kubeaiNamespaceConditions,
   createKubeaiNamespaceConditionalDecision,
-  namespaceDecider,
 } from './conditions';

@@ -15,7 +15,6 @@ import {
   AuthorizeResult,
   isResourcePermission,
   type BasicPermission,
-  type PolicyDecision,
   type ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import { clusterNamespaceRef } from '@kubeai/plugin-kubeai-common';
@@ -45,25 +44,12 @@ export interface CatalogRef {
   hint?: string;
 }
 
-/**
- * A resource type of this plugin whose conditional decisions {@link Access} applies itself:
- * `load` the resources of refs (undefined: unknown, denied), `authorize` a conditional decision
- * on one (`createConditionAuthorizer` of the registered rules).
- */
-export interface OwnResourceDecider {
-  resourceType: string;
-  load(refs: string[]): Promise<Array<unknown | undefined>>;
-  authorize(decision: PolicyDecision, resource: unknown | undefined): boolean;
-}
-
 /** What {@link Access} needs from the backend (core services and the catalog). */
 export interface AccessOptions {
   httpAuth: HttpAuthService;
   auth: AuthService;
   permissions: PermissionsService;
   catalog: CatalogService;
-  /** The plugin's own resource type (cluster namespaces), decided without a round trip. */
-  ownResources?: OwnResourceDecider;
 }
 
 /**
@@ -90,10 +76,8 @@ export class Access {
   readonly #auth: AuthService;
   readonly #permissions: PermissionsService;
   readonly #catalog: CatalogService;
-  readonly #ownResources?: OwnResourceDecider;
 
   constructor(options: AccessOptions) {
-    this.#ownResources = options.ownResources;
     this.#httpAuth = options.httpAuth;
     this.#auth = options.auth;
     this.#permissions = options.permissions;
@@ -142,9 +126,16 @@ export class Access {
       if (!unique.has(key)) unique.set(key, check);
     }
     const asked = [...unique.values()];
-    const allowed = await this.allowed(credentials, asked);
-    allowed.forEach((ok, i) => {
-      if (!ok) {
+    const decisions = await this.#permissions.authorize(
+      asked.map(c =>
+        isResourcePermission(c.permission)
+          ? { permission: c.permission, resourceRef: c.resourceRef! }
+          : { permission: c.permission as BasicPermission },
+      ),
+      { credentials },
+    );
+    decisions.forEach((decision, i) => {
+      if (decision.result !== AuthorizeResult.ALLOW) {
         const { permission, resourceRef } = asked[i];
         throw new NotAllowedError(
           `${permission.name} denied${resourceRef ? ` on ${resourceRef}` : ''}`,
@@ -153,72 +144,21 @@ export class Access {
     });
   }
 
-  /**
-   * Whether each check is allowed (no error), e.g. to show where the caller may write. Checks on
-   * the plugin's own resources ({@link AccessOptions.ownResources}) are decided here: one
-   * conditional question per permission, its conditions applied to the loaded resources (as the
-   * catalog does for entities) — no round trip through the permission backend per resource.
-   */
+  /** Whether each check is allowed (no error), e.g. to show where the caller may write. */
   async allowed(
     credentials: BackstageCredentials,
     checks: PermissionCheck[],
   ): Promise<boolean[]> {
     if (checks.length === 0) return [];
-    const own = this.#ownResources;
-    const isOwn = (c: PermissionCheck) =>
-      own !== undefined &&
-      c.resourceRef !== undefined &&
-      isResourcePermission(c.permission, own.resourceType);
-    const remote = checks.filter(c => !isOwn(c));
-    const local = checks.filter(isOwn);
-    const [remoteDecisions, localDecisions] = await Promise.all([
-      remote.length
-        ? this.#permissions.authorize(
-            remote.map(c =>
-              isResourcePermission(c.permission)
-                ? { permission: c.permission, resourceRef: c.resourceRef! }
-                : { permission: c.permission as BasicPermission },
-            ),
-            { credentials },
-          )
-        : [],
-      local.length ? this.#decideOwn(credentials, local) : [],
-    ]);
-    let r = 0;
-    let l = 0;
-    return checks.map(c =>
-      isOwn(c)
-        ? localDecisions[l++]
-        : remoteDecisions[r++].result === AuthorizeResult.ALLOW,
-    );
-  }
-
-  async #decideOwn(
-    credentials: BackstageCredentials,
-    checks: PermissionCheck[],
-  ): Promise<boolean[]> {
-    const own = this.#ownResources!;
-    const permissions = [
-      ...new Map(checks.map(c => [c.permission.name, c.permission])).values(),
-    ] as ResourcePermission[];
-    const decisions = await this.#permissions.authorizeConditional(
-      permissions.map(permission => ({ permission })),
+    const decisions = await this.#permissions.authorize(
+      checks.map(c =>
+        isResourcePermission(c.permission)
+          ? { permission: c.permission, resourceRef: c.resourceRef! }
+          : { permission: c.permission as BasicPermission },
+      ),
       { credentials },
     );
-    const byName = new Map(permissions.map((p, i) => [p.name, decisions[i]]));
-    const conditional = checks.filter(
-      c => byName.get(c.permission.name)?.result === AuthorizeResult.CONDITIONAL,
-    );
-    const refs = [...new Set(conditional.map(c => c.resourceRef!))];
-    const loaded = refs.length ? await own.load(refs) : [];
-    const resources = new Map(refs.map((ref, i) => [ref, loaded[i]]));
-    return checks.map(c => {
-      const decision = byName.get(c.permission.name)!;
-      if (decision.result !== AuthorizeResult.CONDITIONAL) {
-        return decision.result === AuthorizeResult.ALLOW;
-      }
-      return own.authorize(decision, resources.get(c.resourceRef!));
-    });
+    return decisions.map(d => d.result === AuthorizeResult.ALLOW);
   }
 
   /** Which of `refs` the catalog has, as the caller sees it (stored, lower-case ref → entity). */
