@@ -10,7 +10,7 @@ import {
   eventsServiceRef,
   type EventsService,
 } from '@backstage/plugin-events-node';
-import { KUBEAI_PORTAL_ENTITY_TOPIC } from '@kubeai/plugin-kubeai-common';
+import { KUBEAI_PORTAL_ENTITY_TOPIC } from '@kubeai/plugin-kubeai-node';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -4,10 +4,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
-import {
-  KUBEAI_PORTAL_ENTITY_TOPIC,
-  KubeaiClient,
-} from '@kubeai/plugin-kubeai-common';
+import { KubeaiClient } from '@kubeai/plugin-kubeai-common';
+import { KUBEAI_PORTAL_ENTITY_TOPIC } from '@kubeai/plugin-kubeai-node';
 import { KubeaiEntitiesProcessor } from './processor';
 import { KubeaiPortalEntityProvider } from './provider';
 import {

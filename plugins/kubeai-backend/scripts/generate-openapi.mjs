@@ -2,16 +2,17 @@
 /*
  * Generates the TypeScript forms of src/schema/openapi.yaml (the one source of truth of the API):
  *
- *   plugins/kubeai-backend/src/schema/openapi.generated.ts  `export const spec = {...} as const;`
- *     for createValidatedOpenApiRouter (request validation and typed handlers);
+ *   plugins/kubeai-node/src/schema/openapi.generated.ts     `export const kubeaiOpenApiSpec =
+ *     {...} as const;`, the one embedded copy of the spec: the backend's createValidatedOpenApiRouter
+ *     (request validation and typed handlers) and the `kubeai:*` action inputs (zod schemas built
+ *     from `components.schemas`, kubeai-node's actions/specZod.ts) both import it;
  *   plugins/kubeai-common/src/api/types.generated.ts         request/response interfaces for the
  *     typed client (one per object or enum schema of components.schemas, one `<Operation>Query`
  *     per operation with query parameters);
  *   plugins/kubeai-common/src/api/client.generated.ts        the client's methods: one per
  *     operationId (`KubeaiOperations`, `KubeaiOperationsClient`, `kubeaiOperationIds`), over an
- *     abstract `request` that `KubeaiClient` implements with Backstage's discovery and fetch APIs;
- *   plugins/kubeai-common/src/api/schemas.generated.ts       `components.schemas` as an `as const`
- *     object (`kubeaiSchemas`), from which the `kubeai:*` action inputs build their zod schemas.
+ *     abstract `request` that `KubeaiClient` implements with Backstage's discovery and fetch APIs
+ *     (the frontend uses these two, so they stay in -common and carry no spec object).
  *
  * Usage (from plugins/kubeai-backend):
  *   node scripts/generate-openapi.mjs          write the files (`yarn generate:openapi`)
@@ -20,7 +21,7 @@
  * The OpenAPI Generator (Java) that backstage-repo-tools uses cannot be downloaded here; this script
  * needs only `yaml` and prettier.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,10 @@ const prettierConfig = require('@backstage/cli/config/prettier.json');
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const yamlPath = resolve(packageDir, 'src/schema/openapi.yaml');
-const specOut = resolve(packageDir, 'src/schema/openapi.generated.ts');
+const specOut = resolve(
+  packageDir,
+  '../kubeai-node/src/schema/openapi.generated.ts',
+);
 const typesOut = resolve(
   packageDir,
   '../kubeai-common/src/api/types.generated.ts',
@@ -41,10 +45,15 @@ const clientOut = resolve(
   packageDir,
   '../kubeai-common/src/api/client.generated.ts',
 );
-const schemasOut = resolve(
-  packageDir,
-  '../kubeai-common/src/api/schemas.generated.ts',
-);
+
+/**
+ * Where the spec used to be embedded a second time: `--check` fails while one exists, so a copy
+ * cannot come back next to the one in kubeai-node.
+ */
+const retiredOutputs = [
+  resolve(packageDir, 'src/schema/openapi.generated.ts'),
+  resolve(packageDir, '../kubeai-common/src/api/schemas.generated.ts'),
+];
 
 const BANNER = [
   '// ******************************************************************',
@@ -82,22 +91,14 @@ function inlinePathParameters(doc) {
 export function generateSpecModule(source) {
   const doc = inlinePathParameters(source);
   return format(
-    `${BANNER}\n\n/** The KubeAI OpenAPI document, typed for \`createValidatedOpenApiRouter<typeof spec>\`. */\n` +
-      `export const spec = ${JSON.stringify(doc, null, 2)} as const;\n`,
-  );
-}
-
-// ---------------------------------------------------------------- the component schemas
-export function generateSchemasModule(doc) {
-  return format(
-    `${BANNER}\n\n/** \`components.schemas\` of the KubeAI OpenAPI document (JSON Schema, OpenAPI 3.1). */\n` +
-      `export const kubeaiSchemas = ${JSON.stringify(
-        doc.components.schemas,
+    `${BANNER}\n\n/** The KubeAI OpenAPI document, typed for \`createValidatedOpenApiRouter<KubeaiOpenApiSpec>\`. */\n` +
+      `export const kubeaiOpenApiSpec = ${JSON.stringify(
+        doc,
         null,
         2,
       )} as const;\n\n` +
-      '/** The name of a component schema of the KubeAI API. */\n' +
-      'export type KubeaiSchemaName = keyof typeof kubeaiSchemas;\n',
+      '/** The type of {@link kubeaiOpenApiSpec}: the typed router and `ApiRouter` take it. */\n' +
+      'export type KubeaiOpenApiSpec = typeof kubeaiOpenApiSpec;\n',
   );
 }
 
@@ -450,7 +451,6 @@ function main() {
     [specOut, generateSpecModule(doc)],
     [typesOut, generateTypesModule(doc)],
     [clientOut, generateClientModule(doc)],
-    [schemasOut, generateSchemasModule(doc)],
   ];
   const check = process.argv.includes('--check');
   let stale = 0;
@@ -472,6 +472,20 @@ function main() {
     } else {
       writeFileSync(file, content);
       console.log(`wrote ${name}`);
+    }
+  }
+  if (check) {
+    for (const file of retiredOutputs.filter(existsSync)) {
+      stale += 1;
+      console.error(
+        `${relative(
+          process.cwd(),
+          file,
+        )} is a second copy of the spec: delete it (the spec module is ${relative(
+          process.cwd(),
+          specOut,
+        )})`,
+      );
     }
   }
   if (stale) process.exit(1);

@@ -29,10 +29,8 @@ import type {
   EntityProvider,
   EntityProviderConnection,
 } from '@backstage/plugin-catalog-node';
-import {
-  KUBEAI_PORTAL_LOCATION_TYPE,
-  type KubeaiApi,
-} from '@kubeai/plugin-kubeai-common';
+import type { KubeaiApi } from '@kubeai/plugin-kubeai-common';
+import { KUBEAI_PORTAL_LOCATION_TYPE } from '@kubeai/plugin-kubeai-node';
 import { kubeaiToken, listAll, scheduleRefresh } from './refresh';
 
 /** Options of {@link KubeaiPortalEntityProvider}. */

@@ -7,7 +7,6 @@
 import {
   CLUSTER_KINDS,
   DATA_OBJECTS,
-  kubeaiActions,
   RUN_ROLES,
   TRAINING_WORKLOAD_KINDS,
   WORKLOAD_KINDS,
@@ -15,6 +14,7 @@ import {
   clusterKindSpec,
   type ClusterKindSpec,
 } from '@kubeai/plugin-kubeai-common';
+import { kubeaiActions, kubeaiOpenApiSpec } from '@kubeai/plugin-kubeai-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -22,10 +22,9 @@ import { z } from 'zod';
 import { OBSERVED_KINDS } from '../informers/kinds';
 import { notebookWorkspaceClaimName, trainingInputSchema } from '../manifests';
 import { findCrd } from '../manifests/__testUtils__/crdSchemas';
-import { spec } from './openapi.generated';
 
 const repoRoot = path.resolve(__dirname, '../../../..');
-const schemas = spec.components.schemas as Record<string, any>;
+const schemas = kubeaiOpenApiSpec.components.schemas as Record<string, any>;
 
 /** Every replica type of the table's training kinds. */
 const replicaTypes = [

@@ -2,7 +2,7 @@
  * The `kubeai:*` actions in the actions registry of the kubeai plugin (ids `kubeai:<name>`, e.g.
  * `kubeai:create-notebook`; MCP tools `kubeai.create-notebook` once `kubeai` is in
  * `backend.actions.pluginSources`). They are the definitions the scaffolder module uses
- * (`kubeaiActions` of `@kubeai/plugin-kubeai-common`), calling this plugin's own API on behalf of
+ * (`kubeaiActions` of `@kubeai/plugin-kubeai-node`), calling this plugin's own API on behalf of
  * the caller — so the same validation and the same permission checks apply to the caller.
  */
 import type {
@@ -10,11 +10,8 @@ import type {
   DiscoveryService,
 } from '@backstage/backend-plugin-api';
 import type { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
-import {
-  KUBEAI_PLUGIN_ID,
-  KubeaiClient,
-  kubeaiActions,
-} from '@kubeai/plugin-kubeai-common';
+import { KUBEAI_PLUGIN_ID, KubeaiClient } from '@kubeai/plugin-kubeai-common';
+import { kubeaiActions } from '@kubeai/plugin-kubeai-node';
 
 /** Registers every `kubeai:*` action with the actions registry. */
 export function registerKubeaiActions(options: {

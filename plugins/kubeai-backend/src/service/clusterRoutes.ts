@@ -35,7 +35,7 @@
  * propagation) → mark the unfinished run `Stopped` and remove the portal entity (not on `dryRun`).
  */
 import type { ApiRouter } from '@backstage/backend-openapi-utils';
-import type { spec } from '../schema/openapi.generated';
+import type { KubeaiOpenApiSpec } from '@kubeai/plugin-kubeai-node';
 import { registerClusterListRoutes } from './cluster/clusters';
 import {
   createClusterContext,
@@ -61,7 +61,7 @@ export { phaseOf } from './cluster/objects';
 
 /** Registers the cluster routes on the typed router. */
 export function registerClusterRoutes(
-  api: ApiRouter<typeof spec>,
+  api: ApiRouter<KubeaiOpenApiSpec>,
   ctx: ClusterRoutesContext,
 ): void {
   const context = createClusterContext(ctx);

@@ -16,6 +16,7 @@ import {
   WORKLOAD_KINDS,
   WORKLOADS,
 } from '@kubeai/plugin-kubeai-common';
+import type { KubeaiOpenApiSpec } from '@kubeai/plugin-kubeai-node';
 import type { Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -23,7 +24,6 @@ import type { ClusterGateway } from '../cluster/ClusterGateway';
 import { findRunPods, openPodLog, type RunPod } from '../cluster/logs';
 import type { RegistryStore } from '../database/RegistryStore';
 import type { InformerManager } from '../informers/InformerManager';
-import type { spec } from '../schema/openapi.generated';
 import type { Access } from './access/Access';
 
 /** What the plugin gives the observed routes (see plugin.ts). */
@@ -46,7 +46,7 @@ const RUN_KINDS = new Set<string>(
 );
 
 export function registerObservedRoutes(
-  api: ApiRouter<typeof spec>,
+  api: ApiRouter<KubeaiOpenApiSpec>,
   context: ObservedRoutesContext,
 ): void {
   const { store, access } = context;

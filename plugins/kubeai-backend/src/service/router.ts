@@ -19,6 +19,10 @@ import {
   LineageNodeType,
   RunInput,
 } from '@kubeai/plugin-kubeai-common';
+import {
+  kubeaiOpenApiSpec,
+  type KubeaiOpenApiSpec,
+} from '@kubeai/plugin-kubeai-node';
 import express, { ErrorRequestHandler, RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import Router from 'express-promise-router';
@@ -26,7 +30,6 @@ import { LineageStart } from '../database/lineage';
 import { RegistryStore } from '../database/RegistryStore';
 import { PayloadTooLargeError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
-import { spec } from '../schema/openapi.generated';
 import { Access } from './access/Access';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
@@ -172,7 +175,7 @@ export async function createRouter(
   const validateRequests = express.Router();
   validateRequests.use(
     OpenApiValidator.middleware({
-      apiSpec: spec as never,
+      apiSpec: kubeaiOpenApiSpec as never,
       validateRequests: {
         coerceTypes: false,
         allowUnknownQueryParameters: false,
@@ -183,13 +186,16 @@ export async function createRouter(
     }),
     nameFieldsInValidationErrors,
   );
-  const api = createValidatedOpenApiRouter<typeof spec>(spec, {
-    middleware: [validateRequests],
-    validatorOptions: {
-      validateRequests: false,
-      validateResponses: options.validateResponses ?? false,
+  const api = createValidatedOpenApiRouter<KubeaiOpenApiSpec>(
+    kubeaiOpenApiSpec,
+    {
+      middleware: [validateRequests],
+      validatorOptions: {
+        validateRequests: false,
+        validateResponses: options.validateResponses ?? false,
+      },
     },
-  });
+  );
   router.use(api);
 
   // ---------------------------------------------------------------- model versions

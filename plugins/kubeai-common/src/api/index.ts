@@ -21,14 +21,3 @@ export {
   kubeaiRunLogsReadPermission,
   type KubeaiObservedApi,
 } from './observed';
-export {
-  exampleStepYaml,
-  kubeaiActions,
-  objectRefString,
-  pruneEmpty,
-} from './actions';
-export type { KubeaiActionDefinition, KubeaiActionRunOptions } from './actions';
-export {
-  KUBEAI_PORTAL_ENTITY_TOPIC,
-  KUBEAI_PORTAL_LOCATION_TYPE,
-} from './portalEntities';

@@ -4,13 +4,15 @@ import type {
 } from '@backstage/backend-plugin-api';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import {
-  exampleStepYaml,
   KUBEAI_PLUGIN_ID,
   KubeaiClient,
-  kubeaiActions,
-  type KubeaiActionDefinition,
   type KubeaiFetchApi,
 } from '@kubeai/plugin-kubeai-common';
+import {
+  exampleStepYaml,
+  kubeaiActions,
+  type KubeaiActionDefinition,
+} from '@kubeai/plugin-kubeai-node';
 
 /** What the `kubeai:*` template actions need. */
 export interface KubeaiTemplateActionsOptions {

@@ -11,14 +11,17 @@ import type {
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
+import type {
+  ClusterObjectRef,
+  ClusterWriteResult,
+  DatasetMount,
+  ModelVersion,
+  RunInput,
+} from '@kubeai/plugin-kubeai-common';
 import {
   KUBEAI_PORTAL_ENTITY_TOPIC,
-  type ClusterObjectRef,
-  type ClusterWriteResult,
-  type DatasetMount,
-  type ModelVersion,
-  type RunInput,
-} from '@kubeai/plugin-kubeai-common';
+  type KubeaiOpenApiSpec,
+} from '@kubeai/plugin-kubeai-node';
 import type { z } from 'zod';
 import type { ClusterGateway } from '../../cluster';
 import type { PortalEntity, RegistryStore } from '../../database/RegistryStore';
@@ -29,12 +32,11 @@ import type {
   ModelVersionRef,
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
-import type { spec } from '../../schema/openapi.generated';
 import type { Access, PermissionCheck } from '../access/Access';
 import { ClusterWriteFlow, PartialWriteError } from './ClusterWriteFlow';
 
 /** The typed router the cluster routes are registered on (see ../router.ts). */
-export type ClusterApi = ApiRouter<typeof spec>;
+export type ClusterApi = ApiRouter<KubeaiOpenApiSpec>;
 
 /** The part of the events service the routes use (`eventsServiceRef` of plugin-events-node). */
 export interface PortalEntityPublisher {

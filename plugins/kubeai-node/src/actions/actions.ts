@@ -12,7 +12,7 @@
  * content (names, quantities, cron, references, permissions) is the API's: the schemas here
  * describe the fields for forms and tools, and the API answers a 4xx naming the field. The fields
  * an action shares with its request body are built from the spec's component schemas
- * (`schemas.generated.ts`, via `specZod.ts`); actions.test.ts fails when one drifts from the spec.
+ * (via `specZod.ts`); actions.test.ts fails when one drifts from the spec.
  *
  * @packageDocumentation
  */

@@ -1,6 +1,7 @@
 /**
  * zod schemas (the zod v3 API a host passes as `z`) from the component schemas of the KubeAI
- * OpenAPI spec (`schemas.generated.ts`), for the inputs of the `kubeai:*` actions.
+ * OpenAPI spec (the spec module the backend's router validates with, `schema/openapi.generated.ts`),
+ * for the inputs of the `kubeai:*` actions.
  *
  * What is carried over: types (including `[integer, string]` unions and `null`), enums, objects
  * (properties, `required`, maps from `additionalProperties`), arrays, descriptions and the spec's
@@ -13,10 +14,16 @@
  * the actions prune nulls and empty strings before calling the API.
  */
 import type { z as zod } from 'zod/v3';
-import { kubeaiSchemas, type KubeaiSchemaName } from './schemas.generated';
+import { kubeaiOpenApiSpec } from '../schema/openapi.generated';
 
 type Z = typeof zod;
 type JsonSchema = { [key: string]: any };
+
+/** `components.schemas` of the KubeAI OpenAPI document (JSON Schema, OpenAPI 3.1). */
+export const kubeaiSchemas = kubeaiOpenApiSpec.components.schemas;
+
+/** The name of a component schema of the KubeAI API. */
+export type KubeaiSchemaName = keyof typeof kubeaiSchemas;
 
 const schemas = kubeaiSchemas as unknown as Record<string, JsonSchema>;
 

@@ -12,7 +12,7 @@ import {
   writeOutput,
   writeOutputOf,
 } from './actionParts';
-import { TRAINING_WORKLOAD_KINDS } from '../workloads';
+import { TRAINING_WORKLOAD_KINDS } from '@kubeai/plugin-kubeai-common';
 import { specComponent, specDescription, specSchema } from './specZod';
 
 export const notebookCreate: KubeaiActionDefinition = {

@@ -5,8 +5,8 @@
 // *             generate:openapi                                   *
 // ******************************************************************
 
-/** The KubeAI OpenAPI document, typed for `createValidatedOpenApiRouter<typeof spec>`. */
-export const spec = {
+/** The KubeAI OpenAPI document, typed for `createValidatedOpenApiRouter<KubeaiOpenApiSpec>`. */
+export const kubeaiOpenApiSpec = {
   openapi: '3.1.0',
   info: {
     title: 'kubeai',
@@ -1380,10 +1380,13 @@ export const spec = {
       get: {
         operationId: 'listClusterNamespaces',
         tags: ['Clusters'],
-        summary: 'The namespaces of a cluster.',
+        summary:
+          "The namespaces of a cluster, with their owner and the caller's access.",
+        description:
+          'The namespaces where the caller may write come first (by name), then the read-only ones.',
         responses: {
           '200': {
-            description: 'The namespaces, by name.',
+            description: 'The namespaces, writable first, each by name.',
             content: {
               'application/json': {
                 schema: {
@@ -3997,8 +4000,23 @@ export const spec = {
           name: {
             type: 'string',
           },
+          owner: {
+            $ref: '#/components/schemas/EntityRefString',
+            description:
+              "The owning group (kubeai.tenancy in app-config, else the namespace's kubeai.io/owner label or annotation). Absent: nobody declared one, only platform admins write there under the ownership policy.",
+          },
+          ownerSource: {
+            type: 'string',
+            enum: ['config', 'label', 'annotation'],
+          },
+          access: {
+            type: 'string',
+            enum: ['write', 'read'],
+            description:
+              "What the caller may do there: `write` when the portal's policy lets them create objects (kubeai.cluster.object.create on this namespace), else `read`.",
+          },
         },
-        required: ['name'],
+        required: ['name', 'access'],
         additionalProperties: false,
       },
       NamespaceList: {
@@ -5452,6 +5470,15 @@ export const spec = {
           },
           metadata: {
             type: 'object',
+            properties: {
+              name: {
+                type: 'string',
+              },
+              namespace: {
+                type: 'string',
+              },
+            },
+            required: ['name'],
             additionalProperties: true,
           },
           spec: {
@@ -5854,3 +5881,6 @@ export const spec = {
     },
   },
 } as const;
+
+/** The type of {@link kubeaiOpenApiSpec}: the typed router and `ApiRouter` take it. */
+export type KubeaiOpenApiSpec = typeof kubeaiOpenApiSpec;

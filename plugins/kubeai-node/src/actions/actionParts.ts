@@ -11,21 +11,22 @@ import {
   ResponseError,
 } from '@backstage/errors';
 import type { z as zod } from 'zod/v3';
-import { TRAINING_WORKLOAD_KINDS, WORKLOADS } from '../workloads';
-import type { KubeaiApi } from './KubeaiApi';
-import type { KubeaiSchemaName } from './schemas.generated';
+import {
+  TRAINING_WORKLOAD_KINDS,
+  WORKLOADS,
+  type ClusterObjectRef,
+  type ClusterWriteResult,
+  type DatasetMount,
+  type KubeaiApi,
+} from '@kubeai/plugin-kubeai-common';
 import {
   specComponent,
   specDescription,
   specFields,
   specSchema,
+  type KubeaiSchemaName,
   type SpecZodOptions,
 } from './specZod';
-import type {
-  ClusterObjectRef,
-  ClusterWriteResult,
-  DatasetMount,
-} from './types.generated';
 
 export type Z = typeof zod;
 export type JsonValue =

@@ -6,8 +6,7 @@
  */
 import { z } from 'zod/v3';
 import { kubeaiActions } from './actions';
-import { kubeaiSchemas } from './schemas.generated';
-import { specSchema } from './specZod';
+import { kubeaiSchemas, specSchema } from './specZod';
 
 const schemas = kubeaiSchemas as unknown as Record<string, any>;
 
