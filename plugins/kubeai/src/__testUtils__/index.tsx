@@ -14,7 +14,10 @@ import {
 } from '@backstage/plugin-catalog-react';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  AuthorizeResult,
+  type EvaluatePermissionRequest,
+} from '@backstage/plugin-permission-common';
 import { ResponseError } from '@backstage/errors';
 import {
   kubeaiOperationIds,
@@ -201,7 +204,11 @@ export interface RenderOptions {
   kubeai?: KubeaiApi;
   entities?: Entity[];
   entity?: Entity;
-  permission?: 'allow' | 'deny';
+  /** Every decision, or one per request (e.g. deny only one permission or resource). */
+  permission?:
+    | 'allow'
+    | 'deny'
+    | ((request: EvaluatePermissionRequest) => 'allow' | 'deny');
   actions?: InferenceServiceActions;
   config?: Record<string, unknown>;
   routeEntries?: string[];
@@ -218,10 +225,14 @@ export function renderWithApis(
     [
       permissionApiRef,
       mockApis.permission({
-        authorize:
-          options.permission === 'deny'
+        authorize: request => {
+          const { permission } = options;
+          const decision =
+            typeof permission === 'function' ? permission(request) : permission;
+          return decision === 'deny'
             ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
+            : AuthorizeResult.ALLOW;
+        },
       }),
     ],
     [configApiRef, mockApis.config({ data: (options.config ?? {}) as any })],

@@ -117,6 +117,112 @@ describe('scaffolder pickers', () => {
     expect(onChange).toHaveBeenCalledWith('serving');
   });
 
+  it('NamespacePicker offers the writable namespaces first, with their owners, and the read-only ones disabled with the reason', async () => {
+    const onChange = jest.fn();
+    const api = mockKubeaiApi({
+      listClusterNamespaces: jest.fn().mockResolvedValue({
+        cluster: 'local',
+        // as the backend answers for a member of cv-team: writable first
+        items: [
+          {
+            name: 'cv-serving',
+            owner: 'group:default/cv-team',
+            ownerSource: 'config',
+            access: 'write',
+          },
+          {
+            name: 'cv-team',
+            owner: 'group:default/cv-team',
+            ownerSource: 'label',
+            access: 'write',
+          },
+          { name: 'default', access: 'read' },
+          {
+            name: 'search-reco',
+            owner: 'group:default/search-reco',
+            ownerSource: 'label',
+            access: 'read',
+          },
+        ],
+        totalItems: 4,
+      }),
+    });
+    await renderWithApis(
+      <NamespacePicker
+        {...fieldProps({ onChange, form: { cluster: 'local' } })}
+      />,
+      { kubeai: api },
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: /Namespace/ }),
+    );
+    const listbox = await screen.findByRole('listbox');
+    // headings and options in order
+    expect(
+      Array.from(listbox.children).map(
+        item =>
+          `${item.getAttribute('role') ?? 'heading'}: ${item.textContent}`,
+      ),
+    ).toEqual([
+      'heading: You can create here',
+      'option: cv-servingowned by cv-team',
+      'option: cv-teamowned by cv-team',
+      'heading: Read only for you',
+      'option: defaultno owning team: platform admins only',
+      'option: search-recoowned by search-reco: read only for you',
+    ]);
+    const option = (name: RegExp) => screen.getByRole('option', { name });
+    expect(option(/^cv-team/)).not.toHaveAttribute('aria-disabled', 'true');
+    expect(option(/^search-reco/)).toHaveAttribute('aria-disabled', 'true');
+    expect(option(/^default/)).toHaveAttribute('aria-disabled', 'true');
+
+    // a heading and a read-only namespace are no choice (the latter takes no clicks at all)
+    await userEvent.click(screen.getByText('Read only for you'));
+    await expect(userEvent.click(option(/^search-reco/))).rejects.toThrow(
+      /pointer-events: none/,
+    );
+    expect(onChange).not.toHaveBeenCalled();
+    await userEvent.click(option(/^cv-team/));
+    expect(onChange).toHaveBeenCalledWith('cv-team');
+  });
+
+  it('NamespacePicker says when a chosen namespace or the whole cluster is read only', async () => {
+    const api = mockKubeaiApi({
+      listClusterNamespaces: jest.fn().mockResolvedValue({
+        cluster: 'local',
+        items: [
+          {
+            name: 'search-reco',
+            owner: 'group:default/search-reco',
+            access: 'read',
+          },
+        ],
+        totalItems: 1,
+      }),
+    });
+    const { unmount } = await renderWithApis(
+      <NamespacePicker {...fieldProps({ form: { cluster: 'local' } })} />,
+      { kubeai: api },
+    );
+    expect(
+      await screen.findByText(
+        'Every namespace of cluster local is read only for you.',
+      ),
+    ).toBeInTheDocument();
+    unmount();
+    await renderWithApis(
+      <NamespacePicker
+        {...fieldProps({ form: { cluster: 'local' }, formData: 'search-reco' })}
+      />,
+      { kubeai: api },
+    );
+    expect(
+      await screen.findByText(
+        'You may not create anything in search-reco: it is read only for you.',
+      ),
+    ).toBeInTheDocument();
+  });
+
   it('NamespacePicker asks for a cluster first', async () => {
     await renderWithApis(<NamespacePicker {...fieldProps()} />);
     expect(screen.getByText('Choose a cluster first.')).toBeInTheDocument();

@@ -4,7 +4,10 @@ import { useApi } from '@backstage/core-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
+import type { NamespaceInfo } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
+import ListItemText from '@material-ui/core/ListItemText';
+import ListSubheader from '@material-ui/core/ListSubheader';
 import MenuItem from '@material-ui/core/MenuItem';
 import TextField from '@material-ui/core/TextField';
 import { kubeaiApiRef } from '../../api/refs';
@@ -15,6 +18,20 @@ type Props<T, O = {}> = FieldExtensionComponentProps<T, O>;
 interface Option {
   value: string;
   label: string;
+  /** A second line, e.g. who owns a namespace. */
+  detail?: string;
+  /** Shown but not selectable (e.g. a namespace the user may not write in). */
+  disabled?: boolean;
+  /** Options of one group follow each other under its heading. */
+  group?: string;
+}
+
+/**
+ * A group's heading in a select. The select gives every child the props of an option (role,
+ * click handler, value); a heading takes none of them, so it is neither announced nor chosen as one.
+ */
+function GroupHeading(props: { title: string }) {
+  return <ListSubheader>{props.title}</ListSubheader>;
 }
 
 /** A labelled select with loading, error and empty states. */
@@ -30,6 +47,8 @@ function PickerSelect(props: {
   required?: boolean;
   rawErrors?: string[];
   disabled?: boolean;
+  /** Show the field in its error state (the description says why). */
+  invalid?: boolean;
   onChange(value: string): void;
 }) {
   const { loading, error, options } = props;
@@ -38,6 +57,21 @@ function PickerSelect(props: {
   else if (error) helper = `Could not load the options: ${errorMessage(error)}`;
   else if (options.length === 0) helper = props.emptyText;
   else if (props.rawErrors?.length) helper = props.rawErrors.join(', ');
+  const items: ReactNode[] = [];
+  options.forEach((o, i) => {
+    if (o.group && o.group !== options[i - 1]?.group) {
+      items.push(<GroupHeading key={`group:${o.group}`} title={o.group} />);
+    }
+    items.push(
+      <MenuItem key={o.value} value={o.value} disabled={o.disabled}>
+        {o.detail ? (
+          <ListItemText primary={o.label} secondary={o.detail} />
+        ) : (
+          o.label
+        )}
+      </MenuItem>,
+    );
+  });
   return (
     <TextField
       id={props.id}
@@ -48,15 +82,22 @@ function PickerSelect(props: {
       value={options.some(o => o.value === props.value) ? props.value : ''}
       required={props.required}
       disabled={props.disabled || loading || options.length === 0}
-      error={Boolean(error) || Boolean(props.rawErrors?.length)}
+      error={
+        Boolean(error) || Boolean(props.rawErrors?.length) || props.invalid
+      }
       helperText={helper}
-      onChange={e => props.onChange(String(e.target.value))}
+      SelectProps={{
+        renderValue: value =>
+          options.find(o => o.value === value)?.label ?? String(value),
+      }}
+      onChange={e => {
+        const value = String(e.target.value);
+        if (options.some(o => o.value === value && !o.disabled)) {
+          props.onChange(value);
+        }
+      }}
     >
-      {options.map(o => (
-        <MenuItem key={o.value} value={o.value}>
-          {o.label}
-        </MenuItem>
-      ))}
+      {items}
     </TextField>
   );
 }
@@ -127,7 +168,50 @@ export interface NamespacePickerOptions {
   clusterField?: string;
 }
 
-/** `NamespacePicker`: a namespace of the cluster chosen in another field (`GET /clusters/{c}/namespaces`). */
+/** `group:default/cv-team` → `cv-team`; other namespaces and kinds stay as they are. */
+function ownerName(ref: string): string {
+  return ref.replace(/^group:default\//, '');
+}
+
+/** Headings of the namespace picker's groups. */
+export const NAMESPACE_GROUPS = {
+  write: 'You can create here',
+  read: 'Read only for you',
+} as const;
+
+/**
+ * The namespaces as options: where the user may create objects first, then the read-only ones,
+ * disabled, each with its owner (or why nobody but the platform writes there).
+ */
+export function namespaceOptions(items: NamespaceInfo[]): Option[] {
+  // the backend lists writable namespaces first; a backend without `access` allows everything
+  const writable = items.filter(n => n.access !== 'read');
+  const readOnly = items.filter(n => n.access === 'read');
+  const grouped = readOnly.length > 0;
+  return [
+    ...writable.map(n => ({
+      value: n.name,
+      label: n.name,
+      detail: n.owner ? `owned by ${ownerName(n.owner)}` : undefined,
+      group: grouped ? NAMESPACE_GROUPS.write : undefined,
+    })),
+    ...readOnly.map(n => ({
+      value: n.name,
+      label: n.name,
+      detail: n.owner
+        ? `owned by ${ownerName(n.owner)}: read only for you`
+        : 'no owning team: platform admins only',
+      disabled: true,
+      group: NAMESPACE_GROUPS.read,
+    })),
+  ];
+}
+
+/**
+ * `NamespacePicker`: a namespace of the cluster chosen in another field
+ * (`GET /clusters/{c}/namespaces`): the ones the user may create in first, then the read-only ones
+ * (disabled, with their owner).
+ */
 export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
   const api = useApi(kubeaiApiRef);
   const options = props.uiSchema?.['ui:options'] ?? {};
@@ -142,15 +226,21 @@ export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
     async () => (cluster ? api.listClusterNamespaces(cluster) : undefined),
     [api, cluster],
   );
+  const items = namespaces.value?.items ?? [];
+  const choices = namespaceOptions(items);
+  const chosen = items.find(n => n.name === props.formData);
+  let description: ReactNode = props.schema?.description;
+  if (chosen?.access === 'read') {
+    description = `You may not create anything in ${chosen.name}: it is read only for you.`;
+  } else if (items.length > 0 && choices.every(o => o.disabled)) {
+    description = `Every namespace of cluster ${cluster} is read only for you.`;
+  }
   return (
     <PickerSelect
       id={props.idSchema?.$id ?? 'namespace'}
       label={titleOf(props, 'Namespace')}
       value={props.formData ?? ''}
-      options={(namespaces.value?.items ?? []).map(n => ({
-        value: n.name,
-        label: n.name,
-      }))}
+      options={choices}
       loading={Boolean(cluster) && namespaces.loading}
       error={namespaces.error}
       emptyText={
@@ -158,7 +248,8 @@ export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
           ? `Cluster ${cluster} has no namespace you can use.`
           : 'Choose a cluster first.'
       }
-      description={props.schema?.description}
+      description={description}
+      invalid={chosen?.access === 'read'}
       required={props.required}
       rawErrors={props.rawErrors}
       disabled={props.disabled}

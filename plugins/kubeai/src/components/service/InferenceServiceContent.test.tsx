@@ -165,28 +165,6 @@ describe('InferenceServiceContent', () => {
     ).toBeInTheDocument();
   });
 
-  it('disables the actions with a reason when the permission is denied', async () => {
-    // usePermission caches decisions per resource (stale-while-revalidate): use another service.
-    const denied = {
-      ...serviceEntity,
-      metadata: { ...serviceEntity.metadata, name: 'ranker-locked' },
-    };
-    await renderWithApis(<InferenceServiceContent />, {
-      kubeai: api(),
-      entity: denied,
-      actions: actions(),
-      permission: 'deny',
-    });
-    const reason = await screen.findByText(
-      /You are not allowed to change this deployment \(permission kubeai.deployment.update on inferenceservice:default\/ranker-locked\)/,
-    );
-    for (const name of ['Update version', 'Promote v4', 'Roll back']) {
-      const button = screen.getByRole('button', { name });
-      expect(button).toBeDisabled();
-      expect(button).toHaveAttribute('aria-describedby', reason.id);
-    }
-  });
-
   it('says when there is no deployment, and shows other errors', async () => {
     const notFound = mockKubeaiApi({
       getDeployment: jest

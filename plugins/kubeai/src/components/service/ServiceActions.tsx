@@ -3,9 +3,11 @@ import useAsync from 'react-use/esm/useAsync';
 import { useApi, useApiHolder } from '@backstage/core-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
+  clusterNamespaceRef,
   Deployment,
   DeploymentRevision,
   EntityName,
+  kubeaiClusterObjectCreatePermission,
   kubeaiDeploymentUpdatePermission,
 } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
@@ -50,16 +52,24 @@ export interface ServiceActionsProps {
 }
 
 /**
- * Update (canary), promote and roll back buttons. Gated by `kubeai.deployment.update` on the
- * InferenceService entity: disabled with the reason when denied. Every action asks for
- * confirmation and shows its result.
+ * Update (canary), promote and roll back buttons. They change the InferenceService in its
+ * namespace and record a revision, so they need what the backend checks: `kubeai.deployment.update`
+ * on the InferenceService entity and `kubeai.cluster.object.create` in the deployment's namespace
+ * (under the `ownership` policy: the owning team's members and the platform admins). Disabled
+ * while that is being decided; when either is denied there are no buttons, only the reason. Every
+ * action asks for confirmation and shows its result.
  */
 export function ServiceActions(props: ServiceActionsProps) {
   const { entityRef, service, deployment, revisions } = props;
   const actions = useApiHolder().get(inferenceServiceActionsApiRef);
-  const permission = usePermission({
+  const update = usePermission({
     permission: kubeaiDeploymentUpdatePermission,
     resourceRef: entityRef,
+  });
+  const place = clusterNamespaceRef(deployment.cluster, deployment.namespace);
+  const create = usePermission({
+    permission: kubeaiClusterObjectCreatePermission,
+    resourceRef: place,
   });
   const [pending, setPending] = useState<Pending | undefined>();
   const runner = useActionRunner<InferenceServiceActionResult>();
@@ -78,9 +88,24 @@ export function ServiceActions(props: ServiceActionsProps) {
   const previous = revisions
     .filter(r => r.revision < deployment.revision)
     .sort((a, b) => b.revision - a.revision)[0];
-  const denied = !permission.loading && !permission.allowed;
-  const disabled = permission.loading || denied || busy;
-  const reasonId = 'kubeai-service-actions-reason';
+  const deciding = update.loading || create.loading;
+  const refusals = [
+    ...(!update.loading && !update.allowed
+      ? [`kubeai.deployment.update on ${entityRef}`]
+      : []),
+    ...(!create.loading && !create.allowed
+      ? [`kubeai.cluster.object.create in ${place}`]
+      : []),
+  ];
+  if (refusals.length > 0) {
+    return (
+      <Typography variant="body2" color="textSecondary" role="note">
+        Read only: you may not change this deployment (permission{' '}
+        {refusals.join(' and ')}).
+      </Typography>
+    );
+  }
+  const disabled = deciding || busy;
 
   const run = (fn: () => Promise<InferenceServiceActionResult>) =>
     runner.run(fn, {
@@ -95,7 +120,6 @@ export function ServiceActions(props: ServiceActionsProps) {
           variant="contained"
           color="primary"
           disabled={disabled}
-          aria-describedby={denied ? reasonId : undefined}
           onClick={() => setPending({ kind: 'update' })}
         >
           Update version
@@ -103,7 +127,6 @@ export function ServiceActions(props: ServiceActionsProps) {
         <Button
           variant="outlined"
           disabled={disabled || canary === undefined}
-          aria-describedby={denied ? reasonId : undefined}
           onClick={() =>
             canary !== undefined &&
             setPending({ kind: 'promote', version: canary })
@@ -114,7 +137,6 @@ export function ServiceActions(props: ServiceActionsProps) {
         <Button
           variant="outlined"
           disabled={disabled || !previous}
-          aria-describedby={denied ? reasonId : undefined}
           onClick={() =>
             previous && setPending({ kind: 'rollback', target: previous })
           }
@@ -123,19 +145,13 @@ export function ServiceActions(props: ServiceActionsProps) {
         </Button>
       </Box>
       <Box mt={1}>
-        {denied && (
-          <Typography variant="body2" color="textSecondary" id={reasonId}>
-            You are not allowed to change this deployment (permission
-            kubeai.deployment.update on {entityRef}).
-          </Typography>
-        )}
-        {!denied && canary === undefined && (
+        {canary === undefined && (
           <Typography variant="caption" color="textSecondary" component="p">
             Promote: there is no canary (a single version serves all the
             traffic).
           </Typography>
         )}
-        {!denied && !previous && (
+        {!previous && (
           <Typography variant="caption" color="textSecondary" component="p">
             Roll back: there is no earlier revision.
           </Typography>
