@@ -9,6 +9,9 @@ mkdir -p "$results"
 : "${POSTGRES_PORT:?run scripts/postgres.sh start and export its variables first}"
 : "${KUBEAI_CLUSTER_URL:?run yarn cluster:start and export yarn cluster:env first}"
 cd "$root/packages/backend"
+# The demo users of app-config.yaml (auth.providers.demo), off in the production config: the tests
+# sign in as members of different teams, which the ownership policy tells apart.
+export KUBEAI_DEMO_SIGN_IN=true
 setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
   --config ../../app-config.yaml --config ../../app-config.production.yaml >"$results/backend.log" 2>&1 &
 backend=$!
@@ -26,6 +29,7 @@ curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null ||
   { echo "backend not ready after 120 s; see $results/backend.log" >&2; tail -20 "$results/backend.log" >&2; exit 1; }
 
 cd "$root"
-# The registry's demo content (versions, runs, deployments of the example models), through the API.
-node scripts/seed-registry.mjs --url http://localhost:7007 || exit 1
+# The registry's demo content (versions, runs, deployments of the example models), through the API,
+# as a platform admin (kubeai.tenancy.platformAdmins): it writes to every team's entities.
+node scripts/seed-registry.mjs --url http://localhost:7007 --user user:default/li.wei || exit 1
 PLAYWRIGHT_JSON_OUTPUT="$results/e2e.json" node "$root/.yarn/releases/yarn-4.13.0.cjs" playwright test

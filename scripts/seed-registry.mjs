@@ -1,6 +1,8 @@
 // Seeds the model registry with the demo content of examples/registry/demo.yaml, through the public
-// API (so validation, permissions and catalog checks apply), as the guest user.
+// API (so validation, permissions and catalog checks apply), as the guest user or, with --user, as
+// a demo user (auth.providers.demo; e.g. a platform admin where the ownership policy decides).
 //   node scripts/seed-registry.mjs [--url http://localhost:7007] [--file examples/registry/demo.yaml]
+//                                  [--user user:default/li.wei]
 // Waits for the backend and for the catalog to know the example entities; does nothing for a model
 // that already has versions, so running it twice changes nothing.
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ const { values: args } = parseArgs({
     url: { type: 'string', default: process.env.KUBEAI_BACKEND_URL ?? 'http://localhost:7007' },
     file: { type: 'string', default: new URL('../examples/registry/demo.yaml', import.meta.url).pathname },
     timeout: { type: 'string', default: '180' },
+    user: { type: 'string' },
   },
 });
 const deadline = Date.now() + Number(args.timeout) * 1000;
@@ -31,8 +34,12 @@ async function until(what, check) {
 }
 
 await until('the backend', async () => (await fetch(`${args.url}/.backstage/health/v1/readiness`)).ok);
-const token = await until('a guest token', async () => {
-  const res = await fetch(`${args.url}/api/auth/guest/refresh`);
+const token = await until(args.user ? `a token of ${args.user}` : 'a guest token', async () => {
+  const res = await fetch(
+    args.user
+      ? `${args.url}/api/auth/demo/refresh?user=${encodeURIComponent(args.user)}`
+      : `${args.url}/api/auth/guest/refresh`,
+  );
   return res.ok && (await res.json()).backstageIdentity.token;
 });
 

@@ -82,3 +82,43 @@ export function purgeNamespaces(...names: string[]) {
     { stdio: 'inherit', timeout: 120_000 },
   );
 }
+
+/**
+ * Lets a Backstage group edit in a namespace, as the portal impersonates it (`backstage:` + the
+ * group ref, kubeai.tenancy.impersonation): a RoleBinding to the local control plane's ClusterRole
+ * `kubeai:namespace-edit` (scripts/cluster/setup.mjs binds it in the team namespaces). Returns the
+ * removal.
+ */
+export async function grantGroupEdit(
+  kube: APIRequestContext,
+  namespace: string,
+  groupRef: string,
+): Promise<() => Promise<void>> {
+  const name = `kubeai-e2e-edit-${groupRef.replace(/[^a-z0-9]+/g, '-')}`;
+  const collection = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`;
+  const res = await kube.post(collection, {
+    data: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'kubeai:namespace-edit',
+      },
+      subjects: [
+        {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'Group',
+          name: `backstage:${groupRef}`,
+        },
+      ],
+    },
+  });
+  if (res.status() !== 201 && res.status() !== 409) {
+    throw new Error(
+      `binding ${groupRef} in ${namespace}: ${res.status()} ${await res.text()}`,
+    );
+  }
+  return () => removeObject(kube, `${collection}/${name}`);
+}

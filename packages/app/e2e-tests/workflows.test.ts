@@ -2,15 +2,22 @@ import { test, expect } from '@playwright/test';
 import {
   clusterAdmin,
   ensureNamespace,
+  grantGroupEdit,
   purgeNamespaces,
   removeObject,
 } from './cluster';
 import {
-  guestToken,
+  demoUsers,
   saveScreenshot,
-  signInAsGuest,
+  signInAs,
+  userToken,
   waitForEntity,
 } from './helpers';
+
+// The production config decides by ownership: each test acts as a member of the team that owns
+// the namespace and the entities it changes (cv-team: namespaces cv-serving by app-config and
+// cv-team by its label, the shoe-brand models and services by their spec.owner).
+const user = demoUsers.cvTeam;
 
 const isvcPath =
   '/apis/serving.kserve.io/v1beta1/namespaces/cv-serving/inferenceservices/shoe-brand-classifier';
@@ -35,9 +42,14 @@ test('roll back a canary from the inference service page changes the InferenceSe
   } else {
     cleanups.push(() => removeObject(kube, isvcPath));
   }
+  // The portal writes as the user (impersonation): the cluster's RBAC must let cv-team edit in
+  // its serving namespace, as the control plane does in the team namespaces.
+  cleanups.push(
+    await grantGroupEdit(kube, 'cv-serving', 'group:default/cv-team'),
+  );
 
   // Serve v3, then send 10% to v4 as a canary — through the portal's API, as the scaffolder would.
-  const token = await guestToken(request);
+  const token = await userToken(request, user);
   const deploy = (body: object) =>
     request.post('/api/kubeai/inference-services', {
       headers: { Authorization: `Bearer ${token}` },
@@ -61,7 +73,7 @@ test('roll back a canary from the inference service page changes the InferenceSe
     's3://kubeai-models/cv/shoe-brand-classifier/4',
   );
 
-  await signInAsGuest(page);
+  await signInAs(page, user);
   await page.goto(
     '/catalog/default/inferenceservice/shoe-brand-classifier-serving/serving',
   );
@@ -95,9 +107,9 @@ test('create a notebook from its template, then delete it from its run page', as
   test.slow();
   const kube = await clusterAdmin();
   const name = `e2e-notebook-${Date.now().toString(36)}`;
-  const notebookPath = `/apis/kubeflow.org/v1/namespaces/team-a/notebooks/${name}`;
+  const notebookPath = `/apis/kubeflow.org/v1/namespaces/cv-team/notebooks/${name}`;
 
-  await signInAsGuest(page);
+  await signInAs(page, user);
   await page.goto('/create');
   await expect(page.getByText('Jupyter notebook').first()).toBeVisible();
   await page.goto('/create/templates/default/kubeai-notebook');
@@ -105,7 +117,8 @@ test('create a notebook from its template, then delete it from its run page', as
   await page.getByLabel('Cluster').click();
   await page.getByRole('option', { name: 'local' }).click();
   await page.getByLabel('Namespace').click();
-  await page.getByRole('option', { name: 'team-a' }).click();
+  // cv-team's own namespace (labelled kubeai.io/owner by the control plane), writable for them
+  await page.getByRole('option', { name: /^cv-team/ }).click();
   await page.getByRole('textbox', { name: /^Name/ }).fill(name);
   await page.getByRole('button', { name: 'Next' }).click();
   // Second step: the defaults (scipy image, 1 CPU, 4Gi, no GPU, 10Gi workspace).
@@ -130,7 +143,7 @@ test('create a notebook from its template, then delete it from its run page', as
     );
 
     // The notebook's run, as the registry recorded it.
-    const token = await guestToken(request);
+    const token = await userToken(request, user);
     const runs = await request.get('/api/kubeai/runs', {
       headers: { Authorization: `Bearer ${token}` },
       params: { kind: 'notebook', limit: 1000 },
@@ -138,9 +151,9 @@ test('create a notebook from its template, then delete it from its run page', as
     expect(runs.status(), await runs.text()).toBe(200);
     const run = (await runs.json()).items.find(
       (r: { cluster: string; namespace: string; name: string }) =>
-        r.cluster === 'local' && r.namespace === 'team-a' && r.name === name,
+        r.cluster === 'local' && r.namespace === 'cv-team' && r.name === name,
     );
-    expect(run, `no run recorded for notebook team-a/${name}`).toBeTruthy();
+    expect(run, `no run recorded for notebook cv-team/${name}`).toBeTruthy();
 
     // Delete it from its run page: the confirmation names it and lists the dry run's objects.
     await page.goto(`/kubeai/runs/${run.id}`);
@@ -149,17 +162,17 @@ test('create a notebook from its template, then delete it from its run page', as
     await expect(page.getByText(/No pods to read logs from/)).toBeVisible();
     await page.getByRole('button', { name: 'Delete from cluster' }).click();
     const dialog = page.getByRole('dialog', {
-      name: `Delete Notebook team-a/${name}?`,
+      name: `Delete Notebook cv-team/${name}?`,
     });
     await expect(dialog).toContainText(`will be deleted from cluster local`);
     await expect(
       dialog.getByRole('list', { name: 'Objects to delete' }),
-    ).toContainText(`Notebook team-a/${name}`);
+    ).toContainText(`Notebook cv-team/${name}`);
     await saveScreenshot(page, testInfo, 'notebook-delete-confirm');
     await dialog.getByRole('button', { name: 'Delete' }).click();
 
     const done = page.getByRole('status', { name: 'Deleted from the cluster' });
-    await expect(done).toContainText(`Notebook team-a/${name}`);
+    await expect(done).toContainText(`Notebook cv-team/${name}`);
     // The run is reloaded: Stopped.
     await expect(
       page.getByText('Stopped', { exact: true }).first(),
@@ -187,7 +200,7 @@ test('create a notebook from its template, then delete it from its run page', as
     await removeObject(kube, notebookPath);
     await removeObject(
       kube,
-      `/api/v1/namespaces/team-a/persistentvolumeclaims/${name}-workspace`,
+      `/api/v1/namespaces/cv-team/persistentvolumeclaims/${name}-workspace`,
     );
   }
 });

@@ -7,6 +7,7 @@ import kubeaiPlugin, {
 } from '@kubeai/plugin-kubeai/alpha';
 import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
+import { signInModule } from './modules/signIn';
 
 export default createApp({
   features: [
@@ -15,6 +16,8 @@ export default createApp({
     notificationsPlugin,
     navModule,
     homeModule,
+    // Guest and the demo users of auth.providers.demo (app-config.yaml).
+    signInModule,
     // Also discovered through `app.packages: all`; listed so that the app works without discovery.
     kubeaiPlugin,
     // Discovery loads only default exports: the modules for other plugins must be listed.

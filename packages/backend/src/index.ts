@@ -4,6 +4,7 @@
  * kubernetes plugin and KubeAI.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import { demoSignInModule } from './demoSignIn';
 import { permissionPolicyModule } from './permissionPolicy';
 
 const backend = createBackend();
@@ -13,6 +14,8 @@ backend.add(import('@backstage/plugin-proxy-backend'));
 
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+// Development: sign in as a person of the example catalog (auth.providers.demo in app-config.yaml).
+backend.add(demoSignInModule);
 
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(
