@@ -36,7 +36,13 @@ async function send(r) {
   const single = batch === 1;
   const res = await fetch(`${baseUrl}/${single ? 'jobs' : 'jobs/batch'}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: {
+      'Content-Type': 'application/json',
+      // a signed-in user's token (run.ts sets it when the backend checks real tokens)
+      ...(process.env.KUBEAI_BENCH_TOKEN
+        ? { Authorization: `Bearer ${process.env.KUBEAI_BENCH_TOKEN}` }
+        : {}),
+    },
     body: JSON.stringify(single ? tasks[0] : { items: tasks }),
   });
   const text = await res.text();

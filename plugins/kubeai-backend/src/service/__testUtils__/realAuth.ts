@@ -31,9 +31,30 @@ export function realAuth(callerPluginId = 'kubeai-test-caller') {
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomUUID();
 
-  /** A user token of `userEntityRef` whose ownership refs are `ent` (the user itself by default). */
+  /** The ownership refs of the users tokens were issued for (what `/v1/userinfo` answers). */
+  const issued = new Map<string, string[]>();
+  const signed = (input: string) =>
+    sign('sha256', Buffer.from(input), {
+      key: keys.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    }).toString('base64url');
+
+  /**
+   * A user token of `userEntityRef` whose ownership refs are `ent` (the user itself by default),
+   * with its user identity proof (`uip`: the signature of the limited token of the same user and
+   * times, as plugin-auth-backend issues it), so plugins can call others on the user's behalf.
+   */
   function userToken(userEntityRef: string, ent: string[] = [userEntityRef]) {
+    issued.set(userEntityRef, ent);
     const now = Math.floor(Date.now() / 1000);
+    const exp = now + 3600;
+    const uip = signed(
+      `${b64({ typ: 'vnd.backstage.limited-user', alg: 'ES256', kid })}.${b64({
+        sub: userEntityRef,
+        iat: now,
+        exp,
+      })}`,
+    );
     const input = `${b64({
       typ: 'vnd.backstage.user',
       alg: 'ES256',
@@ -44,22 +65,32 @@ export function realAuth(callerPluginId = 'kubeai-test-caller') {
       ent,
       aud: 'backstage',
       iat: now,
-      exp: now + 3600,
+      exp,
+      uip,
     })}`;
-    const signature = sign('sha256', Buffer.from(input), {
-      key: keys.privateKey,
-      dsaEncoding: 'ieee-p1363',
-    }).toString('base64url');
-    return `${input}.${signature}`;
+    return `${input}.${signed(input)}`;
   }
 
   const authStandIn = createBackendPlugin({
     pluginId: 'auth',
     register(env) {
       env.registerInit({
-        deps: { http: coreServices.httpRouter },
-        async init({ http }) {
+        deps: {
+          http: coreServices.httpRouter,
+          httpAuth: coreServices.httpAuth,
+        },
+        async init({ http, httpAuth }) {
           const router = express.Router();
+          // what a limited (on-behalf-of) token does not carry: the user's ownership refs, asked
+          // by the userInfo service of a plugin the user's request went through
+          router.get('/v1/userinfo', async (req, res) => {
+            const credentials = await httpAuth.credentials(req, {
+              allow: ['user'],
+              allowLimitedAccess: true,
+            });
+            const sub = credentials.principal.userEntityRef;
+            res.json({ claims: { sub, ent: issued.get(sub) ?? [sub] } });
+          });
           router.get('/.well-known/jwks.json', (_req, res) => {
             res.json({
               keys: [
@@ -77,6 +108,8 @@ export function realAuth(callerPluginId = 'kubeai-test-caller') {
             path: '/.well-known',
             allow: 'unauthenticated',
           });
+          // the route checks the (possibly limited) token itself, as plugin-auth-backend does
+          http.addAuthPolicy({ path: '/v1/userinfo', allow: 'unauthenticated' });
         },
       });
     },

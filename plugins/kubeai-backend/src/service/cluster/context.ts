@@ -33,6 +33,7 @@ import type {
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import type { Access, PermissionCheck } from '../access/Access';
+import type { NamespaceDirectory } from '../../tenancy/NamespaceDirectory';
 import { ClusterWriteFlow, PartialWriteError } from './ClusterWriteFlow';
 
 /** The typed router the cluster routes are registered on (see ../router.ts). */
@@ -53,6 +54,8 @@ export interface ClusterRoutesOptions {
   gateway?: ClusterGateway;
   /** Announces portal-created catalog entities (the kubeai entity provider listens). */
   events?: PortalEntityPublisher;
+  /** Who owns which namespace (`GET /clusters/{cluster}/namespaces`); else owners are not shown. */
+  namespaces?: NamespaceDirectory;
 }
 
 /** Everything {@link registerClusterRoutes} needs; `access` comes from ./router.ts. */
