@@ -151,6 +151,8 @@ function what(ctx: ClusterCallContext): string {
   return ctx.name ? `${kind} "${ctx.name}"` : kind;
 }
 
+const CLUSTER_STATUS = Symbol('kubeai.clusterStatus');
+
 /**
  * Turns a failed call into a Backstage error:
  * 403 → NotAllowedError naming verb, resource and namespace; 404 → NotFoundError;
@@ -171,8 +173,6 @@ export function toClusterError(
   });
   return mapped;
 }
-
-const CLUSTER_STATUS = Symbol('kubeai.clusterStatus');
 
 /**
  * The HTTP status of an answer that was not the cluster's success: the error's own `statusCode`

@@ -46,7 +46,7 @@ describe('the cluster-namespace rules', () => {
           permissions: [permission],
           rules: Object.values(kubeaiNamespaceRules),
           getResources: async refs =>
-            refs.map(ref => (ref === 'local/cv' ? cvNamespace : ref === 'eu/x' ? unowned : undefined)),
+            refs.map(ref => ({ 'local/cv': cvNamespace, 'eu/x': unowned } as Record<string, ClusterNamespace>)[ref]),
         },
       ],
     });

@@ -184,8 +184,9 @@ export class NamespaceDirectory {
             }; retrying`,
           );
         }
+        const delay = Math.min(2000 * failures, 10_000);
         await new Promise(resolve => {
-          const timer = setTimeout(resolve, Math.min(2000 * failures, 10_000));
+          const timer = setTimeout(resolve, delay);
           signal.addEventListener('abort', () => {
             clearTimeout(timer);
             resolve(undefined);
