@@ -63,13 +63,13 @@ const ALLOW_ALL = process.argv.includes('--allow-all');
 const TEAM = 'group:default/biz-forecasting';
 
 /**
- * What the permission decisions cost: the routes' one decision step (Access.allowed: every check
- * of a request, conditional decisions applied to the namespaces) is timed in this process, where
+ * What the permission decisions cost: the routes' one decision step (Access.authorize: every check
+ * of a request, conditional decisions applied to the namespaces by the permission backend) is timed in this process, where
  * the plugin runs. Per phase: calls, checks, and the mean time a request spends deciding.
  */
 const decisions = { calls: 0, checks: 0, ms: 0 };
-const decide = Access.prototype.allowed;
-Access.prototype.allowed = async function timedAllowed(
+const decide = Access.prototype.authorize;
+Access.prototype.authorize = async function timedAuthorize(
   this: Access,
   ...args: Parameters<typeof decide>
 ) {
