@@ -15,9 +15,13 @@ import Router from 'express-promise-router';
 import { RegistryStore } from './database/RegistryStore';
 import { InformerManager } from './informers/InformerManager';
 import { createRouter } from './service/router';
+import { AuditTrail } from './service/audit/AuditTrail';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
-import { kubeaiNamespaceResourceRef, kubeaiNamespaceRules } from './permissions';
+import {
+  kubeaiNamespaceResourceRef,
+  kubeaiNamespaceRules,
+} from './permissions';
 import { NamespaceDirectory } from './tenancy/NamespaceDirectory';
 import { readTenancyConfig } from './tenancy/tenancyConfig';
 
@@ -44,6 +48,7 @@ export const kubeaiPlugin = createBackendPlugin({
         discovery: coreServices.discovery,
         events: eventsServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
+        auditor: coreServices.auditor,
       },
       async init({
         http,
@@ -60,6 +65,7 @@ export const kubeaiPlugin = createBackendPlugin({
         discovery,
         events,
         actionsRegistry,
+        auditor,
       }) {
         const health = Router();
         health.get('/health', (_req, res) => {
@@ -114,6 +120,10 @@ export const kubeaiPlugin = createBackendPlugin({
           lifecycle.addStartupHook(() => namespaces.start());
           lifecycle.addShutdownHook(() => namespaces.stop());
         }
+        // Every write of the API: to the auditor service and the registry (GET /audit-events);
+        // the events of the last answers are stored before shutdown.
+        const audit = new AuditTrail({ store: store.audit, logger, auditor });
+        lifecycle.addShutdownHook(() => audit.flushed());
         http.use(
           await createRouter({
             store,
@@ -134,6 +144,7 @@ export const kubeaiPlugin = createBackendPlugin({
             observed: { informers },
             // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
             cluster: { gateway, events, namespaces },
+            audit,
           }),
         );
 

@@ -3,6 +3,7 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { AuditStore } from './AuditStore';
 import { RegistryChanges } from './changes';
 import { DatasetVersionStore } from './DatasetVersionStore';
 import { DeploymentStore } from './DeploymentStore';
@@ -44,6 +45,8 @@ export class RegistryStore {
   readonly portalEntities: PortalEntityStore;
   readonly observed: ObservedStore;
   readonly lineages: LineageStore;
+  /** The audit trail: not a registry write (it does not change the change token). */
+  readonly audit: AuditStore;
 
   /** Applies the migrations (unless `skipMigrations`) and returns the store. */
   static async create(options: {
@@ -74,6 +77,7 @@ export class RegistryStore {
     this.portalEntities = new PortalEntityStore(db);
     this.observed = new ObservedStore(db);
     this.lineages = new LineageStore(db);
+    this.audit = new AuditStore(knex);
   }
 
   /**

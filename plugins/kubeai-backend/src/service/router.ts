@@ -1,5 +1,6 @@
 import { createValidatedOpenApiRouter } from '@backstage/backend-openapi-utils';
 import {
+  AuditorService,
   AuthService,
   HttpAuthService,
   LoggerService,
@@ -31,6 +32,8 @@ import { RegistryStore } from '../database/RegistryStore';
 import { PayloadTooLargeError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { Access } from './access/Access';
+import { registerAuditRoutes } from './audit/auditRoutes';
+import { AuditTrail } from './audit/AuditTrail';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
 import {
@@ -96,6 +99,10 @@ export interface RouterOptions {
   cluster?: ClusterRoutesOptions;
   /** The cluster informers of the observed-state routes (./observedRoutes.ts). */
   observed?: ObservedRoutesOptions;
+  /** Backstage's auditor service, told of every write (./audit/AuditTrail.ts). */
+  auditor?: AuditorService;
+  /** The audit trail of the writes; by default one over `store.audit` and `auditor`. */
+  audit?: AuditTrail;
 }
 
 /** Default memory for serialized lineage answers: 64 MiB. */
@@ -126,6 +133,20 @@ export async function createRouter(
   const access = new Access({ httpAuth, auth, permissions, catalog });
 
   const router = Router();
+
+  // Every write is audited, refused ones included: first, so that it sees them all.
+  const audit =
+    options.audit ??
+    new AuditTrail({
+      store: store.audit,
+      logger: options.logger,
+      auditor: options.auditor,
+    });
+  router.use(
+    audit.middleware(async req =>
+      access.actorOf(await access.credentials(req)),
+    ),
+  );
 
   // Body parsing with a size limit, before the OpenAPI validator; errors name the body.
   router.use(express.json({ limit: maxBodySize }));
@@ -541,6 +562,9 @@ export async function createRouter(
     res.json(loneNode(start.ref, start.type));
   });
 
+  // ---------------------------------------------------------------- audit trail
+  registerAuditRoutes(api, { store: store.audit, trail: audit });
+
   // ---------------------------------------------------------------- cluster objects
   registerClusterRoutes(api, {
     ...options.cluster,
@@ -557,6 +581,9 @@ export async function createRouter(
     logger: options.logger,
     gateway: options.cluster?.gateway ?? options.observed?.informers?.gateway,
   });
+
+  // last: the error of an audited request, for its event (then on to the error handler)
+  router.use(audit.captureErrors());
 
   return router;
 }

@@ -11,6 +11,7 @@ import type {
   KubeaiRequestOptions,
 } from './KubeaiApi';
 import type {
+  AuditEventList,
   ClusterBatchWriteResult,
   ClusterDeleteResult,
   ClusterList,
@@ -41,6 +42,7 @@ import type {
   GetLineageQuery,
   GetRunLogsQuery,
   LineageGraph,
+  ListAuditEventsQuery,
   ListDatasetVersionsQuery,
   ListDeploymentRevisionsQuery,
   ListDeploymentsQuery,
@@ -107,6 +109,7 @@ export const kubeaiOperationIds = [
   'getPipelineStatus',
   'deletePipeline',
   'listPortalEntities',
+  'listAuditEvents',
 ] as const;
 
 /** One request of a generated method; `path` is encoded, `query` values may be `undefined`. */
@@ -350,6 +353,11 @@ export interface KubeaiOperations {
     query?: ListPortalEntitiesQuery,
     options?: KubeaiRequestOptions,
   ): Promise<PortalEntityList>;
+  /** `GET /audit-events` — The audit trail of the API's writes, newest first. */
+  listAuditEvents(
+    query?: ListAuditEventsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<AuditEventList>;
 }
 
 /** The generated methods over one abstract `request` (the transport: base URL, auth, errors). */
@@ -1056,6 +1064,17 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
   ): Promise<PortalEntityList> {
     return this.request(
       { method: 'GET', path: '/catalog-entities', query, responseType: 'json' },
+      options,
+    );
+  }
+
+  /** `GET /audit-events` — The audit trail of the API's writes, newest first. */
+  listAuditEvents(
+    query?: ListAuditEventsQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<AuditEventList> {
+    return this.request(
+      { method: 'GET', path: '/audit-events', query, responseType: 'json' },
       options,
     );
   }

@@ -799,6 +799,44 @@ export interface ClusterWriteResult {
   message: string;
 }
 
+/** One write of the API and its outcome. */
+export interface AuditEvent {
+  /** Increases with every event; newer events have larger ids. */
+  id: number;
+  /** When the answer was sent (RFC 3339, UTC). */
+  occurredAt: string;
+  /** The user entity ref (`user:default/alice`) or the subject of a service. */
+  actor: string;
+  /** The operation of this API (e.g. `deployInferenceService`). */
+  operationId: string;
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The request path below `/api/kubeai`. */
+  path: string;
+  /** One line, e.g. `deployed shoe-brand-classifier v7 to shoe-brand as canary 10 %` (what was asked when it did not succeed). */
+  summary: string;
+  /** `denied`: 403 (the portal's policy or the cluster's RBAC); `failed`: any other error. */
+  outcome: 'succeeded' | 'denied' | 'failed';
+  /** The HTTP status of the answer. */
+  status: number;
+  /** The error message, when it did not succeed. */
+  error?: string;
+  dryRun: boolean;
+  cluster?: string;
+  /** The Kubernetes namespace. */
+  namespace?: string;
+  /** The catalog entities the write concerned (lower case). */
+  entityRefs: string[];
+  runIds: string[];
+  /** The model version deployed, promoted, registered or changed. */
+  modelVersion?: number;
+}
+
+export interface AuditEventList {
+  items: AuditEvent[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  nextBefore?: number;
+}
+
 export interface ClusterDeleteResult {
   /** True when nothing was deleted or changed. */
   dryRun: boolean;
@@ -1142,4 +1180,23 @@ export interface ListPortalEntitiesQuery {
   limit?: number;
   /** Items to skip. */
   offset?: number;
+}
+
+/** Query parameters of `GET /audit-events` (listAuditEvents). */
+export interface ListAuditEventsQuery {
+  /** Only events concerning this catalog entity (compared case-insensitively). */
+  entityRef?: string;
+  cluster?: string;
+  /** Only events in this Kubernetes namespace. */
+  namespace?: string;
+  /** Only events concerning this run. */
+  runId?: string;
+  /** Only events of this user entity ref or service subject (exact). */
+  actor?: string;
+  /** Page size (default 50). */
+  limit?: number;
+  /** Only events older than this event id (the previous page's `nextBefore`). */
+  before?: number;
+  /** Only events that happened before this time. */
+  beforeTime?: string;
 }

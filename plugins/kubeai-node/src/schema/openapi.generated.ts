@@ -55,6 +55,11 @@ export const kubeaiOpenApiSpec = {
       description:
         'What really runs in the clusters, as the cluster informers observe it.',
     },
+    {
+      name: 'Audit',
+      description:
+        'Who changed what, where, and whether it was allowed — one event per write.',
+    },
   ],
   paths: {
     '/models/{namespace}/{name}/versions': {
@@ -2565,6 +2570,120 @@ export const kubeaiOpenApiSpec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/PortalEntityList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
+    '/audit-events': {
+      get: {
+        operationId: 'listAuditEvents',
+        tags: ['Audit'],
+        summary: "The audit trail of the API's writes, newest first.",
+        description:
+          "One event per mutating request of this API (`POST`, `PUT`, `PATCH`, `DELETE`, dry runs\nand batches included), whatever its outcome: who (`actor`: the user entity ref, or the\nsubject of a service), what (`operationId` and a one-line `summary`), where (`cluster`,\n`namespace`, `entityRefs`, `runIds`, `modelVersion`, when known), the outcome\n(`succeeded`; `denied`: 403; `failed`, e.g. a 400 / 422 refusal, with its `status` and\n`error`) and when. The same events go to Backstage's auditor service. Filters combine;\n`entityRef` matches any entity of an event. A page is `limit` events (default 50); pass\nthe answer's `nextBefore` as `before` for the next (older) page.\n",
+        parameters: [
+          {
+            name: 'entityRef',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            description:
+              'Only events concerning this catalog entity (compared case-insensitively).',
+            schema: {
+              type: 'string',
+              maxLength: 255,
+              pattern:
+                '^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?:[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?/[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$',
+            },
+          },
+          {
+            name: 'cluster',
+            in: 'query',
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/ClusterName',
+            },
+          },
+          {
+            name: 'namespace',
+            in: 'query',
+            required: false,
+            description: 'Only events in this Kubernetes namespace.',
+            schema: {
+              $ref: '#/components/schemas/KubernetesNamespace',
+            },
+          },
+          {
+            name: 'runId',
+            in: 'query',
+            required: false,
+            description: 'Only events concerning this run.',
+            schema: {
+              $ref: '#/components/schemas/RunId',
+            },
+          },
+          {
+            name: 'actor',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            description:
+              'Only events of this user entity ref or service subject (exact).',
+            schema: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 255,
+            },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: 'Page size (default 50).',
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 500,
+            },
+          },
+          {
+            name: 'before',
+            in: 'query',
+            required: false,
+            description:
+              "Only events older than this event id (the previous page's `nextBefore`).",
+            schema: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 9007199254740991,
+            },
+          },
+          {
+            name: 'beforeTime',
+            in: 'query',
+            required: false,
+            description: 'Only events that happened before this time.',
+            schema: {
+              $ref: '#/components/schemas/Timestamp',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The events, newest first.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/AuditEventList',
                 },
               },
             },
@@ -5379,6 +5498,120 @@ export const kubeaiOpenApiSpec = {
           'url',
           'message',
         ],
+        additionalProperties: false,
+      },
+      AuditEvent: {
+        type: 'object',
+        description: 'One write of the API and its outcome.',
+        properties: {
+          id: {
+            type: 'integer',
+            description:
+              'Increases with every event; newer events have larger ids.',
+          },
+          occurredAt: {
+            type: 'string',
+            description: 'When the answer was sent (RFC 3339, UTC).',
+          },
+          actor: {
+            type: 'string',
+            description:
+              'The user entity ref (`user:default/alice`) or the subject of a service.',
+          },
+          operationId: {
+            type: 'string',
+            description:
+              'The operation of this API (e.g. `deployInferenceService`).',
+          },
+          method: {
+            type: 'string',
+            enum: ['POST', 'PUT', 'PATCH', 'DELETE'],
+          },
+          path: {
+            type: 'string',
+            description: 'The request path below `/api/kubeai`.',
+          },
+          summary: {
+            type: 'string',
+            description:
+              'One line, e.g. `deployed shoe-brand-classifier v7 to shoe-brand as canary 10 %` (what was asked when it did not succeed).',
+          },
+          outcome: {
+            type: 'string',
+            enum: ['succeeded', 'denied', 'failed'],
+            description:
+              "`denied`: 403 (the portal's policy or the cluster's RBAC); `failed`: any other error.",
+          },
+          status: {
+            type: 'integer',
+            description: 'The HTTP status of the answer.',
+          },
+          error: {
+            type: 'string',
+            description: 'The error message, when it did not succeed.',
+          },
+          dryRun: {
+            type: 'boolean',
+          },
+          cluster: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+            description: 'The Kubernetes namespace.',
+          },
+          entityRefs: {
+            type: 'array',
+            description:
+              'The catalog entities the write concerned (lower case).',
+            items: {
+              type: 'string',
+            },
+          },
+          runIds: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          modelVersion: {
+            type: 'integer',
+            description:
+              'The model version deployed, promoted, registered or changed.',
+          },
+        },
+        required: [
+          'id',
+          'occurredAt',
+          'actor',
+          'operationId',
+          'method',
+          'path',
+          'summary',
+          'outcome',
+          'status',
+          'dryRun',
+          'entityRefs',
+          'runIds',
+        ],
+        additionalProperties: false,
+      },
+      AuditEventList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/AuditEvent',
+            },
+          },
+          nextBefore: {
+            type: 'integer',
+            description:
+              'Pass as `before` for the next (older) page; absent on the last page.',
+          },
+        },
+        required: ['items'],
         additionalProperties: false,
       },
       ClusterDeleteResult: {

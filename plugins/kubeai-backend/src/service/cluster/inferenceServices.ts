@@ -32,6 +32,7 @@ import {
   recordDeployment,
 } from './inferenceServiceRecords';
 import { createObjectHelpers } from './objects';
+import { noteAudit } from '../audit/AuditTrail';
 
 /** Registers the inference service routes. */
 export function registerInferenceServiceRoutes(
@@ -64,6 +65,11 @@ export function registerInferenceServiceRoutes(
       deploySteps,
     );
     const ref = parseEntityRef(plan.serviceRef);
+    // the audit summary names the version an alias resolved to
+    noteAudit(res, {
+      modelRef: plan.modelRef,
+      modelVersion: plan.version.version,
+    });
     res.status(201).json(
       result(body.cluster, plan.objects, applied, 0, dryRun, {
         ...(recorded ? { deployment: recorded } : {}),
@@ -141,6 +147,12 @@ export function registerInferenceServiceRoutes(
     },
   ) {
     const { cluster, object, dryRun, deployment, serviceRef } = rollout;
+    noteAudit(res, {
+      modelRef:
+        deployment?.modelRef ??
+        object.metadata.annotations?.[KUBEAI_ANNOTATIONS.modelRef],
+      modelVersion: rollout.version,
+    });
     const applied = await flow.apply(
       cluster,
       [object],

@@ -6,6 +6,7 @@
  */
 import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
+import type { Response } from 'express';
 import { NotFoundError, ConflictError } from '@backstage/errors';
 import {
   clusterKindSpec,
@@ -21,8 +22,13 @@ import {
 } from '@kubeai/plugin-kubeai-common';
 import type { PortalEntity } from '../../database/RegistryStore';
 import { RUN_DELETED_FROM_PORTAL } from '../../informers/observe';
-import { KUBEAI_LABELS, type KubeObject } from '../../manifests';
+import {
+  KUBEAI_ANNOTATIONS,
+  KUBEAI_LABELS,
+  type KubeObject,
+} from '../../manifests';
 import { normalizeRef } from '../../refs';
+import { noteAudit } from '../audit/AuditTrail';
 import { type ClusterContext, compact } from './context';
 
 /** Run phases a deletion does not change (the run had already ended). */
@@ -167,7 +173,10 @@ export function createObjectHelpers(ctx: ClusterContext) {
    * finished) is marked `Stopped`, the portal entity removed.
    */
   async function deleteManaged(
-    req: { params: { cluster: string; namespace: string; name: string } },
+    req: {
+      params: { cluster: string; namespace: string; name: string };
+      res?: Response;
+    },
     credentials: BackstageCredentials,
     dryRun: boolean,
     main: KubeObject,
@@ -187,6 +196,15 @@ export function createObjectHelpers(ctx: ClusterContext) {
       );
     }
     const objects = [main, ...(options.related ?? []).filter(isManaged)];
+    // what the delete concerns, for its audit event (a denied one included)
+    noteAudit(req.res, {
+      entityRefs: [
+        options.entityRef,
+        options.deployment?.serviceRef,
+        main.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef],
+      ],
+      runIds: [options.run?.id],
+    });
     const run =
       options.run && !FINISHED_RUN_PHASES.has(options.run.phase)
         ? options.run
@@ -201,7 +219,11 @@ export function createObjectHelpers(ctx: ClusterContext) {
       cluster,
       objects,
       checks: [
-        ...namespaceChecks(kubeaiClusterObjectDeletePermission, cluster, objects),
+        ...namespaceChecks(
+          kubeaiClusterObjectDeletePermission,
+          cluster,
+          objects,
+        ),
         ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
       ],
       record: async (_gone, actor) => {
