@@ -163,6 +163,18 @@ export const kubeaiRelationsEntityCard = EntityCardBlueprint.make({
   },
 });
 
+/** The audit trail of the entity: who changed what, when; denied and failed requests marked. */
+export const kubeaiActivityEntityCard = EntityCardBlueprint.make({
+  name: 'activity',
+  params: {
+    filter: kubeaiKinds,
+    loader: () =>
+      import('./components/activity/ActivityCard').then(m => (
+        <m.EntityActivityCard />
+      )),
+  },
+});
+
 /** The catalog graph API, knowing the KubeAI relations as well as the built-in ones. */
 export const kubeaiCatalogGraphApi = ApiBlueprint.make({
   params: defineParams =>
@@ -233,6 +245,7 @@ const kubeaiPlugin = createFrontendPlugin({
     lineageContent,
     kubeaiDetailsEntityCard,
     kubeaiRelationsEntityCard,
+    kubeaiActivityEntityCard,
   ],
 });
 

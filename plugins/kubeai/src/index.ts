@@ -19,6 +19,7 @@ export {
   EntityKubeaiLineageContent,
   EntityKubeaiDetailsCard,
   EntityKubeaiRelationsCard,
+  EntityKubeaiActivityCard,
   ClusterPickerFieldExtension,
   NamespacePickerFieldExtension,
   ModelVersionPickerFieldExtension,
@@ -56,3 +57,9 @@ export {
   relationRowsOf,
 } from './components/entityCards';
 export type { RelationRow } from './components/entityCards';
+export {
+  ActivityCard,
+  ActivityItem,
+  EntityActivityCard,
+} from './components/activity/ActivityCard';
+export type { ActivityFilter } from './components/activity/ActivityCard';

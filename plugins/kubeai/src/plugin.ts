@@ -142,6 +142,19 @@ export const EntityKubeaiRelationsCard = kubeaiPlugin.provide(
   }),
 );
 
+/** Activity card: the audit trail of the entity (who changed what, denied requests marked). */
+export const EntityKubeaiActivityCard = kubeaiPlugin.provide(
+  createComponentExtension({
+    name: 'EntityKubeaiActivityCard',
+    component: {
+      lazy: () =>
+        import('./components/activity/ActivityCard').then(
+          m => m.EntityActivityCard,
+        ),
+    },
+  }),
+);
+
 /** Scaffolder field `ClusterPicker` (legacy apps: inside `<ScaffolderFieldExtensions>`). */
 export const ClusterPickerFieldExtension = kubeaiPlugin.provide(
   createScaffolderFieldExtension({

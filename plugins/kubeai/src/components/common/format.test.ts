@@ -1,6 +1,7 @@
 import {
   entityNameOf,
   errorMessage,
+  formatAgo,
   formatBytes,
   formatDuration,
   formatMetric,
@@ -25,6 +26,15 @@ describe('format helpers', () => {
     expect(formatDuration(undefined)).toBe('—');
     expect(formatMetric(0.912345)).toBe('0.9123');
     expect(formatMetric(undefined)).toBe('—');
+  });
+
+  it('says how long ago something happened', () => {
+    const now = Date.parse('2026-12-30T12:00:00Z');
+    expect(formatAgo('2026-12-30T11:59:50Z', now)).toBe('just now');
+    expect(formatAgo('2026-12-30T11:58:00Z', now)).toBe('2 min ago');
+    expect(formatAgo('2026-12-30T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatAgo('2026-12-29T12:00:00Z', now)).toBe('1 day ago');
+    expect(formatAgo('not a time', now)).toBe('not a time');
   });
 
   it('reads entity refs', () => {

@@ -57,6 +57,21 @@ export function formatDate(value?: string | null): string {
   )}:${pad(d.getMinutes())}`;
 }
 
+/** `just now`, `2 min ago`, `3 h ago`, `5 days ago`; the date after a month. */
+export function formatAgo(value: string, now: number = Date.now()): string {
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return value;
+  const s = Math.round((now - at) / 1000);
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.round(h / 24);
+  if (d < 31) return `${d} ${d === 1 ? 'day' : 'days'} ago`;
+  return formatDate(value);
+}
+
 /** A metric value with up to 4 significant decimals. */
 export function formatMetric(value?: number): string {
   if (value === undefined || value === null || !Number.isFinite(value))

@@ -21,6 +21,7 @@ import Stepper from '@material-ui/core/Stepper';
 import Typography from '@material-ui/core/Typography';
 import { useParams } from 'react-router-dom';
 import { kubeaiApiRef } from '../../api/refs';
+import { ActivityCard } from '../activity/ActivityCard';
 import { StatusChip } from '../common/Chips';
 import { formatDate, formatDuration, isNotFound } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
@@ -306,6 +307,10 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
       </Grid>
       <Grid item xs={12}>
         <RunLogs run={run} />
+      </Grid>
+      <Grid item xs={12}>
+        {/* a deleted object stops the run: its new update time shows the delete */}
+        <ActivityCard filter={{ runId: run.id }} reload={run.updatedAt} />
       </Grid>
     </Grid>
   );
