@@ -55,7 +55,6 @@ export interface Config {
        */
       notebookUrlTemplate?: string;
     };
-    /** Many teams on one portal: who may write where. */
     /**
      * Many teams on one portal: who owns which namespace, and who runs the platform. Read by the
      * backend (the `kubeai-cluster-namespace` resource of the permission framework, the owners
@@ -107,6 +106,16 @@ export interface Config {
          */
         services?: 'impersonate' | 'portal';
       };
+    };
+    /** The audit trail of the API's writes (`GET /audit-events`, the activity cards). */
+    audit?: {
+      /**
+       * Days an audit event is kept: older events (and their entity / run lookups) are deleted by
+       * the hourly task `kubeai-audit-retention` of the scheduler (one replica at a time, in batches
+       * of 500). A whole number from 1 to 36500; anything else stops the backend at startup.
+       * Default 365.
+       */
+      retentionDays?: number;
     };
     /** InferenceServices the informers find that the portal did not create. */
     discovery?: {

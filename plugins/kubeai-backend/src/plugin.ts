@@ -16,6 +16,10 @@ import { RegistryStore } from './database/RegistryStore';
 import { InformerManager } from './informers/InformerManager';
 import { createRouter } from './service/router';
 import { AuditTrail } from './service/audit/AuditTrail';
+import {
+  AuditRetention,
+  readAuditRetentionConfig,
+} from './service/audit/retention';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
 import {
@@ -49,6 +53,7 @@ export const kubeaiPlugin = createBackendPlugin({
         events: eventsServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
         auditor: coreServices.auditor,
+        scheduler: coreServices.scheduler,
       },
       async init({
         http,
@@ -66,7 +71,11 @@ export const kubeaiPlugin = createBackendPlugin({
         events,
         actionsRegistry,
         auditor,
+        scheduler,
       }) {
+        // before anything is set up: a bad value stops the backend here, naming the key
+        const { retentionDays } = readAuditRetentionConfig(config);
+
         const health = Router();
         health.get('/health', (_req, res) => {
           res.json({ status: 'ok' });
@@ -124,6 +133,22 @@ export const kubeaiPlugin = createBackendPlugin({
         // the events of the last answers are stored before shutdown.
         const audit = new AuditTrail({ store: store.audit, logger, auditor });
         lifecycle.addShutdownHook(() => audit.flushed());
+        // Events older than kubeai.audit.retentionDays go, with their targets, in short batches.
+        // A scheduled task of the scheduler service: one replica at a time runs it.
+        const retention = new AuditRetention({
+          db: await database.getClient(),
+          retentionDays,
+          logger,
+        });
+        await scheduler.scheduleTask({
+          id: 'kubeai-audit-retention',
+          frequency: { hours: 1 },
+          timeout: { minutes: 15 },
+          initialDelay: { minutes: 1 },
+          fn: async signal => {
+            await retention.run(signal);
+          },
+        });
         http.use(
           await createRouter({
             store,
