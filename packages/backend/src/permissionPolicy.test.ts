@@ -65,6 +65,12 @@ describe('the ownership policy', () => {
   const runCreate = createPermission({
     name: 'kubeai.run.create',
     attributes: { action: 'create' },
+    resourceType: 'kubeai-cluster-namespace',
+  });
+  // a creation with no place yet (the catalog's basic permission of registering an entity)
+  const entityCreate = createPermission({
+    name: 'catalog.entity.create',
+    attributes: { action: 'create' },
   });
 
   it('lets everybody read', async () => {
@@ -73,9 +79,12 @@ describe('the ownership policy', () => {
     );
   });
 
-  it('decides a namespace write by the namespace owner, for the kubeai plugin to apply', async () => {
+  it.each([
+    ['a cluster write', nsCreate],
+    ['a run record', runCreate],
+  ])('decides %s by the namespace owner, for the kubeai plugin to apply', async (_what, permission) => {
     expect(
-      await policy.handle({ permission: nsCreate }, userOf('group:default/cv-team')),
+      await policy.handle({ permission }, userOf('group:default/cv-team')),
     ).toEqual({
       result: AuthorizeResult.CONDITIONAL,
       pluginId: 'kubeai',
@@ -105,21 +114,23 @@ describe('the ownership policy', () => {
   });
 
   it('lets platform admins do everything, and creations without a place every user', async () => {
-    for (const permission of [nsCreate, deploymentUpdate, clusterObjectDelete]) {
+    for (const permission of [nsCreate, runCreate, deploymentUpdate, clusterObjectDelete]) {
       expect(
         (await policy.handle({ permission } as never, userOf('group:default/ml-platform')))
           .result,
       ).toBe(AuthorizeResult.ALLOW);
     }
-    expect((await policy.handle({ permission: runCreate }, userOf())).result).toBe(
+    expect((await policy.handle({ permission: entityCreate }, userOf())).result).toBe(
       AuthorizeResult.ALLOW,
     );
   });
 
   it('refuses writes of callers without a user', async () => {
-    expect((await policy.handle({ permission: runCreate })).result).toBe(
-      AuthorizeResult.DENY,
-    );
+    for (const permission of [runCreate, entityCreate]) {
+      expect((await policy.handle({ permission } as never)).result).toBe(
+        AuthorizeResult.DENY,
+      );
+    }
     expect((await policy.handle({ permission: runLogsRead })).result).toBe(
       AuthorizeResult.ALLOW,
     );

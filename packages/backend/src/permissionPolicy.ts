@@ -54,9 +54,13 @@ const isMutation = (action: string | undefined) =>
  * Teams own their places: everybody reads; members of the owning group create, update and delete
  * in the namespaces their group owns (`kubeai.io/owner`, `kubeai.tenancy.namespaces`) and on the
  * entities it owns (models, datasets, inference services: the catalog's `isEntityOwner`); members
- * of `kubeai.tenancy.platformAdmins` may do everything. Creations that have no place or entity
- * yet (a run record, registering a new entity, starting a template) are allowed to every user; the
- * place they write to is decided by its own permission. Callers without a user are refused writes.
+ * of `kubeai.tenancy.platformAdmins` may do everything. Run records (`kubeai.run.*`) are
+ * cluster-namespace permissions, so they follow the namespace the run names; a delete that ends an
+ * inference service or removes an entity the portal registered is also asked on that entity. A
+ * namespace nobody owns, or of a cluster the portal does not know, is the platform admins' only.
+ * Creations that have no place or entity yet (registering a new entity, starting a template) are
+ * allowed to every user; the place they write to is decided by its own permission. Callers
+ * without a user are refused writes.
  */
 export class OwnershipPolicy implements PermissionPolicy {
   readonly #platformAdmins: Set<string>;

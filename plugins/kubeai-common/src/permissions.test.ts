@@ -1,8 +1,12 @@
-import { isResourcePermission } from '@backstage/plugin-permission-common';
+import {
+  isResourcePermission,
+  type Permission,
+} from '@backstage/plugin-permission-common';
 import {
   clusterNamespaceRef,
   KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
   KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
+  kubeaiNamespacePermissions,
   kubeaiPermissions,
   parseClusterNamespaceRef,
 } from './permissions';
@@ -29,16 +33,28 @@ describe('kubeaiPermissions', () => {
 });
 
 describe('cluster namespace permissions', () => {
-  it('are the create and delete of cluster objects, checked against a namespace', () => {
+  it('are the create and delete of cluster objects and the runs, checked against a namespace', () => {
     const names = kubeaiPermissions
       .filter(p =>
         isResourcePermission(p, KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE),
       )
-      .map(p => p.name);
+      .map(p => p.name)
+      .sort();
     expect(names).toEqual([
       'kubeai.cluster.object.create',
       'kubeai.cluster.object.delete',
+      'kubeai.run.create',
+      'kubeai.run.update',
     ]);
+    // the resource type registers exactly these (its rules decide them)
+    expect(kubeaiNamespacePermissions.map(p => p.name).sort()).toEqual(names);
+  });
+
+  it('leave no KubeAI write a basic permission (every write is decided on a place)', () => {
+    const all: Permission[] = kubeaiPermissions;
+    expect(all.filter(p => !isResourcePermission(p)).map(p => p.name)).toEqual(
+      [],
+    );
   });
 
   it('name a namespace as <cluster>/<namespace>, split at the last slash', () => {

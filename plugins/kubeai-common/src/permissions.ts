@@ -1,5 +1,4 @@
 import {
-  BasicPermission,
   createPermission,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
@@ -51,21 +50,6 @@ export const kubeaiDatasetVersionCreatePermission: KubeaiEntityPermission =
     attributes: { action: 'create' },
     resourceType: KUBEAI_CATALOG_ENTITY_RESOURCE_TYPE,
   });
-
-/**
- * Record a run (training task, notebook session, pipeline run). A run is not a catalog entity,
- * so this is a basic permission. Route: `POST /runs`.
- */
-export const kubeaiRunCreatePermission: BasicPermission = createPermission({
-  name: 'kubeai.run.create',
-  attributes: { action: 'create' },
-});
-
-/** Update a run (phase, timestamps, inputs, parameters). Basic permission. Route: `PATCH /runs/{id}`. */
-export const kubeaiRunUpdatePermission: BasicPermission = createPermission({
-  name: 'kubeai.run.update',
-  attributes: { action: 'update' },
-});
 
 /**
  * Create the deployment record of an inference service. Resource: the InferenceService entity
@@ -135,7 +119,10 @@ export const kubeaiClusterObjectCreatePermission: KubeaiNamespacePermission =
 /**
  * Delete Kubernetes objects the portal created (notebooks, training jobs, datasets, inference
  * services, pipelines) from a namespace. Resource: the namespace.
- * Routes: `DELETE /clusters/{cluster}/namespaces/{namespace}/{kind}/{name}`.
+ * Routes: `DELETE /clusters/{cluster}/namespaces/{namespace}/{kind}/{name}`. A delete that ends what
+ * a catalog entity describes is decided on that entity too: an InferenceService needs
+ * `kubeai.deployment.update` on its service entity, and removing an entity the portal registered
+ * needs the catalog's `catalog.entity.delete` on it.
  */
 export const kubeaiClusterObjectDeletePermission: KubeaiNamespacePermission =
   createPermission({
@@ -144,10 +131,35 @@ export const kubeaiClusterObjectDeletePermission: KubeaiNamespacePermission =
     resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
   });
 
+/**
+ * Record a run (training task, notebook session, pipeline run). Resource: the namespace the run
+ * names (`clusterNamespaceRef(run.cluster, run.namespace)`), so a team records runs only in its own
+ * places. Routes: `POST /runs`, and the cluster routes that record the run of what they create.
+ */
+export const kubeaiRunCreatePermission: KubeaiNamespacePermission =
+  createPermission({
+    name: 'kubeai.run.create',
+    attributes: { action: 'create' },
+    resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
+  });
+
+/**
+ * Update a run (phase, timestamps, inputs, parameters). Resource: the stored run's namespace.
+ * Routes: `PATCH /runs/{id}`, and the cluster `DELETE` routes that mark a run `Stopped`.
+ */
+export const kubeaiRunUpdatePermission: KubeaiNamespacePermission =
+  createPermission({
+    name: 'kubeai.run.update',
+    attributes: { action: 'update' },
+    resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
+  });
+
 /** The permissions checked against a cluster namespace. */
 export const kubeaiNamespacePermissions = [
   kubeaiClusterObjectCreatePermission,
   kubeaiClusterObjectDeletePermission,
+  kubeaiRunCreatePermission,
+  kubeaiRunUpdatePermission,
 ];
 
 /** Every KubeAI permission, for `permissionsRegistry.addPermissions(kubeaiPermissions)`. */

@@ -111,8 +111,9 @@ export type Expected = 'allowed' | 'denied';
  * - allow-all allows everything;
  * - read-only denies every create, update and delete;
  * - ownership: platform admins may do everything; everybody else writes only where their group
- *   owns every place the write is decided on (the namespace, the entity); a write with no place
- *   (a run record) is every user's.
+ *   owns every place the write is decided on (the namespace — a run record's too — and the
+ *   entity, e.g. the service entity of a deleted InferenceService); a write with no place is
+ *   every user's.
  */
 export function expectedOutcome(
   row: Row,

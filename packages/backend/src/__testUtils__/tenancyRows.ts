@@ -153,7 +153,7 @@ async function canaryService(cell: Cell, setup: Setup): Promise<Fixture> {
 }
 
 const RUN_NOTE =
-  'a run record: basic permission (kubeai.run.*), not a place; the ownership policy lets every user record one — the namespace and model it names are not written';
+  'a run record: decided on the namespace it names (kubeai.run.* are cluster-namespace permissions; a PATCH on the stored run\'s); the model it names is only linked, not written';
 
 // ------------------------------------------------------------------ routes
 
@@ -183,7 +183,7 @@ export const ROUTE_ROWS: RouteRow[] = [
   {
     operationId: 'createRun',
     key: 'runc',
-    writes: [],
+    writes: ['namespace'],
     note: RUN_NOTE,
     request: cell => ({
       params: {},
@@ -197,7 +197,7 @@ export const ROUTE_ROWS: RouteRow[] = [
   {
     operationId: 'updateRun',
     key: 'runu',
-    writes: [],
+    writes: ['namespace'],
     note: RUN_NOTE,
     async setup(cell, setup) {
       const run = await setup(cell.ns.user, 'post', '/runs', {
@@ -358,9 +358,10 @@ export const ROUTE_ROWS: RouteRow[] = [
   {
     operationId: 'deleteInferenceService',
     key: 'isdel',
-    writes: ['namespace'],
+    entity: 'inferenceservice',
+    writes: ['namespace', 'entity'],
     service: true,
-    note: 'the deployment history stays in the registry: only the namespace is written',
+    note: 'ends the service its InferenceService entity describes: kubeai.deployment.update on that entity too (the deployment history stays in the registry)',
     async setup(cell, setup) {
       await setup(
         cell.entity.user,

@@ -370,8 +370,9 @@ describe.each(databases.eachSupportedId())(
               'model:default/clf',
               'user:default/mock',
             ],
-            ['kubeai.run.create', undefined, 'user:default/mock'],
-            ['kubeai.run.update', undefined, 'user:default/mock'],
+            // a run: the namespace it names (the stored one for a PATCH)
+            ['kubeai.run.create', 'c/ns', 'user:default/mock'],
+            ['kubeai.run.update', 'c/ns', 'user:default/mock'],
             [
               'kubeai.dataset.version.create',
               'dataset:default/images',

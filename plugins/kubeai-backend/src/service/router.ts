@@ -9,6 +9,7 @@ import {
 import { InputError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
+  clusterNamespaceRef,
   kubeaiDatasetVersionCreatePermission,
   kubeaiDeploymentCreatePermission,
   kubeaiDeploymentUpdatePermission,
@@ -343,8 +344,12 @@ export async function createRouter(
         : []),
       ...inputRefs(req.body.inputs),
     ]);
+    // a run is decided by its place: the namespace it names
     await access.authorize(credentials, [
-      { permission: kubeaiRunCreatePermission },
+      {
+        permission: kubeaiRunCreatePermission,
+        resourceRef: clusterNamespaceRef(req.body.cluster, req.body.namespace),
+      },
     ]);
     res
       .status(201)
@@ -365,12 +370,17 @@ export async function createRouter(
 
   api.patch('/runs/:id', async (req, res) => {
     const credentials = await access.credentials(req);
-    if (!(await store.getRun(req.params.id))) {
+    const run = await store.getRun(req.params.id);
+    if (!run) {
       throw new NotFoundError(`run ${req.params.id} not found`);
     }
     await access.assertInCatalog(credentials, inputRefs(req.body.inputs));
+    // the stored run's namespace (a PATCH cannot move a run)
     await access.authorize(credentials, [
-      { permission: kubeaiRunUpdatePermission },
+      {
+        permission: kubeaiRunUpdatePermission,
+        resourceRef: clusterNamespaceRef(run.cluster, run.namespace),
+      },
     ]);
     res.json(await store.updateRun(req.params.id, req.body));
   });

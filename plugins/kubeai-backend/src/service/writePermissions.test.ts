@@ -1,8 +1,10 @@
 /*
  * Writes the routes authorize beyond their own object: what a pipeline does when it runs
  * (registers model versions, moves traffic), the catalog entity a create route registers with
- * `catalogEntity`, and archiving a model version that still serves traffic (409). Every refusal
- * changes nothing: the registry, the cluster namespace and the portal's entities stay as they were.
+ * `catalogEntity`, the entities a delete ends (an InferenceService's service entity, a removed
+ * portal entity) and the run it stops, and archiving a model version that still serves traffic
+ * (409). Every refusal changes nothing: the registry, the cluster namespace and the portal's
+ * entities stay as they were.
  *
  * The pipeline and `catalogEntity` cases run against the local control plane (`yarn cluster:start`);
  * the archive cases against the registry only, on SQLite and PostgreSQL.
@@ -58,6 +60,10 @@ const entities: Entity[] = [
   entity('Dataset', 'images', {
     source: { type: 'pvc', claimName: 'images', namespace: NS },
   }),
+  // the service entity of a deployed service, and portal entities the catalog has processed
+  entity('InferenceService', 'owned-svc'),
+  entity('InferenceService', 'portal-svc'),
+  entity('Dataset', 'portal-ds'),
 ];
 
 const ARTIFACT = (v: number) => ({
@@ -359,7 +365,7 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
     expect(policy.asked).toEqual(
       expect.arrayContaining([
         `kubeai.cluster.object.create on local/${NS}`,
-        'kubeai.run.create',
+        `kubeai.run.create on local/${NS}`,
         'kubeai.model.version.create on model:default/shoe-brand',
         'kubeai.deployment.update on inferenceservice:default/shoe-canary',
       ]),
@@ -447,6 +453,135 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
     expect(
       portal.body.items.map((e: Entity) => `${e.kind}:${e.metadata.name}`),
     ).toContain('Dataset:allowed-ds');
+  });
+
+  // ---------------------------------------------------------------- deletes
+
+  const objectPath = (kind: string, name: string, query = '') =>
+    `${API}/clusters/local/namespaces/${NS}/${kind}/${name}${query}`;
+  /** Asks the delete with `denied` denied: 403 naming it, nothing changed, the object kept. */
+  async function refusedDelete(
+    path: string,
+    denied: string,
+    stillThere: () => Promise<boolean>,
+  ) {
+    const before = await everything();
+    const dryRun = `${path}${path.includes('?') ? '&' : '?'}dryRun=true`;
+    const app = server;
+    for (const url of [path, dryRun]) {
+      const res = await denying([denied], () => request(app).delete(url));
+      expect({ url, status: res.status }).toEqual({ url, status: 403 });
+      expect(res.body.error).toMatchObject({
+        name: 'NotAllowedError',
+        message: denied.replace(' on ', ' denied on '),
+      });
+    }
+    expect(await stillThere()).toBe(true);
+    expect(await everything()).toEqual(before);
+  }
+
+  it('needs kubeai.deployment.update on the service entity to delete an InferenceService', async () => {
+    await post(
+      '/inference-services',
+      service('del-svc', {
+        catalogEntity: undefined,
+        serviceRef: 'inferenceservice:default/owned-svc',
+      }),
+    ).expect(201);
+    const svcExists = () =>
+      exists('serving.kserve.io/v1beta1', 'InferenceService', 'del-svc');
+    const path = objectPath('inference-services', 'del-svc');
+    await refusedDelete(
+      path,
+      'kubeai.deployment.update on inferenceservice:default/owned-svc',
+      svcExists,
+    );
+    const res = await denying([], () => request(server).delete(path));
+    expect(res.status).toBe(200);
+    expect(policy.asked).toEqual([
+      `kubeai.cluster.object.delete on local/${NS}`,
+      'kubeai.deployment.update on inferenceservice:default/owned-svc',
+    ]);
+    expect(await svcExists()).toBe(false);
+  });
+
+  it('needs catalog.entity.delete on the portal entity a delete removes', async () => {
+    await post('/inference-services', service('portal-svc')).expect(201);
+    await post('/datasets', dataset('portal-ds')).expect(201);
+    const svcPath = objectPath('inference-services', 'portal-svc');
+    const svcExists = () =>
+      exists('serving.kserve.io/v1beta1', 'InferenceService', 'portal-svc');
+    for (const denied of [
+      'catalog.entity.delete on inferenceservice:default/portal-svc',
+      'kubeai.deployment.update on inferenceservice:default/portal-svc',
+    ]) {
+      await refusedDelete(svcPath, denied, svcExists);
+    }
+    const dsPath = objectPath('datasets', 'portal-ds');
+    await refusedDelete(
+      dsPath,
+      'catalog.entity.delete on dataset:default/portal-ds',
+      () => exists('v1', 'PersistentVolumeClaim', 'portal-ds'),
+    );
+    const svc = await denying([], () => request(server).delete(svcPath));
+    expect(svc.status).toBe(200);
+    expect(svc.body.removedEntityRef).toBe(
+      'inferenceservice:default/portal-svc',
+    );
+    expect(policy.asked).toEqual([
+      `kubeai.cluster.object.delete on local/${NS}`,
+      'kubeai.deployment.update on inferenceservice:default/portal-svc',
+      'catalog.entity.delete on inferenceservice:default/portal-svc',
+    ]);
+    const ds = await denying([], () => request(server).delete(dsPath));
+    expect(ds.status).toBe(200);
+    expect(ds.body.removedEntityRef).toBe('dataset:default/portal-ds');
+    expect(policy.asked).toEqual([
+      `kubeai.cluster.object.delete on local/${NS}`,
+      'catalog.entity.delete on dataset:default/portal-ds',
+    ]);
+  });
+
+  it('leaves an entity the catalog does not have to the namespace check', async () => {
+    // registered by the portal, not (yet) processed by the catalog: nobody owns it there
+    await post('/inference-services', service('unprocessed-svc')).expect(201);
+    const res = await denying(
+      [
+        'kubeai.deployment.update on inferenceservice:default/unprocessed-svc',
+        'catalog.entity.delete on inferenceservice:default/unprocessed-svc',
+      ],
+      () =>
+        request(server).delete(
+          objectPath('inference-services', 'unprocessed-svc'),
+        ),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.removedEntityRef).toBe(
+      'inferenceservice:default/unprocessed-svc',
+    );
+    expect(policy.asked).toEqual([
+      `kubeai.cluster.object.delete on local/${NS}`,
+    ]);
+  });
+
+  it('needs kubeai.run.update on the run’s namespace to stop the run of a deleted job', async () => {
+    await post('/jobs', {
+      cluster: 'local',
+      namespace: NS,
+      name: 'del-job',
+      kind: 'Job',
+      image: 'python:3.12',
+      command: ['python', '-c', 'print(1)'],
+    }).expect(201);
+    await refusedDelete(
+      objectPath('jobs', 'del-job', '?kind=Job'),
+      `kubeai.run.update on local/${NS}`,
+      () => exists('batch/v1', 'Job', 'del-job'),
+    );
+    expect(policy.asked).toEqual([
+      `kubeai.cluster.object.delete on local/${NS}`,
+      `kubeai.run.update on local/${NS}`,
+    ]);
   });
 });
 

@@ -390,7 +390,7 @@ export const kubeaiOpenApiSpec = {
         tags: ['Runs'],
         summary: 'Record a run.',
         description:
-          'Dataset references of `inputs` must exist in the catalog, and a given dataset `version` in the\nregistry (422 naming the input otherwise). Permission: `kubeai.run.create`.\n',
+          "Dataset references of `inputs` must exist in the catalog, and a given dataset `version` in the\nregistry (422 naming the input otherwise). Permission: `kubeai.run.create` on the run's\n`cluster`/`namespace`.\n",
         requestBody: {
           required: true,
           content: {
@@ -562,7 +562,7 @@ export const kubeaiOpenApiSpec = {
         tags: ['Runs'],
         summary: 'Update the phase, timestamps, inputs or parameters of a run.',
         description:
-          '`inputs` replaces the inputs; `params` is merged into the parameters. Permission:\n`kubeai.run.update`.\n',
+          "`inputs` replaces the inputs; `params` is merged into the parameters. Permission:\n`kubeai.run.update` on the stored run's cluster namespace.\n",
         requestBody: {
           required: true,
           content: {
@@ -2304,7 +2304,7 @@ export const kubeaiOpenApiSpec = {
         summary:
           'Delete a dataset the portal created in a cluster (Fluid Dataset and runtime, or PVC).',
         description:
-          "Deletes the Fluid Dataset and its AlluxioRuntime / JuiceFSRuntime, else the PVC, that\n`POST /datasets` created, and removes the Dataset entity the portal registered for it\n(`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The dataset's\nversions stay in the registry (lineage).\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermission: `kubeai.cluster.object.delete`.\n",
+          "Deletes the Fluid Dataset and its AlluxioRuntime / JuiceFSRuntime, else the PVC, that\n`POST /datasets` created, and removes the Dataset entity the portal registered for it\n(`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The dataset's\nversions stay in the registry (lineage).\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete` (and `catalog.entity.delete` on the entity it\nremoves, when the catalog has it).\n",
         parameters: [
           {
             $ref: '#/components/parameters/cluster',
@@ -2402,7 +2402,7 @@ export const kubeaiOpenApiSpec = {
         tags: ['Clusters', 'Deployments'],
         summary: 'Delete an InferenceService the portal deployed.',
         description:
-          "Deletes the InferenceService and removes the InferenceService entity the portal registered for\nit (`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The deployment\nand its revisions stay in the registry (lineage); the cluster informers mark it `Deleted`.\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermission: `kubeai.cluster.object.delete`.\n",
+          "Deletes the InferenceService and removes the InferenceService entity the portal registered for\nit (`catalogEntity`; it leaves the catalog at the entity provider's next refresh). The deployment\nand its revisions stay in the registry (lineage); the cluster informers mark it `Deleted`.\nOnly objects with the label `app.kubernetes.io/managed-by: kubeai` are deleted (409 naming the\nobject otherwise, nothing deleted). Deleted with propagation policy `Background` (pods go too);\n`dryRun` asks the apiserver for a server-side dry run of each delete and changes nothing.\nPermissions: `kubeai.cluster.object.delete`, `kubeai.deployment.update` on its service entity\n(its deployment record's, else its `kubeai.io/entity-ref`) and `catalog.entity.delete` on the\nentity it removes — each entity only when the catalog has it.\n",
         parameters: [
           {
             $ref: '#/components/parameters/cluster',

@@ -60,7 +60,9 @@ function setup(options: { deny?: boolean; recordFails?: boolean } = {}) {
       return {
         cluster: 'local',
         objects: input.objects,
-        checks: [{ permission: kubeaiRunCreatePermission }],
+        checks: [
+          { permission: kubeaiRunCreatePermission, resourceRef: 'local/ns' },
+        ],
         record: async (applied: KubeObject[], actor: string) => {
           calls.push('record');
           if (options.recordFails) throw new Error('db down');
@@ -101,7 +103,9 @@ describe('ClusterWriteFlow', () => {
     const out = await flow.delete(credentials, false, {
       cluster: 'local',
       objects: [OBJECT],
-      checks: [{ permission: kubeaiRunCreatePermission }],
+      checks: [
+        { permission: kubeaiRunCreatePermission, resourceRef: 'local/ns' },
+      ],
       record: async gone => gone.length,
     });
     expect(calls).toEqual(['authorize', 'dry-run delete', 'delete']);

@@ -343,6 +343,10 @@ export function registerInferenceServiceRoutes(
         namespace,
         name,
       );
+      // the service entity it ends: its deployment record's, else the one it was deployed as
+      const serviceRef =
+        deployment?.serviceRef ??
+        object.metadata.annotations?.[KUBEAI_ANNOTATIONS.entityRef];
       const entityRef = await portalEntityOf(
         [
           deployment?.serviceRef,
@@ -367,6 +371,7 @@ export function registerInferenceServiceRoutes(
           {
             entityRef,
             deployment,
+            serviceRef,
           },
         ),
       );

@@ -6,6 +6,7 @@ import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  clusterNamespaceRef,
   isTrainingWorkloadKind,
   kubeaiClusterObjectCreatePermission,
   kubeaiRunCreatePermission,
@@ -142,12 +143,15 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     }),
   });
 
-  /** The checks of training tasks: each namespace they go to, and recording their runs. */
+  /** The checks of training tasks: each namespace they go to, and recording their runs there. */
   const jobChecks = (jobs: Array<{ body: JobRequest; built: KubeObject[] }>): Check[] => [
     ...jobs.flatMap(job =>
       namespaceChecks(kubeaiClusterObjectCreatePermission, job.body.cluster, job.built),
     ),
-    { permission: kubeaiRunCreatePermission },
+    ...jobs.map(job => ({
+      permission: kubeaiRunCreatePermission,
+      resourceRef: clusterNamespaceRef(job.body.cluster, job.body.namespace),
+    })),
   ];
 
   /** A training task: its objects (the workload last), recorded as a run. */

@@ -4,6 +4,7 @@
  */
 import { namespaceChecks } from '../access/Access';
 import {
+  clusterNamespaceRef,
   kubeaiClusterObjectCreatePermission,
   kubeaiRunCreatePermission,
   type CreateNotebookRequest,
@@ -93,7 +94,10 @@ export function registerNotebookRoutes(
             body.cluster,
             objects,
           ),
-          { permission: kubeaiRunCreatePermission },
+          {
+            permission: kubeaiRunCreatePermission,
+            resourceRef: clusterNamespaceRef(body.cluster, body.namespace),
+          },
         ],
         record: (applied, actor) =>
           store.upsertObjectRun(

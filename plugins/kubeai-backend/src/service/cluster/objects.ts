@@ -4,13 +4,16 @@
  * and run, and deleting what a create route applied with it (only objects KubeAI manages; a dry
  * run of every delete first; then the run is stopped and the portal entity removed).
  */
-import { namespaceChecks } from '../access/Access';
+import { namespaceChecks, type PermissionCheck } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import type { Response } from 'express';
 import { NotFoundError, ConflictError } from '@backstage/errors';
+import { catalogEntityDeletePermission } from '@backstage/plugin-catalog-common/alpha';
 import {
   clusterKindSpec,
+  clusterNamespaceRef,
   kubeaiClusterObjectDeletePermission,
+  kubeaiDeploymentUpdatePermission,
   kubeaiRunUpdatePermission,
   KUBEAI_MANAGER,
   preferredApiVersion,
@@ -171,6 +174,11 @@ export function createObjectHelpers(ctx: ClusterContext) {
    * KubeAI; a dry run of every delete first, so a refused one leaves everything in place; then
    * the deletes (background propagation), main first; then the registry: the run (unless already
    * finished) is marked `Stopped`, the portal entity removed.
+   *
+   * Decided on every place it changes: the namespaces, the run's namespace, and the entities it
+   * ends — `serviceRef` (the InferenceService entity whose deployment goes: the deployment update
+   * permission) and `entityRef` (the portal entity removed: the catalog's entity delete), so a
+   * team cannot delete another team's service from a namespace it may write to.
    */
   async function deleteManaged(
     req: {
@@ -183,8 +191,11 @@ export function createObjectHelpers(ctx: ClusterContext) {
     options: {
       related?: KubeObject[];
       run?: Run;
+      /** The portal entity this delete removes. */
       entityRef?: string;
       deployment?: Deployment;
+      /** The InferenceService entity whose deployment this delete ends. */
+      serviceRef?: string;
     },
   ) {
     const { cluster } = req.params;
@@ -224,7 +235,15 @@ export function createObjectHelpers(ctx: ClusterContext) {
           cluster,
           objects,
         ),
-        ...(run ? [{ permission: kubeaiRunUpdatePermission }] : []),
+        ...(run
+          ? [
+              {
+                permission: kubeaiRunUpdatePermission,
+                resourceRef: clusterNamespaceRef(run.cluster, run.namespace),
+              },
+            ]
+          : []),
+        ...entityChecks(options),
       ],
       record: async (_gone, actor) => {
         removedEntityRef = await portalEntityToRemove();
@@ -260,6 +279,37 @@ export function createObjectHelpers(ctx: ClusterContext) {
         extras.length ? ` (${extras.join(', ')})` : ''
       }`,
     });
+  }
+
+  /**
+   * The entity checks of a delete. `newEntity`: an entity the catalog does not have (not yet
+   * processed, or gone) has no owner to decide on, so the namespace checks decide alone — else a
+   * service whose entity was removed from the catalog could never be deleted.
+   */
+  function entityChecks(options: {
+    entityRef?: string;
+    serviceRef?: string;
+  }): PermissionCheck[] {
+    return [
+      ...(options.serviceRef
+        ? [
+            {
+              permission: kubeaiDeploymentUpdatePermission,
+              resourceRef: normalizeRef(options.serviceRef),
+              newEntity: true,
+            },
+          ]
+        : []),
+      ...(options.entityRef
+        ? [
+            {
+              permission: catalogEntityDeletePermission,
+              resourceRef: normalizeRef(options.entityRef),
+              newEntity: true,
+            },
+          ]
+        : []),
+    ];
   }
 
   /** The portal entity of an object: its `kubeai.io/entity-ref` annotation or a given ref. */

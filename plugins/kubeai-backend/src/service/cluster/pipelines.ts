@@ -7,6 +7,7 @@ import type { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import {
+  clusterNamespaceRef,
   kubeaiClusterObjectCreatePermission,
   kubeaiDeploymentUpdatePermission,
   kubeaiModelVersionCreatePermission,
@@ -85,7 +86,10 @@ export function registerPipelineRoutes(
             cluster,
             objects,
           ),
-          { permission: kubeaiRunCreatePermission },
+          {
+            permission: kubeaiRunCreatePermission,
+            resourceRef: clusterNamespaceRef(cluster, body.namespace),
+          },
           ...writes,
         ],
         record: (applied, actor) =>
