@@ -29,14 +29,17 @@
  *   KUBEAI_CLUSTER_DIR     state directory (default <repo>/.kubeai/cluster)
  *   KUBEAI_DEBUG=1         stack traces on errors; keep the temporary build tree
  *
- * Node 20 ESM, node builtins + `yaml` only. The parts live beside this file, one module per concern:
+ * Node 20 ESM, node builtins + `yaml` (+ the repository's `typescript`, to read the workload table for the
+ * teams' RBAC during setup). The parts live beside this file, one module per concern:
  *   packages.mjs        dpkg/apt, the deb-src entry
  *   apiserverBuild.mjs  obtain/build/cache kube-apiserver, the etcd binary
  *   pki.mjs             service-account keys, the token file
  *   processes.mjs       liveness, process-group kill, detached spawn, loopback ports, the lock file
  *   daemons.mjs         etcd's and kube-apiserver's arguments, spawning them, waiting for health/readiness
  *   kubeApi.mjs         the small HTTPS client to the apiserver
- *   setup.mjs           kubeconfig, namespace, RBAC (and CRDs via installCrds.mjs)
+ *   setup.mjs           kubeconfig, namespaces, RBAC (and CRDs via installCrds.mjs), applied on every start
+ *   portalKinds.mjs     what the portal writes (plugins/kubeai-common/src/workloads.ts): the teams' RBAC rules
+ *   tenancy.mjs         kubeai.tenancy of app-config*.yaml: owned namespaces, platform-admin groups
  *   installCrds.mjs     install the CRDs of resolveCrdFiles (which follows scripts/crds/crds.mjs)
  *   state.mjs           paths, state.json, the check that a state can be restarted in place
  *   util.mjs            ClusterError, progress lines, child processes, log tails, interrupt clean-ups

@@ -247,10 +247,28 @@ const configMap = name => ({
   kind: 'ConfigMap',
   metadata: { name },
 });
+/** A claim: what the portal writes (a notebook's workspace, a dataset's volume). */
+const claim = name => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name },
+  spec: {
+    accessModes: ['ReadWriteOnce'],
+    resources: { requests: { storage: '1Gi' } },
+  },
+});
 const asCvMember = {
   'Impersonate-User': 'backstage:user:default/cv-member',
   'Impersonate-Group': [
     'backstage:group:default/cv-team',
+    'system:authenticated',
+  ],
+};
+/** A member of the platform admins' group of app-config (kubeai.tenancy.platformAdmins). */
+const asPlatformAdmin = {
+  'Impersonate-User': 'backstage:user:default/li.wei',
+  'Impersonate-Group': [
+    'backstage:group:default/ml-platform',
     'system:authenticated',
   ],
 };
@@ -308,27 +326,73 @@ test("the portal's identity: env's token, not system:masters, may impersonate; t
   );
   assert.equal(escalate.status, 403, JSON.stringify(escalate.body));
 
-  // impersonating a member of cv-team: allowed in cv-team, forbidden in search-reco
-  const allowed = await requestWith(
+  // impersonating a member of cv-team: what the portal writes is allowed in cv-team and in the
+  // namespaces app-config gives cv-team (cv-serving), forbidden in search-reco; what the portal does
+  // not write (a ConfigMap) is forbidden even in cv-team
+  for (const namespace of ['cv-team', 'cv-serving']) {
+    const allowed = await requestWith(
+      state.tokens.portal,
+      'POST',
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+      claim('by-cv-member'),
+      asCvMember,
+    );
+    assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
+  }
+  const forbidden = await requestWith(
+    state.tokens.portal,
+    'POST',
+    '/api/v1/namespaces/search-reco/persistentvolumeclaims',
+    claim('by-cv-member'),
+    asCvMember,
+  );
+  assert.equal(forbidden.status, 403, JSON.stringify(forbidden.body));
+  assert.match(
+    forbidden.body.message,
+    /User "backstage:user:default\/cv-member" cannot create resource "persistentvolumeclaims" .*namespace "search-reco"/,
+  );
+  const notPortals = await requestWith(
     state.tokens.portal,
     'POST',
     '/api/v1/namespaces/cv-team/configmaps',
     configMap('by-cv-member'),
     asCvMember,
   );
-  assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
-  const forbidden = await requestWith(
-    state.tokens.portal,
-    'POST',
-    '/api/v1/namespaces/search-reco/configmaps',
-    configMap('by-cv-member'),
-    asCvMember,
-  );
-  assert.equal(forbidden.status, 403, JSON.stringify(forbidden.body));
-  assert.match(
-    forbidden.body.message,
-    /User "backstage:user:default\/cv-member" cannot create resource "configmaps" .*namespace "search-reco"/,
-  );
+  assert.equal(notPortals.status, 403, JSON.stringify(notPortals.body));
+  // a platform admin writes in every namespace, a team's or nobody's
+  for (const namespace of [
+    'cv-team',
+    'search-reco',
+    'search-serving',
+    'team-a',
+  ]) {
+    const anywhere = await requestWith(
+      state.tokens.portal,
+      'POST',
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+      claim('by-platform-admin'),
+      asPlatformAdmin,
+    );
+    assert.equal(
+      anywhere.status,
+      201,
+      `${namespace}: ${JSON.stringify(anywhere.body)}`,
+    );
+  }
+  // the examples' namespaces exist, labelled with the owner app-config gives them
+  for (const [name, owner] of [
+    ['cv-serving', 'group-default-cv-team'],
+    ['search-training', 'group-default-search-reco'],
+    ['forecasting', 'group-default-biz-forecasting'],
+  ]) {
+    const ns = await requestWith(
+      state.tokens.admin,
+      'GET',
+      `/api/v1/namespaces/${name}`,
+    );
+    assert.equal(ns.status, 200, name);
+    assert.equal(ns.body.metadata.labels['kubeai.io/owner'], owner);
+  }
   // the restricted user may not impersonate at all
   const refused = await requestWith(
     state.tokens.restricted,
@@ -342,7 +406,9 @@ test("the portal's identity: env's token, not system:masters, may impersonate; t
 
   const events = auditEvents().filter(
     e =>
-      e.objectRef?.resource === 'configmaps' && e.stage === 'ResponseComplete',
+      ['configmaps', 'persistentvolumeclaims'].includes(
+        e.objectRef?.resource,
+      ) && e.stage === 'ResponseComplete',
   );
   const byPortal = events.find(
     e => e.objectRef.namespace === 'search-reco' && !e.impersonatedUser,
@@ -350,7 +416,9 @@ test("the portal's identity: env's token, not system:masters, may impersonate; t
   assert.equal(byPortal.user.username, 'kubeai-portal');
   assert.equal(byPortal.impersonatedUser, undefined);
   const byMember = events.find(
-    e => e.objectRef.namespace === 'cv-team' && e.impersonatedUser,
+    e =>
+      e.objectRef.namespace === 'cv-team' &&
+      e.impersonatedUser?.username === 'backstage:user:default/cv-member',
   );
   assert.equal(byMember.user.username, 'kubeai-portal');
   assert.equal(
@@ -363,13 +431,78 @@ test("the portal's identity: env's token, not system:masters, may impersonate; t
   ]);
   assert.equal(byMember.responseStatus.code, 201);
   const denied = events.find(
-    e => e.objectRef.namespace === 'search-reco' && e.impersonatedUser,
+    e =>
+      e.objectRef.namespace === 'search-reco' &&
+      e.impersonatedUser?.username === 'backstage:user:default/cv-member',
   );
   assert.equal(denied.responseStatus.code, 403);
   // reads are not recorded
   assert.ok(
     auditEvents().every(e => !['get', 'list', 'watch'].includes(e.verb)),
   );
+});
+
+test('start on a running control plane applies the RBAC again: a changed role and a removed binding are restored', async () => {
+  const state = readState();
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  const role = await requestWith(
+    state.tokens.admin,
+    'GET',
+    `${rbac}/clusterroles/kubeai:namespace-edit`,
+  );
+  assert.equal(role.status, 200);
+  const rules = role.body.rules;
+  assert.ok(
+    rules.some(
+      r =>
+        r.apiGroups.includes('kubeflow.org') &&
+        r.resources.includes('notebooks'),
+    ),
+    JSON.stringify(rules),
+  );
+  assert.ok(
+    rules.every(r => !r.resources.includes('*') && !r.apiGroups.includes('*')),
+    'explicit resources only',
+  );
+  const emptied = await requestWith(
+    state.tokens.admin,
+    'PUT',
+    `${rbac}/clusterroles/kubeai:namespace-edit`,
+    { ...role.body, rules: [] },
+  );
+  assert.equal(emptied.status, 200, JSON.stringify(emptied.body));
+  const removed = await requestWith(
+    state.tokens.admin,
+    'DELETE',
+    `${rbac}/clusterrolebindings/kubeai:platform-admin`,
+  );
+  assert.equal(removed.status, 200, JSON.stringify(removed.body));
+
+  const again = await cluster(['start']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already running/);
+  assert.match(
+    again.stderr + again.stdout,
+    /platform admins group:default\/ml-platform/,
+  );
+  const restored = await requestWith(
+    state.tokens.admin,
+    'GET',
+    `${rbac}/clusterroles/kubeai:namespace-edit`,
+  );
+  assert.deepEqual(restored.body.rules, rules);
+  const binding = await requestWith(
+    state.tokens.admin,
+    'GET',
+    `${rbac}/clusterrolebindings/kubeai:platform-admin`,
+  );
+  assert.equal(binding.status, 200);
+  assert.deepEqual(
+    binding.body.subjects.map(x => `${x.kind} ${x.name}`),
+    ['Group backstage:group:default/ml-platform'],
+  );
+  // the same processes: nothing was restarted
+  assert.deepEqual(readState().pids, state.pids);
 });
 
 test('a control plane started by an earlier version of the script gets the portal identity and audit log on start, in place', async () => {
@@ -406,8 +539,8 @@ test('a control plane started by an earlier version of the script gets the porta
   const allowed = await requestWith(
     now.tokens.portal,
     'POST',
-    '/api/v1/namespaces/cv-team/configmaps',
-    configMap('after-upgrade'),
+    '/api/v1/namespaces/cv-team/persistentvolumeclaims',
+    claim('after-upgrade'),
     asCvMember,
   );
   assert.equal(allowed.status, 201, JSON.stringify(allowed.body));

@@ -1,13 +1,21 @@
 // Setup inside the running cluster: the kubeconfig (admin, restricted and portal contexts), the team
 // namespace with RBAC for the restricted user, the portal's own rights (everything but system:masters,
-// and impersonation), two teams' namespaces whose Backstage groups may edit only there, and the CRDs;
-// then state.json is written.
+// and impersonation), the teams' namespaces (two labelled ones and those app-config's kubeai.tenancy
+// gives owners) whose Backstage groups may write there only what the portal writes, the platform
+// admins' cluster-wide role, and the CRDs; then state.json is written. All of it is applied again on
+// every `start` (created or replaced), so a running control plane takes changes of it.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ensureCrds } from './installCrds.mjs';
 import { FIELD_MANAGER, caFor, createOrReplace } from './kubeApi.mjs';
 import { PORTAL_USER, RESTRICTED_USER } from './pki.mjs';
+import { portalResources, rulesFor } from './portalKinds.mjs';
+import {
+  DEFAULT_GROUP_PREFIX,
+  DEFAULT_OWNER_KEY,
+  readTenancy,
+} from './tenancy.mjs';
 import { REPO_ROOT, clusterPaths, writeState } from './state.mjs';
 import { progress } from './util.mjs';
 
@@ -23,14 +31,22 @@ export const TEAMS = [
   { namespace: 'cv-team', group: 'group:default/cv-team' },
   { namespace: 'search-reco', group: 'group:default/search-reco' },
 ];
-export const OWNER_LABEL = 'kubeai.io/owner';
-export const IMPERSONATED_GROUP_PREFIX = 'backstage:';
+export const OWNER_LABEL = DEFAULT_OWNER_KEY;
+export const IMPERSONATED_GROUP_PREFIX = DEFAULT_GROUP_PREFIX;
 
 /** The label value of a group ref: `group:default/cv-team` → `group-default-cv-team`. */
 export const ownerLabelValue = ref => ref.replace(/[:/]/g, '-');
 
-/** What the namespace's Backstage group may do there (a RoleBinding makes it namespace-only). */
+/**
+ * What the namespace's Backstage group may do there (a RoleBinding makes it namespace-only): every
+ * ordinary verb on what the portal writes (portalKinds.mjs), nothing else — not RBAC, Secrets or quotas.
+ */
 export const NAMESPACE_EDIT_ROLE = 'kubeai:namespace-edit';
+/**
+ * The platform admins' role, bound cluster-wide (kubeai.tenancy.platformAdmins): what the teams may
+ * do, in every namespace, plus reading everything and managing namespaces and their RoleBindings.
+ */
+export const PLATFORM_ADMIN_ROLE = 'kubeai:platform-admin';
 /** The portal's own rights: every ordinary verb on everything — not impersonate, escalate, bind. */
 export const PORTAL_ROLE = 'kubeai:portal';
 /** Impersonating users and groups: how the portal makes the cluster's RBAC decide for the caller. */
@@ -95,11 +111,20 @@ export function writeKubeconfig(state) {
 }
 
 /**
+ * What the tenancy's RBAC is derived from: `resources`, what the portal writes (the workload table,
+ * portalKinds.mjs), and `tenancy`, kubeai.tenancy of the app-config files (tenancy.mjs).
+ */
+export async function clusterAccess() {
+  return { resources: await portalResources(), tenancy: readTenancy() };
+}
+
+/**
  * What {@link ensureRbac} creates, in order: [collection path, object, options] — the team namespace
  * (kept when present), read access to everything and full access to the team namespace for the
- * restricted user; then {@link portalRbacObjects} and {@link teamObjects}.
+ * restricted user; then {@link portalRbacObjects}, {@link teamObjects} and
+ * {@link platformAdminObjects} (`access`: {@link clusterAccess}).
  */
-export function rbacObjects() {
+export function rbacObjects(access) {
   const objects = [
     [
       '/api/v1/namespaces',
@@ -178,7 +203,12 @@ export function rbacObjects() {
       ],
     },
   ]);
-  return [...objects, ...portalRbacObjects(), ...teamObjects()];
+  return [
+    ...objects,
+    ...portalRbacObjects(),
+    ...teamObjects(access),
+    ...platformAdminObjects(access),
+  ];
 }
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
@@ -238,10 +268,23 @@ export function portalRbacObjects() {
 }
 
 /**
- * The teams' namespaces (labelled with their owner; labels merged into an existing namespace) and
- * a RoleBinding per namespace that lets the team's impersonated group edit there, and only there.
+ * The teams' namespaces and who owns them: {@link TEAMS} (owned by their label) and the namespaces
+ * kubeai.tenancy.namespaces gives owners in cluster `local` (the examples' cv-serving, …), whose
+ * owner wins as it does in the portal. [{ namespace, owner }], in that order.
  */
-export function teamObjects() {
+export function teamNamespaces(tenancy) {
+  const owners = new Map(TEAMS.map(t => [t.namespace, t.group]));
+  for (const { namespace, owner } of tenancy.namespaces)
+    owners.set(namespace, owner);
+  return [...owners].map(([namespace, owner]) => ({ namespace, owner }));
+}
+
+/**
+ * The teams' namespaces (labelled with their owner; labels merged into an existing namespace) and
+ * a RoleBinding per namespace that lets the owner's impersonated group write there, and only there,
+ * what the portal writes ({@link NAMESPACE_EDIT_ROLE}: explicit rules, the built-in `edit` is empty).
+ */
+export function teamObjects({ resources, tenancy }) {
   const objects = [
     [
       `${RBAC}/clusterroles`,
@@ -249,11 +292,11 @@ export function teamObjects() {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRole',
         metadata: { name: NAMESPACE_EDIT_ROLE, labels: managedLabels },
-        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ORDINARY_VERBS }],
+        rules: rulesFor(resources, ORDINARY_VERBS),
       },
     ],
   ];
-  for (const { namespace, group } of TEAMS) {
+  for (const { namespace, owner } of teamNamespaces(tenancy)) {
     objects.push(
       [
         '/api/v1/namespaces',
@@ -262,7 +305,7 @@ export function teamObjects() {
           kind: 'Namespace',
           metadata: {
             name: namespace,
-            labels: { [OWNER_LABEL]: ownerLabelValue(group) },
+            labels: { [tenancy.ownerKey]: ownerLabelValue(owner) },
           },
         },
         { replace: 'labels' },
@@ -278,7 +321,7 @@ export function teamObjects() {
             labels: managedLabels,
           },
           roleRef: roleRef('ClusterRole', NAMESPACE_EDIT_ROLE),
-          subjects: [subject('Group', `${IMPERSONATED_GROUP_PREFIX}${group}`)],
+          subjects: [subject('Group', `${tenancy.groupPrefix}${owner}`)],
         },
       ],
     );
@@ -286,15 +329,60 @@ export function teamObjects() {
   return objects;
 }
 
-/** Ensures the team namespace and the restricted user's RBAC ({@link rbacObjects}). */
+/**
+ * The platform admins (kubeai.tenancy.platformAdmins, as the portal impersonates their groups):
+ * {@link PLATFORM_ADMIN_ROLE} in every namespace, by one ClusterRoleBinding.
+ */
+export function platformAdminObjects({ resources, tenancy }) {
+  return [
+    [
+      `${RBAC}/clusterroles`,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: PLATFORM_ADMIN_ROLE, labels: managedLabels },
+        rules: [
+          {
+            apiGroups: ['*'],
+            resources: ['*'],
+            verbs: ['get', 'list', 'watch'],
+          },
+          ...rulesFor(resources, ORDINARY_VERBS),
+          { apiGroups: [''], resources: ['namespaces'], verbs: ORDINARY_VERBS },
+          {
+            apiGroups: ['rbac.authorization.k8s.io'],
+            resources: ['rolebindings'],
+            verbs: ORDINARY_VERBS,
+          },
+        ],
+      },
+    ],
+    [
+      `${RBAC}/clusterrolebindings`,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: PLATFORM_ADMIN_ROLE, labels: managedLabels },
+        roleRef: roleRef('ClusterRole', PLATFORM_ADMIN_ROLE),
+        subjects: tenancy.platformAdmins.map(group =>
+          subject('Group', `${tenancy.groupPrefix}${group}`),
+        ),
+      },
+    ],
+  ];
+}
+
+/** Ensures the namespaces and RBAC of {@link rbacObjects}; returns the {@link clusterAccess} used. */
 export async function ensureRbac(state) {
-  for (const [collectionPath, obj, opts] of rbacObjects())
+  const access = await clusterAccess();
+  for (const [collectionPath, obj, opts] of rbacObjects(access))
     await createOrReplace(state, collectionPath, obj, opts);
+  return access;
 }
 
 export async function ensureSetup(state) {
   const kubeconfig = writeKubeconfig(state);
-  await ensureRbac(state);
+  const { tenancy } = await ensureRbac(state);
   const crds = await ensureCrds(state);
   writeState(state);
   progress(
@@ -305,9 +393,13 @@ export async function ensureSetup(state) {
         crds.unchanged
       } unchanged${crds.kept ? `, ${crds.kept} kept` : ''}); ` +
       `namespace ${TEAM_NAMESPACE} + RBAC for user '${RESTRICTED_USER}', the portal's identity ` +
-      `'${PORTAL_USER}' (may impersonate), team namespaces ${TEAMS.map(
-        t => t.namespace,
-      ).join(', ')} ensured`,
+      `'${PORTAL_USER}' (may impersonate), team namespaces ${teamNamespaces(
+        tenancy,
+      )
+        .map(t => t.namespace)
+        .join(', ')} and platform admins ${
+        tenancy.platformAdmins.join(', ') || '(none configured)'
+      } ensured`,
   );
   return kubeconfig;
 }

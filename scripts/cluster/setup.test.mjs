@@ -6,13 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import YAML from 'yaml';
+import { rulesFor } from './portalKinds.mjs';
 import {
   CLUSTER_NAME,
   IMPERSONATOR_ROLE,
   NAMESPACE_EDIT_ROLE,
+  PLATFORM_ADMIN_ROLE,
   PORTAL_ROLE,
   TEAMS,
   TEAM_NAMESPACE,
+  clusterAccess,
   kubeconfigFor,
   ownerLabelValue,
   rbacObjects,
@@ -26,6 +29,35 @@ after(() => {
   else process.env.KUBEAI_CLUSTER_DIR = saved;
   fs.rmSync(work, { recursive: true, force: true });
 });
+
+/** What the RBAC is derived from (clusterAccess): a small workload table's resources and a tenancy. */
+const ACCESS = {
+  resources: [
+    { group: '', resources: ['persistentvolumeclaims'] },
+    { group: 'batch', resources: ['cronjobs', 'jobs'] },
+    { group: 'kubeflow.org', resources: ['notebooks'] },
+  ],
+  tenancy: {
+    ownerKey: 'kubeai.io/owner',
+    groupPrefix: 'backstage:',
+    namespaces: [
+      { namespace: 'cv-serving', owner: 'group:default/cv-team' },
+      // config wins over the label of a team namespace, as in the portal
+      { namespace: 'search-reco', owner: 'group:default/search-platform' },
+    ],
+    platformAdmins: ['group:default/ml-platform', 'group:default/sre'],
+  },
+};
+const WRITE_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+];
 
 const state = {
   server: 'https://127.0.0.1:6443',
@@ -95,7 +127,7 @@ test('writeKubeconfig writes YAML (mode 0600) into the state dir, with the CA fi
 });
 
 test('rbacObjects: the team namespace (kept), read-all for restricted, full access in the team namespace', () => {
-  const objects = rbacObjects().slice(0, 5);
+  const objects = rbacObjects(ACCESS).slice(0, 5);
   assert.deepEqual(
     objects.map(([coll, obj]) => `${coll} ${obj.kind} ${obj.metadata.name}`),
     [
@@ -130,7 +162,7 @@ test('rbacObjects: the team namespace (kept), read-all for restricted, full acce
 });
 
 const find = (kind, name, namespace) =>
-  rbacObjects().find(
+  rbacObjects(ACCESS).find(
     ([, o]) =>
       o.kind === kind &&
       o.metadata.name === name &&
@@ -143,16 +175,7 @@ test("rbacObjects: the portal's identity has every ordinary verb and, bound sepa
   assert.deepEqual(portal.rules[0], {
     apiGroups: ['*'],
     resources: ['*'],
-    verbs: [
-      'get',
-      'list',
-      'watch',
-      'create',
-      'update',
-      'patch',
-      'delete',
-      'deletecollection',
-    ],
+    verbs: WRITE_VERBS,
   });
   for (const rule of portal.rules)
     for (const verb of ['*', 'impersonate', 'escalate', 'bind'])
@@ -182,7 +205,7 @@ test("rbacObjects: the portal's identity has every ordinary verb and, bound sepa
   }
 });
 
-test("rbacObjects: the teams' namespaces, labelled with their owner, editable by their impersonated group only", () => {
+test("rbacObjects: the teams' namespaces, labelled with their owner, where their impersonated group may write what the portal writes", () => {
   assert.deepEqual(
     TEAMS.map(t => [t.namespace, t.group]),
     [
@@ -194,11 +217,41 @@ test("rbacObjects: the teams' namespaces, labelled with their owner, editable by
     ownerLabelValue('group:default/cv-team'),
     'group-default-cv-team',
   );
+  // explicit rules: the built-in `edit` is empty here (no aggregation controller)
   const [, edit] = find('ClusterRole', NAMESPACE_EDIT_ROLE);
-  assert.equal(edit.rules.length, 1);
-  assert.ok(!edit.rules[0].verbs.includes('impersonate'));
-  const objects = rbacObjects();
-  for (const { namespace, group } of TEAMS) {
+  assert.deepEqual(edit.rules, [
+    {
+      apiGroups: [''],
+      resources: ['persistentvolumeclaims'],
+      verbs: WRITE_VERBS,
+    },
+    {
+      apiGroups: ['batch'],
+      resources: ['cronjobs', 'jobs'],
+      verbs: WRITE_VERBS,
+    },
+    {
+      apiGroups: ['kubeflow.org'],
+      resources: ['notebooks'],
+      verbs: WRITE_VERBS,
+    },
+  ]);
+  const objects = rbacObjects(ACCESS);
+  const owned = [
+    ['cv-team', 'group:default/cv-team'],
+    ['search-reco', 'group:default/search-platform'],
+    ['cv-serving', 'group:default/cv-team'],
+  ];
+  assert.deepEqual(
+    objects
+      .filter(
+        ([, o]) =>
+          o.kind === 'RoleBinding' && o.metadata.name === NAMESPACE_EDIT_ROLE,
+      )
+      .map(([, o]) => o.metadata.namespace),
+    owned.map(([namespace]) => namespace),
+  );
+  for (const [namespace, group] of owned) {
     const nsIndex = objects.findIndex(
       ([, o]) => o.kind === 'Namespace' && o.metadata.name === namespace,
     );
@@ -235,12 +288,103 @@ test("rbacObjects: the teams' namespaces, labelled with their owner, editable by
       },
     ]);
   }
-  // no ClusterRoleBinding gives a team's group anything cluster-wide
-  for (const [, o] of objects.filter(
-    ([, x]) => x.kind === 'ClusterRoleBinding',
+});
+
+test('rbacObjects: the owner label key and group prefix of the tenancy config', () => {
+  const objects = rbacObjects({
+    ...ACCESS,
+    tenancy: {
+      ...ACCESS.tenancy,
+      ownerKey: 'acme.io/team',
+      groupPrefix: 'sso:',
+    },
+  });
+  const [, ns] = objects.find(
+    ([, o]) => o.kind === 'Namespace' && o.metadata.name === 'cv-serving',
+  );
+  assert.deepEqual(ns.metadata.labels, {
+    'acme.io/team': 'group-default-cv-team',
+  });
+  const [, binding] = objects.find(
+    ([, o]) =>
+      o.kind === 'RoleBinding' && o.metadata.namespace === 'cv-serving',
+  );
+  assert.equal(binding.subjects[0].name, 'sso:group:default/cv-team');
+  const [, admins] = objects.find(
+    ([, o]) =>
+      o.kind === 'ClusterRoleBinding' &&
+      o.metadata.name === PLATFORM_ADMIN_ROLE,
+  );
+  assert.deepEqual(
+    admins.subjects.map(x => x.name),
+    ['sso:group:default/ml-platform', 'sso:group:default/sre'],
+  );
+});
+
+test('rbacObjects: the platform admins, bound cluster-wide to an explicit admin role; no team group is', () => {
+  const [, role] = find('ClusterRole', PLATFORM_ADMIN_ROLE);
+  assert.deepEqual(role.rules, [
+    { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
+    ...rulesFor(ACCESS.resources, WRITE_VERBS),
+    { apiGroups: [''], resources: ['namespaces'], verbs: WRITE_VERBS },
+    {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['rolebindings'],
+      verbs: WRITE_VERBS,
+    },
+  ]);
+  for (const rule of role.rules)
+    for (const verb of ['*', 'impersonate', 'escalate', 'bind'])
+      assert.ok(!rule.verbs.includes(verb), verb);
+  const [coll, binding] = find('ClusterRoleBinding', PLATFORM_ADMIN_ROLE);
+  assert.equal(coll, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings');
+  assert.deepEqual(binding.roleRef, {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: PLATFORM_ADMIN_ROLE,
+  });
+  assert.deepEqual(binding.subjects, [
+    {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Group',
+      name: 'backstage:group:default/ml-platform',
+    },
+    {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Group',
+      name: 'backstage:group:default/sre',
+    },
+  ]);
+  // every other ClusterRoleBinding names users (restricted, the portal), never a team's group
+  for (const [, o] of rbacObjects(ACCESS).filter(
+    ([, x]) =>
+      x.kind === 'ClusterRoleBinding' &&
+      x.metadata.name !== PLATFORM_ADMIN_ROLE,
   ))
     assert.ok(
-      o.subjects.every(s => s.kind === 'User'),
+      o.subjects.every(x => x.kind === 'User'),
       o.metadata.name,
     );
+});
+
+test("clusterAccess: the repository's workload table and app-config tenancy", async () => {
+  const { resources, tenancy } = await clusterAccess();
+  const names = resources.flatMap(r => r.resources.map(x => `${x}.${r.group}`));
+  for (const resource of [
+    'jobs.batch',
+    'cronjobs.batch',
+    'tfjobs.kubeflow.org',
+    'notebooks.kubeflow.org',
+    'inferenceservices.serving.kserve.io',
+    'workflows.argoproj.io',
+    'cronworkflows.argoproj.io',
+    'datasets.data.fluid.io',
+    'persistentvolumeclaims.',
+  ])
+    assert.ok(names.includes(resource), resource);
+  assert.ok(tenancy.platformAdmins.includes('group:default/ml-platform'));
+  assert.deepEqual(
+    tenancy.namespaces.find(n => n.namespace === 'cv-serving'),
+    { namespace: 'cv-serving', owner: 'group:default/cv-team' },
+  );
 });
