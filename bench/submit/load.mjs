@@ -91,5 +91,6 @@ console.log(
     p50: at(0.5),
     p95: at(0.95),
     p99: at(0.99),
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   }),
 );

@@ -37,6 +37,14 @@ import {
   localKubernetesConfig,
 } from '../../plugins/kubeai-backend/src/service/__testUtils__/clusterRoutes';
 import { localKubeconfigPath } from '../../plugins/kubeai-backend/src/__testUtils__/localCluster';
+import { cpuPerTask, cpuSample } from './cpu';
+import {
+  fmt,
+  submitReport,
+  writeSection,
+  type ApiPhaseResult,
+  type LoadReport,
+} from './report';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -192,7 +200,9 @@ async function createNamespace(name: string) {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name: 'batch-edit' },
-      rules: [{ apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['*'] }],
+      rules: [
+        { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['*'] },
+      ],
     },
   );
   if (role.status !== 201) throw new Error(`role in ${name}: ${role.status}`);
@@ -222,7 +232,6 @@ async function createNamespace(name: string) {
   }
 }
 
-
 /**
  * Removes every CronJob of a namespace with one deletecollection, in the background (the default
  * for batch/v1beta1 is orphaning, which needs the garbage collector this control plane lacks).
@@ -251,30 +260,13 @@ async function deleteNamespace(ns: string) {
 }
 
 /** Runs the load generator in its own process; resolves with its JSON report. */
-interface LoadReport {
-  wallMs: number;
-  requests: number;
-  statuses: Record<string, number>;
-  errors: string[];
-  p50: number;
-  p95: number;
-  p99: number;
-}
 
 function load(
   baseUrl: string,
   ns: string,
   count: number,
   options: { offset?: number; batch?: number; concurrency?: number } = {},
-): Promise<{
-  wallMs: number;
-  requests: number;
-  statuses: Record<string, number>;
-  errors: string[];
-  p50: number;
-  p95: number;
-  p99: number;
-}> {
+): Promise<LoadReport> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -314,9 +306,6 @@ async function pool<T>(
     }),
   );
 }
-
-const fmt = (n: number) => n.toLocaleString('en-US');
-const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * `--keep-alive`: client-node 1.4 creates a new https.Agent (so a new TLS connection, and a CA
@@ -423,7 +412,9 @@ async function main() {
       import('@backstage/plugin-permission-backend'),
       ...(ALLOW_ALL
         ? [
-            import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+            import(
+              '@backstage/plugin-permission-backend-module-allow-all-policy'
+            ),
             mockServices.database.factory({ knex }),
           ]
         : [
@@ -509,6 +500,7 @@ async function main() {
       metadata: { ...manifests[0].metadata, name: 'warm-up' },
     } as any);
     let rawFailed = 0;
+    const rawCpuBefore = cpuSample(state.pids);
     const rawStart = performance.now();
     await pool(manifests, CONCURRENCY, async m => {
       try {
@@ -518,6 +510,7 @@ async function main() {
       }
     });
     const rawMs = performance.now() - rawStart;
+    const rawCpu = cpuPerTask(rawCpuBefore, cpuSample(state.pids), COUNT);
     const rawCreated = (await countCronJobs(ns.raw)) - 1; // without the warm-up object
     await clearCronJobs(ns.raw);
 
@@ -528,12 +521,19 @@ async function main() {
     async function apiPhase(
       label: string,
       options: { batch?: number; concurrency?: number },
-    ) {
+    ): Promise<ApiPhaseResult> {
       console.error(`${label}: submitting ${fmt(COUNT)} tasks …`);
       const runsBefore = await runCount();
       const profiler = PROFILE ? await startProfile() : undefined;
       Object.assign(decisions, { calls: 0, checks: 0, ms: 0 });
+      const cpuBefore = cpuSample(state.pids);
       const report = await load(baseUrl, ns.api, COUNT, options);
+      const cpu = cpuPerTask(
+        cpuBefore,
+        cpuSample(state.pids),
+        COUNT,
+        report.cpuMs,
+      );
       const decided = { ...decisions };
       if (profiler) await profiler.stop(`${PROFILE}.${options.batch ?? 1}`);
       const created = await countCronJobs(ns.api);
@@ -560,6 +560,7 @@ async function main() {
         afterRerun,
         runsAfterRerun,
         decided,
+        cpu,
       };
     }
     const apiBatch = await apiPhase('API, batches', {
@@ -614,167 +615,23 @@ async function main() {
     const kubectlP50 = kubectlSorted[Math.floor(kubectlSorted.length / 2)];
 
     // ---------------------------------------------------------- report
-    const rawRate = COUNT / (rawMs / 1000);
-    const kubectlTotal = kubectlMean * COUNT;
-    const met = (ok: boolean) => (ok ? 'met' : 'missed');
-    const evaluate = (phase: Awaited<ReturnType<typeof apiPhase>>) => {
-      const perTask = phase.report.wallMs / COUNT;
-      const rate = COUNT / (phase.report.wallMs / 1000);
-      return {
-        perTask,
-        rate,
-        vsKubectl: kubectlMean / perTask,
-        vsRaw: rate / rawRate,
-        wallOk: phase.report.wallMs <= 120_000,
-      };
-    };
-    const batchEval = evaluate(apiBatch);
-    const singleEval = evaluate(apiSingle);
-    const statusList = (statuses: Record<string, number>) =>
-      Object.entries(statuses)
-        .map(([k, v]) => `${fmt(v)} × ${k}`)
-        .join(', ');
-    const cpu = `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? 'CPU'}`;
-    const apiRow = (
-      name: string,
-      phase: Awaited<ReturnType<typeof apiPhase>>,
-      e: ReturnType<typeof evaluate>,
-    ) =>
-      `| ${name} | ${fmt(COUNT)} in ${fmt(
-        phase.report.requests,
-      )} requests | **${s(phase.report.wallMs)}** | ${e.perTask.toFixed(
-        2,
-      )} ms | ${e.rate.toFixed(0)} /s | ${phase.report.p50.toFixed(
-        0,
-      )} / ${phase.report.p95.toFixed(0)} / ${phase.report.p99.toFixed(
-        0,
-      )} ms | ${fmt(phase.created)} CronJobs, ${fmt(phase.runs)} runs |`;
-    const decisionLine = (phase: Awaited<ReturnType<typeof apiPhase>>) => {
-      const { calls, checks: asked, ms } = phase.decided;
-      const perCall = calls ? ms / calls : 0;
-      const share = phase.report.p50 ? (perCall / phase.report.p50) * 100 : 0;
-      return `${fmt(calls)} decisions of ${fmt(asked)} checks, ${perCall.toFixed(
-        2,
-      )} ms per request on average (${share.toFixed(1)} % of the p50 request latency), ${(
-        ms / COUNT
-      ).toFixed(3)} ms per task`;
-    };
-    const checks = (phase: Awaited<ReturnType<typeof apiPhase>>) =>
-      `answers ${statusList(phase.report.statuses)}${
-        phase.report.errors.length
-          ? ` (first errors: ${phase.report.errors.join('; ')})`
-          : ''
-      }; last task read back (schedule, queue label): ${
-        phase.sampleOk ? 'ok' : 'FAILED'
-      }; the first 200 tasks sent again: ${statusList(
-        phase.again.statuses,
-      )}, afterwards ${fmt(phase.afterRerun)} CronJobs and ${fmt(
-        phase.runsAfterRerun,
-      )} runs`;
-    const targetLine = (e: ReturnType<typeof evaluate>, wallMs: number) =>
-      `${fmt(COUNT)} tasks ≤ 120 s — **${met(e.wallOk)}** (${s(
-        wallMs,
-      )}); ≥ 20× faster than kubectl per task — **${met(
-        e.vsKubectl >= 20,
-      )}** (${e.vsKubectl.toFixed(0)}×: ${e.perTask.toFixed(
-        2,
-      )} ms vs ${kubectlMean.toFixed(0)} ms); ≥ 0.7× the raw client — **${met(
-        e.vsRaw >= 0.7,
-      )}** (${e.vsRaw.toFixed(2)}×: ${e.rate.toFixed(
-        0,
-      )} /s vs ${rawRate.toFixed(0)} /s)`;
-    const lines = [
-      '## Submit',
-      '',
-      `Measured ${new Date()
-        .toISOString()
-        .slice(0, 10)} by \`bench/submit/run.ts\` on ${cpu}, Node ${
-        process.version
-      }, the local control plane (kube-apiserver v1.20.2 + etcd 3.4 on the same machine), registry on ${dbLabel}; load average at the start ${loadAtStart}, at the end ${os
-        .loadavg()[0]
-        .toFixed(1)} (other work may share the machine).`,
-      '',
-      `Workload: ${fmt(
+    const report = submitReport({
+      settings: {
         COUNT,
-      )} periodic-forecast training tasks (\`bench/submit/tasks.mjs\`: one Prophet forecast per store × metric, a daily \`CronJob\` in the \`biz-forecasting\` Kueue queue, 500m CPU / 1 GiB, model \`model:default/forecast-gmv\`) — the daily volume of the business-forecasting users.`,
-      '',
-      `- **API** — the plugin in \`startTestBackend\` (this process; ${
-        ALLOW_ALL
-          ? 'the permission backend with the allow-all policy, no impersonation (`--allow-all`)'
-          : `the configuration a company runs: the permission backend with the \`ownership\` policy — the namespaces are owned by \`${TEAM}\` (\`kubeai.io/owner\` label), the caller is a member, so every namespace write is a conditional decision applied to the namespace — and Kubernetes impersonation on (every apply sent as \`backstage:user:…\` with the team's group, decided by the cluster's RBAC: a Role for batch objects bound to the team's group in the namespace)`
-      }; mock auth and catalog), the requests from a separate process (\`bench/submit/load.mjs\`, Node \`fetch\`). Per task: OpenAPI validation, the CronJob's zod schema (cron), catalog check of the model, build, server-side apply (\`batch/v1beta1\` found by discovery), run recorded in the registry; per request: one decision step (every task's namespace check, deduplicated, and the run check).`,
-      `  - \`POST /jobs/batch\`, ${BATCH} tasks per request, ${BATCH_CONCURRENCY} requests in flight × 16 applies each = ${
-        BATCH_CONCURRENCY * 16
-      } objects in flight; runs recorded in one transaction per request.`,
-      `  - \`POST /jobs\`, one task per request, ${CONCURRENCY} requests in flight.`,
-      `- **raw client-node** — \`KubernetesObjectApi.create\` of \`@kubernetes/client-node\` 1.4.0, ${CONCURRENCY} in flight, of the identical manifests (built by the same builder), nothing else; it runs first, on the freshest apiserver state.`,
-      `- **kubectl** — \`kubectl apply -f <task>.yaml\` one task after the other (${execFileSync(
-        'kubectl',
-        ['version', '--client'],
-        { encoding: 'utf8' },
-      )
-        .split('\n')[0]
-        .trim()}), ${KUBECTL_SAMPLE} tasks spread over the set, after one warm-up call; extrapolated to ${fmt(
-        COUNT,
-      )}.`,
-      '',
-      '| path | tasks | wall time | per task | throughput | request latency p50 / p95 / p99 | result |',
-      '|---|---|---|---|---|---|---|',
-      apiRow(
-        `**API**, \`POST /jobs/batch\` (${BATCH} per request)`,
-        apiBatch,
-        batchEval,
-      ),
-      apiRow('**API**, `POST /jobs` (one per request)', apiSingle, singleEval),
-      `| raw client-node creates | ${fmt(COUNT)} | ${s(rawMs)} | ${(
-        rawMs / COUNT
-      ).toFixed(2)} ms | ${rawRate.toFixed(0)} /s | — | ${fmt(
-        rawCreated,
-      )} CronJobs${rawFailed ? `, ${rawFailed} failed` : ''} |`,
-      `| kubectl apply, sequential | ${KUBECTL_SAMPLE} (sample) | ${s(
-        kubectlTimes.reduce((a, b) => a + b, 0),
-      )} → ${s(kubectlTotal)} extrapolated | ${kubectlMean.toFixed(
-        0,
-      )} ms (p50 ${kubectlP50.toFixed(0)} ms) | ${(1000 / kubectlMean).toFixed(
-        1,
-      )} /s | — | ${kubectlCreated} CronJobs |`,
-      '',
-      `Checks: batch route — ${checks(apiBatch)}. Single route — ${checks(
-        apiSingle,
-      )}. (Idempotent: server-side apply, runs keyed by cluster and uid.)`,
-      '',
-      `Targets, \`POST /jobs/batch\`: ${targetLine(
-        batchEval,
-        apiBatch.report.wallMs,
-      )}.${
-        ALLOW_ALL
-          ? ''
-          : ` With ownership and impersonation: ${fmt(COUNT)} tasks ≤ 30 s — **${met(
-              apiBatch.report.wallMs <= 30_000,
-            )}** (${s(apiBatch.report.wallMs)}).`
-      }`,
-      '',
-      `Targets, \`POST /jobs\` one task per request: ${targetLine(
-        singleEval,
-        apiSingle.report.wallMs,
-      )}.${
-        ALLOW_ALL
-          ? ''
-          : ` With ownership and impersonation: ≥ 1.0× the raw client — **${met(
-              singleEval.vsRaw >= 1.0,
-            )}** (${singleEval.vsRaw.toFixed(2)}×).`
-      }`,
-      '',
-      `What the permission decisions cost (the routes' decision step, timed in the backend): batch route — ${decisionLine(
-        apiBatch,
-      )}; single route — ${decisionLine(apiSingle)}.`,
-      '',
-      'Order: warm-up (300 tasks per route), raw client, batch route, single route, kubectl; every phase in its own namespace, emptied (deletecollection) before the next. Where the time goes: everything shares the 2 cores — kube-apiserver and etcd, the backend (one Node process) and the load generator. Per object, the backend pays server-side apply (the apiserver computes managed fields) and the registry write, over kept-alive connections (the gateway keeps one keep-alive agent per cluster; the raw client, as client-node 1.4 does by default, opens a TLS connection per request — `--keep-alive` gives it the same agent); per request, HTTP parsing, OpenAPI validation and a permission request. Batching amortizes the per-request part. kubectl pays a process start, kubeconfig and discovery-cache load and a client-side apply (GET, then create) per task.',
-      '',
-      'Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/submit/run.ts` (from the repository root, with `yarn cluster:start` running; `--count N`, `--concurrency N`, `--batch N`, `--kubectl-sample N`, `--postgres` after `eval "$(bash scripts/postgres.sh start)"`, `--profile <file>`, `--allow-all` for the earlier configuration, `--no-write`).',
-      '',
-    ];
-    const report = lines.join('\n');
+        BATCH,
+        BATCH_CONCURRENCY,
+        CONCURRENCY,
+        KUBECTL_SAMPLE,
+        ALLOW_ALL,
+        TEAM,
+        dbLabel,
+        loadAtStart,
+      },
+      apiBatch,
+      apiSingle,
+      raw: { rawMs, rawCpu, rawCreated, rawFailed },
+      kubectl: { kubectlTimes, kubectlMean, kubectlP50, kubectlCreated },
+    });
     console.log(report);
     if (WRITE) writeSection(report);
   } finally {
@@ -783,34 +640,6 @@ async function main() {
     for (const name of Object.values(ns)) await deleteNamespace(name);
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/** Replaces (or appends) the "Submit" section of docs/benchmarks.md, leaving the others as they are. */
-function writeSection(report: string) {
-  const docPath = path.resolve(__dirname, '../../docs/benchmarks.md');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const prettier = require('prettier');
-  const formatted = prettier
-    .format(report, {
-      ...require('@backstage/cli/config/prettier.json'),
-      parser: 'markdown',
-    })
-    .trimEnd();
-  let doc = fs.existsSync(docPath)
-    ? fs.readFileSync(docPath, 'utf8')
-    : '# Benchmarks\n';
-  const start = doc.indexOf('\n## Submit\n');
-  if (start >= 0) {
-    const rest = doc.slice(start + 1);
-    const next = rest.slice(1).search(/\n## /);
-    doc = `${doc.slice(0, start + 1)}${formatted}\n${
-      next >= 0 ? rest.slice(next + 1) : ''
-    }`;
-  } else {
-    doc = `${doc.trimEnd()}\n\n${formatted}\n`;
-  }
-  fs.writeFileSync(docPath, doc);
-  console.error(`wrote ${docPath}`);
 }
 
 main().catch(error => {

@@ -30,6 +30,8 @@ export function localClusterState() {
     restrictedToken: (state.tokens?.restricted ??
       state.restrictedToken) as string,
     caFile,
+    /** the control plane's processes (for the benchmarks' CPU accounting) */
+    pids: { apiserver: Number(state.pids?.apiserver), etcd: Number(state.pids?.etcd) },
   };
 }
 

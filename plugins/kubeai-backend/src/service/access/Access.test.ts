@@ -5,8 +5,8 @@ import {
   kubeaiClusterObjectCreatePermission,
   kubeaiDeploymentCreatePermission,
   kubeaiModelVersionCreatePermission,
-  kubeaiRunCreatePermission,
 } from '@kubeai/plugin-kubeai-common';
+import { catalogEntityCreatePermission } from '@backstage/plugin-catalog-common/alpha';
 import { Access, namespaceChecks } from './Access';
 
 const MODEL = {
@@ -43,7 +43,7 @@ describe('Access', () => {
   it('asks for basic and resource permissions in one batch', async () => {
     const { access, authorize } = accessWith();
     await access.authorize(user, [
-      { permission: kubeaiRunCreatePermission },
+      { permission: catalogEntityCreatePermission },
       {
         permission: kubeaiModelVersionCreatePermission,
         resourceRef: 'model:default/churn',
@@ -52,7 +52,7 @@ describe('Access', () => {
     expect(authorize).toHaveBeenCalledTimes(1);
     expect(authorize).toHaveBeenCalledWith(
       [
-        { permission: kubeaiRunCreatePermission },
+        { permission: catalogEntityCreatePermission },
         {
           permission: kubeaiModelVersionCreatePermission,
           resourceRef: 'model:default/churn',
@@ -71,7 +71,7 @@ describe('Access', () => {
     );
     await expect(
       access.authorize(user, [
-        { permission: kubeaiRunCreatePermission },
+        { permission: catalogEntityCreatePermission },
         {
           permission: kubeaiModelVersionCreatePermission,
           resourceRef: 'model:default/churn',
@@ -147,12 +147,49 @@ describe('Access', () => {
     }));
     await access.authorize(user, [
       ...namespaceChecks(kubeaiClusterObjectCreatePermission, 'local', jobs),
-      ...jobs.map(() => ({ permission: kubeaiRunCreatePermission })),
+      ...jobs.map(() => ({ permission: catalogEntityCreatePermission })),
     ]);
     expect(authorize.mock.calls[0][0]).toEqual([
-      { permission: kubeaiClusterObjectCreatePermission, resourceRef: 'local/cv' },
-      { permission: kubeaiClusterObjectCreatePermission, resourceRef: 'local/biz' },
-      { permission: kubeaiRunCreatePermission },
+      {
+        permission: kubeaiClusterObjectCreatePermission,
+        resourceRef: 'local/cv',
+      },
+      {
+        permission: kubeaiClusterObjectCreatePermission,
+        resourceRef: 'local/biz',
+      },
+      { permission: catalogEntityCreatePermission },
+    ]);
+  });
+
+  it('decides one caller’s concurrent requests together: one request to the permission framework while another is in flight', async () => {
+    const { access, authorize } = accessWith();
+    const write = (namespace: string) =>
+      access.authorize(
+        user,
+        namespaceChecks(kubeaiClusterObjectCreatePermission, 'local', [
+          { metadata: { namespace } },
+        ]),
+      );
+    await Promise.all([write('cv'), write('cv'), write('biz'), write('cv')]);
+    // the first goes at once; the three that arrive meanwhile go together, each namespace once
+    expect(authorize.mock.calls.map(call => call[0])).toEqual([
+      [
+        {
+          permission: kubeaiClusterObjectCreatePermission,
+          resourceRef: 'local/cv',
+        },
+      ],
+      [
+        {
+          permission: kubeaiClusterObjectCreatePermission,
+          resourceRef: 'local/cv',
+        },
+        {
+          permission: kubeaiClusterObjectCreatePermission,
+          resourceRef: 'local/biz',
+        },
+      ],
     ]);
   });
 
@@ -160,7 +197,10 @@ describe('Access', () => {
     const { access } = accessWith(
       jest.fn(async (requests: Array<{ resourceRef?: string }>) =>
         requests.map(r => ({
-          result: r.resourceRef === 'local/biz' ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+          result:
+            r.resourceRef === 'local/biz'
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
         })),
       ),
     );
@@ -183,10 +223,10 @@ describe('Access', () => {
         resourceRef: 'inferenceservice:default/new-one',
         newEntity: true,
       },
-      { permission: kubeaiRunCreatePermission },
+      { permission: catalogEntityCreatePermission },
     ]);
     expect(authorize.mock.calls[0][0]).toEqual([
-      { permission: kubeaiRunCreatePermission },
+      { permission: catalogEntityCreatePermission },
     ]);
     // an entity the catalog has is decided as usual, even when the request re-registers it
     await access.authorize(user, [

@@ -19,6 +19,7 @@ import {
 } from '@backstage/plugin-permission-common';
 import { clusterNamespaceRef } from '@kubeai/plugin-kubeai-common';
 import { UnprocessableEntityError } from '../../errors';
+import { CallerBatchedPermissions } from './CallerBatchedPermissions';
 import { normalizeRef } from '../../refs';
 
 /**
@@ -70,17 +71,22 @@ export function namespaceChecks(
   }));
 }
 
+const toRequest = (check: PermissionCheck) =>
+  isResourcePermission(check.permission)
+    ? { permission: check.permission, resourceRef: check.resourceRef! }
+    : { permission: check.permission as BasicPermission };
+
 /** Credentials, principals, permissions and catalog existence for the KubeAI routes. */
 export class Access {
   readonly #httpAuth: HttpAuthService;
   readonly #auth: AuthService;
-  readonly #permissions: PermissionsService;
+  readonly #permissions: CallerBatchedPermissions;
   readonly #catalog: CatalogService;
 
   constructor(options: AccessOptions) {
     this.#httpAuth = options.httpAuth;
     this.#auth = options.auth;
-    this.#permissions = options.permissions;
+    this.#permissions = new CallerBatchedPermissions(options.permissions);
     this.#catalog = options.catalog;
   }
 
@@ -99,7 +105,8 @@ export class Access {
   }
 
   /**
-   * All checks in one call to the permission framework; the first denial (in the order given) is
+   * All checks in one call to the permission framework (with the same caller's questions that
+   * arrive meanwhile: {@link CallerBatchedPermissions}); the first denial (in the order given) is
    * a `NotAllowedError` (403) naming the permission and the resource.
    */
   async authorize(
@@ -115,7 +122,10 @@ export class Access {
         ['kind'],
       );
       checks = checks.filter(
-        c => !c.newEntity || !c.resourceRef || known.has(normalizeRef(c.resourceRef)),
+        c =>
+          !c.newEntity ||
+          !c.resourceRef ||
+          known.has(normalizeRef(c.resourceRef)),
       );
     }
     if (checks.length === 0) return;
@@ -127,12 +137,8 @@ export class Access {
     }
     const asked = [...unique.values()];
     const decisions = await this.#permissions.authorize(
-      asked.map(c =>
-        isResourcePermission(c.permission)
-          ? { permission: c.permission, resourceRef: c.resourceRef! }
-          : { permission: c.permission as BasicPermission },
-      ),
-      { credentials },
+      asked.map(toRequest),
+      credentials,
     );
     decisions.forEach((decision, i) => {
       if (decision.result !== AuthorizeResult.ALLOW) {
@@ -151,12 +157,8 @@ export class Access {
   ): Promise<boolean[]> {
     if (checks.length === 0) return [];
     const decisions = await this.#permissions.authorize(
-      checks.map(c =>
-        isResourcePermission(c.permission)
-          ? { permission: c.permission, resourceRef: c.resourceRef! }
-          : { permission: c.permission as BasicPermission },
-      ),
-      { credentials },
+      checks.map(toRequest),
+      credentials,
     );
     return decisions.map(d => d.result === AuthorizeResult.ALLOW);
   }
