@@ -53,7 +53,13 @@ export function cpuPerTask(
 }
 export type CpuPerTask = ReturnType<typeof cpuPerTask>;
 
+/** All processes' CPU ms per task: on a machine whose cores are all busy, what bounds throughput. */
+export const cpuTotal = (c: CpuPerTask) =>
+  c.self + c.load + c.apiserver + c.etcd;
+
 export const cpuCell = (c: CpuPerTask, selfLabel: string) =>
-  `${selfLabel} ${c.self.toFixed(2)} · load generator ${c.load.toFixed(
+  `${cpuTotal(c).toFixed(2)} in all: ${selfLabel} ${c.self.toFixed(
+    2,
+  )} · load generator ${c.load.toFixed(
     2,
   )} · kube-apiserver ${c.apiserver.toFixed(2)} · etcd ${c.etcd.toFixed(2)}`;
