@@ -30,6 +30,9 @@ export interface RunRow {
   schedule?: string | null;
   observed?: string | null;
   observed_at?: string | null;
+  /** Child runs (migration 20270101000000_child_runs). */
+  parent_run_id?: string | null;
+  child_count?: number | string | null;
   id: string;
   kind: string;
   cluster: string;
@@ -98,8 +101,15 @@ export class RunStore {
     return run;
   }
 
+  /**
+   * Runs, newest first. With `parent`, the executions of that periodic task; without, the runs
+   * that are no execution of one (a periodic task may gain thousands a day: they are one click
+   * away instead of in every listing).
+   */
   async listRuns(filter: ListRunsQuery = {}): Promise<RunList> {
     const base = this.#db('kubeai_runs');
+    if (filter.parent) base.where({ parent_run_id: filter.parent });
+    else base.whereNull('parent_run_id');
     if (filter.model) base.where({ model_ref: normalizeRef(filter.model) });
     if (filter.kind) base.where({ kind: filter.kind });
     if (filter.phase) base.where({ phase: filter.phase });
@@ -112,7 +122,19 @@ export class RunStore {
           .select('run_id'),
       );
     }
-    const [{ count }] = await base.clone().count({ count: '*' });
+    const onlyParent =
+      filter.parent &&
+      !filter.model &&
+      !filter.kind &&
+      !filter.phase &&
+      !filter.dataset;
+    // the parent keeps the count of its executions: no count over all of them per page
+    const [{ count }] = onlyParent
+      ? await this.#db('kubeai_runs')
+          .where({ id: filter.parent })
+          .select({ count: 'child_count' })
+          .then(rows => (rows.length ? rows : [{ count: 0 }]))
+      : await base.clone().count({ count: '*' });
     const rows: { id: string }[] = await base
       .clone()
       .select('id')
@@ -429,6 +451,8 @@ async function readRuns(
         })),
         params: fromJson(row.params, {}),
         // observed by the cluster informers (src/informers)
+        parentRunId: row.parent_run_id ?? undefined,
+        executions: Number(row.child_count ?? 0) || undefined,
         reason: row.reason ?? undefined,
         schedule: fromJson(row.schedule, undefined),
         observed: fromJson(row.observed, undefined),

@@ -23,6 +23,7 @@ import {
 import { KUBEAI_ANNOTATIONS } from '../manifests/labels';
 import type { KubeObject } from '../manifests/types';
 import type { KindSpec } from './kinds';
+import { podInputs } from './podInputs';
 import type {
   Observation,
   ObservedRunPhase,
@@ -415,6 +416,12 @@ function fluidDatasetStatus(object: any): Status {
       cacheStates: status.cacheStates ?? {},
       ufsTotal: status.ufsTotal,
       fileNum: status.fileNum,
+      // where the data comes from: matched to registered dataset versions (runs' inputs)
+      mountPoints: Array.isArray(object.spec?.mounts)
+        ? object.spec.mounts
+            .map((m: any) => m?.mountPoint)
+            .filter((p: unknown) => typeof p === 'string')
+        : undefined,
       runtimes: Array.isArray(status.runtimes)
         ? status.runtimes.map((r: any) => ({ name: r.name, type: r.type }))
         : undefined,
@@ -510,6 +517,7 @@ export function observe(
     owner,
     schedule,
     ...status,
+    inputs: spec.role === 'run' ? podInputs(object) : undefined,
   };
   for (const key of Object.keys(observation) as (keyof Observation)[]) {
     if (observation[key] === undefined) delete observation[key];

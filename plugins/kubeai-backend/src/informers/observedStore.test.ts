@@ -328,10 +328,13 @@ describe.each(databases.eachSupportedId())(
           },
         }),
       ]);
-      expect((await runsNamed('nightly-1'))[0].schedule).toEqual({
-        kind: 'CronJob',
-        name: 'nightly',
-        runId: scheduleRun.id,
+      // an execution of the periodic task: listed under it, not among the top-level runs
+      expect(await runsNamed('nightly-1')).toEqual([]);
+      const [child] = (await store.listRuns({ parent: scheduleRun.id })).items;
+      expect(child).toMatchObject({
+        name: 'nightly-1',
+        parentRunId: scheduleRun.id,
+        schedule: { kind: 'CronJob', name: 'nightly', runId: scheduleRun.id },
       });
     });
 

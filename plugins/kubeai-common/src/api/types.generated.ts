@@ -181,6 +181,10 @@ export interface Run {
   /** Why the run is in its phase, as the cluster says (`BackoffLimitExceeded`, `Deleted`, …). */
   reason?: string;
   schedule?: RunSchedule;
+  /** The periodic task's run this run is an execution of (a Job its CronJob started). */
+  parentRunId?: string;
+  /** How many executions of this periodic task were recorded (`GET /runs?parent=<id>` lists them). */
+  executions?: number;
   observed?: RunObserved;
   /** When the cluster informers last changed the run. */
   observedAt?: string;
@@ -198,6 +202,10 @@ export interface CreateDatasetVersionRequest {
   version: string;
   /** Location of the data. */
   uri: string;
+  /**
+   * Content digest, `<algorithm>:<hex>` (`sha256:…`). A version whose digest another version
+   * of the dataset already has is that version: it is answered, nothing new is registered.
+   */
   digest?: string;
   /** Size in bytes. */
   size?: number;
@@ -406,10 +414,26 @@ export interface EnvVar {
 /**
  * A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset
  * entity says (its PVC, or the PVC Fluid makes for a cached dataset).
+ * A `table` dataset (ODPS / MaxCompute / Hive) of a training task is not mounted: its engine,
+ * project, table and partition are given to the containers as env
+ * `KUBEAI_INPUT_<NAME>_ENGINE`, `_PROJECT`, `_TABLE`, `_PARTITION` and `_URI` (`<NAME>`: `name`
+ * upper-cased, `-` as `_`), with `args` also as arguments. The partition read (`partition`,
+ * else the one `version` holds, else a fixed one of the entity) is recorded as the run's
+ * input version, registered when missing (`kubeai.dataset.version.create` on the Dataset).
  */
 export interface DatasetMount {
   datasetRef: string;
   version?: string;
+  /**
+   * Table datasets only: the partition read, `key=value` joined by `/` or `,`
+   * (`ds=2026-12-01`, `ds=20261201/hh=00`). Not with `version`.
+   */
+  partition?: string;
+  /**
+   * Table datasets only: also append `--input-<name>-project=…`, `--input-<name>-table=…` and
+   * `--input-<name>-partition=…` to the container's arguments.
+   */
+  args?: boolean;
   name?: string;
   claimName?: string;
   mountPath?: string;
@@ -1053,6 +1077,8 @@ export interface ListModelVersionsQuery {
 
 /** Query parameters of `GET /runs` (listRuns). */
 export interface ListRunsQuery {
+  /** Only the executions of this run (a periodic task's run). */
+  parent?: string;
   /** Only runs training this model. */
   model?: string;
   /** Only runs reading this dataset (any version). */

@@ -455,7 +455,19 @@ export const kubeaiOpenApiSpec = {
         operationId: 'listRuns',
         tags: ['Runs'],
         summary: 'List runs, newest first.',
+        description:
+          'Without `parent`, the runs that are no execution of a periodic task; with `parent`, the\nexecutions of that periodic task (the Jobs its CronJob started), newest first.\n',
         parameters: [
+          {
+            name: 'parent',
+            in: 'query',
+            required: false,
+            description:
+              "Only the executions of this run (a periodic task's run).",
+            schema: {
+              $ref: '#/components/schemas/RunId',
+            },
+          },
           {
             name: 'model',
             in: 'query',
@@ -626,7 +638,7 @@ export const kubeaiOpenApiSpec = {
         tags: ['Datasets'],
         summary: 'Register a version of a dataset.',
         description:
-          'The dataset must exist in the catalog (404 otherwise); the version name is unique per dataset\n(409 otherwise). Permission: `kubeai.dataset.version.create` on the Dataset entity.\n',
+          'The dataset must exist in the catalog (404 otherwise); the version name is unique per dataset\n(409 otherwise). With a `digest` another version of the dataset already has, that version is\nanswered and nothing is registered (identical content is one version, whatever its name).\nPermission: `kubeai.dataset.version.create` on the Dataset entity.\n',
         requestBody: {
           required: true,
           content: {
@@ -3590,6 +3602,17 @@ export const kubeaiOpenApiSpec = {
           schedule: {
             $ref: '#/components/schemas/RunSchedule',
           },
+          parentRunId: {
+            type: 'string',
+            description:
+              "The periodic task's run this run is an execution of (a Job its CronJob started).",
+          },
+          executions: {
+            type: 'integer',
+            minimum: 1,
+            description:
+              'How many executions of this periodic task were recorded (`GET /runs?parent=<id>` lists them).',
+          },
           observed: {
             $ref: '#/components/schemas/RunObserved',
           },
@@ -3662,6 +3685,8 @@ export const kubeaiOpenApiSpec = {
           },
           digest: {
             type: 'string',
+            description:
+              'Content digest, `<algorithm>:<hex>` (`sha256:…`). A version whose digest another version\nof the dataset already has is that version: it is answered, nothing new is registered.\n',
             maxLength: 200,
             pattern: '^[a-z0-9]+:[a-fA-F0-9]{32,128}$',
           },
@@ -4296,13 +4321,27 @@ export const kubeaiOpenApiSpec = {
       DatasetMount: {
         type: 'object',
         description:
-          'A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset\nentity says (its PVC, or the PVC Fluid makes for a cached dataset).\n',
+          "A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset\nentity says (its PVC, or the PVC Fluid makes for a cached dataset).\nA `table` dataset (ODPS / MaxCompute / Hive) of a training task is not mounted: its engine,\nproject, table and partition are given to the containers as env\n`KUBEAI_INPUT_<NAME>_ENGINE`, `_PROJECT`, `_TABLE`, `_PARTITION` and `_URI` (`<NAME>`: `name`\nupper-cased, `-` as `_`), with `args` also as arguments. The partition read (`partition`,\nelse the one `version` holds, else a fixed one of the entity) is recorded as the run's\ninput version, registered when missing (`kubeai.dataset.version.create` on the Dataset).\n",
         properties: {
           datasetRef: {
             $ref: '#/components/schemas/DatasetRef',
           },
           version: {
             $ref: '#/components/schemas/DatasetVersionName',
+          },
+          partition: {
+            type: 'string',
+            description:
+              'Table datasets only: the partition read, `key=value` joined by `/` or `,`\n(`ds=2026-12-01`, `ds=20261201/hh=00`). Not with `version`.\n',
+            minLength: 3,
+            maxLength: 256,
+            pattern:
+              '^[A-Za-z_][A-Za-z0-9_]*=[-A-Za-z0-9_.:+]+([/,][A-Za-z_][A-Za-z0-9_]*=[-A-Za-z0-9_.:+]+)*$',
+          },
+          args: {
+            type: 'boolean',
+            description:
+              "Table datasets only: also append `--input-<name>-project=…`, `--input-<name>-table=…` and\n`--input-<name>-partition=…` to the container's arguments.\n",
           },
           name: {
             $ref: '#/components/schemas/KubernetesObjectName',

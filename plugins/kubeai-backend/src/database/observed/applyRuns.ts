@@ -2,11 +2,15 @@
  * The run step of {@link applyObservations}: links each observation of a run (or schedule) kind to
  * its registry run — by the object row, the uid, the `kubeai.io/run` label, else a run the portal
  * recorded by name before the object had a uid — updates what changed and creates the runs of
- * objects nobody recorded.
+ * objects nobody recorded, with the dataset inputs their pod templates show (./runInputs.ts).
+ *
+ * A Job its CronJob started is a child run of the CronJob's run (`parent_run_id`) once that run
+ * is known; the parent's `child_count` follows, one update per parent and batch.
  */
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { chunks, fromJson, groupBy, toJson } from '../util';
+import { insertDerivedInputs } from './runInputs';
 import type { KindSpec } from './kinds';
 import {
   INFORMER_ACTOR,
@@ -44,6 +48,7 @@ const RUN_COLUMNS = [
   'finished_at',
   'schedule',
   'observed',
+  'parent_run_id',
 ];
 
 /** The stored runs an observation may be: by uid, by run label, by name (no uid yet), by link. */
@@ -197,6 +202,8 @@ export async function applyRuns(
   const runs = await loadRunCandidates(tx, runWork);
   const claimed = new Set<string>();
   const inserts: Record<string, unknown>[] = [];
+  const created: { runId: string; obs: Observation }[] = [];
+  const children = new Map<string, number>(); // parent run id → new children
   for (const w of runWork) {
     const { obs, spec } = w;
     const run = matchRun(w, runs, claimed);
@@ -208,6 +215,10 @@ export async function applyRuns(
       claimed.add(run.id);
       runIds.set(obs, run.id);
       const fields = runFields(spec, obs, run, scheduleRun, now);
+      if (fields.parent_run_id !== (run.parent_run_id ?? null)) {
+        if (run.parent_run_id) count(children, run.parent_run_id, -1);
+        if (fields.parent_run_id) count(children, fields.parent_run_id, 1);
+      }
       if (await updateRun(tx, run, fields, obs, now)) stats.runsUpdated++;
       continue;
     }
@@ -226,6 +237,8 @@ export async function applyRuns(
     claimed.add(id);
     runIds.set(obs, id);
     const fields = runFields(spec, obs, undefined, scheduleRun, now);
+    if (fields.parent_run_id) count(children, fields.parent_run_id, 1);
+    created.push({ runId: id, obs });
     inserts.push({
       id,
       kind: spec.runKind ?? 'training',
@@ -246,7 +259,18 @@ export async function applyRuns(
     await tx('kubeai_runs').insert(chunk);
     stats.runsCreated += chunk.length;
   }
+  await insertDerivedInputs(tx, created);
+  for (const [parent, delta] of children) {
+    if (delta === 0) continue;
+    await tx('kubeai_runs')
+      .where({ id: parent })
+      .increment('child_count', delta);
+  }
   return runIds;
+}
+
+function count(counts: Map<string, number>, key: string, delta: number) {
+  counts.set(key, (counts.get(key) ?? 0) + delta);
 }
 
 /** The JSON kept on a run: what its object looks like (no resourceVersion: it changes each event). */
@@ -275,6 +299,7 @@ interface RunFields {
   finished_at: string | null;
   schedule: string | null;
   observed: string;
+  parent_run_id: string | null;
 }
 
 function runFields(
@@ -322,6 +347,8 @@ function runFields(
         })
       : null,
     observed: toJson(runObserved(obs, now, previous)),
+    // once a child, always a child: a later event without its CronJob's run keeps the link
+    parent_run_id: scheduleRunId ?? current?.parent_run_id ?? null,
   };
 }
 
@@ -333,6 +360,7 @@ function sameRunFields(current: RunRowLite, next: RunFields): boolean {
     (current.started_at ?? null) === next.started_at &&
     (current.finished_at ?? null) === next.finished_at &&
     (current.schedule ?? null) === next.schedule &&
-    (current.observed ?? null) === next.observed
+    (current.observed ?? null) === next.observed &&
+    (current.parent_run_id ?? null) === next.parent_run_id
   );
 }

@@ -69,6 +69,7 @@ export interface RunRowLite {
   finished_at: string | null;
   schedule: string | null;
   observed: string | null;
+  parent_run_id?: string | null;
 }
 
 export interface DeploymentRowLite {

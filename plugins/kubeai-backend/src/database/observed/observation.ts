@@ -53,6 +53,20 @@ export interface Observation {
   storageUri?: string;
   /** Kind-specific summary (conditions, cache states, traffic, …). */
   details: Record<string, unknown>;
+  /** Runs: what their pod templates may read (resolved to dataset inputs when the run is created). */
+  inputs?: ObservedInputs;
+}
+
+/** What the pod templates of a run mount and say about their data. */
+export interface ObservedInputs {
+  /** The PVCs mounted (a Fluid Dataset's PVC has the dataset's name), with the mount's subPath. */
+  claims: { claimName: string; subPath?: string }[];
+  /**
+   * Values of env vars naming datasets (`KUBEAI_DATASET`, `KUBEAI_DATASETS`, `KUBEAI_DATASET_*`:
+   * `dataset:<ns>/<name>[@<version>]`, comma separated) and of any env var holding a location
+   * (`<scheme>://…`), which may be where a registered dataset version is.
+   */
+  env: string[];
 }
 
 /**

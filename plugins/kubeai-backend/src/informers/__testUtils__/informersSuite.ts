@@ -41,6 +41,8 @@ export function informersSuite(suite: string) {
     entity('Model', MODEL),
     entity('InferenceService', `svc-${suffix}`),
     entity('InferenceService', `drift-${suffix}`),
+    // the data the runs' volumes are matched to
+    entity('Dataset', `imgs-${suffix}`),
   ];
   const artifact = (v: number) => `s3://models/${MODEL}/${v}/model.joblib`;
 

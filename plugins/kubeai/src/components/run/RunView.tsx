@@ -28,6 +28,7 @@ import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
 import { ENTITY_TAB_PATHS } from '../lineage/useLineageLinks';
 import { canDeleteRunObject, RunDeleteAction } from './RunDeleteAction';
+import { isPeriodicTask, RunExecutions } from './RunExecutions';
 import { RunLogs } from './RunLogs';
 import { useRunLinks } from './runLinks';
 
@@ -236,6 +237,13 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
             <Field label="Run id">
               <code>{run.id}</code>
             </Field>
+            {run.parentRunId && (
+              <Field label="Execution of">
+                <Link to={paths.run(run.parentRunId)}>
+                  {run.schedule?.name ?? run.parentRunId}
+                </Link>
+              </Field>
+            )}
             <Field label="Last update">{formatDate(run.updatedAt)}</Field>
           </Grid>
         </InfoCard>
@@ -305,6 +313,11 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
           )}
         </InfoCard>
       </Grid>
+      {isPeriodicTask(run) && (
+        <Grid item xs={12}>
+          <RunExecutions run={run} />
+        </Grid>
+      )}
       <Grid item xs={12}>
         <RunLogs run={run} />
       </Grid>
