@@ -29,14 +29,38 @@ export class DatasetVersionStore {
     this.#db = db;
   }
 
+  /**
+   * Registers a version. One with the `digest` another version of the dataset already has is that
+   * version: it is returned and nothing is written (identical content is one version).
+   */
   async createDatasetVersion(
     datasetRef: string,
     request: CreateDatasetVersionRequest,
     actor: string,
   ): Promise<DatasetVersion> {
+    return (await this.#create(datasetRef, request, actor)).datasetVersion;
+  }
+
+  async #create(
+    datasetRef: string,
+    request: CreateDatasetVersionRequest,
+    actor: string,
+  ): Promise<{ datasetVersion: DatasetVersion; created: boolean }> {
     const ref = normalizeRef(datasetRef);
+    const digest = request.digest?.toLowerCase();
     const insert = async () =>
       this.#db.transaction(async tx => {
+        if (digest) {
+          const same = await tx('kubeai_dataset_versions')
+            .where({ dataset_ref: ref, digest })
+            .first();
+          if (same) {
+            return {
+              datasetVersion: datasetVersionFromRow(same),
+              created: false,
+            };
+          }
+        }
         const existing = await tx('kubeai_dataset_versions')
           .where({ dataset_ref: ref, version: request.version })
           .first('id');
@@ -49,7 +73,7 @@ export class DatasetVersionStore {
           dataset_ref: ref,
           version: request.version,
           uri: request.uri,
-          digest: request.digest ?? null,
+          digest: digest ?? null,
           size: request.size ?? null,
           description: request.description ?? null,
           created_by: actor,
@@ -58,11 +82,18 @@ export class DatasetVersionStore {
         const row = await tx('kubeai_dataset_versions')
           .where({ dataset_ref: ref, version: request.version })
           .first();
-        return datasetVersionFromRow(row);
+        return { datasetVersion: datasetVersionFromRow(row), created: true };
       });
     try {
       return await insert();
     } catch (error) {
+      // A concurrent insert of the same digest got there first: that is the version.
+      const same = digest
+        ? await this.getDatasetVersionByDigest(ref, digest)
+        : undefined;
+      if (same) {
+        return { datasetVersion: same, created: false };
+      }
       // A concurrent insert of the same version got there first.
       if ((await this.getDatasetVersion(ref, request.version)) !== undefined) {
         if (!(error instanceof ConflictError)) {
@@ -73,6 +104,20 @@ export class DatasetVersionStore {
       }
       throw error;
     }
+  }
+
+  /** The version of a dataset with this content digest (compared lower-case). */
+  async getDatasetVersionByDigest(
+    datasetRef: string,
+    digest: string,
+  ): Promise<DatasetVersion | undefined> {
+    const row = await this.#db('kubeai_dataset_versions')
+      .where({
+        dataset_ref: normalizeRef(datasetRef),
+        digest: digest.toLowerCase(),
+      })
+      .first();
+    return row ? datasetVersionFromRow(row) : undefined;
   }
 
   async getDatasetVersion(
@@ -108,11 +153,11 @@ export class DatasetVersionStore {
   /**
    * Which version name a dataset version of `uri` gets, checked before anything is applied:
    * a given `version` must be free or already hold the same uri (409 otherwise); without one, the
-   * version that already holds the uri, else the next free `v<n>`.
+   * version that already holds the uri, else `preferred` when free, else the next free `v<n>`.
    */
   async planDatasetVersion(
     datasetRef: string,
-    request: { version?: string; uri: string },
+    request: { version?: string; uri: string; preferred?: string },
   ): Promise<{ version: string; existing?: DatasetVersion }> {
     const ref = normalizeRef(datasetRef);
     if (request.version) {
@@ -138,12 +183,18 @@ export class DatasetVersionStore {
       };
     }
     const taken = new Set(rows.map(r => r.version));
+    if (request.preferred && !taken.has(request.preferred)) {
+      return { version: request.preferred };
+    }
     let n = rows.length + 1;
     while (taken.has(`v${n}`)) n++;
     return { version: `v${n}` };
   }
 
-  /** Creates a dataset version unless it exists with the same uri (then returns it). */
+  /**
+   * Creates a dataset version unless it exists with the same uri, or another holds its digest
+   * (then returns that one).
+   */
   async ensureDatasetVersion(
     datasetRef: string,
     request: CreateDatasetVersionRequest,
@@ -168,14 +219,7 @@ export class DatasetVersionStore {
       return { datasetVersion: existing, created: false };
     }
     try {
-      return {
-        datasetVersion: await this.createDatasetVersion(
-          datasetRef,
-          request,
-          actor,
-        ),
-        created: true,
-      };
+      return await this.#create(datasetRef, request, actor);
     } catch (error) {
       // a concurrent identical request created it first
       const again = error instanceof ConflictError ? await same() : undefined;

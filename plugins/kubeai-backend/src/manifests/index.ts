@@ -6,6 +6,7 @@ export * from './types';
 export * from './labels';
 export * from './cron';
 export * from './inputs';
+export * from './tableInputs';
 export { GPU_RESOURCE, KUEUE_LABELS, VOLCANO } from './common';
 export * from './notebook';
 export * from './training';

@@ -82,7 +82,7 @@ function trainJob(
   const trainer = compact({
     image: input.image,
     command: input.command,
-    args: input.args,
+    args: container.args,
     env: container.env,
     numNodes: input.numNodes,
     numProcPerNode: input.numProcPerNode,

@@ -31,6 +31,7 @@ import {
   storageUriSchema,
   timeZoneSchema,
 } from './inputs';
+import { tableEnvNames, tableInputsSchema } from './tableInputs';
 
 /** The training kinds KubeAI builds: those of the workload table (`@kubeai/plugin-kubeai-common`). */
 export const TRAINING_KINDS = TRAINING_WORKLOAD_KINDS;
@@ -63,6 +64,8 @@ const trainingBaseSchema = identitySchema
     resources: resourcesSchema.optional(),
     /** Datasets, mounted read-only (default `/data/<name>`). */
     datasets: datasetMountsSchema.optional(),
+    /** Warehouse tables read, given as env `KUBEAI_INPUT_<NAME>_…` (see ./tableInputs.ts). */
+    tables: tableInputsSchema.optional(),
     /** Size of a memory-backed `/dev/shm` (PyTorch data loaders need more than the default). */
     shmSize: memoryQuantitySchema.optional(),
     /** Kueue LocalQueue (and WorkloadPriorityClass). */
@@ -219,6 +222,16 @@ export const trainingInputSchema = z
     trainJobSchema,
   ])
   .superRefine((input, ctx) => {
+    const tableEnv = new Set((input.tables ?? []).flatMap(tableEnvNames));
+    (input.env ?? []).forEach((e, i) => {
+      if (tableEnv.has(e.name)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['env', i, 'name'],
+          message: `"${e.name}" is set by a table input`,
+        });
+      }
+    });
     if (input.kind === 'TrainJob') {
       if (input.gang) {
         ctx.addIssue({

@@ -11,6 +11,7 @@ import {
   VOLCANO,
 } from './common';
 import { kubeaiLabels, type KubeaiLabelInput } from './labels';
+import { tableInputArgs, tableInputEnv } from './tableInputs';
 import type { ParsedTrainingInput, TrainingKind } from './trainingInput';
 import type { Container, PodSpec, PodTemplate, Volume } from './types';
 
@@ -70,13 +71,19 @@ export function trainingContainer(
     });
     volumeMounts.push({ name: 'dshm', mountPath: '/dev/shm' });
   }
+  // tables are read by the code itself: it is told where through env (and args when asked)
+  const env = [
+    ...(containerEnv(input.env) ?? []),
+    ...tableInputEnv(input.tables),
+  ];
+  const args = [...(input.args ?? []), ...tableInputArgs(input.tables)];
   const container: Container = compact({
     name: containerName,
     image: input.image,
     command: input.command,
-    args: input.args,
+    args: input.args || args.length > 0 ? args : undefined,
     workingDir: input.workingDir,
-    env: containerEnv(input.env),
+    env: env.length > 0 ? env : undefined,
     resources: containerResources(resources),
     volumeMounts: volumeMounts.length > 0 ? volumeMounts : undefined,
   });

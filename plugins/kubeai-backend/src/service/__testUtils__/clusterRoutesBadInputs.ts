@@ -402,9 +402,10 @@ export function workloadBadInputs(NS: string, BAD_NS: string): BadCase[] {
       'request/body/datasets/0/version: dataset:default/bad-shoe-images has no version v9',
     ],
     [
-      'job: a table dataset cannot be mounted',
-      '/jobs',
-      job({ datasets: [{ datasetRef: 'dataset:default/clicks' }] }),
+      // tables are inputs of training tasks only (./clusterRoutes.tables.test.ts)
+      'notebook: a table dataset cannot be mounted',
+      '/notebooks',
+      nb({ datasets: [{ datasetRef: 'dataset:default/clicks' }] }),
       422,
       'request/body/datasets/0/datasetRef: dataset:default/clicks is a table and cannot be mounted',
     ],

@@ -10,13 +10,15 @@ import type {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
-import { InputError, NotFoundError } from '@backstage/errors';
-import type {
-  ClusterObjectRef,
-  ClusterWriteResult,
-  DatasetMount,
-  ModelVersion,
-  RunInput,
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import {
+  kubeaiDatasetVersionCreatePermission,
+  TABLE_ENGINES,
+  type ClusterObjectRef,
+  type ClusterWriteResult,
+  type DatasetMount,
+  type ModelVersion,
+  type RunInput,
 } from '@kubeai/plugin-kubeai-common';
 import {
   KUBEAI_PORTAL_ENTITY_TOPIC,
@@ -26,10 +28,15 @@ import type { z } from 'zod';
 import type { ClusterGateway } from '../../cluster';
 import type { PortalEntity, RegistryStore } from '../../database/RegistryStore';
 import { UnprocessableEntityError } from '../../errors';
-import type {
-  DatasetMountInput,
-  KubeObject,
-  ModelVersionRef,
+import {
+  parseTableUri,
+  partitionVersionName,
+  PARTITION_PATTERN,
+  tableUri,
+  type DatasetMountInput,
+  type KubeObject,
+  type ModelVersionRef,
+  type TableInput,
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
 import type { Access, PermissionCheck } from '../access/Access';
@@ -168,14 +175,25 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
    * in the registry (422 naming `<field>/<i>/datasetRef`); a given version must exist (422 naming
    * `<field>/<i>/version`). Returns builder mounts (the claim from `claimName`, the entity's
    * claim annotation / PVC source / Fluid cache, or the registry's `pvc://` uri) and run inputs.
+   * With `tables` (training tasks), a `table` dataset is an input read by the code: it becomes a
+   * builder table input, and the partition read its input version — `reads` lists the versions to
+   * register when the run is recorded ({@link recordTableReads}), `checks` the permission to.
    */
   async function resolveDatasets(
     mounts: DatasetMount[] | undefined,
     field: string,
     target: { cluster: string; namespace: string },
     credentials: BackstageCredentials,
-  ): Promise<{ mounts?: DatasetMountInput[]; inputs: RunInput[] }> {
-    if (!mounts || mounts.length === 0) return { inputs: [] };
+    options: { tables?: boolean } = {},
+  ): Promise<ResolvedDatasets> {
+    if (!mounts || mounts.length === 0) {
+      return {
+        inputs: [],
+        reads: [],
+        checks: [],
+        from: { mounts: [], tables: [] },
+      };
+    }
     const refs = mounts.map(m => normalizeRef(m.datasetRef));
     const entities = await access.catalogEntities(credentials, refs, [
       'kind',
@@ -186,7 +204,11 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
       'spec.cache',
     ]);
     const out: DatasetMountInput[] = [];
+    const tables: TableInput[] = [];
     const inputs: RunInput[] = [];
+    const reads: TableRead[] = [];
+    const checks: Check[] = [];
+    const from: ResolvedDatasets['from'] = { mounts: [], tables: [] };
     for (const [i, mount] of mounts.entries()) {
       const ref = refs[i];
       const at = `${field}/${i}`;
@@ -211,11 +233,36 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
           `${at}/datasetRef: ${ref} not found in the catalog or the registry`,
         );
       }
+      const name = mount.name ?? mountNameOf(ref);
+      const table = tableOf(ref, entity, latest, `${at}/datasetRef`);
+      if (table && options.tables) {
+        const read = await resolveTableRead(ref, mount, table, version, at);
+        tables.push({ name, ...read.table });
+        from.tables.push(i);
+        inputs.push(read.input);
+        if (read.register) {
+          reads.push({ ...read.register, input: inputs.length - 1 });
+          checks.push({
+            permission: kubeaiDatasetVersionCreatePermission,
+            resourceRef: ref,
+          });
+        }
+        continue;
+      }
+      if (mount.partition !== undefined || mount.args !== undefined) {
+        const key = mount.partition !== undefined ? 'partition' : 'args';
+        throw new UnprocessableEntityError(
+          table
+            ? `${at}/${key}: ${ref} is a table, and tables are inputs of training tasks only`
+            : `${at}/${key}: ${ref} is not a table dataset (${key} is for tables)`,
+        );
+      }
       const claimName =
         mount.claimName ??
         claimOf(ref, entity, version ?? latest, target, `${at}/datasetRef`);
+      from.mounts.push(i);
       out.push({
-        name: mount.name ?? mountNameOf(ref),
+        name,
         claimName,
         ...(mount.mountPath ? { mountPath: mount.mountPath } : {}),
         ...(mount.subPath ? { subPath: mount.subPath } : {}),
@@ -225,7 +272,148 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
         ...(mount.version !== undefined ? { version: mount.version } : {}),
       });
     }
-    return { mounts: out, inputs };
+    return {
+      ...(out.length ? { mounts: out } : {}),
+      ...(tables.length ? { tables } : {}),
+      inputs,
+      reads,
+      checks,
+      from,
+    };
+  }
+
+  /**
+   * The table a dataset is (its entity's `table` source, or for a registry-only dataset a table
+   * uri of its version); undefined for other datasets and those the portal mounts by annotation.
+   */
+  function tableOf(
+    ref: string,
+    entity: Record<string, any> | undefined,
+    version: { uri: string } | undefined,
+    field: string,
+  ): Omit<TableInput, 'name'> | undefined {
+    if (entity) {
+      if (entity.metadata?.annotations?.['kubeai.io/claim-name'])
+        return undefined;
+      const source = entity.spec?.source ?? {};
+      if (source.type !== 'table') return undefined;
+      if (
+        !(TABLE_ENGINES as readonly string[]).includes(source.engine) ||
+        !source.project ||
+        !source.table
+      ) {
+        throw new UnprocessableEntityError(
+          `${field}: ${ref} is a table without engine (${TABLE_ENGINES.join(
+            ', ',
+          )}), project and table`,
+        );
+      }
+      return {
+        engine: source.engine,
+        project: String(source.project),
+        table: String(source.table),
+        // a fixed partition; a scheduled one (`ds=${bizdate}`) is the caller's to give
+        ...(typeof source.partition === 'string' &&
+        PARTITION_PATTERN.test(source.partition)
+          ? { partition: source.partition }
+          : {}),
+      };
+    }
+    return version ? parseTableUri(version.uri) : undefined;
+  }
+
+  /** The partition a table input reads and the dataset version it is (planned when missing). */
+  async function resolveTableRead(
+    ref: string,
+    mount: DatasetMount,
+    base: Omit<TableInput, 'name'>,
+    version: { version: string; uri: string } | undefined,
+    at: string,
+  ) {
+    for (const key of ['claimName', 'mountPath', 'subPath'] as const) {
+      if (mount[key] !== undefined) {
+        throw new UnprocessableEntityError(
+          `${at}/${key}: ${ref} is a table; it is read by the code, not mounted`,
+        );
+      }
+    }
+    if (mount.partition !== undefined && version) {
+      throw new UnprocessableEntityError(
+        `${at}/partition: give the partition or the version of ${ref}, not both`,
+      );
+    }
+    const table = compact({
+      ...base,
+      partition: version
+        ? parseTableUri(version.uri)?.partition
+        : mount.partition ?? base.partition,
+      args: mount.args,
+    }) as Omit<TableInput, 'name'>;
+    if (version || !table.partition) {
+      // a given version, or the whole table (or a partition decided at run time): no version
+      return {
+        table,
+        input: compact({ datasetRef: ref, version: version?.version }),
+      };
+    }
+    const uri = tableUri(table);
+    const plan = await store.planDatasetVersion(ref, {
+      uri,
+      preferred: partitionVersionName(table.partition),
+    });
+    return {
+      table,
+      input: { datasetRef: ref, version: plan.version },
+      ...(plan.existing
+        ? {}
+        : {
+            register: {
+              datasetRef: ref,
+              version: plan.version,
+              uri,
+              description: `Partition ${table.partition} of ${table.engine} table ${table.project}.${table.table}`,
+            },
+          }),
+    };
+  }
+
+  /**
+   * Registers the partitions a run read that had no version yet and answers its inputs pointing to
+   * them. Another request may have taken the planned name meanwhile: the version of the uri, else
+   * the next free name, is then planned again.
+   */
+  async function recordTableReads(
+    inputs: RunInput[],
+    reads: TableRead[],
+    actor: string,
+  ): Promise<RunInput[]> {
+    const out = [...inputs];
+    for (const read of reads) {
+      const { input, ...request } = read;
+      let registered;
+      try {
+        registered = await store.ensureDatasetVersion(
+          read.datasetRef,
+          request,
+          actor,
+        );
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        const plan = await store.planDatasetVersion(read.datasetRef, {
+          uri: read.uri,
+        });
+        registered = await store.ensureDatasetVersion(
+          read.datasetRef,
+          { ...request, version: plan.version },
+          actor,
+        );
+      }
+      out[input] = {
+        datasetRef: read.datasetRef,
+        version: registered.datasetVersion.version,
+      };
+    }
+    return out;
   }
 
   /** The PVC a dataset is mounted from in `target`, or a 422 saying why there is none. */
@@ -382,6 +570,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     assertEntityKnown,
     zodCheck,
     resolveDatasets,
+    recordTableReads,
     selectModelVersion,
     versionRefOf,
     refOf,
@@ -390,6 +579,45 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     publishEntity,
     announce,
   };
+}
+
+/** A partition a run reads that is not a dataset version yet; `input` is its index in the run's inputs. */
+export interface TableRead {
+  datasetRef: string;
+  version: string;
+  uri: string;
+  description: string;
+  input: number;
+}
+
+/** The datasets of a workload, resolved (see `resolveDatasets`). */
+export interface ResolvedDatasets {
+  mounts?: DatasetMountInput[];
+  tables?: TableInput[];
+  inputs: RunInput[];
+  reads: TableRead[];
+  checks: Check[];
+  /** The request's index of each mount and table (they are split, so a builder's index is not it). */
+  from: { mounts: number[]; tables: number[] };
+}
+
+/**
+ * A builder issue's path in the request: `datasets/<j>` and `tables/<j>` of the builder input are
+ * `datasets/<i>` of the request.
+ */
+export function requestPathOf(
+  path: (string | number)[],
+  from: ResolvedDatasets['from'],
+): (string | number)[] {
+  const [key, j, ...rest] = path;
+  if ((key === 'datasets' || key === 'tables') && typeof j === 'number') {
+    return [
+      'datasets',
+      from[key === 'datasets' ? 'mounts' : 'tables'][j] ?? j,
+      ...rest,
+    ];
+  }
+  return path;
 }
 
 /** What every `register…Routes` of ./ is given: {@link createClusterContext}. */

@@ -14,6 +14,7 @@ import {
   WORKLOADS,
   type CreateJobRequest,
   type Run,
+  type RunInput,
   type TrainingWorkloadKind,
 } from '@kubeai/plugin-kubeai-common';
 import { clusterAnswerStatus } from '../../cluster/errors';
@@ -29,6 +30,7 @@ import {
   type ClusterContext,
   type Check,
   compact,
+  requestPathOf,
   stripServerFields,
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
@@ -48,6 +50,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
+    recordTableReads,
     refOf,
     result,
     modelUrl,
@@ -97,14 +100,19 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       `${at}/datasets`,
       body,
       credentials,
+      { tables: true },
     );
     const { cluster } = body;
-    const input = compact({ ...jobInput(body), datasets: datasets.mounts });
-    if (datasets.mounts) {
+    const input = compact({
+      ...jobInput(body),
+      datasets: datasets.mounts,
+      tables: datasets.tables,
+    });
+    if (datasets.mounts || datasets.tables) {
       zodCheck(
         trainingInputSchema,
         input,
-        path => [at, ...path].join('/'),
+        path => [at, ...requestPathOf(path, datasets.from)].join('/'),
         ` for kind ${body.kind}`,
       );
     }
@@ -119,13 +127,21 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
             })
         : undefined;
     const built = buildTraining(input as any, { apiVersion });
-    return { body, built, inputs: datasets.inputs, main: built.length - 1 };
+    return {
+      body,
+      built,
+      inputs: datasets.inputs,
+      reads: datasets.reads,
+      checks: datasets.checks,
+      main: built.length - 1,
+    };
   }
 
   /** The run of an applied training task. */
   const jobRun = (
     job: Awaited<ReturnType<typeof prepareJob>>,
     applied: KubeObject[],
+    inputs = job.inputs,
   ) => ({
     kind: 'training' as const,
     cluster: job.body.cluster,
@@ -133,7 +149,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     name: job.body.name,
     uid: String(applied[job.main].metadata.uid),
     modelRef: job.body.modelRef,
-    inputs: job.inputs,
+    inputs,
     params: compact({
       ...job.body.params,
       objectKind: job.body.kind,
@@ -144,14 +160,22 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
   });
 
   /** The checks of training tasks: each namespace they go to, and recording their runs there. */
-  const jobChecks = (jobs: Array<{ body: JobRequest; built: KubeObject[] }>): Check[] => [
+  const jobChecks = (
+    jobs: Array<{ body: JobRequest; built: KubeObject[]; checks: Check[] }>,
+  ): Check[] => [
     ...jobs.flatMap(job =>
-      namespaceChecks(kubeaiClusterObjectCreatePermission, job.body.cluster, job.built),
+      namespaceChecks(
+        kubeaiClusterObjectCreatePermission,
+        job.body.cluster,
+        job.built,
+      ),
     ),
     ...jobs.map(job => ({
       permission: kubeaiRunCreatePermission,
       resourceRef: clusterNamespaceRef(job.body.cluster, job.body.namespace),
     })),
+    // registering the table partitions they read
+    ...jobs.flatMap(job => job.checks),
   ];
 
   /** A training task: its objects (the workload last), recorded as a run. */
@@ -171,8 +195,15 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         cluster: body.cluster,
         objects: job.built,
         checks: jobChecks([job]),
-        record: (applied, actor) =>
-          store.upsertObjectRun(jobRun(job, applied), actor),
+        record: async (applied, actor) =>
+          store.upsertObjectRun(
+            jobRun(
+              job,
+              applied,
+              await recordTableReads(job.inputs, job.reads, actor),
+            ),
+            actor,
+          ),
       };
     },
   };
@@ -295,11 +326,19 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       const recorded = await flow.recordAfterApply(
         ok.flatMap(x => x.applied!),
         ok[0].job.body.cluster,
-        () =>
-          store.upsertObjectRuns(
-            ok.map(x => jobRun(x.job, x.applied!)),
-            access.actorOf(credentials),
-          ),
+        async () => {
+          const actor = access.actorOf(credentials);
+          const inputs: RunInput[][] = [];
+          for (const x of ok) {
+            inputs.push(
+              await recordTableReads(x.job.inputs, x.job.reads, actor),
+            );
+          }
+          return store.upsertObjectRuns(
+            ok.map((x, k) => jobRun(x.job, x.applied!, inputs[k])),
+            actor,
+          );
+        },
       );
       recorded.forEach((r, k) => runs.set(ok[k].i, r.run));
     }
