@@ -41,6 +41,18 @@ export class DatasetVersionStore {
     return (await this.#create(datasetRef, request, actor)).datasetVersion;
   }
 
+  /**
+   * {@link DatasetVersionStore.createDatasetVersion}, saying whether a version was registered
+   * (`created`) or an existing one with the same digest answered.
+   */
+  registerDatasetVersion(
+    datasetRef: string,
+    request: CreateDatasetVersionRequest,
+    actor: string,
+  ): Promise<{ datasetVersion: DatasetVersion; created: boolean }> {
+    return this.#create(datasetRef, request, actor);
+  }
+
   async #create(
     datasetRef: string,
     request: CreateDatasetVersionRequest,

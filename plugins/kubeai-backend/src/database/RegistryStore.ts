@@ -143,6 +143,12 @@ export class RegistryStore {
   ) {
     return this.datasetVersions.createDatasetVersion(...a);
   }
+
+  registerDatasetVersion(
+    ...a: Parameters<DatasetVersionStore['registerDatasetVersion']>
+  ) {
+    return this.datasetVersions.registerDatasetVersion(...a);
+  }
   getDatasetVersion(
     ...a: Parameters<DatasetVersionStore['getDatasetVersion']>
   ) {

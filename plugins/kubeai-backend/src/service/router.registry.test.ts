@@ -118,6 +118,24 @@ describe.each(databases.eachSupportedId())(
         expect(list.body.totalItems).toBe(100);
       });
 
+      it('answers an existing dataset version with the same digest with 200, registering nothing', async () => {
+        const path = '/api/kubeai/datasets/default/images/versions';
+        const digest = `sha256:${'ab'.repeat(32)}`;
+        const first = await request(app.server)
+          .post(path)
+          .send({ version: 'd1', uri: 's3://datasets/images/d1/', digest });
+        expect(first.status).toBe(201);
+        const again = await request(app.server)
+          .post(path)
+          .send({ version: 'd2', uri: 's3://datasets/images/d2/', digest });
+        expect(again.status).toBe(200);
+        expect(again.body.version).toBe('d1');
+        const list = await request(app.server).get(`${path}?limit=100`);
+        expect(
+          list.body.items.map((v: { version: string }) => v.version),
+        ).toEqual(['d1']);
+      });
+
       it('records datasets, runs, deployments and answers lineage', async () => {
         await request(app.server)
           .post('/api/kubeai/datasets/default/images/versions')

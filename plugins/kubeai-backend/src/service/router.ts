@@ -401,15 +401,13 @@ export async function createRouter(
         resourceRef: datasetRef,
       },
     ]);
-    res
-      .status(201)
-      .json(
-        await store.createDatasetVersion(
-          datasetRef,
-          req.body,
-          access.actorOf(credentials),
-        ),
-      );
+    const { datasetVersion, created } = await store.registerDatasetVersion(
+      datasetRef,
+      req.body,
+      access.actorOf(credentials),
+    );
+    // an existing version with the same digest: nothing registered
+    res.status(created ? 201 : 200).json(datasetVersion);
   });
 
   api.get('/datasets/:namespace/:name/versions', async (req, res) => {

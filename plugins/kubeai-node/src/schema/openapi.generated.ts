@@ -657,6 +657,17 @@ export const kubeaiOpenApiSpec = {
           },
         },
         responses: {
+          '200': {
+            description:
+              'An existing version of the dataset with the same digest; nothing was registered.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/DatasetVersion',
+                },
+              },
+            },
+          },
           '201': {
             description: 'The stored dataset version.',
             content: {
