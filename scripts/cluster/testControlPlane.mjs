@@ -57,23 +57,21 @@ export const readState = () =>
 export const readKubeconfig = () =>
   readFileSync(path.join(stateDir, 'kubeconfig'), 'utf8');
 
-/** One request with the server, CA and admin token of a kubeconfig's text (as kubectl would send it). */
-export function request(kubeconfig, method, urlPath, body) {
-  const kc = YAML.parse(kubeconfig);
-  const { server, 'certificate-authority-data': ca } = kc.clusters[0].cluster;
-  const { token } = kc.users.find(u => u.name === 'kubeai-admin').user;
+/** One HTTPS request to the apiserver; answers status and parsed body. */
+function send({ server, ca, token, headers = {} }, method, urlPath, body) {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
       new URL(urlPath, server),
       {
         method,
-        ca: Buffer.from(ca, 'base64'),
+        ca,
         timeout: 15_000,
         headers: {
           Accept: 'application/json',
           Authorization: `Bearer ${token}`,
           ...(payload ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
         },
       },
       res => {
@@ -90,6 +88,19 @@ export function request(kubeconfig, method, urlPath, body) {
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** One request with the server, CA and admin token of a kubeconfig's text (as kubectl would send it). */
+export function request(kubeconfig, method, urlPath, body) {
+  const kc = YAML.parse(kubeconfig);
+  const { server, 'certificate-authority-data': ca } = kc.clusters[0].cluster;
+  const { token } = kc.users.find(u => u.name === 'kubeai-admin').user;
+  return send(
+    { server, ca: Buffer.from(ca, 'base64'), token },
+    method,
+    urlPath,
+    body,
+  );
 }
 
 /** A namespace and a ConfigMap in it, created through the API. */
@@ -161,35 +172,12 @@ export async function assertRestartedInPlace(before, kubeconfig, names) {
 /** One request with a token of the state and extra headers (repeated headers as arrays). */
 export function requestWith(token, method, urlPath, body, headers = {}) {
   const state = readState();
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(urlPath, state.server),
-      {
-        method,
-        ca: readFileSync(state.caFile),
-        timeout: 15_000,
-        headers: {
-          Accept: 'application/json',
-          Authorization: `Bearer ${token}`,
-          ...(payload ? { 'Content-Type': 'application/json' } : {}),
-          ...headers,
-        },
-      },
-      res => {
-        let text = '';
-        res.on('data', d => (text += d));
-        res.on('end', () =>
-          resolve({ status: res.statusCode, body: JSON.parse(text || 'null') }),
-        );
-      },
-    );
-    req.on('timeout', () =>
-      req.destroy(new Error(`timeout ${method} ${urlPath}`)),
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return send(
+    { server: state.server, ca: readFileSync(state.caFile), token, headers },
+    method,
+    urlPath,
+    body,
+  );
 }
 
 export const configMap = name => ({
