@@ -1,7 +1,7 @@
 /*
  * Dataset version digests on SQLite and PostgreSQL: identical content is one version (also when
  * registered concurrently), digests compare lower-case, and the migration that added the unique
- * index keeps the data it finds (a repeated digest is dropped from the later version only).
+ * index keeps the data it finds (a repeated digest stays recorded; only the oldest gets the key).
  */
 import { TestDatabaseId } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
@@ -128,13 +128,14 @@ describe.each(databases.eachSupportedId())(
           version: 'v2',
           uri: 's3://d/2',
           digest: DIGEST,
+          digest_key: DIGEST,
           created_by: USER,
           created_at: new Date().toISOString(),
         }),
       ).rejects.toThrow();
     });
 
-    it('migrates existing repeated digests: the oldest keeps it, names and uris stay', async () => {
+    it('migrates existing repeated digests: every digest stays as recorded, the oldest is the one version of that content', async () => {
       const config = {
         directory: resolvePackagePath(
           '@kubeai/plugin-kubeai-backend',
@@ -162,12 +163,23 @@ describe.each(databases.eachSupportedId())(
       }
       const rows = await knex('kubeai_dataset_versions')
         .orderBy('id')
-        .select('version', 'digest');
+        .select('version', 'uri', 'digest', 'digest_key');
+      const upper = DIGEST.toUpperCase().replace('SHA256', 'sha256');
       expect(rows).toEqual([
-        { version: 'v1', digest: DIGEST },
-        { version: 'v2', digest: null },
-        { version: 'v3', digest: null },
+        { version: 'v1', uri: 's3://d/v1', digest: upper, digest_key: DIGEST },
+        { version: 'v2', uri: 's3://d/v2', digest: DIGEST, digest_key: null },
+        { version: 'v3', uri: 's3://d/v3', digest: null, digest_key: null },
       ]);
+      // the content is one version: v1
+      const again = await store.registerDatasetVersion(
+        DATASET,
+        { version: 'v4', uri: 's3://d/v4', digest: DIGEST },
+        USER,
+      );
+      expect(again).toMatchObject({
+        created: false,
+        datasetVersion: { version: 'v1' },
+      });
     });
   },
 );

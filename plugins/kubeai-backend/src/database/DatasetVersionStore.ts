@@ -15,6 +15,8 @@ export interface DatasetVersionRow {
   version: string;
   uri: string;
   digest: string | null;
+  /** `digest` lower-cased, unique per dataset (migration 20270102000000_dataset_digest). */
+  digest_key: string | null;
   size: string | number | null;
   description: string | null;
   created_by: string;
@@ -64,7 +66,7 @@ export class DatasetVersionStore {
       this.#db.transaction(async tx => {
         if (digest) {
           const same = await tx('kubeai_dataset_versions')
-            .where({ dataset_ref: ref, digest })
+            .where({ dataset_ref: ref, digest_key: digest })
             .first();
           if (same) {
             return {
@@ -85,7 +87,8 @@ export class DatasetVersionStore {
           dataset_ref: ref,
           version: request.version,
           uri: request.uri,
-          digest: digest ?? null,
+          digest: request.digest ?? null,
+          digest_key: digest ?? null,
           size: request.size ?? null,
           description: request.description ?? null,
           created_by: actor,
@@ -126,7 +129,7 @@ export class DatasetVersionStore {
     const row = await this.#db('kubeai_dataset_versions')
       .where({
         dataset_ref: normalizeRef(datasetRef),
-        digest: digest.toLowerCase(),
+        digest_key: digest.toLowerCase(),
       })
       .first();
     return row ? datasetVersionFromRow(row) : undefined;
