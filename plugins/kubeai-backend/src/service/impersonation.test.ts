@@ -23,7 +23,6 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import fs from 'node:fs';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createTestDatabases } from '../__testUtils__/databases';
@@ -32,6 +31,7 @@ import { kubeaiPlugin } from '../plugin';
 import {
   deleteNamespace,
   listCreated,
+  portalControlPlane,
   testGateway,
 } from './__testUtils__/clusterRoutes';
 import { realAuth } from './__testUtils__/realAuth';
@@ -46,45 +46,6 @@ const ALICE = 'user:default/alice';
 const BOB = 'user:default/bob';
 const CV = 'group:default/cv-team';
 const SEARCH = 'group:default/search-reco';
-
-/** The control plane's state: server, CA, the portal's and the restricted user's tokens, audit log. */
-function controlPlane() {
-  const dir = process.env.KUBEAI_KUBECONFIG
-    ? path.dirname(process.env.KUBEAI_KUBECONFIG)
-    : path.resolve(__dirname, '../../../../.kubeai/cluster');
-  const state = JSON.parse(
-    fs.readFileSync(path.join(dir, 'state.json'), 'utf8'),
-  );
-  if (!state.tokens?.portal || !state.auditLog) {
-    throw new Error(
-      'the local control plane has no portal identity or audit log yet: run `node scripts/cluster/cluster.mjs start` (it restarts the apiserver in place)',
-    );
-  }
-  const caData = fs.readFileSync(state.caFile).toString('base64');
-  const cluster = (name: string, token: string) => ({
-    name,
-    url: state.server,
-    authProvider: 'serviceAccount',
-    serviceAccountToken: token,
-    caData,
-  });
-  return {
-    auditLog: state.auditLog as string,
-    kubernetes: {
-      clusterLocatorMethods: [
-        {
-          type: 'config',
-          clusters: [
-            // the portal's own identity, as `cluster.mjs env` gives it to the portal
-            cluster('local', state.tokens.portal),
-            // an account that may not impersonate
-            cluster('local-restricted', state.tokens.restricted),
-          ],
-        },
-      ],
-    },
-  };
-}
 
 /** The apiserver's audit events of writes in a namespace (one JSON object per line). */
 function auditEvents(auditLog: string, namespace: string): any[] {
@@ -137,7 +98,7 @@ const authorize = async (requests: unknown[]) =>
     result: deny.all ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
   }));
 
-const plane = controlPlane();
+const plane = portalControlPlane();
 const gateway = testGateway();
 const databases = createTestDatabases();
 

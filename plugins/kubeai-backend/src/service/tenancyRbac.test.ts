@@ -34,7 +34,11 @@ import { Kube, readClusterState } from '../informers/__testUtils__/kube';
 import type { KubeObject } from '../manifests';
 import { kubeaiPlugin } from '../plugin';
 import { readTenancyConfig } from '../tenancy/tenancyConfig';
-import { listCreated, testGateway } from './__testUtils__/clusterRoutes';
+import {
+  listCreated,
+  portalControlPlane,
+  testGateway,
+} from './__testUtils__/clusterRoutes';
 import { realAuth } from './__testUtils__/realAuth';
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds.
@@ -252,32 +256,6 @@ const authorize = async (requests: unknown[]) =>
 const databases = createTestDatabases();
 const gateway = testGateway();
 
-function kubernetesConfig() {
-  if (!(state as { tokens: { portal?: string } }).tokens.portal) {
-    throw new Error(
-      'the local control plane has no portal identity yet: run `node scripts/cluster/cluster.mjs start`',
-    );
-  }
-  return {
-    clusterLocatorMethods: [
-      {
-        type: 'config',
-        clusters: [
-          {
-            name: 'local',
-            url: state.server,
-            authProvider: 'serviceAccount',
-            // the portal's own identity, as `cluster.mjs env` gives it to the portal
-            serviceAccountToken: (state as { tokens: { portal?: string } })
-              .tokens.portal,
-            caData: fs.readFileSync(state.caFile!).toString('base64'),
-          },
-        ],
-      },
-    ],
-  };
-}
-
 const notebook = (namespace: string, name: string) => ({
   cluster: 'local',
   namespace,
@@ -311,7 +289,7 @@ describe('through the API with impersonation: platform admin anywhere, a team me
               informers: { enabled: false },
               tenancy: { impersonation: { enabled: true } },
             },
-            kubernetes: kubernetesConfig(),
+            kubernetes: portalControlPlane().kubernetes,
           },
         }),
       ],

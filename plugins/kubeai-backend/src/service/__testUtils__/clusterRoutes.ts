@@ -31,7 +31,10 @@ export function localClusterState() {
       state.restrictedToken) as string,
     caFile,
     /** the control plane's processes (for the benchmarks' CPU accounting) */
-    pids: { apiserver: Number(state.pids?.apiserver), etcd: Number(state.pids?.etcd) },
+    pids: {
+      apiserver: Number(state.pids?.apiserver),
+      etcd: Number(state.pids?.etcd),
+    },
   };
 }
 
@@ -116,4 +119,47 @@ export async function deleteNamespace(
   namespace: string,
 ): Promise<void> {
   await purgeNamespaces(namespace);
+}
+
+/**
+ * The local control plane as the portal sees it with impersonation: `kubernetes:` config whose
+ * `local` cluster uses the portal's own identity (may impersonate; `local-restricted` may not),
+ * and the apiserver's audit log.
+ */
+export function portalControlPlane() {
+  const state = JSON.parse(
+    fs.readFileSync(
+      path.join(path.dirname(localKubeconfigPath()), 'state.json'),
+      'utf8',
+    ),
+  );
+  if (!state.tokens?.portal || !state.auditLog) {
+    throw new Error(
+      'the local control plane has no portal identity or audit log yet: run `node scripts/cluster/cluster.mjs start` (it restarts the apiserver in place)',
+    );
+  }
+  const caData = fs.readFileSync(state.caFile).toString('base64');
+  const cluster = (name: string, token: string) => ({
+    name,
+    url: state.server,
+    authProvider: 'serviceAccount',
+    serviceAccountToken: token,
+    caData,
+  });
+  return {
+    auditLog: state.auditLog as string,
+    kubernetes: {
+      clusterLocatorMethods: [
+        {
+          type: 'config',
+          clusters: [
+            // the portal's own identity, as `cluster.mjs env` gives it to the portal
+            cluster('local', state.tokens.portal),
+            // an account that may not impersonate
+            cluster('local-restricted', state.tokens.restricted),
+          ],
+        },
+      ],
+    },
+  };
 }
