@@ -12,6 +12,7 @@ import {
 } from '../__testUtils__/databases';
 import { RegistryStore } from '../database/RegistryStore';
 import { kubeaiMetadata } from '../manifests/labels';
+import { tableInputEnv } from '../manifests/tableInputs';
 import { kindSpec } from './kinds';
 import { observe } from './observe';
 
@@ -384,6 +385,41 @@ describe.each(databases.eachSupportedId())(
           r => r.name,
         ),
       ).toEqual(['reads-all']);
+    });
+
+    it("derives a table input from the uri env the portal's table inputs set", async () => {
+      const ns = 'tables';
+      await store.createDatasetVersion(
+        'dataset:default/orders',
+        { version: '2026-12-01', uri: 'odps://dw.orders/ds=2026-12-01' },
+        USER,
+      );
+      const env = (partition?: string) =>
+        tableInputEnv([
+          {
+            name: 'orders',
+            engine: 'odps',
+            project: 'dw',
+            table: 'orders',
+            ...(partition ? { partition } : {}),
+          },
+        ]);
+      await store.applyObservations([
+        job('reads-partition', { ns, env: env('ds=2026-12-01') }),
+        // a partition, or the whole table, no version holds is no input
+        job('reads-new-partition', { ns, env: env('ds=2026-12-02') }),
+        job('reads-whole-table', { ns, env: env() }),
+      ]);
+      const runs = (await store.listRuns({ limit: 1000 })).items.filter(
+        r => r.namespace === ns,
+      );
+      const inputsOf = (name: string) =>
+        runs.find(r => r.name === name)!.inputs;
+      expect(inputsOf('reads-partition')).toEqual([
+        { datasetRef: 'dataset:default/orders', version: '2026-12-01' },
+      ]);
+      expect(inputsOf('reads-new-partition')).toEqual([]);
+      expect(inputsOf('reads-whole-table')).toEqual([]);
     });
   },
 );

@@ -1,5 +1,6 @@
 /* What the pod templates of each run kind mount and say about their data. */
 import { parseDatasetEnv } from '../database/observed/runInputs';
+import { tableInputEnv } from '../manifests/tableInputs';
 import { podInputs } from './podInputs';
 
 const claim = (name: string, claimName: string) => ({
@@ -74,6 +75,35 @@ describe('podInputs', () => {
       claims: [{ claimName: 'clicks' }],
       env: ['dataset:default/a@v1', 'default/b', 'c', 's3://bucket/path/'],
     });
+  });
+
+  it("reads the table uri the portal's table inputs set, ahead of other locations", () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      name: `SOURCE_${i}`,
+      value: `s3://bucket/${i}`,
+    }));
+    const tables = tableInputEnv([
+      {
+        name: 'clicks',
+        engine: 'odps',
+        project: 'dw',
+        table: 'clicks',
+        partition: 'ds=2026-12-01',
+      },
+    ]);
+    const result = podInputs({
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'main', env: [...many, ...tables] }] },
+        },
+      },
+    });
+    // engine, project, table and partition are no locations; the uri is, and is kept first
+    expect(result?.env[0]).toBe('odps://dw.clicks/ds=2026-12-01');
+    expect(result?.env).toHaveLength(32);
+    expect(result?.env.filter(v => !v.startsWith('s3://'))).toEqual([
+      'odps://dw.clicks/ds=2026-12-01',
+    ]);
   });
 
   it('is undefined for a pod that mounts and names nothing', () => {

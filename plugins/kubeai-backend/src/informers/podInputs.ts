@@ -8,6 +8,12 @@ import type { ObservedInputs } from '../database/observed/observation';
 
 /** Env vars whose values name datasets (`dataset:<ns>/<name>[@<version>]`, comma separated). */
 export const DATASET_ENV = /^KUBEAI_DATASETS?(_[A-Z0-9_]+)?$/;
+/**
+ * The uri of a table a portal workload reads (`KUBEAI_INPUT_<NAME>_URI=odps://proj.table/ds=…`,
+ * manifests/tableInputs.ts): a location, kept ahead of other env values so that the bound below
+ * never drops it.
+ */
+export const TABLE_URI_ENV = /^KUBEAI_INPUT_[A-Z0-9_]+_URI$/;
 /** A location (`s3://…`, `pvc://…`): matched against the uris of registered dataset versions. */
 const LOCATION = /^[a-zA-Z][-+.a-zA-Z0-9]*:\/\/\S+$/;
 /** Bounds, so that an odd object cannot make a batch's lookups large. */
@@ -19,6 +25,7 @@ interface Collected {
   claimsByVolume: Map<string, string>;
   mounts: { volume: string; subPath?: string }[];
   env: Set<string>;
+  tableUris: Set<string>;
 }
 
 function collectContainer(container: any, out: Collected) {
@@ -38,7 +45,13 @@ function collectContainer(container: any, out: Collected) {
   for (const env of Array.isArray(container.env) ? container.env : []) {
     const value = env?.value;
     if (typeof value !== 'string' || value.length > MAX_VALUE_LENGTH) continue;
-    if (typeof env.name === 'string' && DATASET_ENV.test(env.name)) {
+    if (
+      typeof env.name === 'string' &&
+      TABLE_URI_ENV.test(env.name) &&
+      LOCATION.test(value)
+    ) {
+      out.tableUris.add(value);
+    } else if (typeof env.name === 'string' && DATASET_ENV.test(env.name)) {
       for (const part of value.split(/[,\s]+/)) if (part) out.env.add(part);
     } else if (LOCATION.test(value)) {
       out.env.add(value);
@@ -85,6 +98,7 @@ export function podInputs(object: object): ObservedInputs | undefined {
     claimsByVolume: new Map(),
     mounts: [],
     env: new Set(),
+    tableUris: new Set(),
   };
   walk((object as { spec?: unknown }).spec, 0, out);
   const claims = new Map<string, { claimName: string; subPath?: string }>();
@@ -104,7 +118,7 @@ export function podInputs(object: object): ObservedInputs | undefined {
   }
   const result: ObservedInputs = {
     claims: [...claims.values()].slice(0, MAX_VALUES),
-    env: [...out.env].slice(0, MAX_VALUES),
+    env: [...new Set([...out.tableUris, ...out.env])].slice(0, MAX_VALUES),
   };
   return result.claims.length || result.env.length ? result : undefined;
 }

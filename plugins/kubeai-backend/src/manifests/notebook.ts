@@ -1,6 +1,7 @@
 /**
  * Kubeflow `Notebook` (`kubeflow.org/v1`): a Jupyter (or VS Code / RStudio) server with CPU,
- * memory and GPUs, a read-write workspace PVC (new or existing) and datasets mounted read-only.
+ * memory and GPUs, a read-write workspace PVC (new or existing), datasets mounted read-only and
+ * warehouse tables given as env (./tableInputs.ts).
  */
 import { z } from 'zod';
 import {
@@ -22,6 +23,7 @@ import {
   resourcesSchema,
 } from './inputs';
 import { kubeaiMetadata } from './labels';
+import { tableEnvNames, tableInputEnv, tableInputsSchema } from './tableInputs';
 import type { KubeObject, PodSpec, Volume } from './types';
 
 /** The workspace volume of a notebook: an existing PVC, or a new one of `size`. */
@@ -62,6 +64,8 @@ export const notebookInputSchema = identitySchema
     workspace: notebookWorkspaceSchema.optional(),
     /** Datasets, mounted read-only (default `/data/<name>`). */
     datasets: datasetMountsSchema.optional(),
+    /** Warehouse tables read, given as env `KUBEAI_INPUT_<NAME>_…` (notebooks take no `args`). */
+    tables: tableInputsSchema.optional(),
     /** Model the notebook works on (label `kubeai.io/model`). */
     modelRef: modelRefSchema.optional(),
   })
@@ -76,6 +80,26 @@ export const notebookInputSchema = identitySchema
           code: z.ZodIssueCode.custom,
           path: ['datasets', i, 'mountPath'],
           message: `mount path "${path}" is the workspace's`,
+        });
+      }
+    });
+    (input.tables ?? []).forEach((t, i) => {
+      if (t.args) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['tables', i, 'args'],
+          message:
+            'a notebook server takes no arguments; the table is given as env',
+        });
+      }
+    });
+    const tableEnv = new Set((input.tables ?? []).flatMap(tableEnvNames));
+    (input.env ?? []).forEach((e, i) => {
+      if (tableEnv.has(e.name)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['env', i, 'name'],
+          message: `"${e.name}" is set by a table input`,
         });
       }
     });
@@ -127,13 +151,18 @@ export function buildNotebook(rawInput: NotebookInput): KubeObject[] {
   volumes.push(...datasets.volumes);
   volumeMounts.push(...datasets.volumeMounts);
 
+  // tables are read by the notebook's code: it is told where through env
+  const env = [
+    ...(containerEnv(input.env) ?? []),
+    ...tableInputEnv(input.tables),
+  ];
   const podSpec: PodSpec = compact({
     containers: [
       compact({
         name: input.name,
         image: input.image,
         resources: containerResources(input.resources),
-        env: containerEnv(input.env),
+        env: env.length > 0 ? env : undefined,
         volumeMounts: volumeMounts.length > 0 ? volumeMounts : undefined,
       }),
     ],

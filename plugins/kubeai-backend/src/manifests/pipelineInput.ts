@@ -22,6 +22,7 @@ import {
   resourcesSchema,
   timeZoneSchema,
 } from './inputs';
+import { tableInputsSchema } from './tableInputs';
 
 const stepBase = {
   /** Task name in the DAG (unique). */
@@ -67,6 +68,8 @@ const containerStepSchema = z
     env: envSchema.optional(),
     resources: resourcesSchema.optional(),
     datasets: datasetMountsSchema.optional(),
+    /** Warehouse tables read, given as env `KUBEAI_INPUT_<NAME>_…` (see ./tableInputs.ts). */
+    tables: tableInputsSchema.optional(),
     outputs: z.array(outputParameterSchema).max(32).optional(),
   })
   .strict();

@@ -22,6 +22,7 @@ import {
   type ParsedStep,
 } from './pipelineInput';
 import { tokenize } from './pipelinePlaceholders';
+import { tableInputArgs, tableInputEnv } from './tableInputs';
 import {
   buildTraining,
   mainReplicaType,
@@ -136,6 +137,9 @@ export function buildStep(
     case 'container': {
       const s = rawStep as Extract<ParsedStep, { type: 'container' }>;
       const datasets = datasetVolumes(s.datasets);
+      // tables are read by the step's code: it is told where through env (and args when asked)
+      const env = [...(containerEnv(s.env) ?? []), ...tableInputEnv(s.tables)];
+      const args = [...(s.args ?? []), ...tableInputArgs(s.tables)];
       return {
         templates: [
           {
@@ -149,8 +153,8 @@ export function buildStep(
             container: {
               image: s.image,
               ...(s.command ? { command: s.command } : {}),
-              ...(s.args ? { args: s.args } : {}),
-              ...(s.env ? { env: containerEnv(s.env) } : {}),
+              ...(s.args || args.length > 0 ? { args } : {}),
+              ...(env.length > 0 ? { env } : {}),
               ...(s.resources
                 ? { resources: containerResources(s.resources) }
                 : {}),

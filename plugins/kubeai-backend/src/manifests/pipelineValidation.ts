@@ -19,6 +19,7 @@ import {
   stringsOf,
   tokenize,
 } from './pipelinePlaceholders';
+import { tableEnvNames } from './tableInputs';
 import { trainingInputSchema } from './training';
 
 function issue(
@@ -109,6 +110,18 @@ function validatePipeline(input: ParsedPipelineInput, ctx: z.RefinementCtx) {
           }
         }
       }
+    }
+    if (step.type === 'container') {
+      const tableEnv = new Set((step.tables ?? []).flatMap(tableEnvNames));
+      (step.env ?? []).forEach((e, j) => {
+        if (tableEnv.has(e.name)) {
+          issue(
+            ctx,
+            ['steps', i, 'env', j, 'name'],
+            `"${e.name}" is set by a table input`,
+          );
+        }
+      });
     }
     // nested inputs
     const tokenized = tokenize(step).value;

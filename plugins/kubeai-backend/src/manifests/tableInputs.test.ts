@@ -8,6 +8,8 @@ import {
   tableInputsSchema,
   tableUri,
 } from './tableInputs';
+import { buildNotebook, notebookInputSchema } from './notebook';
+import { buildPipeline, pipelineInputSchema } from './pipeline';
 import { buildTraining, trainingInputSchema } from './training';
 
 const orders = {
@@ -182,6 +184,77 @@ describe('training with table inputs', () => {
         path: ['env', 0, 'name'],
         message: '"KUBEAI_INPUT_ORDER_FACTS_TABLE" is set by a table input',
       }),
+    ]);
+  });
+});
+
+describe('notebooks and pipeline steps with table inputs', () => {
+  const notebook = {
+    name: 'orders-explore',
+    namespace: 'team-a',
+    image: 'jupyter/base-notebook:latest',
+    env: [{ name: 'HF_HOME', value: '/tmp/hf' }],
+    tables: [orders],
+  };
+  const pipeline = (step: Record<string, unknown>) => ({
+    name: 'orders-pipeline',
+    namespace: 'team-a',
+    steps: [
+      {
+        name: 'features',
+        type: 'container',
+        image: 'python:3.12',
+        args: ['--fast'],
+        tables: [{ ...orders, args: true }],
+        ...step,
+      },
+    ],
+  });
+
+  it('gives the notebook container the env after its own', () => {
+    const [nb] = buildNotebook(notebook);
+    expect((nb.spec as any).template.spec.containers[0].env).toEqual([
+      { name: 'HF_HOME', value: '/tmp/hf' },
+      ...tableInputEnv([orders]),
+    ]);
+  });
+
+  it('refuses notebook arguments and env the tables set', () => {
+    const issues = (input: object) =>
+      notebookInputSchema
+        .safeParse(input)
+        .error?.issues.map(i => i.path.join('/'));
+    expect(
+      issues({ ...notebook, tables: [{ ...orders, args: true }] }),
+    ).toEqual(['tables/0/args']);
+    expect(
+      issues({
+        ...notebook,
+        env: [{ name: 'KUBEAI_INPUT_ORDER_FACTS_URI', value: 'x' }],
+      }),
+    ).toEqual(['env/0/name']);
+  });
+
+  it("gives a pipeline container step's template the env and args", () => {
+    const workflow = buildPipeline(pipeline({}) as any);
+    const template = (workflow.spec as any).templates.find(
+      (t: any) => t.name === 'features',
+    );
+    expect(template.container.env).toEqual(tableInputEnv([orders]));
+    expect(template.container.args).toEqual([
+      '--fast',
+      ...tableInputArgs([{ ...orders, args: true }]),
+    ]);
+  });
+
+  it('refuses step env the tables set', () => {
+    const result = pipelineInputSchema.safeParse(
+      pipeline({
+        env: [{ name: 'KUBEAI_INPUT_ORDER_FACTS_TABLE', value: 'x' }],
+      }),
+    );
+    expect(result.error?.issues.map(i => i.path.join('/'))).toEqual([
+      'steps/0/env/0/name',
     ]);
   });
 });

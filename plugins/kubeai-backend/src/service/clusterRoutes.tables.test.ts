@@ -1,5 +1,5 @@
 /*
- * Warehouse tables as inputs of training tasks, against the real local kube-apiserver 1.20
+ * Warehouse tables as inputs of training tasks, notebooks and pipeline steps, against the real local kube-apiserver 1.20
  * (`yarn cluster:start`): the applied workload carries the table as env (and args when asked),
  * the partition read is registered once as the dataset version the run's input points to, and bad
  * inputs are refused naming the field with nothing in the cluster or the registry.
@@ -19,7 +19,7 @@ const { NS, BAD_NS, startBackend, databases, gateway, readBack, seedRegistry } =
 
 const CLICKS = 'dataset:default/clicks';
 
-describe('table inputs of training tasks (SQLite registry)', () => {
+describe('table inputs of training tasks, notebooks and pipelines (SQLite registry)', () => {
   let server: Awaited<ReturnType<typeof startBackend>>['server'];
   let knex: Awaited<ReturnType<typeof databases.init>>;
   let stop: () => Promise<void>;
@@ -174,8 +174,140 @@ describe('table inputs of training tasks (SQLite registry)', () => {
     ).not.toContain('2026-12-09');
   });
 
+  it('gives a notebook the table as env and records the partition as its input version', async () => {
+    const res = await request(server)
+      .post(`${API}/notebooks`)
+      .send({
+        cluster: 'local',
+        namespace: NS,
+        name: 'clicks-explore',
+        image: 'jupyter/base-notebook:latest',
+        env: [{ name: 'HF_HOME', value: '/tmp/hf' }],
+        datasets: [{ datasetRef: CLICKS, partition: 'ds=2026-12-05' }],
+      });
+    expect(res.status).toBe(201);
+    expect(res.body.run.inputs).toEqual([
+      { datasetRef: CLICKS, version: '2026-12-05' },
+    ]);
+    const stored = await readBack(
+      'kubeflow.org/v1',
+      'Notebook',
+      'clicks-explore',
+    );
+    const [container] = stored.spec.template.spec.containers;
+    expect(container.env).toEqual([
+      { name: 'HF_HOME', value: '/tmp/hf' },
+      { name: 'KUBEAI_INPUT_CLICKS_ENGINE', value: 'odps' },
+      { name: 'KUBEAI_INPUT_CLICKS_PROJECT', value: 'dw' },
+      { name: 'KUBEAI_INPUT_CLICKS_TABLE', value: 'clicks' },
+      { name: 'KUBEAI_INPUT_CLICKS_PARTITION', value: 'ds=2026-12-05' },
+      {
+        name: 'KUBEAI_INPUT_CLICKS_URI',
+        value: 'odps://dw.clicks/ds=2026-12-05',
+      },
+    ]);
+    expect(container.volumeMounts).toBeUndefined();
+    const version = await request(server).get(
+      `${API}/datasets/default/clicks/versions/2026-12-05`,
+    );
+    expect(version.body).toMatchObject({
+      uri: 'odps://dw.clicks/ds=2026-12-05',
+    });
+    const run = await request(server).get(`${API}/runs/${res.body.run.id}`);
+    expect(run.body.inputs).toEqual([
+      { datasetRef: CLICKS, version: '2026-12-05' },
+    ]);
+  });
+
+  it("gives a pipeline's container and training steps their tables and records each partition as an input version", async () => {
+    const res = await request(server)
+      .post(`${API}/pipelines`)
+      .send({
+        cluster: 'local',
+        namespace: NS,
+        name: 'clicks-pipeline',
+        steps: [
+          {
+            name: 'features',
+            type: 'container',
+            image: 'python:3.12',
+            command: ['python', '-m', 'features'],
+            datasets: [
+              { datasetRef: CLICKS, partition: 'ds=2026-12-06', args: true },
+            ],
+          },
+          {
+            name: 'train',
+            type: 'training',
+            dependsOn: ['features'],
+            training: {
+              kind: 'Job',
+              image: 'ghcr.io/acme/ctr-trainer:2.0',
+              datasets: [
+                { datasetRef: CLICKS, name: 'day', partition: 'ds=2026-12-07' },
+              ],
+            },
+          },
+        ],
+      });
+    expect(res.status).toBe(201);
+    expect(res.body.run.inputs).toEqual([
+      { datasetRef: CLICKS, version: '2026-12-06' },
+      { datasetRef: CLICKS, version: '2026-12-07' },
+    ]);
+    const stored = await readBack(
+      'argoproj.io/v1alpha1',
+      'Workflow',
+      'clicks-pipeline',
+    );
+    const features = stored.spec.templates.find(
+      (t: any) => t.name === 'features',
+    );
+    expect(features.container.env).toContainEqual({
+      name: 'KUBEAI_INPUT_CLICKS_URI',
+      value: 'odps://dw.clicks/ds=2026-12-06',
+    });
+    expect(features.container.args).toEqual([
+      '--input-clicks-project=dw',
+      '--input-clicks-table=clicks',
+      '--input-clicks-partition=ds=2026-12-06',
+    ]);
+    expect(features.volumes).toBeUndefined();
+    // the training step's object is applied by Argo from its manifest
+    expect(JSON.stringify(stored.spec.templates)).toContain(
+      'odps://dw.clicks/ds=2026-12-07',
+    );
+    const versions = (await versionsOfClicks()).items.map(
+      (v: any) => v.version,
+    );
+    expect(versions).toEqual(
+      expect.arrayContaining(['2026-12-06', '2026-12-07']),
+    );
+  });
+
   const bad = (patch: Record<string, unknown>) =>
     job('bad-table-job', { namespace: BAD_NS, ...patch });
+  const pipeline = (
+    step: Record<string, unknown>,
+    base: Record<string, unknown> = {
+      name: 'one',
+      type: 'container',
+      image: 'python:3.12',
+      command: ['python', '-c', 'print(1)'],
+    },
+  ) => ({
+    cluster: 'local',
+    namespace: BAD_NS,
+    name: 'bad-table-pipeline',
+    steps: [{ ...base, ...step }],
+  });
+  const notebook = (patch: Record<string, unknown>) => ({
+    cluster: 'local',
+    namespace: BAD_NS,
+    name: 'bad-nb',
+    image: 'jupyter/base-notebook:latest',
+    ...patch,
+  });
   const cases: Array<[string, string, object, number, string]> = [
     [
       'partition of a dataset that is not a table',
@@ -268,17 +400,73 @@ describe('table inputs of training tasks (SQLite registry)', () => {
       'request/body/items/1/datasets/0/args',
     ],
     [
-      'a notebook reading a partition',
+      'a notebook asking for table arguments (a notebook server takes none)',
       '/notebooks',
-      {
-        cluster: 'local',
-        namespace: BAD_NS,
-        name: 'bad-nb',
-        image: 'jupyter/base-notebook:latest',
+      notebook({ datasets: [{ datasetRef: CLICKS, args: true }] }),
+      400,
+      'request/body/datasets/0/args',
+    ],
+    [
+      'notebook env a table input sets',
+      '/notebooks',
+      notebook({
+        env: [{ name: 'KUBEAI_INPUT_CLICKS_URI', value: 'x' }],
         datasets: [{ datasetRef: CLICKS, partition: 'ds=7' }],
-      },
+      }),
+      400,
+      'request/body/env/0/name',
+    ],
+    [
+      'a notebook mounting a table',
+      '/notebooks',
+      notebook({
+        datasets: [
+          { datasetRef: CLICKS, partition: 'ds=7', mountPath: '/data/x' },
+        ],
+      }),
       422,
-      'request/body/datasets/0/partition: dataset:default/clicks is a table, and tables are inputs of training tasks only',
+      'request/body/datasets/0/mountPath: dataset:default/clicks is a table',
+    ],
+    [
+      'pipeline step env a table input sets',
+      '/pipelines',
+      pipeline({
+        env: [{ name: 'KUBEAI_INPUT_CLICKS_TABLE', value: 'x' }],
+        datasets: [{ datasetRef: CLICKS, partition: 'ds=7' }],
+      }),
+      400,
+      'request/body/steps/0/env/0/name',
+    ],
+    [
+      'two mounts of one name after a table in a pipeline step (named by their place in the request)',
+      '/pipelines',
+      pipeline({
+        datasets: [
+          { datasetRef: CLICKS, partition: 'ds=7' },
+          { datasetRef: 'dataset:default/bad-shoe-images' },
+          { datasetRef: 'dataset:default/bad-shoe-images' },
+        ],
+      }),
+      400,
+      'request/body/steps/0/datasets/2/name duplicate dataset "bad-shoe-images"',
+    ],
+    [
+      'a training step mounting a table',
+      '/pipelines',
+      pipeline(
+        {},
+        {
+          name: 'train',
+          type: 'training',
+          training: {
+            kind: 'Job',
+            image: 'ghcr.io/acme/ctr-trainer:2.0',
+            datasets: [{ datasetRef: CLICKS, subPath: 'x' }],
+          },
+        },
+      ),
+      422,
+      'request/body/steps/0/training/datasets/0/subPath: dataset:default/clicks is a table',
     ],
   ];
 

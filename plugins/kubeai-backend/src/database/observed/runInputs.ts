@@ -8,7 +8,9 @@
  *   entity (observed with its `kubeai.io/entity-ref`) → that dataset, at the version whose uri is
  *   the Fluid mount point, else without a version;
  * - env `KUBEAI_DATASET…=dataset:<ns>/<name>[@<version>]` → that dataset (version), when the
- *   registry has it; an env value that is a dataset version's uri → that version.
+ *   registry has it; an env value that is a dataset version's uri → that version — among them
+ *   `KUBEAI_INPUT_<NAME>_URI`, the table partition a portal workload reads (`odps://dw.clicks/ds=…`,
+ *   registered as a version of the table's dataset when the portal recorded its run).
  *
  * Several versions at one location: the newest registered when the run's object was created (else
  * the first registered). Everything is read with a few queries per batch, whatever its size.

@@ -402,12 +402,14 @@ export function workloadBadInputs(NS: string, BAD_NS: string): BadCase[] {
       'request/body/datasets/0/version: dataset:default/bad-shoe-images has no version v9',
     ],
     [
-      // tables are inputs of training tasks only (./clusterRoutes.tables.test.ts)
-      'notebook: a table dataset cannot be mounted',
+      // a table is read, not mounted (./clusterRoutes.tables.test.ts)
+      'notebook: a claim for a table dataset',
       '/notebooks',
-      nb({ datasets: [{ datasetRef: 'dataset:default/clicks' }] }),
+      nb({
+        datasets: [{ datasetRef: 'dataset:default/clicks', claimName: 'x' }],
+      }),
       422,
-      'request/body/datasets/0/datasetRef: dataset:default/clicks is a table and cannot be mounted',
+      'request/body/datasets/0/claimName: dataset:default/clicks is a table; it is read by the code, not mounted',
     ],
     [
       'job: dataset claim in another namespace',

@@ -10,13 +10,15 @@ import {
   type CreateNotebookRequest,
   type Run,
 } from '@kubeai/plugin-kubeai-common';
-import {
-  buildNotebook,
-  notebookInputSchema,
-  type DatasetMountInput,
-} from '../../manifests';
+import { buildNotebook, notebookInputSchema } from '../../manifests';
 import { normalizeRef } from '../../refs';
-import { type ClusterApi, type ClusterContext, compact } from './context';
+import {
+  type ClusterApi,
+  type ClusterContext,
+  compact,
+  requestPathOf,
+  type ResolvedDatasets,
+} from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
 
@@ -33,6 +35,7 @@ export function registerNotebookRoutes(
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
+    recordTableReads,
     result,
     modelUrl,
   } = ctx;
@@ -43,10 +46,10 @@ export function registerNotebookRoutes(
 
   type NotebookRequest = CreateNotebookRequest;
 
-  /** The builder input of a notebook (its datasets once resolved). */
+  /** The builder input of a notebook (its datasets and tables once resolved). */
   const notebookInput = (
     body: NotebookRequest,
-    datasets?: DatasetMountInput[],
+    datasets?: Pick<ResolvedDatasets, 'mounts' | 'tables'>,
   ) =>
     compact({
       name: body.name,
@@ -56,7 +59,8 @@ export function registerNotebookRoutes(
       resources: body.resources,
       env: body.env,
       workspace: body.workspace,
-      datasets,
+      datasets: datasets?.mounts,
+      tables: datasets?.tables,
       modelRef: body.modelRef,
       serviceAccountName: body.serviceAccountName,
       priorityClassName: body.priorityClassName,
@@ -76,14 +80,20 @@ export function registerNotebookRoutes(
         'request/body/modelRef',
         credentials,
       );
+      // a table dataset is read by the notebook's code (env), its partition the run's input version
       const datasets = await resolveDatasets(
         body.datasets,
         'request/body/datasets',
         body,
         credentials,
+        { tables: true },
       );
-      const input = notebookInput(body, datasets.mounts);
-      if (datasets.mounts) zodCheck(notebookInputSchema, input);
+      const input = notebookInput(body, datasets);
+      if (datasets.mounts || datasets.tables) {
+        zodCheck(notebookInputSchema, input, path =>
+          ['request/body', ...requestPathOf(path, datasets.from)].join('/'),
+        );
+      }
       const objects = buildNotebook(input as any);
       return {
         cluster: body.cluster,
@@ -98,8 +108,10 @@ export function registerNotebookRoutes(
             permission: kubeaiRunCreatePermission,
             resourceRef: clusterNamespaceRef(body.cluster, body.namespace),
           },
+          // registering the table partitions it reads
+          ...datasets.checks,
         ],
-        record: (applied, actor) =>
+        record: async (applied, actor) =>
           store.upsertObjectRun(
             {
               kind: 'notebook',
@@ -108,7 +120,11 @@ export function registerNotebookRoutes(
               name: body.name,
               uid: String(applied[objects.length - 1].metadata.uid),
               modelRef: body.modelRef,
-              inputs: datasets.inputs,
+              inputs: await recordTableReads(
+                datasets.inputs,
+                datasets.reads,
+                actor,
+              ),
               params: compact({
                 objectKind: 'Notebook',
                 image: body.image,

@@ -30,6 +30,9 @@ import {
   type ClusterApi,
   type ClusterContext,
   compact,
+  requestPathOf,
+  type ResolvedDatasets,
+  type TableRead,
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
@@ -47,6 +50,7 @@ export function registerPipelineRoutes(
     assertModelInCatalog,
     zodCheck,
     resolveDatasets,
+    recordTableReads,
     result,
     modelUrl,
   } = ctx;
@@ -70,10 +74,15 @@ export function registerPipelineRoutes(
         'request/body/modelRef',
         credentials,
       );
-      const { steps, inputs } = await resolveSteps(body, credentials);
+      const { steps, inputs, reads, tableChecks, from } = await resolveSteps(
+        body,
+        credentials,
+      );
       const { cluster, dryRun: _d, ...rest } = body;
       const input = compact({ ...rest, steps });
-      zodCheck(pipelineInputSchema, input);
+      zodCheck(pipelineInputSchema, input, path =>
+        ['request/body', ...stepPathOf(path, from)].join('/'),
+      );
       // what the pipeline does when it runs: register model versions, move traffic
       const writes = await writesOf(body);
       const objects = [buildPipeline(input as any)];
@@ -91,8 +100,10 @@ export function registerPipelineRoutes(
             resourceRef: clusterNamespaceRef(cluster, body.namespace),
           },
           ...writes,
+          // registering the table partitions its steps read
+          ...tableChecks,
         ],
-        record: (applied, actor) =>
+        record: async (applied, actor) =>
           store.upsertObjectRun(
             {
               kind: 'pipeline',
@@ -101,7 +112,7 @@ export function registerPipelineRoutes(
               name: body.name,
               uid: String(applied[0].metadata.uid),
               modelRef: body.modelRef,
-              inputs,
+              inputs: await recordTableReads(inputs, reads, actor),
               params: compact({
                 objectKind: objects[0].kind,
                 schedule: body.schedule,
@@ -169,13 +180,28 @@ export function registerPipelineRoutes(
     );
   }
 
-  /** The steps with their datasets resolved to mounts, and the run's inputs. */
+  /**
+   * The steps with their datasets resolved to mounts and table inputs (container and training
+   * steps read tables as training tasks do), the run's inputs, the partitions to register when it
+   * is recorded and the permission to, and where each step's mounts and tables were in the request.
+   */
   async function resolveSteps(
     body: PipelineRequest,
     credentials: BackstageCredentials,
   ) {
     const inputs: RunInput[] = [];
+    const reads: TableRead[] = [];
+    const tableChecks: Check[] = [];
     const steps: Record<string, unknown>[] = [];
+    const from = new Map<string, ResolvedDatasets['from']>();
+    const take = (resolved: ResolvedDatasets) => {
+      // a read's index is into this resolution's inputs: shift it to the run's
+      reads.push(
+        ...resolved.reads.map(r => ({ ...r, input: r.input + inputs.length })),
+      );
+      inputs.push(...resolved.inputs);
+      tableChecks.push(...resolved.checks);
+    };
     for (const [i, step] of body.steps.entries()) {
       const next: Record<string, unknown> = { ...step };
       if (step.datasets) {
@@ -184,9 +210,12 @@ export function registerPipelineRoutes(
           `request/body/steps/${i}/datasets`,
           body,
           credentials,
+          { tables: true },
         );
         next.datasets = resolved.mounts;
-        inputs.push(...resolved.inputs);
+        if (resolved.tables) next.tables = resolved.tables;
+        from.set(`${i}`, resolved.from);
+        take(resolved);
       }
       const training = step.training as Record<string, unknown> | undefined;
       if (training && Array.isArray(training.datasets)) {
@@ -196,13 +225,40 @@ export function registerPipelineRoutes(
           `request/body/steps/${i}/training/datasets`,
           body,
           credentials,
+          { tables: true },
         );
-        next.training = { ...training, datasets: resolved.mounts };
-        inputs.push(...resolved.inputs);
+        next.training = compact({
+          ...training,
+          datasets: resolved.mounts,
+          tables: resolved.tables,
+        });
+        from.set(`${i}/training`, resolved.from);
+        take(resolved);
       }
       steps.push(next);
     }
-    return { steps, inputs };
+    return { steps, inputs, reads, tableChecks, from };
+  }
+
+  /** A builder issue's path in the request: a step's `datasets/<j>` and `tables/<j>` are its `datasets/<i>`. */
+  function stepPathOf(
+    path: (string | number)[],
+    from: Map<string, ResolvedDatasets['from']>,
+  ): (string | number)[] {
+    const [steps, i, ...rest] = path;
+    if (steps !== 'steps' || typeof i !== 'number') return path;
+    if (rest[0] === 'training') {
+      const known = from.get(`${i}/training`);
+      const tail = rest.slice(1);
+      return [
+        steps,
+        i,
+        'training',
+        ...(known ? requestPathOf(tail, known) : tail),
+      ];
+    }
+    const known = from.get(`${i}`);
+    return [steps, i, ...(known ? requestPathOf(rest, known) : rest)];
   }
 
   /**
