@@ -175,8 +175,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
    * in the registry (422 naming `<field>/<i>/datasetRef`); a given version must exist (422 naming
    * `<field>/<i>/version`). Returns builder mounts (the claim from `claimName`, the entity's
    * claim annotation / PVC source / Fluid cache, or the registry's `pvc://` uri) and run inputs.
-   * With `tables` (training tasks), a `table` dataset is an input read by the code: it becomes a
-   * builder table input, and the partition read its input version — `reads` lists the versions to
+   * A `table` dataset is an input read by the code: it becomes a builder table input, and the partition read its input version — `reads` lists the versions to
    * register when the run is recorded ({@link recordTableReads}), `checks` the permission to.
    */
   async function resolveDatasets(
@@ -184,7 +183,6 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
     field: string,
     target: { cluster: string; namespace: string },
     credentials: BackstageCredentials,
-    options: { tables?: boolean } = {},
   ): Promise<ResolvedDatasets> {
     if (!mounts || mounts.length === 0) {
       return {
@@ -235,7 +233,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
       }
       const name = mount.name ?? mountNameOf(ref);
       const table = tableOf(ref, entity, latest, `${at}/datasetRef`);
-      if (table && options.tables) {
+      if (table) {
         const read = await resolveTableRead(ref, mount, table, version, at);
         tables.push({ name, ...read.table });
         from.tables.push(i);
@@ -252,9 +250,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
       if (mount.partition !== undefined || mount.args !== undefined) {
         const key = mount.partition !== undefined ? 'partition' : 'args';
         throw new UnprocessableEntityError(
-          table
-            ? `${at}/${key}: ${ref} is a table, and tables are inputs of training tasks only`
-            : `${at}/${key}: ${ref} is not a table dataset (${key} is for tables)`,
+          `${at}/${key}: ${ref} is not a table dataset (${key} is for tables)`,
         );
       }
       const claimName =

@@ -100,7 +100,6 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       `${at}/datasets`,
       body,
       credentials,
-      { tables: true },
     );
     const { cluster } = body;
     const input = compact({

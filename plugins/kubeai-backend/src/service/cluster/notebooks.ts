@@ -86,7 +86,6 @@ export function registerNotebookRoutes(
         'request/body/datasets',
         body,
         credentials,
-        { tables: true },
       );
       const input = notebookInput(body, datasets);
       if (datasets.mounts || datasets.tables) {

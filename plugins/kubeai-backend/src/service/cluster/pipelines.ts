@@ -210,7 +210,6 @@ export function registerPipelineRoutes(
           `request/body/steps/${i}/datasets`,
           body,
           credentials,
-          { tables: true },
         );
         next.datasets = resolved.mounts;
         if (resolved.tables) next.tables = resolved.tables;
@@ -225,7 +224,6 @@ export function registerPipelineRoutes(
           `request/body/steps/${i}/training/datasets`,
           body,
           credentials,
-          { tables: true },
         );
         next.training = compact({
           ...training,
