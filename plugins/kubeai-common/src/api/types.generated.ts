@@ -414,8 +414,8 @@ export interface EnvVar {
 /**
  * A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset
  * entity says (its PVC, or the PVC Fluid makes for a cached dataset).
- * A `table` dataset (ODPS / MaxCompute / Hive) of a training task is not mounted: its engine,
- * project, table and partition are given to the containers as env
+ * A `table` dataset (ODPS / MaxCompute / Hive) is not mounted: its engine, project, table and
+ * partition are given to the containers (of a training task, a notebook or a pipeline step) as env
  * `KUBEAI_INPUT_<NAME>_ENGINE`, `_PROJECT`, `_TABLE`, `_PARTITION` and `_URI` (`<NAME>`: `name`
  * upper-cased, `-` as `_`), with `args` also as arguments. The partition read (`partition`,
  * else the one `version` holds, else a fixed one of the entity) is recorded as the run's
@@ -431,7 +431,7 @@ export interface DatasetMount {
   partition?: string;
   /**
    * Table datasets only: also append `--input-<name>-project=…`, `--input-<name>-table=…` and
-   * `--input-<name>-partition=…` to the container's arguments.
+   * `--input-<name>-partition=…` to the container's arguments (not for notebooks: 400).
    */
   args?: boolean;
   name?: string;

@@ -4332,7 +4332,7 @@ export const kubeaiOpenApiSpec = {
       DatasetMount: {
         type: 'object',
         description:
-          "A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset\nentity says (its PVC, or the PVC Fluid makes for a cached dataset).\nA `table` dataset (ODPS / MaxCompute / Hive) of a training task is not mounted: its engine,\nproject, table and partition are given to the containers as env\n`KUBEAI_INPUT_<NAME>_ENGINE`, `_PROJECT`, `_TABLE`, `_PARTITION` and `_URI` (`<NAME>`: `name`\nupper-cased, `-` as `_`), with `args` also as arguments. The partition read (`partition`,\nelse the one `version` holds, else a fixed one of the entity) is recorded as the run's\ninput version, registered when missing (`kubeai.dataset.version.create` on the Dataset).\n",
+          "A registered dataset mounted read-only. The claim is `claimName`, else what the Dataset\nentity says (its PVC, or the PVC Fluid makes for a cached dataset).\nA `table` dataset (ODPS / MaxCompute / Hive) is not mounted: its engine, project, table and\npartition are given to the containers (of a training task, a notebook or a pipeline step) as env\n`KUBEAI_INPUT_<NAME>_ENGINE`, `_PROJECT`, `_TABLE`, `_PARTITION` and `_URI` (`<NAME>`: `name`\nupper-cased, `-` as `_`), with `args` also as arguments. The partition read (`partition`,\nelse the one `version` holds, else a fixed one of the entity) is recorded as the run's\ninput version, registered when missing (`kubeai.dataset.version.create` on the Dataset).\n",
         properties: {
           datasetRef: {
             $ref: '#/components/schemas/DatasetRef',
@@ -4352,7 +4352,7 @@ export const kubeaiOpenApiSpec = {
           args: {
             type: 'boolean',
             description:
-              "Table datasets only: also append `--input-<name>-project=…`, `--input-<name>-table=…` and\n`--input-<name>-partition=…` to the container's arguments.\n",
+              "Table datasets only: also append `--input-<name>-project=…`, `--input-<name>-table=…` and\n`--input-<name>-partition=…` to the container's arguments (not for notebooks: 400).\n",
           },
           name: {
             $ref: '#/components/schemas/KubernetesObjectName',
