@@ -11,6 +11,13 @@ import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
 import { normalizeRef } from '../refs';
 import {
+  computeImpact,
+  describeServing,
+  servicesServingVersion,
+  type CatalogRelations,
+  type ImpactStart,
+} from './impact';
+import {
   chunks,
   compact,
   DEFAULT_LIMIT,
@@ -54,6 +61,14 @@ export class ModelVersionStore {
 
   constructor(db: Knex) {
     this.#db = db;
+  }
+
+  /**
+   * What retiring a dataset (version), model or model version would break (./impact.ts), for
+   * `GET /impact`; here beside the archive, which it refuses while a service serves the version.
+   */
+  impact(start: ImpactStart, catalog: CatalogRelations) {
+    return computeImpact(this.#db, start, catalog);
   }
 
   /**
@@ -202,34 +217,14 @@ export class ModelVersionStore {
         const state = patch.state ?? row.state;
         const now = nowIso();
         if (patch.state === 'archived') {
-          // a version a deployment's traffic includes is served: move the traffic first
-          const serving: {
-            service_ref: string;
-            cluster: string;
-            namespace: string;
-            name: string;
-            percent: number;
-          }[] = await tx('kubeai_deployment_traffic as t')
-            .join('kubeai_deployments as d', 'd.service_ref', 't.service_ref')
-            .where({ 't.model_ref': ref, 't.version': version })
-            .select(
-              'd.service_ref',
-              'd.cluster',
-              'd.namespace',
-              'd.name',
-              't.percent',
-            )
-            .orderBy('d.service_ref');
+          // a version a service serves (recorded, or observed in a cluster): move the traffic first
+          const serving = await servicesServingVersion(tx, ref, version);
           if (serving.length > 0) {
             throw new ConflictError(
-              `request/body/state: version ${version} of ${ref} cannot be archived while it serves traffic: ${serving
-                .map(
-                  d =>
-                    `${d.namespace}/${d.name} in cluster ${d.cluster} (${d.service_ref}, ${d.percent}%)`,
-                )
-                .join(
-                  ', ',
-                )}; move the traffic to another version first (deploy, promote or roll back)`,
+              `request/body/state: version ${version} of ${ref} cannot be archived while it serves traffic: ${describeServing(
+                serving,
+                version,
+              )}; move the traffic to another version first (deploy, promote or roll back)`,
             );
           }
         }

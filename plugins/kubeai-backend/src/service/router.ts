@@ -36,6 +36,7 @@ import { Access } from './access/Access';
 import { registerAuditRoutes } from './audit/auditRoutes';
 import { AuditTrail } from './audit/AuditTrail';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
+import { registerImpactRoutes } from './impactRoutes';
 import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
 import {
   ObservedRoutesOptions,
@@ -569,6 +570,8 @@ export async function createRouter(
     await access.assertInCatalog(credentials, [{ ref: start.ref }]);
     res.json(loneNode(start.ref, start.type));
   });
+
+  registerImpactRoutes(api, { store, access }); // GET /impact (./impactRoutes.ts)
 
   // ---------------------------------------------------------------- audit trail
   registerAuditRoutes(api, { store: store.audit, trail: audit });

@@ -38,9 +38,11 @@ import type {
   Deployment,
   DeploymentList,
   DeploymentRevisionList,
+  GetImpactQuery,
   GetJobStatusQuery,
   GetLineageQuery,
   GetRunLogsQuery,
+  Impact,
   LineageGraph,
   ListAuditEventsQuery,
   ListDatasetVersionsQuery,
@@ -85,6 +87,7 @@ export const kubeaiOperationIds = [
   'updateDeployment',
   'listDeploymentRevisions',
   'getLineage',
+  'getImpact',
   'getClustersStatus',
   'listObservedObjects',
   'getRunLogs',
@@ -228,6 +231,11 @@ export interface KubeaiOperations {
     query?: GetLineageQuery,
     options?: KubeaiRequestOptions,
   ): Promise<LineageGraph>;
+  /** `GET /impact` — What breaks when a dataset, dataset version, model or model version is retired. */
+  getImpact(
+    query: GetImpactQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<Impact>;
   /** `GET /clusters/status` — Health of the cluster informers, per cluster and watched kind. */
   getClustersStatus(
     options?: KubeaiRequestOptions,
@@ -677,6 +685,17 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
   ): Promise<LineageGraph> {
     return this.request(
       { method: 'GET', path: '/lineage', query, responseType: 'json' },
+      options,
+    );
+  }
+
+  /** `GET /impact` — What breaks when a dataset, dataset version, model or model version is retired. */
+  getImpact(
+    query: GetImpactQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<Impact> {
+    return this.request(
+      { method: 'GET', path: '/impact', query, responseType: 'json' },
       options,
     );
   }

@@ -299,6 +299,89 @@ export interface DeploymentRevisionList {
   totalItems: number;
 }
 
+/**
+ * `recorded`: a registry deployment's traffic includes the version. `observed`: the cluster
+ * informers see the service serving it. `discovered`: an InferenceService the portal did not
+ * create serves its artifact. `catalog`: the catalog says the service serves the model.
+ */
+export type ImpactServiceSource =
+  | 'recorded'
+  | 'observed'
+  | 'discovered'
+  | 'catalog';
+
+export interface ImpactService {
+  /** The InferenceService entity (discovered ones have the entity provider's ref). */
+  serviceRef: string;
+  cluster?: string;
+  namespace?: string;
+  name?: string;
+  modelRef: string;
+  /** The versions of `modelRef` it serves and their traffic share (empty when only the catalog says so). */
+  versions: {
+    version: number;
+    percent: number;
+    source: ImpactServiceSource;
+  }[];
+  sources: ImpactServiceSource[];
+  /** The phase the cluster reports, when observed. */
+  phase?: string;
+  /** The model version (`model:<ns>/<name>@<version>`) or model it was reached from. */
+  via: string;
+}
+
+export interface ImpactRun {
+  id: string;
+  name: string;
+  kind: RunKind;
+  phase: string;
+  cluster: string;
+  namespace: string;
+  modelRef?: string;
+  /** A periodic task (its object is a CronJob or CronWorkflow, or it has child runs). */
+  periodic: boolean;
+  /** Its child runs (all of them), for a periodic task. */
+  childRuns: number;
+  /** The dataset (version), run or model it was reached from. */
+  via: string;
+}
+
+export interface ImpactModelVersion {
+  modelRef: string;
+  version: number;
+  state: ModelVersionState;
+  runId?: string;
+  via: string;
+}
+
+export interface ImpactModel {
+  entityRef: string;
+  /**
+   * `produced`: a run of the impact produced a version of it. `trainedOn`: the catalog says it
+   * is trained on the dataset. `dependsOn`: its catalog entity depends on a model of the impact.
+   */
+  relation: 'produced' | 'trainedOn' | 'dependsOn';
+  via: string;
+}
+
+export interface Impact {
+  entityRef: string;
+  version?: string;
+  services: ImpactService[];
+  pipelines: ImpactRun[];
+  runs: ImpactRun[];
+  modelVersions: ImpactModelVersion[];
+  models: ImpactModel[];
+  /** How many items each list has without the limit. */
+  totals: {
+    services: number;
+    pipelines: number;
+    runs: number;
+    modelVersions: number;
+    models: number;
+  };
+}
+
 export type LineageNodeType =
   | 'dataset'
   | 'datasetVersion'
@@ -1132,6 +1215,14 @@ export interface GetLineageQuery {
   direction?: 'upstream' | 'downstream' | 'both';
   /** Hops to follow from the start (default 3). */
   depth?: number;
+}
+
+/** Query parameters of `GET /impact` (getImpact). */
+export interface GetImpactQuery {
+  /** The dataset or model. */
+  entityRef: string;
+  /** Only this version of it (a number for models). */
+  version?: string;
 }
 
 /** Query parameters of `GET /observed/objects` (listObservedObjects). */

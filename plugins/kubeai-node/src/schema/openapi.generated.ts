@@ -1154,6 +1154,59 @@ export const kubeaiOpenApiSpec = {
         },
       },
     },
+    '/impact': {
+      get: {
+        operationId: 'getImpact',
+        tags: ['Lineage'],
+        summary:
+          'What breaks when a dataset, dataset version, model or model version is retired.',
+        description:
+          "Everything downstream of the start, from the registry, the observed state and the catalog\n(as the caller sees it) together:\n\n- `services`: InferenceServices serving the model versions reached — recorded deployments\n  (their traffic split), what the cluster informers observe them serving, InferenceServices\n  the portal did not create whose storageUri is such a version's artifact, and, for whole\n  models, the catalog's `servedBy` relations;\n- `pipelines`: pipeline runs and periodic tasks (CronJob, CronWorkflow) that read the dataset\n  (themselves or through their child runs) or train a model of the impact;\n- `runs`: runs that read the dataset (child runs are counted on their periodic task);\n- `modelVersions`: versions those runs produced;\n- `models`: models downstream — produced by those runs, trained on the dataset in the\n  catalog (`trainedOn`), or depending on a model of the impact (`dependsOn`), transitively\n  (at most 3 catalog hops).\n\nEach item says what it was reached from (`via`). Each list holds at most 200 items;\n`totals` counts them all. A model version the start reaches and a version start are\narchived only when no service serves them (`PATCH /models/{namespace}/{name}/versions/{version}`\nanswers 409 otherwise).\n",
+        parameters: [
+          {
+            name: 'entityRef',
+            in: 'query',
+            allowReserved: true,
+            required: true,
+            description: 'The dataset or model.',
+            schema: {
+              $ref: '#/components/schemas/ImpactEntityRef',
+            },
+          },
+          {
+            name: 'version',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            description: 'Only this version of it (a number for models).',
+            schema: {
+              $ref: '#/components/schemas/DatasetVersionName',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The impact.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Impact',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+        },
+      },
+    },
     '/clusters/status': {
       get: {
         operationId: 'getClustersStatus',
@@ -4005,6 +4058,252 @@ export const kubeaiOpenApiSpec = {
           },
         },
         required: ['items', 'totalItems'],
+        additionalProperties: false,
+      },
+      ImpactEntityRef: {
+        type: 'string',
+        description: 'Entity reference of a Model or Dataset.',
+        maxLength: 150,
+        pattern:
+          '^(model|Model|MODEL|dataset|Dataset|DATASET):[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?/[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$',
+      },
+      ImpactServiceSource: {
+        type: 'string',
+        description:
+          "`recorded`: a registry deployment's traffic includes the version. `observed`: the cluster\ninformers see the service serving it. `discovered`: an InferenceService the portal did not\ncreate serves its artifact. `catalog`: the catalog says the service serves the model.\n",
+        enum: ['recorded', 'observed', 'discovered', 'catalog'],
+      },
+      ImpactService: {
+        type: 'object',
+        properties: {
+          serviceRef: {
+            type: 'string',
+            description:
+              "The InferenceService entity (discovered ones have the entity provider's ref).",
+          },
+          cluster: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          modelRef: {
+            type: 'string',
+          },
+          versions: {
+            type: 'array',
+            description:
+              'The versions of `modelRef` it serves and their traffic share (empty when only the catalog says so).',
+            items: {
+              type: 'object',
+              properties: {
+                version: {
+                  type: 'integer',
+                },
+                percent: {
+                  type: 'integer',
+                },
+                source: {
+                  $ref: '#/components/schemas/ImpactServiceSource',
+                },
+              },
+              required: ['version', 'percent', 'source'],
+              additionalProperties: false,
+            },
+          },
+          sources: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactServiceSource',
+            },
+          },
+          phase: {
+            type: 'string',
+            description: 'The phase the cluster reports, when observed.',
+          },
+          via: {
+            type: 'string',
+            description:
+              'The model version (`model:<ns>/<name>@<version>`) or model it was reached from.',
+          },
+        },
+        required: ['serviceRef', 'modelRef', 'versions', 'sources', 'via'],
+        additionalProperties: false,
+      },
+      ImpactRun: {
+        type: 'object',
+        properties: {
+          id: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          kind: {
+            $ref: '#/components/schemas/RunKind',
+          },
+          phase: {
+            type: 'string',
+          },
+          cluster: {
+            type: 'string',
+          },
+          namespace: {
+            type: 'string',
+          },
+          modelRef: {
+            type: 'string',
+          },
+          periodic: {
+            type: 'boolean',
+            description:
+              'A periodic task (its object is a CronJob or CronWorkflow, or it has child runs).',
+          },
+          childRuns: {
+            type: 'integer',
+            description: 'Its child runs (all of them), for a periodic task.',
+          },
+          via: {
+            type: 'string',
+            description:
+              'The dataset (version), run or model it was reached from.',
+          },
+        },
+        required: [
+          'id',
+          'name',
+          'kind',
+          'phase',
+          'cluster',
+          'namespace',
+          'periodic',
+          'childRuns',
+          'via',
+        ],
+        additionalProperties: false,
+      },
+      ImpactModelVersion: {
+        type: 'object',
+        properties: {
+          modelRef: {
+            type: 'string',
+          },
+          version: {
+            type: 'integer',
+          },
+          state: {
+            $ref: '#/components/schemas/ModelVersionState',
+          },
+          runId: {
+            type: 'string',
+          },
+          via: {
+            type: 'string',
+          },
+        },
+        required: ['modelRef', 'version', 'state', 'via'],
+        additionalProperties: false,
+      },
+      ImpactModel: {
+        type: 'object',
+        properties: {
+          entityRef: {
+            type: 'string',
+          },
+          relation: {
+            type: 'string',
+            description:
+              '`produced`: a run of the impact produced a version of it. `trainedOn`: the catalog says it\nis trained on the dataset. `dependsOn`: its catalog entity depends on a model of the impact.\n',
+            enum: ['produced', 'trainedOn', 'dependsOn'],
+          },
+          via: {
+            type: 'string',
+          },
+        },
+        required: ['entityRef', 'relation', 'via'],
+        additionalProperties: false,
+      },
+      Impact: {
+        type: 'object',
+        properties: {
+          entityRef: {
+            type: 'string',
+          },
+          version: {
+            type: 'string',
+          },
+          services: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactService',
+            },
+          },
+          pipelines: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactRun',
+            },
+          },
+          runs: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactRun',
+            },
+          },
+          modelVersions: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactModelVersion',
+            },
+          },
+          models: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/ImpactModel',
+            },
+          },
+          totals: {
+            type: 'object',
+            description: 'How many items each list has without the limit.',
+            properties: {
+              services: {
+                type: 'integer',
+              },
+              pipelines: {
+                type: 'integer',
+              },
+              runs: {
+                type: 'integer',
+              },
+              modelVersions: {
+                type: 'integer',
+              },
+              models: {
+                type: 'integer',
+              },
+            },
+            required: [
+              'services',
+              'pipelines',
+              'runs',
+              'modelVersions',
+              'models',
+            ],
+            additionalProperties: false,
+          },
+        },
+        required: [
+          'entityRef',
+          'services',
+          'pipelines',
+          'runs',
+          'modelVersions',
+          'models',
+          'totals',
+        ],
         additionalProperties: false,
       },
       LineageNodeType: {
