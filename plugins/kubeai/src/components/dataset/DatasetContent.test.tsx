@@ -24,44 +24,82 @@ const versionsList = {
   totalItems: 1,
 };
 
+const none = {
+  services: 0,
+  pipelines: 0,
+  runs: 0,
+  modelVersions: 0,
+  models: 0,
+};
+
+/** What GET /impact answers for the dataset. */
 const impact = {
-  roots: ['dataset:default/clicks'],
-  nodes: [
+  entityRef: 'dataset:default/clicks',
+  services: [
     {
-      id: 'dataset:default/clicks',
-      type: 'dataset',
-      entityRef: 'dataset:default/clicks',
-      label: 'clicks',
-    },
-    { id: 'run:r1', type: 'run', runId: 'r1', label: 'train-r1' },
-    {
-      id: 'model:default/ranker',
-      type: 'model',
-      entityRef: 'model:default/ranker',
-      label: 'ranker',
-    },
-    {
-      id: 'model:default/ranker@3',
-      type: 'modelVersion',
-      entityRef: 'model:default/ranker',
-      version: '3',
-      label: 'ranker v3',
-    },
-    {
-      id: 'inferenceservice:default/ranker-serving',
-      type: 'inferenceService',
-      entityRef: 'inferenceservice:default/ranker-serving',
-      label: 'ranker-serving',
+      serviceRef: 'inferenceservice:default/ranker-serving',
+      cluster: 'local',
+      namespace: 'search-serving',
+      name: 'ranker-serving',
+      modelRef: 'model:default/ranker',
+      versions: [{ version: 3, percent: 90, source: 'recorded' }],
+      sources: ['recorded'],
+      phase: 'Ready',
+      via: 'model:default/ranker@3',
     },
   ],
-  edges: [],
+  pipelines: [
+    {
+      id: 'p1',
+      name: 'nightly-ranker',
+      kind: 'training',
+      phase: 'Running',
+      cluster: 'local',
+      namespace: 'search-training',
+      modelRef: 'model:default/ranker',
+      periodic: true,
+      childRuns: 12,
+      via: 'dataset:default/clicks',
+    },
+  ],
+  runs: [
+    {
+      id: 'r1',
+      name: 'train-r1',
+      kind: 'training',
+      phase: 'Succeeded',
+      cluster: 'local',
+      namespace: 'search-training',
+      periodic: false,
+      childRuns: 0,
+      via: 'dataset:default/clicks',
+    },
+  ],
+  modelVersions: [
+    {
+      modelRef: 'model:default/ranker',
+      version: 3,
+      state: 'live',
+      runId: 'r1',
+      via: 'run:r1',
+    },
+  ],
+  models: [
+    { entityRef: 'model:default/ranker', relation: 'produced', via: 'run:r1' },
+    {
+      entityRef: 'model:default/blender',
+      relation: 'dependsOn',
+      via: 'model:default/ranker',
+    },
+  ],
+  totals: { services: 1, pipelines: 1, runs: 250, modelVersions: 1, models: 2 },
 };
 
 describe('DatasetContent', () => {
   it('shows source, cache, versions and impact', async () => {
     const api = mockKubeaiApi({
       listDatasetVersions: jest.fn().mockResolvedValue(versionsList),
-      getLineage: jest.fn().mockResolvedValue(impact),
+      getImpact: jest.fn().mockResolvedValue(impact),
     });
     await renderWithApis(<DatasetContent />, {
       kubeai: api,
@@ -73,21 +111,32 @@ describe('DatasetContent', () => {
     expect(await screen.findByText('2026-11-20')).toBeInTheDocument();
     expect(screen.getByText('3.0 GiB')).toBeInTheDocument();
     expect(screen.getByText('sha256:0123456789abcdef0…')).toBeInTheDocument();
-    expect(api.getLineage).toHaveBeenCalledWith({
+    // the backend's answer, not a walk of the lineage graph in the browser
+    expect(api.getImpact).toHaveBeenCalledWith({
       entityRef: 'dataset:default/clicks',
-      direction: 'downstream',
-      depth: 3,
     });
-    const models = await screen.findByRole('list', { name: 'Models (1)' });
+    expect(api.getLineage).not.toHaveBeenCalled();
+    const models = await screen.findByRole('list', { name: 'Models (2)' });
     expect(within(models).getByText('ranker')).toBeInTheDocument();
-    const runs = screen.getByRole('list', { name: 'Runs (1)' });
+    expect(within(models).getByText('depends on ranker')).toBeInTheDocument();
+    // 250 runs read it: the answer holds one, the rest is counted
+    const runs = screen.getByRole('list', { name: 'Runs (250)' });
     expect(
       within(runs).getByRole('link', { name: 'train-r1' }),
     ).toHaveAttribute('href', '/kubeai/runs/r1');
+    expect(within(runs).getByText(/and 249 more/)).toBeInTheDocument();
+    const pipelines = screen.getByRole('list', {
+      name: 'Pipelines and periodic tasks (1)',
+    });
     expect(
-      within(
-        screen.getByRole('list', { name: 'Inference services (1)' }),
-      ).getByText('ranker-serving'),
+      within(pipelines).getByText(/periodic · 12 executions/),
+    ).toBeInTheDocument();
+    const services = screen.getByRole('list', {
+      name: 'Inference services (1)',
+    });
+    expect(within(services).getByText('ranker-serving')).toBeInTheDocument();
+    expect(
+      within(services).getByText(/v3 90% \(deployed\)/),
     ).toBeInTheDocument();
   });
 
@@ -96,10 +145,14 @@ describe('DatasetContent', () => {
       listDatasetVersions: jest
         .fn()
         .mockResolvedValue({ items: [], totalItems: 0 }),
-      getLineage: jest.fn().mockResolvedValue({
-        roots: ['dataset:default/clicks'],
-        nodes: [impact.nodes[0]],
-        edges: [],
+      getImpact: jest.fn().mockResolvedValue({
+        entityRef: 'dataset:default/clicks',
+        services: [],
+        pipelines: [],
+        runs: [],
+        modelVersions: [],
+        models: [],
+        totals: none,
       }),
     });
     await renderWithApis(<DatasetContent />, {
@@ -113,7 +166,7 @@ describe('DatasetContent', () => {
       await screen.findByText('No versions registered'),
     ).toBeInTheDocument();
     expect(
-      await screen.findByText(/Nothing depends on this dataset yet/),
+      await screen.findByText(/Nothing depends on this dataset: no service/),
     ).toBeInTheDocument();
     expect(screen.getByText('No cache')).toBeInTheDocument();
   });
@@ -123,9 +176,9 @@ describe('DatasetContent', () => {
       listDatasetVersions: jest
         .fn()
         .mockRejectedValue(await responseError(500, 'boom')),
-      getLineage: jest
+      getImpact: jest
         .fn()
-        .mockRejectedValue(await responseError(500, 'lineage boom')),
+        .mockRejectedValue(await responseError(500, 'impact boom')),
     });
     await renderWithApis(<DatasetContent />, {
       kubeai: api,
@@ -137,6 +190,6 @@ describe('DatasetContent', () => {
     expect(
       await screen.findByText(/Could not load the impact/),
     ).toBeInTheDocument();
-    expect(screen.getByText('lineage boom (HTTP 500)')).toBeInTheDocument();
+    expect(screen.getByText('impact boom (HTTP 500)')).toBeInTheDocument();
   });
 });

@@ -1,16 +1,14 @@
-import { ReactNode, useMemo } from 'react';
+import { ReactNode } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { useApi } from '@backstage/core-plugin-api';
 import { InfoCard, Link, Table, TableColumn } from '@backstage/core-components';
 import { stringifyEntityRef } from '@backstage/catalog-model';
-import { EntityRefLink, useEntity } from '@backstage/plugin-catalog-react';
+import { useEntity } from '@backstage/plugin-catalog-react';
 import {
   DatasetEntityV1alpha1,
   DatasetVersion,
   formatDatasetSource,
   isDatasetEntity,
-  LineageGraph,
-  LineageNode,
 } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
 import Grid from '@material-ui/core/Grid';
@@ -20,6 +18,7 @@ import { StatusChip } from '../common/Chips';
 import { entityNameOf, formatBytes, formatDate } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
+import { ImpactView } from '../model/ImpactView';
 
 /** The KubeAI tab of a Dataset: source and cache, versions, and what depends on it. */
 export function DatasetContent() {
@@ -183,105 +182,25 @@ export function DatasetVersionsTable() {
   );
 }
 
-/** The models, runs and inference services downstream of a lineage graph's start. */
-export function impactOf(graph: LineageGraph) {
-  const pick = (type: LineageNode['type']) =>
-    graph.nodes.filter(n => n.type === type);
-  return {
-    models: pick('model'),
-    modelVersions: pick('modelVersion'),
-    runs: pick('run'),
-    services: pick('inferenceService'),
-  };
-}
-
-/** What depends on the current Dataset: models, runs and services downstream of it. */
+/**
+ * What retiring the current Dataset would break (`GET /impact`): services serving versions its
+ * runs produced, pipelines and periodic tasks reading it, runs, and models downstream (also those
+ * the catalog says are trained on it).
+ */
 export function DatasetImpactCard() {
   const { entity } = useEntity();
-  const api = useApi(kubeaiApiRef);
   const paths = useKubeaiPaths();
   const entityRef = stringifyEntityRef(entity);
-  const state = useAsync(
-    () => api.getLineage({ entityRef, direction: 'downstream', depth: 3 }),
-    [api, entityRef],
-  );
-  const impact = useMemo(
-    () => (state.value ? impactOf(state.value) : undefined),
-    [state.value],
-  );
   return (
     <InfoCard
       title="Impact"
-      subheader="What depends on this dataset (three hops downstream)"
+      subheader="What breaks if this dataset is retired"
       deepLink={{
         title: 'Open the lineage',
         link: paths.lineage({ entityRef }),
       }}
     >
-      <AsyncContent
-        state={{ ...state, value: impact }}
-        loadingLabel="Loading the impact"
-        errorTitle="Could not load the impact"
-      >
-        {i =>
-          i.models.length + i.runs.length + i.services.length === 0 ? (
-            <Typography variant="body2">
-              Nothing depends on this dataset yet: no run has read it.
-            </Typography>
-          ) : (
-            <Grid container spacing={2}>
-              <ImpactList
-                title={`Models (${i.models.length})`}
-                items={i.models.map(n => (
-                  <EntityRefLink key={n.id} entityRef={n.entityRef!} />
-                ))}
-              />
-              <ImpactList
-                title={`Runs (${i.runs.length})`}
-                items={i.runs.map(n => (
-                  <Link key={n.id} to={paths.run(n.runId ?? '')}>
-                    {n.label}
-                  </Link>
-                ))}
-              />
-              <ImpactList
-                title={`Inference services (${i.services.length})`}
-                items={i.services.map(n => (
-                  <EntityRefLink key={n.id} entityRef={n.entityRef!} />
-                ))}
-              />
-            </Grid>
-          )
-        }
-      </AsyncContent>
+      <ImpactView entityRef={entityRef} noun="dataset" />
     </InfoCard>
-  );
-}
-
-const IMPACT_LIMIT = 20;
-
-function ImpactList(props: { title: string; items: JSX.Element[] }) {
-  return (
-    <Grid item xs={12} sm={4}>
-      <Typography variant="subtitle2" component="h3">
-        {props.title}
-      </Typography>
-      {props.items.length === 0 ? (
-        <Typography variant="body2" color="textSecondary">
-          None
-        </Typography>
-      ) : (
-        <ul style={{ paddingLeft: 16, margin: 0 }} aria-label={props.title}>
-          {props.items.slice(0, IMPACT_LIMIT).map(item => (
-            <li key={item.key}>{item}</li>
-          ))}
-          {props.items.length > IMPACT_LIMIT && (
-            <li>
-              and {props.items.length - IMPACT_LIMIT} more (see the lineage)
-            </li>
-          )}
-        </ul>
-      )}
-    </Grid>
   );
 }

@@ -20,6 +20,7 @@ import { AliasChips, StatusChip } from '../common/Chips';
 import { entityNameOf, formatDate, formatMetric } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
+import { ModelVersionImpact } from './ModelVersionImpact';
 
 const MAX_METRIC_COLUMNS = 6;
 const COLORS = ['#1e88e5', '#e53935'];
@@ -170,6 +171,13 @@ export function ModelVersionsView(props: {
           }}
           columns={columns}
           data={versions}
+        />
+      </Grid>
+      <Grid item xs={12}>
+        <ModelVersionImpact
+          modelRef={versions[0].modelRef}
+          versions={versions}
+          initialVersion={initialB}
         />
       </Grid>
       <Grid item xs={12}>
