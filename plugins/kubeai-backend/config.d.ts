@@ -117,6 +117,27 @@ export interface Config {
        */
       retentionDays?: number;
     };
+    /**
+     * Run identity: every run the portal creates (training task, notebook, pipeline) gets
+     * `kubeai.io/run`, env KUBEAI_RUN_ID / KUBEAI_MODEL / KUBEAI_API_URL / KUBEAI_CLUSTER and a
+     * run-scoped credential mounted from a Secret (`KUBEAI_RUN_TOKEN_FILE`), accepted only to
+     * register that run's model versions, the dataset versions it read, its phase and metrics,
+     * and a pipeline's own rollouts.
+     */
+    runCredentials?: {
+      /**
+       * The KubeAI API as the run's pods reach it, e.g.
+       * `http://backstage.backstage.svc:7007/api/kubeai`. Default: the backend's external URL
+       * for the kubeai plugin.
+       */
+      apiUrl?: string;
+      /**
+       * Hours one credential is valid (more than 0, at most 720; default 24). The task
+       * `kubeai-run-credentials` renews the Secret of unfinished runs every 30 minutes once half
+       * of that has passed.
+       */
+      ttlHours?: number;
+    };
     /** InferenceServices the informers find that the portal did not create. */
     discovery?: {
       /**

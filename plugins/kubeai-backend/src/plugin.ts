@@ -27,6 +27,11 @@ import {
   kubeaiNamespaceRules,
 } from './permissions';
 import { NamespaceDirectory } from './tenancy/NamespaceDirectory';
+import { RUN_CREDENTIAL_PATHS } from './service/access/RunCredentials';
+import {
+  readRunCredentialsConfig,
+  RunIdentities,
+} from './service/cluster/runIdentities';
 import { readTenancyConfig } from './tenancy/tenancyConfig';
 
 const megabytes = (value: number | undefined) =>
@@ -75,6 +80,10 @@ export const kubeaiPlugin = createBackendPlugin({
       }) {
         // before anything is set up: a bad value stops the backend here, naming the key
         const { retentionDays } = readAuditRetentionConfig(config);
+        const runCredentials = readRunCredentialsConfig(
+          config,
+          await discovery.getExternalBaseUrl(KUBEAI_PLUGIN_ID),
+        );
 
         const health = Router();
         health.get('/health', (_req, res) => {
@@ -82,6 +91,12 @@ export const kubeaiPlugin = createBackendPlugin({
         });
         http.use(health);
         http.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        // Run-scoped credentials are not Backstage tokens: these routes let them through to the
+        // router, whose RunCredentials middleware decides them and asks httpAuth for any other
+        // token exactly as the httpRouter would (service/access/RunCredentials.ts).
+        for (const path of RUN_CREDENTIAL_PATHS) {
+          http.addAuthPolicy({ path, allow: 'unauthenticated' });
+        }
 
         permissionsRegistry.addPermissions(kubeaiPermissions);
 
@@ -149,6 +164,23 @@ export const kubeaiPlugin = createBackendPlugin({
             await retention.run(signal);
           },
         });
+        // Unfinished runs get a new credential in their Secret before the old one expires.
+        const runIdentities = new RunIdentities({
+          runs: store.runs,
+          credentials: store.runCredentials,
+          gateway: () => gateway,
+          config: runCredentials,
+          logger,
+        });
+        await scheduler.scheduleTask({
+          id: 'kubeai-run-credentials',
+          frequency: { minutes: 30 },
+          timeout: { minutes: 10 },
+          initialDelay: { minutes: 2 },
+          fn: async signal => {
+            await runIdentities.renew(signal);
+          },
+        });
         http.use(
           await createRouter({
             store,
@@ -168,7 +200,7 @@ export const kubeaiPlugin = createBackendPlugin({
             ),
             observed: { informers },
             // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
-            cluster: { gateway, events, namespaces },
+            cluster: { gateway, events, namespaces, runCredentials },
             audit,
           }),
         );

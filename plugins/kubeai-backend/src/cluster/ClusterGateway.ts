@@ -136,11 +136,21 @@ export class ClusterGateway {
   async apply(
     cluster: string,
     objects: KubeObject[],
-    options: { dryRun?: boolean; as?: BackstageCredentials } = {},
+    options: {
+      dryRun?: boolean;
+      as?: BackstageCredentials;
+      /**
+       * The portal's own object (a run's credential Secret, which no user writes): sent with the
+       * portal's cluster credentials even when impersonation is on.
+       */
+      portal?: boolean;
+    } = {},
   ): Promise<KubeObject[]> {
     const { api } = await this.client(cluster);
     const k8s = await loadK8s();
-    const as = await this.impersonationOf(options.as);
+    const as = options.portal
+      ? undefined
+      : await this.impersonationOf(options.as);
     const requestOptions = as ? api.impersonating(as) : undefined;
     const results: KubeObject[] = [];
     for (const object of objects) {

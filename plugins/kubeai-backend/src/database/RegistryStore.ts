@@ -11,6 +11,7 @@ import { LineageStore } from './LineageStore';
 import { ModelVersionStore } from './ModelVersionStore';
 import { ObservedStore } from './observed/ObservedStore';
 import { PortalEntityStore } from './PortalEntityStore';
+import { RunCredentialStore } from './RunCredentialStore';
 import { RunStore } from './RunStore';
 
 export { LATEST_ALIAS, modelVersionFromRow } from './ModelVersionStore';
@@ -47,6 +48,8 @@ export class RegistryStore {
   readonly lineages: LineageStore;
   /** The audit trail: not a registry write (it does not change the change token). */
   readonly audit: AuditStore;
+  /** Run-scoped credentials (hashes): not registry writes either. */
+  readonly runCredentials: RunCredentialStore;
 
   /** Applies the migrations (unless `skipMigrations`) and returns the store. */
   static async create(options: {
@@ -78,6 +81,7 @@ export class RegistryStore {
     this.observed = new ObservedStore(db);
     this.lineages = new LineageStore(db);
     this.audit = new AuditStore(knex);
+    this.runCredentials = new RunCredentialStore(knex);
   }
 
   /**

@@ -9,6 +9,7 @@ import type {
   UpdateRunRequest,
 } from '@kubeai/plugin-kubeai-common';
 import { randomUUID } from 'node:crypto';
+import { RUN_DELETED_FROM_PORTAL } from './observed/observation';
 import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
 import { normalizeRef } from '../refs';
@@ -33,6 +34,8 @@ export interface RunRow {
   /** Child runs (migration 20270101000000_child_runs). */
   parent_run_id?: string | null;
   child_count?: number | string | null;
+  /** What the run reported about itself (migration 20270103000000_run_credentials). */
+  metrics?: string | null;
   id: string;
   kind: string;
   cluster: string;
@@ -179,6 +182,13 @@ export class RunStore {
           ...patch.params,
         });
       }
+      if (patch.metrics) {
+        // reported metrics accumulate: a later report of `loss` replaces only `loss`
+        update.metrics = toJson({
+          ...fromJson<Record<string, number>>(row.metrics, {}),
+          ...patch.metrics,
+        });
+      }
       if (patch.inputs) {
         const inputs = dedupeInputs(patch.inputs);
         await assertDatasetVersionsExist(tx, inputs);
@@ -191,13 +201,44 @@ export class RunStore {
   }
 
   /**
+   * Records that a run read `version` of a dataset: the run's input of that dataset without a
+   * version gets it; a version read besides the recorded ones is added.
+   */
+  async recordInputVersion(
+    runId: string,
+    datasetRef: string,
+    version: string,
+  ): Promise<void> {
+    const ref = normalizeRef(datasetRef);
+    await this.#db.transaction(async tx => {
+      const rows: { id: number; dataset_version: string | null }[] = await tx(
+        'kubeai_run_inputs',
+      )
+        .where({ run_id: runId, dataset_ref: ref })
+        .select('id', 'dataset_version');
+      if (rows.some(r => r.dataset_version === version)) return;
+      const open = rows.find(r => r.dataset_version === null);
+      if (open) {
+        await tx('kubeai_run_inputs')
+          .where({ id: open.id })
+          .update({ dataset_version: version });
+      } else {
+        await insertInputs(tx, runId, [{ datasetRef: ref, version }]);
+      }
+      await tx('kubeai_runs')
+        .where({ id: runId })
+        .update({ updated_at: nowIso() });
+    });
+  }
+
+  /**
    * Records the run of a Kubernetes object the portal applied, once per object: a run is
    * identified by (cluster, uid), so applying the same object again updates that run's namespace,
    * name, model, inputs and parameters (phase and timestamps are kept) instead of adding a run.
    * Dataset versions of `inputs` must exist (422).
    */
   async upsertObjectRun(
-    request: CreateRunRequest & { uid: string },
+    request: CreateRunRequest & { uid: string; id?: string },
     actor: string,
   ): Promise<{ run: Run; created: boolean }> {
     const [result] = await this.upsertObjectRuns([request], actor);
@@ -209,7 +250,7 @@ export class RunStore {
    * statements (one lookup, one insert of the new runs, one of their inputs), in request order.
    */
   async upsertObjectRuns(
-    requests: Array<CreateRunRequest & { uid: string }>,
+    requests: Array<CreateRunRequest & { uid: string; id?: string }>,
     actor: string,
   ): Promise<Array<{ run: Run; created: boolean }>> {
     if (requests.length === 0) return [];
@@ -257,12 +298,25 @@ export class RunStore {
             updated_at: now,
           };
           let id = existing.get(key);
-          if (id) {
+          // the id the objects were labelled with (objectRunIds): the run of an object that was
+          // re-created under the same name continues, with the new object's uid
+          const continued =
+            !id && r.id
+              ? await tx('kubeai_runs').where({ id: r.id }).first('id')
+              : undefined;
+          if (continued) {
+            id = r.id!;
+            await tx('kubeai_runs')
+              .where({ id })
+              .update({ ...fields, uid: r.uid });
+            await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+            byKey.set(key, { id, created: false });
+          } else if (id) {
             await tx('kubeai_runs').where({ id }).update(fields);
             await tx('kubeai_run_inputs').where({ run_id: id }).delete();
             byKey.set(key, { id, created: false });
           } else {
-            id = randomUUID();
+            id = r.id ?? randomUUID();
             const row = {
               id,
               kind: r.kind,
@@ -329,6 +383,45 @@ export class RunStore {
         });
       }),
     );
+  }
+
+  /**
+   * The run ids the portal labels objects with before applying them: for each object (by kind of
+   * run, cluster, namespace and name), its newest recorded run that was not deleted — applying the
+   * same task again continues its run — else a new id.
+   */
+  async objectRunIds(
+    kind: Run['kind'],
+    cluster: string,
+    objects: Array<{ namespace: string; name: string }>,
+  ): Promise<string[]> {
+    const found = new Map<string, { id: string; created_at: string }>();
+    const keyOf = (o: { namespace: string; name: string }) =>
+      `${o.namespace}\u0000${o.name}`;
+    for (const chunk of chunks([...new Set(objects.map(o => o.name))], 500)) {
+      const rows: {
+        id: string;
+        namespace: string;
+        name: string;
+        created_at: string;
+      }[] = await this.#db('kubeai_runs')
+        .where({ kind, cluster })
+        .whereNull('parent_run_id')
+        // a deleted object's run is over: a new object of that name is a new run
+        .where(q =>
+          q
+            .whereNull('reason')
+            .orWhereNotIn('reason', ['Deleted', RUN_DELETED_FROM_PORTAL]),
+        )
+        .whereIn('name', chunk)
+        .select('id', 'namespace', 'name', 'created_at');
+      for (const row of rows) {
+        const key = keyOf(row);
+        const seen = found.get(key);
+        if (!seen || seen.created_at < row.created_at) found.set(key, row);
+      }
+    }
+    return objects.map(o => found.get(keyOf(o))?.id ?? randomUUID());
   }
 
   /** The newest run recorded for an object (by cluster, namespace and name; optionally its uid). */
@@ -450,6 +543,7 @@ async function readRuns(
           version: o.version,
         })),
         params: fromJson(row.params, {}),
+        metrics: fromJson(row.metrics, undefined),
         // observed by the cluster informers (src/informers)
         parentRunId: row.parent_run_id ?? undefined,
         executions: Number(row.child_count ?? 0) || undefined,

@@ -13,3 +13,4 @@ export * from './training';
 export * from './dataset';
 export * from './inferenceService';
 export * from './pipeline';
+export * from './runIdentity';

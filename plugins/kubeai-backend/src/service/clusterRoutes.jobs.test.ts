@@ -344,7 +344,10 @@ describe('cluster routes when the registry fails after the apply', () => {
         schedule: '@hourly',
         image: 'python:3.12',
       };
-      await knex.schema.renameTable('kubeai_runs', 'kubeai_runs_away');
+      // the registry answers reads (the run id is planned before the apply) but refuses the write
+      await knex.raw(
+        "CREATE TRIGGER registry_down BEFORE INSERT ON kubeai_runs BEGIN SELECT RAISE(ABORT, 'registry down'); END",
+      );
       const failed = await request(backend.server)
         .post(`${API}/jobs`)
         .send(body);
@@ -362,7 +365,7 @@ describe('cluster routes when the registry fails after the apply', () => {
         'recorded-later',
       );
 
-      await knex.schema.renameTable('kubeai_runs_away', 'kubeai_runs');
+      await knex.raw('DROP TRIGGER registry_down');
       const retried = await request(backend.server)
         .post(`${API}/jobs`)
         .send(body);

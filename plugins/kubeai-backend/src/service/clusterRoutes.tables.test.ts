@@ -7,6 +7,7 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
+import { RUN_ENV } from '../manifests';
 import { snapshotRegistry } from '../__testUtils__/databases';
 import { listCreated } from './__testUtils__/clusterRoutes';
 import { API, clusterRoutesSuite } from './__testUtils__/clusterRoutesSuite';
@@ -63,7 +64,12 @@ describe('table inputs of training tasks, notebooks and pipelines (SQLite regist
     ]);
     const stored = await readBack('batch/v1', 'Job', 'ctr-daily-1201');
     const [container] = stored.spec.template.spec.containers;
-    expect(container.env).toEqual([
+    // the table's variables (the run's own KUBEAI_RUN_* follow: clusterRoutes.runIdentity.test.ts)
+    expect(
+      container.env.filter((e: { name: string }) =>
+        e.name.startsWith('KUBEAI_INPUT_'),
+      ),
+    ).toEqual([
       { name: 'KUBEAI_INPUT_CLICKS_ENGINE', value: 'odps' },
       { name: 'KUBEAI_INPUT_CLICKS_PROJECT', value: 'dw' },
       { name: 'KUBEAI_INPUT_CLICKS_TABLE', value: 'clicks' },
@@ -80,7 +86,10 @@ describe('table inputs of training tasks, notebooks and pipelines (SQLite regist
       '--input-clicks-table=clicks',
       '--input-clicks-partition=ds=2026-12-01',
     ]);
-    expect(stored.spec.template.spec.volumes).toBeUndefined();
+    // a table is not a volume: only the run's credential is mounted
+    expect(
+      stored.spec.template.spec.volumes.map((v: { name: string }) => v.name),
+    ).toEqual(['kubeai-run-credential']);
     const version = await request(server).get(
       `${API}/datasets/default/clicks/versions/2026-12-01`,
     );
@@ -195,7 +204,10 @@ describe('table inputs of training tasks, notebooks and pipelines (SQLite regist
       'clicks-explore',
     );
     const [container] = stored.spec.template.spec.containers;
-    expect(container.env).toEqual([
+    const runEnv: string[] = Object.values(RUN_ENV);
+    expect(
+      container.env.filter((e: { name: string }) => !runEnv.includes(e.name)),
+    ).toEqual([
       { name: 'HF_HOME', value: '/tmp/hf' },
       { name: 'KUBEAI_INPUT_CLICKS_ENGINE', value: 'odps' },
       { name: 'KUBEAI_INPUT_CLICKS_PROJECT', value: 'dw' },
@@ -206,7 +218,10 @@ describe('table inputs of training tasks, notebooks and pipelines (SQLite regist
         value: 'odps://dw.clicks/ds=2026-12-05',
       },
     ]);
-    expect(container.volumeMounts).toBeUndefined();
+    // only the run's credential is mounted: a table is not a volume
+    expect(container.volumeMounts).toEqual([
+      expect.objectContaining({ mountPath: '/var/run/secrets/kubeai' }),
+    ]);
     const version = await request(server).get(
       `${API}/datasets/default/clicks/versions/2026-12-05`,
     );

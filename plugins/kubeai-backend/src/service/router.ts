@@ -33,6 +33,7 @@ import { RegistryStore } from '../database/RegistryStore';
 import { PayloadTooLargeError } from '../errors';
 import { entityRefOf, kindOf, normalizeRef } from '../refs';
 import { Access } from './access/Access';
+import { RunCredentials } from './access/RunCredentials';
 import { registerAuditRoutes } from './audit/auditRoutes';
 import { AuditTrail } from './audit/AuditTrail';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
@@ -132,7 +133,19 @@ export async function createRouter(
   const lineageCache =
     cacheBytes > 0 ? new LineageCache(cacheBytes) : undefined;
 
-  const access = new Access({ httpAuth, auth, permissions, catalog });
+  const runCredentials = new RunCredentials({
+    store: store.runCredentials,
+    runs: store.runs,
+    httpAuth,
+    auth,
+  });
+  const access = new Access({
+    httpAuth,
+    auth,
+    permissions,
+    catalog,
+    runCredentials,
+  });
 
   const router = Router();
 
@@ -191,6 +204,8 @@ export async function createRouter(
     next();
   };
   router.use(limitBodyDepth);
+  // Run-scoped credentials: what a run's pods may do, decided before anything else reads the body.
+  router.use(runCredentials.middleware());
 
   // Requests are validated by the router's own middleware slot (the body is parsed above, with
   // the size limit), followed by an error handler that names the fields; the router's validator
@@ -407,6 +422,15 @@ export async function createRouter(
       req.body,
       access.actorOf(credentials),
     );
+    // a run recording what it read: that version is the run's input
+    const run = access.runCallerOf(credentials);
+    if (run) {
+      await store.runs.recordInputVersion(
+        run.identity.runId,
+        datasetRef,
+        datasetVersion.version,
+      );
+    }
     // an existing version with the same digest: nothing registered
     res.status(created ? 201 : 200).json(datasetVersion);
   });

@@ -155,6 +155,7 @@ export interface UpdateRunRequest {
   finishedAt?: string;
   inputs?: RunInput[];
   params?: ParameterMap;
+  metrics?: MetricMap;
 }
 
 /** A model version the run produced. */
@@ -178,6 +179,7 @@ export interface Run {
   inputs: RunInput[];
   outputs: RunOutput[];
   params: ParameterMap;
+  metrics?: MetricMap;
   /** Why the run is in its phase, as the cluster says (`BackoffLimitExceeded`, `Deleted`, …). */
   reason?: string;
   schedule?: RunSchedule;
@@ -413,6 +415,29 @@ export interface LineageNode {
   drift?: Drift;
   /** An InferenceService the portal did not create, found serving a registered artifact. */
   discovered?: boolean;
+  executions?: LineageExecutionsSummary;
+}
+
+/**
+ * On a summary node (type `run`, id `run:<parentRunId>/executions`, no `runId`): the executions
+ * of one periodic task (the Jobs its CronJob started, child runs of `parentRunId`) that are not
+ * nodes of the graph themselves. A periodic task may gain 20,000 executions a day, so the answer
+ * carries their count per phase instead of one node each; executions on a path of the graph
+ * (those that produced a model version in it) stay nodes of their own. `GET /runs?parent=<id>`
+ * (`list`) pages through all of them, newest first.
+ */
+export interface LineageExecutionsSummary {
+  parentRunId: string;
+  /** Executions this node stands for. */
+  count: number;
+  /** All executions of the periodic task, those in the graph included. */
+  total: number;
+  /** `count` by run phase. */
+  phases: {
+    [key: string]: number;
+  };
+  /** The API path that lists the executions (`/runs?parent=<parentRunId>`). */
+  list: string;
 }
 
 /**
@@ -422,13 +447,16 @@ export interface LineageNode {
  * `deployedTo`: modelVersion → inferenceService (declared, with the traffic `percent`).
  * `servedBy`: modelVersion → inferenceService as the cluster really serves it (observed; also
  * to discovered services).
+ * `executionOf`: run → the periodic task's run that started it (a child run), or an executions
+ * summary node → that run (see `LineageExecutionsSummary`).
  */
 export type LineageEdgeType =
   | 'versionOf'
   | 'inputTo'
   | 'produced'
   | 'deployedTo'
-  | 'servedBy';
+  | 'servedBy'
+  | 'executionOf';
 
 export interface LineageEdge {
   from: string;

@@ -3589,6 +3589,9 @@ export const kubeaiOpenApiSpec = {
           params: {
             $ref: '#/components/schemas/ParameterMap',
           },
+          metrics: {
+            $ref: '#/components/schemas/MetricMap',
+          },
         },
         minProperties: 1,
         additionalProperties: false,
@@ -3657,6 +3660,9 @@ export const kubeaiOpenApiSpec = {
           },
           params: {
             $ref: '#/components/schemas/ParameterMap',
+          },
+          metrics: {
+            $ref: '#/components/schemas/MetricMap',
           },
           reason: {
             type: 'string',
@@ -4361,15 +4367,59 @@ export const kubeaiOpenApiSpec = {
             description:
               'An InferenceService the portal did not create, found serving a registered artifact.',
           },
+          executions: {
+            $ref: '#/components/schemas/LineageExecutionsSummary',
+          },
         },
         required: ['id', 'type', 'label'],
+        additionalProperties: false,
+      },
+      LineageExecutionsSummary: {
+        type: 'object',
+        description:
+          'On a summary node (type `run`, id `run:<parentRunId>/executions`, no `runId`): the executions\nof one periodic task (the Jobs its CronJob started, child runs of `parentRunId`) that are not\nnodes of the graph themselves. A periodic task may gain 20,000 executions a day, so the answer\ncarries their count per phase instead of one node each; executions on a path of the graph\n(those that produced a model version in it) stay nodes of their own. `GET /runs?parent=<id>`\n(`list`) pages through all of them, newest first.\n',
+        properties: {
+          parentRunId: {
+            type: 'string',
+          },
+          count: {
+            type: 'integer',
+            minimum: 1,
+            description: 'Executions this node stands for.',
+          },
+          total: {
+            type: 'integer',
+            description:
+              'All executions of the periodic task, those in the graph included.',
+          },
+          phases: {
+            type: 'object',
+            description: '`count` by run phase.',
+            additionalProperties: {
+              type: 'integer',
+            },
+          },
+          list: {
+            type: 'string',
+            description:
+              'The API path that lists the executions (`/runs?parent=<parentRunId>`).',
+          },
+        },
+        required: ['parentRunId', 'count', 'total', 'phases', 'list'],
         additionalProperties: false,
       },
       LineageEdgeType: {
         type: 'string',
         description:
-          '`versionOf`: datasetVersion → dataset, modelVersion → model.\n`inputTo`: dataset or datasetVersion → run.\n`produced`: run → modelVersion.\n`deployedTo`: modelVersion → inferenceService (declared, with the traffic `percent`).\n`servedBy`: modelVersion → inferenceService as the cluster really serves it (observed; also\nto discovered services).\n',
-        enum: ['versionOf', 'inputTo', 'produced', 'deployedTo', 'servedBy'],
+          "`versionOf`: datasetVersion → dataset, modelVersion → model.\n`inputTo`: dataset or datasetVersion → run.\n`produced`: run → modelVersion.\n`deployedTo`: modelVersion → inferenceService (declared, with the traffic `percent`).\n`servedBy`: modelVersion → inferenceService as the cluster really serves it (observed; also\nto discovered services).\n`executionOf`: run → the periodic task's run that started it (a child run), or an executions\nsummary node → that run (see `LineageExecutionsSummary`).\n",
+        enum: [
+          'versionOf',
+          'inputTo',
+          'produced',
+          'deployedTo',
+          'servedBy',
+          'executionOf',
+        ],
       },
       LineageEdge: {
         type: 'object',

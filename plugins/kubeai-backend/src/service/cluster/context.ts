@@ -42,6 +42,7 @@ import { normalizeRef } from '../../refs';
 import type { Access, PermissionCheck } from '../access/Access';
 import type { NamespaceDirectory } from '../../tenancy/NamespaceDirectory';
 import { ClusterWriteFlow, PartialWriteError } from './ClusterWriteFlow';
+import { RunIdentities, type RunCredentialsConfig } from './runIdentities';
 
 /** The typed router the cluster routes are registered on (see ../router.ts). */
 export type ClusterApi = ApiRouter<KubeaiOpenApiSpec>;
@@ -63,6 +64,8 @@ export interface ClusterRoutesOptions {
   events?: PortalEntityPublisher;
   /** Who owns which namespace (`GET /clusters/{cluster}/namespaces`); else owners are not shown. */
   namespaces?: NamespaceDirectory;
+  /** How runs' pods reach the API and how long their credentials last (`kubeai.runCredentials`). */
+  runCredentials?: RunCredentialsConfig;
 }
 
 /** Everything {@link registerClusterRoutes} needs; `access` comes from ./router.ts. */
@@ -89,6 +92,15 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
   // ------------------------------------------------------------------ helpers
 
   const gatewayOf = (): ClusterGateway => flow.gateway();
+
+  /** Run ids, identity and credentials of the runs the routes create (./runIdentities.ts). */
+  const runs = new RunIdentities({
+    runs: store.runs,
+    credentials: store.runCredentials,
+    gateway: gatewayOf,
+    config: ctx.runCredentials,
+    logger,
+  });
 
   /** The cluster of a body (422 naming the field) or of a path (404). */
   function assertCluster(
@@ -560,6 +572,7 @@ export function createClusterContext(ctx: ClusterRoutesContext) {
   return {
     ...ctx,
     flow,
+    runs,
     gatewayOf,
     assertCluster,
     assertModelInCatalog,

@@ -34,10 +34,28 @@ import {
   stripServerFields,
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
+import type { PlannedRun } from './runIdentities';
 import { createObjectHelpers } from './objects';
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
+
+/** Runs `fn` over `items` with at most `concurrency` calls in flight. */
+async function inParallel<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
 
 /** Registers the training task routes (`POST /jobs` before `POST /jobs/batch`). */
 export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
@@ -54,6 +72,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     refOf,
     result,
     modelUrl,
+    runs,
   } = ctx;
   const { readFirst, statusOf, runOf, companionsOf, deleteManaged } =
     createObjectHelpers(ctx);
@@ -93,6 +112,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     body: JobRequest,
     at: string,
     credentials: BackstageCredentials,
+    run: PlannedRun,
   ) {
     const gateway = assertCluster(body.cluster, 'body', at);
     const datasets = await resolveDatasets(
@@ -125,9 +145,11 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
               throw flow.clusterError(error, cluster);
             })
         : undefined;
-    const built = buildTraining(input as any, { apiVersion });
+    // its run's label, env and credential volume in every object and pod
+    const built = runs.label(buildTraining(input as any, { apiVersion }), run);
     return {
       body,
+      run,
       built,
       inputs: datasets.inputs,
       reads: datasets.reads,
@@ -136,12 +158,37 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     };
   }
 
+  /** Where a task's run is (its id is planned before the objects are built). */
+  const jobRunTarget = (body: JobRequest) => ({
+    namespace: body.namespace,
+    name: body.name,
+    modelRef: body.modelRef ? normalizeRef(body.modelRef) : undefined,
+  });
+
+  /** The runs of a batch's tasks, one lookup per cluster, in order. */
+  async function planRuns(items: JobRequest[]): Promise<PlannedRun[]> {
+    const planned: PlannedRun[] = new Array(items.length);
+    for (const cluster of new Set(items.map(i => i.cluster))) {
+      const at = items.flatMap((item, i) =>
+        item.cluster === cluster ? [i] : [],
+      );
+      const plans = await runs.plan(
+        'training',
+        cluster,
+        at.map(i => jobRunTarget(items[i])),
+      );
+      at.forEach((i, k) => (planned[i] = plans[k]));
+    }
+    return planned;
+  }
+
   /** The run of an applied training task. */
   const jobRun = (
     job: Awaited<ReturnType<typeof prepareJob>>,
     applied: KubeObject[],
     inputs = job.inputs,
   ) => ({
+    id: job.run.runId,
     kind: 'training' as const,
     cluster: job.body.cluster,
     namespace: job.body.namespace,
@@ -189,20 +236,26 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         'request/body/modelRef',
         credentials,
       );
-      const job = await prepareJob(body, 'request/body', credentials);
+      const [run] = await runs.plan('training', body.cluster, [
+        jobRunTarget(body),
+      ]);
+      const job = await prepareJob(body, 'request/body', credentials, run);
       return {
         cluster: body.cluster,
         objects: job.built,
         checks: jobChecks([job]),
-        record: async (applied, actor) =>
-          store.upsertObjectRun(
+        record: async (applied, actor) => {
+          const recorded = await store.upsertObjectRun(
             jobRun(
               job,
               applied,
               await recordTableReads(job.inputs, job.reads, actor),
             ),
             actor,
-          ),
+          );
+          await runs.issue(body.cluster, applied[job.main], run);
+          return recorded;
+        },
       };
     },
   };
@@ -285,42 +338,41 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         );
       }
     });
+    const planned = await planRuns(items);
     const jobs: Array<Awaited<ReturnType<typeof prepareJob>>> = [];
     for (const [i, item] of items.entries()) {
-      jobs.push(await prepareJob(item, `request/body/items/${i}`, credentials));
+      jobs.push(
+        await prepareJob(
+          item,
+          `request/body/items/${i}`,
+          credentials,
+          planned[i],
+        ),
+      );
     }
     // every task decided before anything is applied: one forbidden task refuses the batch
     await access.authorize(credentials, jobChecks(jobs));
 
     const outcomes: Array<{ applied?: KubeObject[]; error?: unknown }> =
       new Array(jobs.length);
-    let next = 0;
-    await Promise.all(
-      Array.from(
-        { length: Math.min(BATCH_APPLY_CONCURRENCY, jobs.length) },
-        async () => {
-          while (next < jobs.length) {
-            const i = next++;
-            try {
-              outcomes[i] = {
-                applied: await flow.apply(
-                  jobs[i].body.cluster,
-                  jobs[i].built,
-                  dryRun,
-                  credentials,
-                ),
-              };
-            } catch (error) {
-              outcomes[i] = { error };
-            }
-          }
-        },
-      ),
-    );
+    await inParallel(jobs, BATCH_APPLY_CONCURRENCY, async (job, i) => {
+      try {
+        outcomes[i] = {
+          applied: await flow.apply(
+            job.body.cluster,
+            job.built,
+            dryRun,
+            credentials,
+          ),
+        };
+      } catch (error) {
+        outcomes[i] = { error };
+      }
+    });
     const ok = jobs
       .map((job, i) => ({ job, i, applied: outcomes[i].applied }))
       .filter(x => x.applied);
-    const runs = new Map<number, Run>();
+    const runIds = new Map<number, Run>();
     if (!dryRun && ok.length) {
       const recorded = await flow.recordAfterApply(
         ok.flatMap(x => x.applied!),
@@ -333,13 +385,17 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
               await recordTableReads(x.job.inputs, x.job.reads, actor),
             );
           }
-          return store.upsertObjectRuns(
+          const upserted = await store.upsertObjectRuns(
             ok.map((x, k) => jobRun(x.job, x.applied!, inputs[k])),
             actor,
           );
+          await inParallel(ok, BATCH_APPLY_CONCURRENCY, x =>
+            runs.issue(x.job.body.cluster, x.applied![x.job.main], x.job.run),
+          );
+          return upserted;
         },
       );
-      recorded.forEach((r, k) => runs.set(ok[k].i, r.run));
+      recorded.forEach((r, k) => runIds.set(ok[k].i, r.run));
     }
     const results = jobs.map((job, i) => {
       const outcome = outcomes[i];
@@ -366,7 +422,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         index: i,
         status: 201,
         object,
-        runId: runs.get(i)?.id,
+        runId: runIds.get(i)?.id,
         manifests: dryRun
           ? (outcome.applied ?? []).map(stripServerFields)
           : undefined,

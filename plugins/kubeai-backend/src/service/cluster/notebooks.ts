@@ -38,6 +38,7 @@ export function registerNotebookRoutes(
     recordTableReads,
     result,
     modelUrl,
+    runs,
   } = ctx;
   const { readFirst, preferred, statusOf, runOf, companionsOf, deleteManaged } =
     createObjectHelpers(ctx);
@@ -93,7 +94,15 @@ export function registerNotebookRoutes(
           ['request/body', ...requestPathOf(path, datasets.from)].join('/'),
         );
       }
-      const objects = buildNotebook(input as any);
+      const [run] = await runs.plan('notebook', body.cluster, [
+        {
+          namespace: body.namespace,
+          name: body.name,
+          modelRef: body.modelRef ? normalizeRef(body.modelRef) : undefined,
+        },
+      ]);
+      // the run's label, env and credential in the notebook's pod
+      const objects = runs.label(buildNotebook(input as any), run);
       return {
         cluster: body.cluster,
         objects,
@@ -110,14 +119,16 @@ export function registerNotebookRoutes(
           // registering the table partitions it reads
           ...datasets.checks,
         ],
-        record: async (applied, actor) =>
-          store.upsertObjectRun(
+        record: async (applied, actor) => {
+          const main = applied[objects.length - 1];
+          const recorded = await store.upsertObjectRun(
             {
+              id: run.runId,
               kind: 'notebook',
               cluster: body.cluster,
               namespace: body.namespace,
               name: body.name,
-              uid: String(applied[objects.length - 1].metadata.uid),
+              uid: String(main.metadata.uid),
               modelRef: body.modelRef,
               inputs: await recordTableReads(
                 datasets.inputs,
@@ -131,7 +142,10 @@ export function registerNotebookRoutes(
               }),
             },
             actor,
-          ),
+          );
+          await runs.issue(body.cluster, main, run);
+          return recorded;
+        },
       };
     },
   };
