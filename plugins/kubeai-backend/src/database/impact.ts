@@ -24,12 +24,7 @@ import type {
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { kindOf, normalizeRef } from '../refs';
-import {
-  type Scope,
-  ServiceList,
-  servicesOf,
-  versionKey,
-} from './impactServices';
+import { type Scope, ServiceList, servicesOf } from './impactServices';
 
 export { describeServing, servicesServingVersion } from './impactServices';
 
@@ -139,8 +134,8 @@ export async function computeImpact(
   catalog: CatalogRelations,
 ): Promise<Impact | undefined> {
   const ref = normalizeRef(start.ref);
-  const startId =
-    start.version === undefined ? ref : versionKey(ref, start.version as never);
+  // what items reached from the start say they came from: `dataset:…@v1`, `model:…@3`
+  const startId = start.version === undefined ? ref : `${ref}@${start.version}`;
   const scope: Scope = { models: [] };
   const models = new Map<string, ImpactModel>();
   let runs: ImpactRun[] = [];
