@@ -4,35 +4,24 @@
  * A task started through `POST /api/scaffolder/v2/tasks` creates the notebook; the dataset
  * template's entity reaches the catalog; every template dry-runs.
  */
-import { createBackendModule } from '@backstage/backend-plugin-api';
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { stringifyEntityRef } from '@backstage/catalog-model';
-import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
-import { eventsServiceFactory } from '@backstage/plugin-events-node';
-import catalogModuleKubeai from '@kubeai/plugin-catalog-backend-module-kubeai';
-// the end-to-end tests run the KubeAI backend plugin the actions call
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import kubeaiPlugin from '@kubeai/plugin-kubeai-backend';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import YAML from 'yaml';
 import {
   createNamespace,
   deleteNamespace,
-  localKubernetesConfig,
   readObject,
 } from './__testUtils__/localCluster';
-import { scaffolderModuleKubeai } from './module';
+import {
+  eventually,
+  startScaffolderBackend,
+} from './__testUtils__/scaffolderBackend';
 
 jest.setTimeout(300_000);
-const CATALOG_LOAD_TIMEOUT = 60_000;
-
 const suffix = randomBytes(3).toString('hex');
 const NS = `kubeai-e2e-${suffix}`;
-const templatesDir = path.resolve(__dirname, '../../../templates');
 
 /** The catalog the templates refer to: owners, a model, a dataset. */
 const catalogEntities = `
@@ -64,148 +53,26 @@ spec:
   source: { type: pvc, claimName: e2e-images, namespace: ${NS} }
 `;
 
-/** The catalog's processing errors, to say why an entity does not show up. */
-const processingErrors: string[] = [];
-const errorCollector = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'test-error-collector',
-  register(reg) {
-    reg.registerInit({
-      deps: { catalog: catalogProcessingExtensionPoint },
-      async init({ catalog }) {
-        catalog.setOnProcessingErrorHandler(({ unprocessedEntity, errors }) => {
-          for (const error of errors) {
-            processingErrors.push(
-              `${stringifyEntityRef(unprocessedEntity)}: ${error.message}`,
-            );
-          }
-        });
-      },
-    });
-  },
-});
-
-async function eventually<T>(
-  check: () => Promise<T>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise(resolve => setTimeout(resolve, 250));
-    }
-  }
-}
-
 describe('the kubeai templates through the scaffolder', () => {
-  let server: Awaited<ReturnType<typeof startTestBackend>>['server'];
-  let stop: () => Promise<void>;
-  let scratch: string;
+  let backend: Awaited<ReturnType<typeof startScaffolderBackend>>;
+  let server: typeof backend.server;
+  let runTask: typeof backend.runTask;
+  let templatesDir: string;
+  let processingErrors: string[];
 
   beforeAll(async () => {
     await createNamespace(NS);
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-e2e-'));
-    const entitiesFile = path.join(scratch, 'entities.yaml');
-    fs.writeFileSync(entitiesFile, catalogEntities);
-    const backend = await startTestBackend({
-      features: [
-        import('@backstage/plugin-scaffolder-backend'),
-        scaffolderModuleKubeai,
-        import('@backstage/plugin-catalog-backend'),
-        import(
-          '@backstage/plugin-catalog-backend-module-scaffolder-entity-model'
-        ),
-        catalogModuleKubeai,
-        errorCollector,
-        kubeaiPlugin,
-        // the real events service (one bus for all plugins), as backend-defaults has it
-        eventsServiceFactory,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: { workingDirectory: scratch },
-            catalog: {
-              rules: [
-                {
-                  allow: [
-                    'Template',
-                    'Location',
-                    'Group',
-                    'Model',
-                    'Dataset',
-                    'InferenceService',
-                  ],
-                },
-              ],
-              locations: [
-                { type: 'file', target: path.join(templatesDir, 'all.yaml') },
-                { type: 'file', target: entitiesFile },
-              ],
-            },
-            kubeai: { informers: { enabled: false } },
-            kubernetes: localKubernetesConfig(),
-          },
-        }),
-      ],
+    backend = await startScaffolderBackend({
+      entities: catalogEntities,
+      waitFor: ['model:default/e2e-model'],
     });
-    server = backend.server;
-    stop = () => backend.stop();
-    // the catalog processes asynchronously
-    await eventually(async () => {
-      const res = await request(server).get(
-        '/api/catalog/entities/by-name/template/default/kubeai-notebook',
-      );
-      if (res.status !== 200) {
-        const all = await request(server).get('/api/catalog/entities');
-        throw new Error(
-          `template: ${res.status}; the catalog has ${(all.body ?? [])
-            .map((e: any) => stringifyEntityRef(e))
-            .join(', ')}; errors: ${processingErrors.join('; ')}`,
-        );
-      }
-      const model = await request(server).get(
-        '/api/catalog/entities/by-name/model/default/e2e-model',
-      );
-      if (model.status !== 200) throw new Error(`model: ${model.status}`);
-    }, CATALOG_LOAD_TIMEOUT);
+    ({ server, runTask, templatesDir, processingErrors } = backend);
   });
 
   afterAll(async () => {
-    await stop?.();
+    await backend?.stop();
     await deleteNamespace(NS);
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
-
-  /** Starts a task of a catalog template and waits for it to finish. */
-  async function runTask(template: string, values: Record<string, unknown>) {
-    const created = await request(server)
-      .post('/api/scaffolder/v2/tasks')
-      .send({ templateRef: `template:default/${template}`, values });
-    expect(created.status).toBe(201);
-    const task = await eventually(async () => {
-      const res = await request(server).get(
-        `/api/scaffolder/v2/tasks/${created.body.id}`,
-      );
-      if (!['completed', 'failed', 'cancelled'].includes(res.body.status)) {
-        throw new Error(`task ${res.body.status}`);
-      }
-      return res.body;
-    });
-    if (task.status !== 'completed') {
-      const events = await request(server).get(
-        `/api/scaffolder/v2/tasks/${created.body.id}/events`,
-      );
-      throw new Error(
-        `task ${task.status}: ${events.body
-          .map((e: any) => e.body?.message)
-          .filter(Boolean)
-          .join('\n')}`,
-      );
-    }
-    return task;
-  }
 
   it('lists the kubeai actions among the scaffolder actions', async () => {
     const res = await request(server).get('/api/scaffolder/v2/actions');
@@ -246,7 +113,9 @@ describe('the kubeai templates through the scaffolder', () => {
     );
     expect(pod.containers[0].resources.limits['nvidia.com/gpu']).toBe('1');
     expect(
-      pod.volumes.map((v: any) => v.persistentVolumeClaim.claimName),
+      pod.volumes
+        .filter((v: any) => v.persistentVolumeClaim)
+        .map((v: any) => v.persistentVolumeClaim.claimName),
     ).toEqual(['e2e-notebook-workspace', 'e2e-images']);
     expect(notebook.metadata.labels['kubeai.io/model']).toBe('e2e-model');
     const runs = await request(server).get('/api/kubeai/runs?kind=notebook');
@@ -445,8 +314,6 @@ describe('the kubeai templates through the scaffolder', () => {
           gpu: 1,
           artifactPrefix: 's3://models/e2e',
           accuracyThreshold: 0.9,
-          registryUrl: 'http://backstage.backstage:7007/api/kubeai',
-          tokenSecret: 'kubeai-registry',
           service: 'e2e-serving',
           canaryTrafficPercent: 10,
         },

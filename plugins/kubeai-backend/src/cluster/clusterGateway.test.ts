@@ -28,7 +28,10 @@ import {
   type InferenceServiceObject,
   type KubeObject,
 } from '../manifests';
-import { localKubeconfigPath, purgeNamespaces } from '../__testUtils__/localCluster';
+import {
+  localKubeconfigPath,
+  purgeNamespaces,
+} from '../__testUtils__/localCluster';
 import { ClusterGateway } from './ClusterGateway';
 import { ClusterInputError } from './errors';
 
@@ -401,13 +404,7 @@ describe('ClusterGateway on the local control plane', () => {
               dependsOn: ['train'],
               inferenceService: {
                 name: 'shoe-brand',
-                version: {
-                  version: '{{workflow.name}}',
-                  artifact: {
-                    uri: 's3://models/shoe-brand/{{workflow.name}}',
-                    format: 'onnx',
-                  },
-                },
+                modelVersion: 'candidate',
                 canaryTrafficPercent: 10,
               },
             },

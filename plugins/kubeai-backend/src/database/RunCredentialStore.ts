@@ -12,6 +12,8 @@ export const RUN_CREDENTIAL_PREFIX = 'kubeai-run.';
 
 /** What a run credential may do besides the run's own version, dataset reads and phase. */
 export interface RunCredentialScope {
+  /** Models besides the run's own whose versions it may register (a pipeline's register steps). */
+  models?: string[];
   /** InferenceServices (names, in the run's namespace) a pipeline run may roll out its versions to. */
   inferenceServices?: string[];
 }

@@ -1,10 +1,11 @@
 import YAML from 'yaml';
 import {
   buildPipeline,
+  kubeaiCliSource,
   pipelineInputSchema,
-  REGISTER_SCRIPT,
   type PipelineInput,
 } from './pipeline';
+import type { RunIdentityInput } from './runIdentity';
 import { validateAgainstAllCrdSets } from './__testUtils__/crdSchemas';
 
 /**
@@ -67,10 +68,6 @@ const retrainEvaluateRegisterCanary: PipelineInput = {
       type: 'registerModelVersion',
       dependsOn: ['evaluate'],
       when: '{{tasks.evaluate.outputs.parameters.accuracy}} >= 0.9',
-      registry: {
-        url: 'http://backstage.backstage:7007/api/kubeai',
-        tokenSecret: { name: 'kubeai-registry', key: 'token' },
-      },
       artifact: {
         uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
         format: 'onnx',
@@ -85,13 +82,7 @@ const retrainEvaluateRegisterCanary: PipelineInput = {
       dependsOn: ['register'],
       inferenceService: {
         name: 'shoe-brand',
-        version: {
-          version: '{{tasks.register.outputs.parameters.version}}',
-          artifact: {
-            uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
-            format: 'onnx',
-          },
-        },
+        modelVersion: '{{tasks.register.outputs.parameters.version}}',
         canaryTrafficPercent: 10,
         resources: { cpu: '1', memory: '2Gi' },
         minReplicas: 1,
@@ -206,31 +197,34 @@ describe('buildPipeline', () => {
       },
     ]);
     const register = template(wf, 'register');
+    // the registration CLI, its arguments as argv; the run id and credential come from the run
     expect(register.container.command).toEqual([
       'python3',
       '-c',
-      REGISTER_SCRIPT,
+      kubeaiCliSource(),
     ]);
-    expect(register.container.args[0]).toBe(
-      'http://backstage.backstage:7007/api/kubeai/models/default/shoe-brand/versions',
-    );
-    expect(JSON.parse(register.container.args[1])).toEqual({
-      artifact: {
-        uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
-        format: 'onnx',
-      },
-      framework: 'pytorch',
-      aliases: ['canary'],
-      tags: ['pipeline:shoe-brand-retrain', 'workflow:{{workflow.name}}'],
-    });
-    expect(register.container.args[2]).toBe(
+    expect(register.container.args).toEqual([
+      'register',
+      '--model',
+      'model:default/shoe-brand',
+      '--artifact',
+      's3://models/shoe-brand/{{workflow.name}}/model.onnx',
+      '--format',
+      'onnx',
+      '--framework',
+      'pytorch',
+      '--alias',
+      'canary',
+      '--tag',
+      'pipeline:shoe-brand-retrain',
+      '--tag',
+      'workflow:{{workflow.name}}',
+      '--metrics',
       '{{tasks.evaluate.outputs.parameters.metrics}}',
-    );
-    expect(register.container.env).toEqual([
-      {
-        name: 'KUBEAI_REGISTRY_TOKEN',
-        valueFrom: { secretKeyRef: { name: 'kubeai-registry', key: 'token' } },
-      },
+      '--version-file',
+      '/tmp/kubeai/version',
+      '--output',
+      '/tmp/kubeai/model-version.json',
     ]);
     expect(register.outputs.parameters[0]).toEqual({
       name: 'version',
@@ -238,34 +232,78 @@ describe('buildPipeline', () => {
     });
   });
 
-  it('deploys the registered version as a canary', () => {
+  it('deploys the registered version as a canary through the API', () => {
     const wf = (buildPipeline(retrainEvaluateRegisterCanary).spec as any)
       .workflowSpec;
     const canaryStep = template(wf, 'canary');
-    expect(canaryStep.resource.action).toBe('apply');
-    const isvc = YAML.parse(substitute(canaryStep.resource.manifest));
-    expect(isvc).toMatchObject({
-      kind: 'InferenceService',
-      metadata: {
-        name: 'shoe-brand',
-        namespace: 'team-a',
-        labels: {
-          'kubeai.io/model-version': '8',
-          'kubeai.io/run': 'shoe-brand-retrain-1767225600',
-        },
-      },
-      spec: {
-        predictor: {
-          canaryTrafficPercent: 10,
-          model: {
-            modelFormat: { name: 'onnx' },
-            storageUri:
-              's3://models/shoe-brand/shoe-brand-retrain-1767225600/model.onnx',
+    expect(canaryStep.resource).toBeUndefined();
+    expect(canaryStep.container.command).toEqual([
+      'python3',
+      '-c',
+      kubeaiCliSource(),
+    ]);
+    expect(canaryStep.container.args).toEqual([
+      'deploy',
+      '--service',
+      'shoe-brand',
+      '--model-version',
+      '{{tasks.register.outputs.parameters.version}}',
+      '--canary',
+      '10',
+      '--message',
+      'Canary of pipeline shoe-brand-retrain ({{workflow.name}})',
+      '--extra',
+      JSON.stringify({
+        resources: { cpu: '1', memory: '2Gi' },
+        minReplicas: 1,
+        maxReplicas: 4,
+      }),
+    ]);
+  });
+
+  it('gives every pod of the workflow and of its training objects the run identity', () => {
+    const run: RunIdentityInput = {
+      runId: '0b7f7a52-3c1e-4f0e-9d7c-1f2e3d4c5b6a',
+      modelRef: 'model:default/shoe-brand',
+      apiUrl: 'http://backstage.backstage:7007/api/kubeai',
+      cluster: 'local',
+      namespace: 'team-a',
+      secretName: 'shoe-brand-retrain-kubeai-run',
+    };
+    const { schedule, timeZone, ...once } = retrainEvaluateRegisterCanary;
+    const workflow = buildPipeline(once, run) as any;
+    expect(workflow.metadata.labels['kubeai.io/run']).toBe(run.runId);
+    expect(workflow.spec.podMetadata.labels['kubeai.io/run']).toBe(run.runId);
+    for (const name of ['evaluate', 'register', 'canary']) {
+      const step = template(workflow.spec, name);
+      expect(step.container.env).toEqual(
+        expect.arrayContaining([
+          { name: 'KUBEAI_RUN_ID', value: run.runId },
+          { name: 'KUBEAI_API_URL', value: run.apiUrl },
+          { name: 'KUBEAI_CLUSTER', value: 'local' },
+          {
+            name: 'KUBEAI_RUN_TOKEN_FILE',
+            value: '/var/run/secrets/kubeai/token',
           },
-        },
-      },
+        ]),
+      );
+      expect(step.volumes).toContainEqual(
+        expect.objectContaining({
+          secret: expect.objectContaining({ secretName: run.secretName }),
+        }),
+      );
+    }
+    const retrain = YAML.parse(
+      substitute(template(workflow.spec, 'retrain').resource.manifest),
+    );
+    expect(retrain.metadata.labels['kubeai.io/run']).toBe(run.runId);
+    const worker = retrain.spec.pytorchReplicaSpecs.Worker.template;
+    expect(worker.metadata.labels['kubeai.io/run']).toBe(run.runId);
+    expect(worker.spec.containers[0].env).toContainEqual({
+      name: 'KUBEAI_RUN_ID',
+      value: run.runId,
     });
-    const { sets, report } = validateAgainstAllCrdSets(isvc);
+    const { sets, report } = validateAgainstAllCrdSets(workflow);
     expect(sets).toEqual(['top', 'newest']);
     expect(report).toBe('');
   });
@@ -340,10 +378,7 @@ describe('buildPipeline', () => {
           dependsOn: ['trainjob'],
           inferenceService: {
             name: 'shoe-brand',
-            version: {
-              version: '7',
-              artifact: { uri: 's3://m/7', format: 'onnx' },
-            },
+            modelVersion: 7,
             canaryTrafficPercent: 50,
           },
         },
@@ -390,23 +425,14 @@ describe('buildPipeline', () => {
         { name: 'name', value: '{{tasks.trainjob.outputs.parameters.name}}' },
       ],
     });
-    const promote = template(wf, 'promote').resource;
-    expect(promote.action).toBe('patch');
-    expect(promote.mergeStrategy).toBe('merge');
-    expect(YAML.parse(promote.manifest)).toEqual({
-      apiVersion: 'serving.kserve.io/v1beta1',
-      kind: 'InferenceService',
-      metadata: {
-        name: 'shoe-brand',
-        namespace: 'team-a',
-        annotations: {
-          'kubeai.io/stable-model-version': '7',
-          'kubeai.io/stable-storage-uri': 's3://m/7',
-          'kubeai.io/stable-model-format': 'onnx',
-        },
-      },
-      spec: { predictor: { canaryTrafficPercent: null } },
-    });
+    // the promotion goes through the API (a recorded revision), not a patch of the object
+    expect(template(wf, 'promote').container.args).toEqual([
+      'promote',
+      '--service',
+      'shoe-brand',
+      '--message',
+      'Promoted by pipeline all-kinds ({{workflow.name}})',
+    ]);
     const trainJob = YAML.parse(template(wf, 'trainjob').resource.manifest);
     expect(validateAgainstAllCrdSets(trainJob).report).toBe('');
     const { report } = validateAgainstAllCrdSets(pipeline);
@@ -500,7 +526,11 @@ describe('buildPipeline', () => {
           } as any,
         ],
       }),
-    ).toEqual([expect.stringContaining('a canary needs canaryTrafficPercent')]);
+    ).toEqual([
+      expect.stringContaining(
+        'inferenceService.canaryTrafficPercent: Required',
+      ),
+    ]);
     expect(
       issues({
         steps: [
@@ -511,14 +541,17 @@ describe('buildPipeline', () => {
             ...steps[3],
             inferenceService: {
               ...(steps[3] as any).inferenceService,
-              version: {
-                version: 'v {{workflow.name}}',
-                artifact: { uri: 's3://x/y', format: 'onnx' },
-              },
+              modelVersion: 'v {{workflow.name}}',
             },
           } as any,
         ],
       })[0],
-    ).toContain('inferenceService.version.version');
+    ).toContain('inferenceService.modelVersion');
+    const { modelRef, ...withoutModel } = retrainEvaluateRegisterCanary;
+    expect(
+      pipelineInputSchema
+        .safeParse(withoutModel)
+        .error?.issues.map(i => i.path.join('.')),
+    ).toEqual(['steps.2.modelRef', 'steps.3.inferenceService']);
   });
 });

@@ -6,10 +6,15 @@
  *   template that waits for it to succeed (TrainJob: plus a `kubectl wait` step, because Argo's
  *   success conditions cannot select list items such as a condition of type Complete);
  * - `registerModelVersion`: registers the produced artifact as a model version in the KubeAI
- *   registry (a small fixed Python program POSTing to the KubeAI backend), whose assigned version
- *   number is the step's output `version` (`{{tasks.<step>.outputs.parameters.version}}`);
- * - `deployCanary`: applies a KServe InferenceService with `canaryTrafficPercent`;
- * - `promote`: removes `canaryTrafficPercent` (the canary gets 100 %).
+ *   registry with the pipeline's run id (`kubeai register`, the CLI of ./kubeaiCli.ts, with the
+ *   run's credential), whose assigned version number is the step's output `version`
+ *   (`{{tasks.<step>.outputs.parameters.version}}`);
+ * - `deployCanary`: deploys that version as a canary through the KubeAI API (`kubeai deploy`), a
+ *   recorded deployment revision caused by the run;
+ * - `promote`: gives the canary all the traffic through the API (`kubeai promote`), likewise.
+ *
+ * With a run identity (./runIdentity.ts; the pipeline route always gives one), every pod of the
+ * workflow — steps and the training objects it creates — gets the run's label, env and credential.
  *
  * String fields of steps may contain Argo placeholders, from an allow-list only:
  * `{{workflow.name}}`, `{{workflow.uid}}`, `{{workflow.namespace}}`,
@@ -24,17 +29,29 @@
 import { kubeaiLabels, kubeaiMetadata } from './labels';
 import { pipelineInputSchema, type PipelineInput } from './pipelineValidation';
 import { buildStep, type ArgoTask } from './pipelineSteps';
+import { withRunIdentity, type RunIdentityInput } from './runIdentity';
 import type { KubeObject } from './types';
 
 export { pipelineStepSchema, type PipelineStep } from './pipelineInput';
 export { pipelineInputSchema, type PipelineInput } from './pipelineValidation';
-export { REGISTER_SCRIPT } from './pipelineSteps';
+export { kubeaiCliSource } from './kubeaiCli';
 
 /**
  * Builds an Argo `Workflow` (or, with `schedule`, a `CronWorkflow`) running the pipeline's steps
  * as a DAG. The input is validated with {@link pipelineInputSchema}.
  */
-export function buildPipeline(rawInput: PipelineInput): KubeObject {
+export function buildPipeline(
+  rawInput: PipelineInput,
+  run?: RunIdentityInput,
+): KubeObject {
+  const built = buildPipelineObject(rawInput, run);
+  return run ? withRunIdentity([built], run)[0] : built;
+}
+
+function buildPipelineObject(
+  rawInput: PipelineInput,
+  run: RunIdentityInput | undefined,
+): KubeObject {
   const input = pipelineInputSchema.parse(rawInput);
   const identity = { entityRef: input.entityRef, modelRef: input.modelRef };
   const doneTasks = new Map<string, string>();
@@ -42,7 +59,7 @@ export function buildPipeline(rawInput: PipelineInput): KubeObject {
   const tasks: ArgoTask[] = [];
   for (const step of input.steps) {
     const dependencies = (step.dependsOn ?? []).map(d => doneTasks.get(d)!);
-    const built = buildStep(input, step, dependencies);
+    const built = buildStep(input, step, dependencies, run);
     templates.push(...built.templates);
     tasks.push(...built.tasks);
     doneTasks.set(step.name, built.doneTask);

@@ -90,25 +90,6 @@ const registerStepSchema = z
   .object({
     ...stepBase,
     type: z.literal('registerModelVersion'),
-    registry: z
-      .object({
-        /** Base URL of the KubeAI backend as seen from the cluster, e.g. `http://backstage.backstage:7007/api/kubeai`. */
-        url: z
-          .string()
-          .max(1024)
-          .regex(
-            /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/,
-            'must be an http(s) URL',
-          ),
-        /** Secret key holding a token the backend accepts (sent as `Authorization: Bearer`). */
-        tokenSecret: z
-          .object({
-            name: dnsSubdomainSchema,
-            key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key'),
-          })
-          .strict(),
-      })
-      .strict(),
     /** Defaults to the pipeline's model. */
     modelRef: modelRefSchema.optional(),
     /** The registry artifact: `{ uri, format, digest?, size? }` (format = serialization format). */
@@ -145,15 +126,44 @@ const registerStepSchema = z
   })
   .strict();
 
+/**
+ * The version a rollout step deploys: a version number, an alias, or a placeholder such as
+ * `{{tasks.register.outputs.parameters.version}}` (the version the register step created).
+ */
+const rolloutVersionSchema = z.union([
+  z.number().int().min(1),
+  z
+    .string()
+    .max(256)
+    .regex(
+      /^([0-9]+|[a-z0-9]([-a-z0-9]*[a-z0-9])?|\{\{[^{}]+\}\})$/,
+      'must be a version number, an alias or a placeholder',
+    ),
+]);
+
 const deployCanaryStepSchema = z
   .object({
     ...stepBase,
     type: z.literal('deployCanary'),
     /**
-     * An InferenceService input of ./inferenceService.ts with `canaryTrafficPercent`;
-     * `namespace` and `modelRef` default to the pipeline's.
+     * The canary, deployed through the KubeAI API (`POST /inference-services`, with the run's
+     * credential) in the pipeline's cluster and namespace, of the pipeline's model: the registry
+     * resolves the version's artifact, and the rollout is a recorded deployment revision.
      */
-    inferenceService: z.record(z.string(), z.unknown()),
+    inferenceService: z
+      .object({
+        name: dnsLabelSchema,
+        modelVersion: rolloutVersionSchema,
+        canaryTrafficPercent: z.number().int().min(1).max(99),
+        resources: resourcesSchema.optional(),
+        env: envSchema.optional(),
+        minReplicas: z.number().int().min(0).max(1000).optional(),
+        maxReplicas: z.number().int().min(1).max(1000).optional(),
+        runtime: dnsLabelSchema.optional(),
+        protocolVersion: z.enum(['v1', 'v2', 'grpc-v2']).optional(),
+        serviceAccountName: dnsSubdomainSchema.optional(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -161,7 +171,10 @@ const promoteStepSchema = z
   .object({
     ...stepBase,
     type: z.literal('promote'),
-    /** Name of the InferenceService (in the pipeline's namespace). */
+    /**
+     * Name of the InferenceService (in the pipeline's namespace) whose canary gets all the
+     * traffic, through the KubeAI API (`POST …/promote`): a recorded deployment revision.
+     */
     inferenceService: dnsLabelSchema,
   })
   .strict();
@@ -238,18 +251,5 @@ export function trainingInputOf(
     ...(pipeline.modelRef ? { modelRef: pipeline.modelRef } : {}),
     ...(pipeline.entityRef ? { entityRef: pipeline.entityRef } : {}),
     ...step.training,
-  };
-}
-
-/** The InferenceService input of a `deployCanary` step: identity defaults to the pipeline's. */
-export function inferenceServiceInputOf(
-  pipeline: { namespace: string; modelRef?: string; entityRef?: string },
-  step: { inferenceService: Record<string, unknown> },
-) {
-  return {
-    namespace: pipeline.namespace,
-    ...(pipeline.modelRef ? { modelRef: pipeline.modelRef } : {}),
-    ...(pipeline.entityRef ? { entityRef: pipeline.entityRef } : {}),
-    ...step.inferenceService,
   };
 }

@@ -4,23 +4,19 @@
  */
 import YAML from 'yaml';
 import { containerEnv, containerResources, datasetVolumes } from './common';
+import { kubeaiCliCommand } from './kubeaiCli';
 import {
-  buildInferenceService,
-  inferenceServiceInputSchema,
-} from './inferenceService';
-import {
-  KUBEAI_ANNOTATIONS,
   KUBEAI_LABELS,
   KUBEAI_MANAGER,
   kubeaiLabels,
   normalizeModelRef,
 } from './labels';
 import {
-  inferenceServiceInputOf,
   trainingInputOf,
   type ParsedPipelineInput,
   type ParsedStep,
 } from './pipelineInput';
+import { withRunIdentity, type RunIdentityInput } from './runIdentity';
 import { tokenize } from './pipelinePlaceholders';
 import { tableInputArgs, tableInputEnv } from './tableInputs';
 import {
@@ -29,28 +25,6 @@ import {
   trainingInputSchema,
   type ParsedTrainingInput,
 } from './training';
-
-/**
- * The registration step's program (fixed; inputs arrive as argv): POSTs the version to the
- * registry and writes the assigned version number to /tmp/kubeai/version.
- */
-export const REGISTER_SCRIPT = [
-  'import json, os, sys, urllib.request',
-  'url, body = sys.argv[1], json.loads(sys.argv[2])',
-  'if len(sys.argv) > 3 and sys.argv[3].strip():',
-  '    body["metrics"] = json.loads(sys.argv[3])',
-  'request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={',
-  '    "Content-Type": "application/json",',
-  '    "Authorization": "Bearer " + os.environ["KUBEAI_REGISTRY_TOKEN"]})',
-  'with urllib.request.urlopen(request, timeout=60) as response:',
-  '    created = json.load(response)',
-  'os.makedirs("/tmp/kubeai", exist_ok=True)',
-  'with open("/tmp/kubeai/version", "w") as f:',
-  '    f.write(str(created["version"]))',
-  'with open("/tmp/kubeai/model-version.json", "w") as f:',
-  '    json.dump(created, f)',
-  'print(json.dumps({"model": url, "version": created["version"]}))',
-].join('\n');
 
 export interface ArgoTask {
   name: string;
@@ -121,10 +95,38 @@ function manifestOf(
   );
 }
 
+/** A container template running the registration CLI (`kubeai <args>`) as the pipeline's run. */
+function cliTemplate(
+  pipeline: ParsedPipelineInput,
+  name: string,
+  modelRef: string | undefined,
+  args: string[],
+  outputs?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    name,
+    metadata: {
+      labels: kubeaiLabels({ entityRef: pipeline.entityRef, modelRef }),
+    },
+    container: {
+      image: pipeline.images.python,
+      command: kubeaiCliCommand(),
+      args,
+    },
+    ...(outputs ? { outputs } : {}),
+  };
+}
+
+/**
+ * The templates and tasks of one step. `identity`: the run the pipeline is (its credential and
+ * env reach the training objects the step creates; container templates get them from
+ * ./pipeline.ts); without it, objects are labelled with the workflow's name.
+ */
 export function buildStep(
   pipeline: ParsedPipelineInput,
   rawStep: ParsedStep,
   dependencies: string[],
+  identity?: RunIdentityInput,
 ): BuiltStep {
   const { value: step, restore } = tokenize(rawStep);
   const base: Omit<ArgoTask, 'template'> = {
@@ -185,10 +187,13 @@ export function buildStep(
       const training = trainingInputSchema.parse(
         trainingInputOf(pipeline, step),
       );
-      const [object] = buildTraining(training).filter(
+      const [built] = buildTraining(training).filter(
         o => o.kind !== 'PodGroup',
       );
-      labelEverywhere(object, KUBEAI_LABELS.run, 'kubeaitmplrunx');
+      // the pipeline's run identity in the object Argo creates (and its pods)
+      const [object] = identity ? withRunIdentity([built], identity) : [built];
+      if (!identity)
+        labelEverywhere(object, KUBEAI_LABELS.run, 'kubeaitmplrunx');
       const name = object.metadata.name!;
       delete object.metadata.name;
       object.metadata.generateName = `${name}-`;
@@ -261,133 +266,87 @@ export function buildStep(
         { type: 'registerModelVersion' }
       >;
       const modelRef = normalizeModelRef((s.modelRef ?? pipeline.modelRef)!);
-      const [, namespaceAndName] = modelRef.split(':');
-      const [modelNamespace, modelName] = namespaceAndName.split('/');
-      const body = {
-        artifact: s.artifact,
-        ...(s.framework ? { framework: s.framework } : {}),
-        ...(s.aliases?.length ? { aliases: s.aliases } : {}),
-        tags: [`pipeline:${pipeline.name}`, 'workflow:{{workflow.name}}'],
-      };
-      const url = `${s.registry.url.replace(
-        /\/+$/,
-        '',
-      )}/models/${encodeURIComponent(modelNamespace)}/${encodeURIComponent(
-        modelName,
-      )}/versions`;
+      const { artifact } = s;
+      const args = [
+        'register',
+        '--model',
+        modelRef,
+        '--artifact',
+        artifact.uri,
+        '--format',
+        artifact.format,
+        ...(artifact.digest ? ['--digest', artifact.digest] : []),
+        ...(artifact.size !== undefined
+          ? ['--size', String(artifact.size)]
+          : []),
+        ...(s.framework ? ['--framework', s.framework] : []),
+        ...(s.aliases ?? []).flatMap(alias => ['--alias', alias]),
+        '--tag',
+        `pipeline:${pipeline.name}`,
+        '--tag',
+        'workflow:{{workflow.name}}',
+        ...(s.metricsFrom
+          ? [
+              '--metrics',
+              `{{tasks.${s.metricsFrom.step}.outputs.parameters.${s.metricsFrom.parameter}}}`,
+            ]
+          : []),
+        '--version-file',
+        '/tmp/kubeai/version',
+        '--output',
+        '/tmp/kubeai/model-version.json',
+      ];
       return {
         templates: [
-          {
-            name: s.name,
-            metadata: {
-              labels: kubeaiLabels({ entityRef: pipeline.entityRef, modelRef }),
-            },
-            container: {
-              image: pipeline.images.python,
-              command: ['python3', '-c', REGISTER_SCRIPT],
-              args: [
-                url,
-                JSON.stringify(body),
-                s.metricsFrom
-                  ? `{{tasks.${s.metricsFrom.step}.outputs.parameters.${s.metricsFrom.parameter}}}`
-                  : '',
-              ],
-              env: [
-                {
-                  name: 'KUBEAI_REGISTRY_TOKEN',
-                  valueFrom: {
-                    secretKeyRef: {
-                      name: s.registry.tokenSecret.name,
-                      key: s.registry.tokenSecret.key,
-                    },
-                  },
-                },
-              ],
-            },
-            outputs: {
-              parameters: [
-                { name: 'version', valueFrom: { path: '/tmp/kubeai/version' } },
-                {
-                  name: 'modelVersion',
-                  valueFrom: { path: '/tmp/kubeai/model-version.json' },
-                },
-              ],
-            },
-          },
+          cliTemplate(pipeline, s.name, modelRef, args, {
+            parameters: [
+              { name: 'version', valueFrom: { path: '/tmp/kubeai/version' } },
+              {
+                name: 'modelVersion',
+                valueFrom: { path: '/tmp/kubeai/model-version.json' },
+              },
+            ],
+          }),
         ],
         tasks: [{ ...base, template: s.name }],
         doneTask: s.name,
       };
     }
     case 'deployCanary': {
-      const object = buildInferenceService(
-        inferenceServiceInputSchema.parse(
-          inferenceServiceInputOf(pipeline, step),
-        ),
-      );
-      labelEverywhere(object, KUBEAI_LABELS.run, 'kubeaitmplrunx');
-      const runRestore = (text: string) =>
-        restore(text).replace(/kubeaitmplrunx/g, runLabel);
+      const s = rawStep as Extract<ParsedStep, { type: 'deployCanary' }>;
+      const { name, modelVersion, canaryTrafficPercent, ...extra } =
+        s.inferenceService;
+      const args = [
+        'deploy',
+        '--service',
+        name,
+        '--model-version',
+        String(modelVersion),
+        '--canary',
+        String(canaryTrafficPercent),
+        '--message',
+        `Canary of pipeline ${pipeline.name} ({{workflow.name}})`,
+        ...(Object.keys(extra).length > 0
+          ? ['--extra', JSON.stringify(extra)]
+          : []),
+      ];
       return {
-        templates: [
-          {
-            name: rawStep.name,
-            resource: {
-              action: 'apply',
-              manifest: manifestOf(object, runRestore),
-            },
-          },
-        ],
-        tasks: [{ ...base, template: rawStep.name }],
-        doneTask: rawStep.name,
+        templates: [cliTemplate(pipeline, s.name, pipeline.modelRef, args)],
+        tasks: [{ ...base, template: s.name }],
+        doneTask: s.name,
       };
     }
     case 'promote': {
       const s = rawStep as Extract<ParsedStep, { type: 'promote' }>;
-      const deploy = pipeline.steps.find(
-        d =>
-          d.type === 'deployCanary' &&
-          (d.inferenceService as { name?: unknown }).name ===
-            s.inferenceService,
-      ) as Extract<ParsedStep, { type: 'deployCanary' }> | undefined;
-      const version = deploy?.inferenceService.version as
-        | {
-            version: string;
-            artifact: { uri: string; format: string; formatVersion?: string };
-          }
-        | undefined;
-      const patch = {
-        apiVersion: 'serving.kserve.io/v1beta1',
-        kind: 'InferenceService',
-        metadata: {
-          name: s.inferenceService,
-          namespace: pipeline.namespace,
-          ...(version
-            ? {
-                annotations: {
-                  [KUBEAI_ANNOTATIONS.stableModelVersion]: version.version,
-                  [KUBEAI_ANNOTATIONS.stableStorageUri]: version.artifact.uri,
-                  [KUBEAI_ANNOTATIONS.stableModelFormat]: version.artifact
-                    .formatVersion
-                    ? `${version.artifact.format}:${version.artifact.formatVersion}`
-                    : version.artifact.format,
-                },
-              }
-            : {}),
-        },
-        spec: { predictor: { canaryTrafficPercent: null } },
-      };
+      const args = [
+        'promote',
+        '--service',
+        s.inferenceService,
+        '--message',
+        `Promoted by pipeline ${pipeline.name} ({{workflow.name}})`,
+      ];
       return {
-        templates: [
-          {
-            name: s.name,
-            resource: {
-              action: 'patch',
-              mergeStrategy: 'merge',
-              manifest: manifestOf(patch),
-            },
-          },
-        ],
+        templates: [cliTemplate(pipeline, s.name, pipeline.modelRef, args)],
         tasks: [{ ...base, template: s.name }],
         doneTask: s.name,
       };

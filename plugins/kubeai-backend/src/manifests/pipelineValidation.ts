@@ -4,9 +4,7 @@
  * inputs (validated with their placeholders tokenized), giving {@link pipelineInputSchema}.
  */
 import { z } from 'zod';
-import { inferenceServiceInputSchema } from './inferenceService';
 import {
-  inferenceServiceInputOf,
   pipelineObjectSchema,
   registryUriSchema,
   trainingInputOf,
@@ -149,18 +147,25 @@ function validatePipeline(input: ParsedPipelineInput, ctx: z.RefinementCtx) {
         );
       }
     }
-    if (tokenized.type === 'deployCanary') {
-      const isvc = inferenceServiceInputSchema.safeParse(
-        inferenceServiceInputOf(input, tokenized),
+    if (tokenized.type === 'deployCanary' && !input.modelRef) {
+      issue(
+        ctx,
+        ['steps', i, 'inferenceService'],
+        "set modelRef on the pipeline: a canary deploys a version of the pipeline's model",
       );
-      addNestedIssues(ctx, ['steps', i, 'inferenceService'], isvc);
-      if (isvc.success && isvc.data.canaryTrafficPercent === undefined) {
-        issue(
-          ctx,
-          ['steps', i, 'inferenceService', 'canaryTrafficPercent'],
-          'a canary needs canaryTrafficPercent',
-        );
-      }
+    }
+    if (
+      tokenized.type === 'deployCanary' &&
+      tokenized.inferenceService.minReplicas !== undefined &&
+      tokenized.inferenceService.maxReplicas !== undefined &&
+      tokenized.inferenceService.minReplicas >
+        tokenized.inferenceService.maxReplicas
+    ) {
+      issue(
+        ctx,
+        ['steps', i, 'inferenceService', 'maxReplicas'],
+        'must be at least minReplicas',
+      );
     }
     if (tokenized.type === 'registerModelVersion') {
       addNestedIssues(
@@ -201,8 +206,7 @@ function validatePipeline(input: ParsedPipelineInput, ctx: z.RefinementCtx) {
       const deployed = input.steps.some(
         s =>
           s.type === 'deployCanary' &&
-          (s.inferenceService as { name?: unknown }).name ===
-            step.inferenceService,
+          s.inferenceService.name === step.inferenceService,
       );
       if (!deployed && !(step.dependsOn ?? []).length) {
         // A promote of a service deployed elsewhere is fine, but must be ordered explicitly.

@@ -346,10 +346,6 @@ describe('cluster routes (SQLite registry)', () => {
           type: 'registerModelVersion',
           dependsOn: ['evaluate'],
           when: '{{tasks.evaluate.outputs.parameters.accuracy}} >= 0.9',
-          registry: {
-            url: 'http://backstage.backstage:7007/api/kubeai',
-            tokenSecret: { name: 'kubeai-registry', key: 'token' },
-          },
           artifact: {
             uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
             format: 'onnx',
@@ -361,13 +357,7 @@ describe('cluster routes (SQLite registry)', () => {
           dependsOn: ['register'],
           inferenceService: {
             name: 'shoe-brand',
-            version: {
-              version: '{{tasks.register.outputs.parameters.version}}',
-              artifact: {
-                uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
-                format: 'onnx',
-              },
-            },
+            modelVersion: '{{tasks.register.outputs.parameters.version}}',
             canaryTrafficPercent: 10,
           },
         },

@@ -287,7 +287,10 @@ describe('table inputs of training tasks, notebooks and pipelines (SQLite regist
       '--input-clicks-table=clicks',
       '--input-clicks-partition=ds=2026-12-06',
     ]);
-    expect(features.volumes).toBeUndefined();
+    // a table is not a volume: only the run's credential is mounted
+    expect(features.volumes.map((v: { name: string }) => v.name)).toEqual([
+      'kubeai-run-credential',
+    ]);
     // the training step's object is applied by Argo from its manifest
     expect(JSON.stringify(stored.spec.templates)).toContain(
       'odps://dw.clicks/ds=2026-12-07',

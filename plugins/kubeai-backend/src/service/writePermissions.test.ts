@@ -202,10 +202,6 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
   const register = (patch: Record<string, unknown> = {}) => ({
     name: 'register',
     type: 'registerModelVersion',
-    registry: {
-      url: 'http://backstage.backstage:7007/api/kubeai',
-      tokenSecret: { name: 'kubeai-registry', key: 'token' },
-    },
     artifact: {
       uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
       format: 'onnx',
@@ -218,13 +214,7 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
     dependsOn: ['register'],
     inferenceService: {
       name: 'shoe-canary',
-      version: {
-        version: '{{tasks.register.outputs.parameters.version}}',
-        artifact: {
-          uri: 's3://models/shoe-brand/{{workflow.name}}/model.onnx',
-          format: 'onnx',
-        },
-      },
+      modelVersion: '{{tasks.register.outputs.parameters.version}}',
       canaryTrafficPercent: 10,
       ...inferenceService,
     },
@@ -302,14 +292,6 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
         'kubeai.deployment.update on inferenceservice:default/shoe-canary',
       ],
       [
-        // the service entity the step names
-        pipeline('denied-rollout', [
-          register(),
-          canary({ entityRef: 'inferenceservice:default/svc2' }),
-        ]),
-        'kubeai.deployment.update on inferenceservice:default/svc2',
-      ],
-      [
         // a promote of a service deployed before: the entity of its deployment record
         pipeline('denied-rollout', [
           evaluate,
@@ -340,9 +322,10 @@ describe('write permissions of the cluster routes (SQLite registry)', () => {
           { parameters: [{ name: 'target', value: 'a' }] },
         ),
       );
-    expect(templated.status).toBe(422);
+    // a service name is a plain DNS label: no placeholder gets that far
+    expect(templated.status).toBe(400);
     expect(templated.body.error.message).toContain(
-      'request/body/steps/1/inferenceService/name: the service it deploys to cannot be a placeholder',
+      'request/body/steps/1/inferenceService/name',
     );
     expect(await workflowExists('templated-rollout')).toBe(false);
     expect(await everything()).toEqual(before);

@@ -817,10 +817,15 @@ export interface RollbackInferenceServiceRequest {
 /**
  * One step. `type` decides which fields apply: `container` (`image`, `command`, `args`,
  * `env`, `resources`, `datasets`, `outputs`), `training` (`training`: a training task of
- * `POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`registry`,
- * `modelRef`, `artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary`
- * (`inferenceService`: name, version, canaryTrafficPercent, …), `promote` (`inferenceService`:
- * the service's name).
+ * `POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`modelRef`,
+ * `artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary` (`inferenceService`:
+ * `name`, `modelVersion` — a number, an alias or a placeholder such as
+ * `{{tasks.register.outputs.parameters.version}}` —, `canaryTrafficPercent`, and optionally
+ * `resources`, `env`, `minReplicas`, `maxReplicas`, `runtime`, `protocolVersion`,
+ * `serviceAccountName`), `promote` (`inferenceService`: the service's name). Register,
+ * canary and promote steps call this API (`kubeai register|deploy|promote`) with the
+ * pipeline run's own credential, so the version carries the run id and each rollout is a
+ * deployment revision created by `run:<id>`.
  */
 export interface PipelineStepInput {
   name: string;
@@ -844,13 +849,6 @@ export interface PipelineStepInput {
   }[];
   training?: {
     [key: string]: unknown;
-  };
-  registry?: {
-    url: string;
-    tokenSecret: {
-      name: string;
-      key: string;
-    };
   };
   modelRef?: string;
   artifact?: {

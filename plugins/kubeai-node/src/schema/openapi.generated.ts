@@ -2043,7 +2043,7 @@ export const kubeaiOpenApiSpec = {
         summary:
           'Create an Argo Workflow (one run) or CronWorkflow (with `schedule`) of KubeAI steps, and record its run.',
         description:
-          "Steps: `container`, `training` (any training kind but CronJob, waited for), \n`registerModelVersion` (registers the produced artifact in this registry), `deployCanary`\nand `promote`. String fields may hold the allowed Argo placeholders\n(`{{workflow.name}}`, `{{workflow.parameters.<p>}}`, `{{tasks.<step>.outputs.parameters.<o>}}`, …).\nRecords a run of kind `pipeline`. Permissions: `kubeai.cluster.object.create`,\n`kubeai.run.create` and what the steps write when the pipeline runs:\n`kubeai.model.version.create` on the pipeline's `modelRef` and on the model of every\n`registerModelVersion` step, `kubeai.deployment.update` on the InferenceService entity of\nevery service a `deployCanary` or `promote` step deploys to (the entity of its deployment\nrecord, else the inferenceservice `entityRef` the step or the live object names, else\n`inferenceservice:default/<name>`). All are checked before anything is applied (403); those\nmodels and services cannot be placeholders (422).\n",
+          "Steps: `container`, `training` (any training kind but CronJob, waited for), \n`registerModelVersion` (registers the produced artifact in this registry), `deployCanary`\nand `promote` (through this API). Every pod of the pipeline gets the run's identity\n(`kubeai.io/run`, `KUBEAI_RUN_ID`, `KUBEAI_MODEL`, `KUBEAI_API_URL`, `KUBEAI_CLUSTER`,\n`KUBEAI_NAMESPACE`) and its run-scoped credential (`KUBEAI_RUN_TOKEN_FILE`), accepted for\nthe pipeline's models and the services its steps name only. String fields may hold the allowed Argo placeholders\n(`{{workflow.name}}`, `{{workflow.parameters.<p>}}`, `{{tasks.<step>.outputs.parameters.<o>}}`, …).\nRecords a run of kind `pipeline`. Permissions: `kubeai.cluster.object.create`,\n`kubeai.run.create` and what the steps write when the pipeline runs:\n`kubeai.model.version.create` on the pipeline's `modelRef` and on the model of every\n`registerModelVersion` step, `kubeai.deployment.update` on the InferenceService entity of\nevery service a `deployCanary` or `promote` step deploys to (the entity of its deployment\nrecord, else the inferenceservice `entityRef` the step or the live object names, else\n`inferenceservice:default/<name>`). All are checked before anything is applied (403); those\nmodels and services cannot be placeholders (422).\n",
         requestBody: {
           required: true,
           content: {
@@ -5553,7 +5553,7 @@ export const kubeaiOpenApiSpec = {
       PipelineStepInput: {
         type: 'object',
         description:
-          "One step. `type` decides which fields apply: `container` (`image`, `command`, `args`,\n`env`, `resources`, `datasets`, `outputs`), `training` (`training`: a training task of\n`POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`registry`,\n`modelRef`, `artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary`\n(`inferenceService`: name, version, canaryTrafficPercent, …), `promote` (`inferenceService`:\nthe service's name).\n",
+          "One step. `type` decides which fields apply: `container` (`image`, `command`, `args`,\n`env`, `resources`, `datasets`, `outputs`), `training` (`training`: a training task of\n`POST /jobs` without cluster / namespace, not CronJob), `registerModelVersion` (`modelRef`,\n`artifact`, `framework`, `aliases`, `metricsFrom`), `deployCanary` (`inferenceService`:\n`name`, `modelVersion` — a number, an alias or a placeholder such as\n`{{tasks.register.outputs.parameters.version}}` —, `canaryTrafficPercent`, and optionally\n`resources`, `env`, `minReplicas`, `maxReplicas`, `runtime`, `protocolVersion`,\n`serviceAccountName`), `promote` (`inferenceService`: the service's name). Register,\ncanary and promote steps call this API (`kubeai register|deploy|promote`) with the\npipeline run's own credential, so the version carries the run id and each rollout is a\ndeployment revision created by `run:<id>`.\n",
         properties: {
           name: {
             type: 'string',
@@ -5621,32 +5621,6 @@ export const kubeaiOpenApiSpec = {
             type: 'object',
             maxProperties: 64,
             additionalProperties: true,
-          },
-          registry: {
-            type: 'object',
-            properties: {
-              url: {
-                type: 'string',
-                maxLength: 1024,
-              },
-              tokenSecret: {
-                type: 'object',
-                properties: {
-                  name: {
-                    $ref: '#/components/schemas/DnsSubdomain',
-                  },
-                  key: {
-                    type: 'string',
-                    maxLength: 253,
-                    pattern: '^[-._a-zA-Z0-9]+$',
-                  },
-                },
-                required: ['name', 'key'],
-                additionalProperties: false,
-              },
-            },
-            required: ['url', 'tokenSecret'],
-            additionalProperties: false,
           },
           modelRef: {
             $ref: '#/components/schemas/ModelRef',

@@ -98,6 +98,7 @@ export function kube(
 export const KIND_PATHS: Record<string, string> = {
   Notebook: '/apis/kubeflow.org/v1/namespaces/{ns}/notebooks',
   PersistentVolumeClaim: '/api/v1/namespaces/{ns}/persistentvolumeclaims',
+  Secret: '/api/v1/namespaces/{ns}/secrets',
   Job: '/apis/batch/v1/namespaces/{ns}/jobs',
   CronJob: '/apis/batch/v1beta1/namespaces/{ns}/cronjobs',
   PyTorchJob: '/apis/kubeflow.org/v1/namespaces/{ns}/pytorchjobs',

@@ -308,10 +308,6 @@ export const BODIES: Record<string, () => any> = {
         type: 'registerModelVersion',
         dependsOn: ['prep'],
         when: '{{tasks.prep.outputs.parameters.accuracy}} >= 0.9',
-        registry: {
-          url: 'http://backstage.backstage:7007/api/kubeai',
-          tokenSecret: { name: 'kubeai-token', key: 'token' },
-        },
         artifact: { uri: 's3://models/clf/new/model.onnx', format: 'onnx' },
         framework: 'pytorch',
         aliases: ['candidate'],

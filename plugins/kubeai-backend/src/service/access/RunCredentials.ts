@@ -100,9 +100,13 @@ export function runCredentialRefusal(
   let m = on('POST', ROUTES.modelVersions);
   if (m) {
     const modelRef = normalizeRef(`model:${decode(m[1])}/${decode(m[2])}`);
-    if (!identity.modelRef || normalizeRef(identity.modelRef) !== modelRef) {
+    const models = [
+      ...(identity.modelRef ? [identity.modelRef] : []),
+      ...(identity.scope.models ?? []),
+    ].map(normalizeRef);
+    if (!models.includes(modelRef)) {
       return `${who} registers versions of ${
-        identity.modelRef ?? 'no model'
+        models.join(', ') || 'no model'
       } only, not of ${modelRef}`;
     }
     if (bodyOf.runId === undefined) {

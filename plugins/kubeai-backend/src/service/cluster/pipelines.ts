@@ -4,7 +4,6 @@
  */
 import { namespaceChecks } from '../access/Access';
 import type { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import {
   clusterNamespaceRef,
@@ -24,7 +23,7 @@ import {
   normalizeModelRef,
   pipelineInputSchema,
 } from '../../manifests';
-import { kindOf, normalizeRef } from '../../refs';
+import { normalizeRef } from '../../refs';
 import {
   type Check,
   type ClusterApi,
@@ -36,6 +35,7 @@ import {
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
+import type { RunCredentialScope } from '../../database/RunCredentialStore';
 
 /** Registers the pipeline routes. */
 export function registerPipelineRoutes(
@@ -53,6 +53,7 @@ export function registerPipelineRoutes(
     recordTableReads,
     result,
     modelUrl,
+    runs,
   } = ctx;
   const { readFirst, preferred, statusOf, runOf, deleteManaged } =
     createObjectHelpers(ctx);
@@ -85,7 +86,15 @@ export function registerPipelineRoutes(
       );
       // what the pipeline does when it runs: register model versions, move traffic
       const writes = await writesOf(body);
-      const objects = [buildPipeline(input as any)];
+      const [run] = await runs.plan('pipeline', cluster, [
+        {
+          namespace: body.namespace,
+          name: body.name,
+          modelRef: body.modelRef ? normalizeRef(body.modelRef) : undefined,
+        },
+      ]);
+      // every pod of the workflow (and what its training steps create) acts as this run
+      const objects = [buildPipeline(input as any, run.identity)];
       return {
         cluster,
         objects,
@@ -103,9 +112,10 @@ export function registerPipelineRoutes(
           // registering the table partitions its steps read
           ...tableChecks,
         ],
-        record: async (applied, actor) =>
-          store.upsertObjectRun(
+        record: async (applied, actor) => {
+          const recorded = await store.upsertObjectRun(
             {
+              id: run.runId,
               kind: 'pipeline',
               cluster,
               namespace: body.namespace,
@@ -120,7 +130,11 @@ export function registerPipelineRoutes(
               }),
             },
             actor,
-          ),
+          );
+          // what its steps may do with the run's credential: what was authorized above
+          await runs.issue(cluster, applied[0], run, rolloutScopeOf(body));
+          return recorded;
+        },
       };
     },
   };
@@ -259,6 +273,26 @@ export function registerPipelineRoutes(
     return [steps, i, ...(known ? requestPathOf(rest, known) : rest)];
   }
 
+  /** The models a pipeline registers and the services it rolls out (its run credential's scope). */
+  function rolloutScopeOf(body: PipelineRequest): RunCredentialScope {
+    const models = new Set<string>();
+    const services = new Set<string>();
+    for (const raw of body.steps) {
+      const step = raw as unknown as Record<string, unknown>;
+      if (step.type === 'registerModelVersion' && step.modelRef) {
+        models.add(normalizeModelRef(step.modelRef as string));
+      } else if (step.type === 'deployCanary') {
+        services.add((step.inferenceService as { name: string }).name);
+      } else if (step.type === 'promote') {
+        services.add(step.inferenceService as string);
+      }
+    }
+    return compact({
+      models: models.size ? [...models] : undefined,
+      inferenceServices: services.size ? [...services] : undefined,
+    });
+  }
+
   /**
    * The checks of what a pipeline's steps write when it runs: `kubeai.model.version.create` on
    * the pipeline's model and on the model of every `registerModelVersion` step, and
@@ -301,28 +335,11 @@ export function registerPipelineRoutes(
           );
         }
       } else if (step.type === 'deployCanary') {
-        const service = step.inferenceService as Record<string, unknown>;
-        const namespace = fixedValue(
-          service.namespace ?? body.namespace,
-          `${at}/inferenceService/namespace`,
-          'the namespace it deploys to',
+        // deployed through the API in the pipeline's namespace (a DNS label: never a placeholder)
+        target(
+          body.namespace,
+          (step.inferenceService as { name: string }).name,
         );
-        const name = fixedValue(
-          service.name,
-          `${at}/inferenceService/name`,
-          'the service it deploys to',
-        );
-        const entityRef =
-          (service.entityRef as string | undefined) ?? body.entityRef;
-        const refs = target(namespace, name);
-        if (entityRef && !entityRef.includes('{{')) {
-          const ref = normalizeRef(
-            stringifyEntityRef(
-              parseEntityRef(entityRef, { defaultNamespace: 'default' }),
-            ),
-          );
-          if (kindOf(ref) === 'inferenceservice') refs.add(ref);
-        }
       } else if (step.type === 'promote') {
         target(body.namespace, step.inferenceService as string);
       }
