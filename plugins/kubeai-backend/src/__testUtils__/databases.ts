@@ -40,6 +40,7 @@ const TABLES = [
   'kubeai_deployments',
   'kubeai_deployment_traffic',
   'kubeai_deployment_revisions',
+  'kubeai_run_credentials',
 ];
 
 /** Every row of every registry table, in a stable order — to prove a request wrote nothing. */

@@ -238,10 +238,14 @@ export class ClusterGateway {
       propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
       /** The caller, impersonated when impersonation is on. */
       as?: BackstageCredentials;
+      /** The portal's own object (a run's credential Secret): never impersonated. */
+      portal?: boolean;
     } = {},
   ): Promise<boolean> {
     const { api } = await this.client(cluster);
-    const as = await this.impersonationOf(options.as);
+    const as = options.portal
+      ? undefined
+      : await this.impersonationOf(options.as);
     const requestOptions = as ? api.impersonating(as) : undefined;
     try {
       await this.write(this.context(cluster, 'delete', ref), as, () =>

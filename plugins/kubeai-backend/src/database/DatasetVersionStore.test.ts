@@ -117,8 +117,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('refuses a second row of one digest in the database itself', async () => {
-      // A database of its own, freshly migrated: in full runs the shared one of this suite was
-      // seen without the index here (cause not found; the other tests pass on it)
+      // A database of its own, freshly migrated
       const own = await databases.init(databaseId);
       await RegistryStore.migrate(own);
       await new RegistryStore(own).createDatasetVersion(
@@ -126,8 +125,10 @@ describe.each(databases.eachSupportedId())(
         { version: 'v1', uri: 's3://d/1', digest: DIGEST },
         USER,
       );
-      await expect(
-        own('kubeai_dataset_versions').insert({
+      // the refusal read as a value: better-sqlite3's SqliteError comes from outside jest's
+      // module realm, and `rejects.toThrow()` was seen passing it by as "did not throw"
+      const refusal = await own('kubeai_dataset_versions')
+        .insert({
           dataset_ref: DATASET,
           version: 'v2',
           uri: 's3://d/2',
@@ -135,8 +136,15 @@ describe.each(databases.eachSupportedId())(
           digest_key: DIGEST,
           created_by: USER,
           created_at: new Date().toISOString(),
-        }),
-      ).rejects.toThrow();
+        })
+        .then(
+          () => 'inserted',
+          (error: unknown) => String((error as Error)?.message ?? error),
+        );
+      expect(refusal).toMatch(/unique/i);
+      expect(
+        await own('kubeai_dataset_versions').where({ digest_key: DIGEST }),
+      ).toHaveLength(1);
     });
 
     it('migrates existing repeated digests: every digest stays as recorded, the oldest is the one version of that content', async () => {

@@ -136,6 +136,11 @@ export class RunCredentialStore {
     }));
   }
 
+  /** Revokes every credential of a run (its objects were deleted); returns how many. */
+  async revokeRun(runId: string): Promise<number> {
+    return this.#db('kubeai_run_credentials').where({ run_id: runId }).delete();
+  }
+
   /** Forgets expired credentials (they are refused anyway); returns how many went. */
   async deleteExpired(now = nowIso()): Promise<number> {
     return this.#db('kubeai_run_credentials')

@@ -226,4 +226,14 @@ describe('run identity of a training task', () => {
     const run = await request(server).get(`${API}/runs/${runId}`);
     expect(run.body.phase).toBe('Running');
   });
+
+  it('stops working when the task is deleted from the portal', async () => {
+    await request(server)
+      .delete(`${API}/clusters/local/namespaces/${NS}/jobs/${job.name}`)
+      .expect(200);
+    const late = await asRun(
+      request(server).patch(`${API}/runs/${runId}`),
+    ).send({ phase: 'Succeeded' });
+    expect(late.status).toBe(401);
+  });
 });

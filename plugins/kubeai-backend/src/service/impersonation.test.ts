@@ -166,6 +166,7 @@ describe('impersonation on: the cluster’s RBAC decides for the signed-in user'
     expect(res.body.run.createdBy).toBe(ALICE);
     expect(names(await listCreated(gateway, OWN))).toEqual([
       'Notebook/nb-alice',
+      'Secret/nb-alice-kubeai-run',
     ]);
 
     const writes = auditEvents(plane.auditLog, OWN).filter(
@@ -239,6 +240,7 @@ describe('impersonation on: the cluster’s RBAC decides for the signed-in user'
     expect(ownDry.status).toBe(201);
     expect(names(await listCreated(gateway, OWN))).toEqual([
       'Notebook/nb-alice',
+      'Secret/nb-alice-kubeai-run',
     ]);
   });
 
@@ -254,6 +256,7 @@ describe('impersonation on: the cluster’s RBAC decides for the signed-in user'
     );
     expect(names(await listCreated(gateway, OWN))).toEqual([
       'Notebook/nb-alice',
+      'Secret/nb-alice-kubeai-run',
     ]);
 
     const deleted = await request(backend.server)
@@ -279,6 +282,65 @@ describe('impersonation on: the cluster’s RBAC decides for the signed-in user'
       ['backstage:user:default/alice', 'dry run', 200],
       ['backstage:user:default/alice', 'delete', 200],
     ]);
+  });
+
+  it('the run credential: its Secret is the portal’s write, and it passes Backstage’s real auth for its own run only', async () => {
+    const res = await request(backend.server)
+      .post(`${API}/jobs`)
+      .set(backend.alice)
+      .send(job(OWN, 'job-credential'));
+    expect(res.status).toBe(201);
+    const secretName = 'job-credential-kubeai-run';
+    const secretWrite = auditEvents(plane.auditLog, OWN).find(
+      e =>
+        e.objectRef.resource === 'secrets' &&
+        e.objectRef.name === secretName &&
+        e.stage === 'ResponseComplete' &&
+        !/dryRun/.test(e.requestURI),
+    );
+    // alice's team may not write Secrets; the credential is the portal's own object
+    expect(secretWrite).toMatchObject({
+      user: { username: 'kubeai-portal' },
+      responseStatus: { code: 201 },
+    });
+    expect(secretWrite.impersonatedUser).toBeUndefined();
+
+    const secret = (await gateway.get('local', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: OWN,
+      name: secretName,
+    })) as any;
+    const token = Buffer.from(secret.data.token, 'base64').toString();
+    const asRun = { Authorization: `Bearer ${token}` };
+    const reported = await request(backend.server)
+      .patch(`${API}/runs/${res.body.run.id}`)
+      .set(asRun)
+      .send({ phase: 'Running', metrics: { loss: 0.5 } });
+    expect(reported.status).toBe(200);
+    expect(reported.body).toMatchObject({ phase: 'Running' });
+    // not a Backstage token anywhere else: the httpRouter's own barrier refuses it
+    const elsewhere = await request(backend.server)
+      .get(`${API}/runs`)
+      .set(asRun);
+    expect(elsewhere.status).toBe(401);
+    const notebooks = await request(backend.server)
+      .post(`${API}/notebooks`)
+      .set(asRun)
+      .send(notebook(OWN, 'nb-by-run'));
+    expect(notebooks.status).toBe(401);
+
+    // deleted by alice: the credential is revoked and its Secret removed by the portal
+    await request(backend.server)
+      .delete(`${API}/clusters/local/namespaces/${OWN}/jobs/job-credential`)
+      .set(backend.alice)
+      .expect(200);
+    expect(await listCreated(gateway, OWN)).toEqual([]);
+    const late = await request(backend.server)
+      .patch(`${API}/runs/${res.body.run.id}`)
+      .set(asRun)
+      .send({ phase: 'Succeeded' });
+    expect(late.status).toBe(401);
   });
 
   it('a service caller is impersonated as a service, not let through as the portal', async () => {
@@ -326,6 +388,7 @@ describe('impersonation off: the portal’s policy alone decides', () => {
     expect(res.status).toBe(201);
     expect(names(await listCreated(gateway, OTHER))).toEqual([
       'Notebook/nb-portal',
+      'Secret/nb-portal-kubeai-run',
     ]);
     const applied = auditEvents(plane.auditLog, OTHER).find(
       e =>
@@ -354,6 +417,7 @@ describe('impersonation off: the portal’s policy alone decides', () => {
     }
     expect(names(await listCreated(gateway, OTHER))).toEqual([
       'Notebook/nb-portal',
+      'Secret/nb-portal-kubeai-run',
     ]);
   });
 });

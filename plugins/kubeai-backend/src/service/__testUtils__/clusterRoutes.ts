@@ -94,6 +94,8 @@ export const CREATED_KINDS: Array<{ apiVersion: string; kind: string }> = [
   { apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService' },
   { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow' },
   { apiVersion: 'argoproj.io/v1alpha1', kind: 'CronWorkflow' },
+  // the run credentials of the runs (manifests/runIdentity.ts)
+  { apiVersion: 'v1', kind: 'Secret' },
 ];
 
 /** Every object of {@link CREATED_KINDS} in a namespace (optionally by label selector). */

@@ -51,8 +51,13 @@ it('schedules the hourly retention task, which deletes the events older than the
   const scheduler = mockServices.scheduler.mock();
   const backend = await start(knex, { retentionDays: 7 }, scheduler);
   try {
-    expect(scheduler.scheduleTask).toHaveBeenCalledTimes(1);
-    const task = scheduler.scheduleTask.mock.calls[0][0];
+    // the plugin's scheduled tasks: audit retention and run credential renewal
+    expect(scheduler.scheduleTask.mock.calls.map(([t]) => t.id).sort()).toEqual(
+      ['kubeai-audit-retention', 'kubeai-run-credentials'],
+    );
+    const task = scheduler.scheduleTask.mock.calls.find(
+      ([t]) => t.id === 'kubeai-audit-retention',
+    )![0];
     expect(task).toMatchObject({
       id: 'kubeai-audit-retention',
       frequency: { hours: 1 },

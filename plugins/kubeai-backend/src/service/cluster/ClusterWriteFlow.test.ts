@@ -20,6 +20,8 @@ function setup(options: { deny?: boolean; recordFails?: boolean } = {}) {
       if (options.deny) throw new NotAllowedError('denied');
     }),
     actorOf: () => 'user:default/mock',
+    // a user's request, not a run credential's
+    runCallerOf: () => undefined,
   } as unknown as Access;
   /** Who each gateway write was sent as (the caller the gateway may impersonate). */
   const sentAs: unknown[] = [];

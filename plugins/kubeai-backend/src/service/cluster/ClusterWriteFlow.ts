@@ -135,14 +135,22 @@ export class ClusterWriteFlow {
   ): Promise<KubeObject[]> {
     const gateway = this.gateway();
     const as = credentials;
+    // A run credential's rollout (a pipeline's canary / promote step) was authorized when its
+    // pipeline was created — kubeai.deployment.update on each service it names — and the run
+    // has no user to impersonate: it is applied with the portal's cluster identity.
+    const portal = Boolean(this.#access.runCallerOf(credentials));
     try {
       if (dryRun) {
-        return await gateway.apply(cluster, objects, { dryRun: true, as });
+        return await gateway.apply(cluster, objects, {
+          dryRun: true,
+          as,
+          portal,
+        });
       }
       if (objects.length > 1) {
-        await gateway.apply(cluster, objects, { dryRun: true, as });
+        await gateway.apply(cluster, objects, { dryRun: true, as, portal });
       }
-      return await gateway.apply(cluster, objects, { as });
+      return await gateway.apply(cluster, objects, { as, portal });
     } catch (error) {
       throw this.clusterError(error, cluster);
     }

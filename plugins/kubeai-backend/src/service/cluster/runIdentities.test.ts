@@ -1,0 +1,116 @@
+/*
+ * Run credentials are short-lived and renewed while their run lives, on SQLite and PostgreSQL,
+ * against the local kube-apiserver: a credential works until it expires and not after; the renewal
+ * task puts a new token in the run's Secret (keeping its owner) for unfinished runs only, and
+ * forgets expired ones.
+ */
+import { mockServices } from '@backstage/backend-test-utils';
+import { randomBytes } from 'node:crypto';
+import { RegistryStore } from '../../database/RegistryStore';
+import {
+  createTestDatabases,
+  postgresSupport,
+} from '../../__testUtils__/databases';
+import { deleteNamespace, testGateway } from '../__testUtils__/clusterRoutes';
+import { RunIdentities } from './runIdentities';
+
+jest.setTimeout(120_000);
+
+const NS = `kubeai-runcreds-${randomBytes(3).toString('hex')}`;
+const databases = createTestDatabases();
+const gateway = testGateway();
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+beforeAll(async () => {
+  await gateway.apply('local', [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
+  ]);
+});
+afterAll(() => deleteNamespace(gateway, NS));
+
+it('has PostgreSQL for the registry side', () => {
+  expect(postgresSupport(databases)).toBe('ok');
+});
+
+describe.each(databases.eachSupportedId())('run credentials on %s', id => {
+  it('expire, and are renewed in the Secret while the run is unfinished', async () => {
+    const knex = await databases.init(id);
+    const store = await RegistryStore.create({
+      database: mockServices.database({ knex }),
+    });
+    const identities = new RunIdentities({
+      runs: store.runs,
+      credentials: store.runCredentials,
+      gateway: () => gateway,
+      config: { apiUrl: 'http://kubeai.test/api/kubeai', ttlSeconds: 2 },
+      logger: mockServices.logger.mock(),
+    });
+    const name = `renew-${id.toLowerCase().replace(/_/g, '')}`;
+    // the run's main object, which owns the Secret
+    const [owner] = await gateway.apply('local', [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: NS },
+      } as any,
+    ]);
+    const [planned] = await identities.plan('training', 'local', [
+      { namespace: NS, name, modelRef: 'model:default/shoe-brand' },
+    ]);
+    await store.upsertObjectRun(
+      {
+        id: planned.runId,
+        kind: 'training',
+        cluster: 'local',
+        namespace: NS,
+        name,
+        uid: String(owner.metadata.uid),
+      },
+      'user:default/tester',
+    );
+    await identities.issue('local', owner, planned);
+    const secretRef = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: NS,
+      name: planned.identity.secretName,
+    };
+    const tokenOf = async () =>
+      Buffer.from(
+        ((await gateway.get('local', secretRef)) as any).data.token,
+        'base64',
+      ).toString();
+    const first = await tokenOf();
+    expect(await store.runCredentials.verify(first)).toMatchObject({
+      runId: planned.runId,
+      modelRef: 'model:default/shoe-brand',
+    });
+    expect(await store.runCredentials.verify(`${first}x`)).toBeUndefined();
+
+    // past half its life: renewed, the Secret keeps its owner, the old token still works
+    await sleep(1100);
+    expect(await identities.renew()).toBe(1);
+    const second = await tokenOf();
+    expect(second).not.toBe(first);
+    expect(await store.runCredentials.verify(second)).toMatchObject({
+      runId: planned.runId,
+    });
+    expect(await store.runCredentials.verify(first)).toBeDefined();
+    const secret = (await gateway.get('local', secretRef)) as any;
+    expect(secret.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'ConfigMap', uid: owner.metadata.uid }),
+    ]);
+
+    // expired: refused, and forgotten by the next renewal; a finished run is not renewed
+    await sleep(1100);
+    expect(await store.runCredentials.verify(first)).toBeUndefined();
+    await store.updateRun(planned.runId, { phase: 'Succeeded' });
+    await sleep(1100);
+    expect(await identities.renew()).toBe(0);
+    expect(await store.runCredentials.verify(second)).toBeUndefined();
+    const left = await knex('kubeai_run_credentials')
+      .where({ run_id: planned.runId })
+      .count({ n: '*' });
+    expect(Number(left[0].n)).toBe(0);
+  });
+});
