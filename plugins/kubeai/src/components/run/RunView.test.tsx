@@ -13,7 +13,9 @@ jest.setTimeout(30_000);
 describe('RunView', () => {
   it('shows the timeline, parameters, inputs, outputs and the logs link', async () => {
     const api = mockKubeaiApi({
-      getRun: jest.fn().mockResolvedValue(run('r1')),
+      getRun: jest
+        .fn()
+        .mockResolvedValue({ ...run('r1'), metrics: { loss: 0.125 } }),
     });
     await renderWithApis(<RunView runId="r1" />, {
       kubeai: api,
@@ -33,6 +35,10 @@ describe('RunView', () => {
     const params = screen.getByRole('table', { name: 'Parameters' });
     expect(within(params).getByText('lr')).toBeInTheDocument();
     expect(within(params).getByText('0.01')).toBeInTheDocument();
+    // what the run reported about itself
+    const metrics = screen.getByRole('table', { name: 'Metrics' });
+    expect(within(metrics).getByText('loss')).toBeInTheDocument();
+    expect(within(metrics).getByText('0.125')).toBeInTheDocument();
     const inputs = screen.getByRole('list', { name: 'Inputs' });
     expect(within(inputs).getByText(/version 2026-11-19/)).toBeInTheDocument();
     expect(

@@ -123,6 +123,35 @@ function Field(props: { label: string; children: ReactNode }) {
   );
 }
 
+/** Name → value rows (parameters, reported metrics). */
+function KeyValueTable(props: {
+  label: string;
+  entries: Array<[string, unknown]>;
+}) {
+  return (
+    <table
+      aria-label={props.label}
+      style={{ width: '100%', borderCollapse: 'collapse' }}
+    >
+      <tbody>
+        {props.entries.map(([k, v]) => (
+          <tr key={k}>
+            <th
+              scope="row"
+              style={{ textAlign: 'left', padding: '2px 8px 2px 0' }}
+            >
+              {k}
+            </th>
+            <td style={{ padding: '2px 0' }}>
+              <code>{String(v)}</code>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** A loaded run; `onChanged` reloads it (after its object was deleted). */
 export function RunDetails(props: { run: Run; onChanged?: () => void }) {
   const { run } = props;
@@ -134,6 +163,10 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
   const logs = links.logs(run);
   const notebook = links.notebook(run);
   const params = Object.entries(run.params).sort(([a], [b]) =>
+    a.localeCompare(b),
+  );
+  // what the run's own code reported with its run credential (`kubeai report --metrics`)
+  const metrics = Object.entries(run.metrics ?? {}).sort(([a], [b]) =>
     a.localeCompare(b),
   );
 
@@ -253,26 +286,13 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
           {params.length === 0 ? (
             <Typography variant="body2">No parameters recorded.</Typography>
           ) : (
-            <table
-              aria-label="Parameters"
-              style={{ width: '100%', borderCollapse: 'collapse' }}
-            >
-              <tbody>
-                {params.map(([k, v]) => (
-                  <tr key={k}>
-                    <th
-                      scope="row"
-                      style={{ textAlign: 'left', padding: '2px 8px 2px 0' }}
-                    >
-                      {k}
-                    </th>
-                    <td style={{ padding: '2px 0' }}>
-                      <code>{String(v)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <KeyValueTable label="Parameters" entries={params} />
+          )}
+          {metrics.length > 0 && (
+            <Box mt={2}>
+              <Typography variant="subtitle2">Reported by the run</Typography>
+              <KeyValueTable label="Metrics" entries={metrics} />
+            </Box>
           )}
         </InfoCard>
       </Grid>
