@@ -215,7 +215,6 @@ def register(args):
     artifact = compact({
         "uri": args.artifact,
         "format": args.format,
-        "formatVersion": args.format_version,
         "digest": args.digest,
         "size": args.size,
     })
@@ -314,7 +313,6 @@ def parser():
                             "prints the created version as JSON.")
     p.add_argument("--artifact", required=True, metavar="URI", help="where the model files are (s3://, oss://, pvc://, hf://, https://)")
     p.add_argument("--format", required=True, metavar="FMT", help="onnx, safetensors, torchscript, savedmodel, pickle, ...")
-    p.add_argument("--format-version", metavar="V", help="serialization format version (artifact.formatVersion)")
     p.add_argument("--framework", metavar="F", help="pytorch, tensorflow, xgboost, ...")
     p.add_argument("--digest", metavar="D", help="artifact digest, <algorithm>:<hex>")
     p.add_argument("--size", type=non_negative_int, metavar="N", help="artifact size in bytes")

@@ -37,6 +37,10 @@ exports.up = async function up(knex) {
       );
     table.string('secret_namespace', 253).nullable();
     table.string('secret_name', 253).nullable();
+    table
+      .string('secret_key', 253)
+      .nullable()
+      .comment('Its key in the Secret (the runs of one batch share a Secret, a key each)');
     table.string('cluster', 253).nullable();
     table.string('created_at', 32).notNullable();
     table.string('expires_at', 32).notNullable();

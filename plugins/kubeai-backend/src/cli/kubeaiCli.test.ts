@@ -449,8 +449,6 @@ describe('kubeai CLI retries', () => {
           's3://m/forecast/7',
           '--format',
           'pickle',
-          '--format-version',
-          '1',
           '--metrics',
           '', // an Argo parameter with no value: none
           '--version-file',
@@ -469,7 +467,6 @@ describe('kubeai CLI retries', () => {
             artifact: {
               uri: 's3://m/forecast/7',
               format: 'pickle',
-              formatVersion: '1',
             },
             runId: 'r1',
           },

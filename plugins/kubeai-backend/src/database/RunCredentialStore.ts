@@ -26,11 +26,21 @@ export interface RunIdentity {
   expiresAt: string;
 }
 
-/** Where the credential's Secret lives (to renew it). */
+/** Where the credential's Secret lives (to renew or revoke it). */
 export interface RunCredentialSecret {
   cluster: string;
   namespace: string;
   name: string;
+  /** Its key in the Secret. */
+  key: string;
+}
+
+/** One credential to issue. */
+export interface RunCredentialRequest {
+  runId: string;
+  modelRef?: string;
+  scope?: RunCredentialScope;
+  secret?: RunCredentialSecret;
 }
 
 const hashOf = (token: string) =>
@@ -43,33 +53,37 @@ export class RunCredentialStore {
     this.#db = db;
   }
 
-  /** A new credential for `runId`, valid for `ttlSeconds`; the token is returned once, never stored. */
-  async issue(options: {
-    runId: string;
-    modelRef?: string;
-    scope?: RunCredentialScope;
-    ttlSeconds: number;
-    secret?: RunCredentialSecret;
-  }): Promise<{ token: string; expiresAt: string }> {
-    const token = `${RUN_CREDENTIAL_PREFIX}${randomBytes(32).toString(
-      'base64url',
-    )}`;
+  /**
+   * New credentials, valid for `ttlSeconds`, in one statement per 200; the tokens are returned
+   * once (in order), never stored.
+   */
+  async issue(
+    requests: RunCredentialRequest[],
+    ttlSeconds: number,
+  ): Promise<{ tokens: string[]; expiresAt: string }> {
     const now = new Date();
-    const expiresAt = new Date(
-      now.getTime() + options.ttlSeconds * 1000,
-    ).toISOString();
-    await this.#db('kubeai_run_credentials').insert({
-      token_hash: hashOf(token),
-      run_id: options.runId,
-      model_ref: options.modelRef ?? null,
-      scope: toJson(options.scope ?? {}),
-      cluster: options.secret?.cluster ?? null,
-      secret_namespace: options.secret?.namespace ?? null,
-      secret_name: options.secret?.name ?? null,
+    const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+    const tokens = requests.map(
+      () => `${RUN_CREDENTIAL_PREFIX}${randomBytes(32).toString('base64url')}`,
+    );
+    const rows = requests.map((r, i) => ({
+      token_hash: hashOf(tokens[i]),
+      run_id: r.runId,
+      model_ref: r.modelRef ?? null,
+      scope: toJson(r.scope ?? {}),
+      cluster: r.secret?.cluster ?? null,
+      secret_namespace: r.secret?.namespace ?? null,
+      secret_name: r.secret?.name ?? null,
+      secret_key: r.secret?.key ?? null,
       created_at: now.toISOString(),
       expires_at: expiresAt,
+    }));
+    await this.#db.transaction(async tx => {
+      for (let i = 0; i < rows.length; i += 200) {
+        await tx('kubeai_run_credentials').insert(rows.slice(i, i + 200));
+      }
     });
-    return { token, expiresAt };
+    return { tokens, expiresAt };
   }
 
   /** The identity of a token, if it is a run credential that has not expired. */
@@ -99,6 +113,7 @@ export class RunCredentialStore {
       cluster: string;
       secret_namespace: string;
       secret_name: string;
+      secret_key: string | null;
       expires_at: string;
     }> = await this.#db('kubeai_run_credentials as c')
       .join('kubeai_runs as r', 'r.id', 'c.run_id')
@@ -121,6 +136,7 @@ export class RunCredentialStore {
         'c.cluster',
         'c.secret_namespace',
         'c.secret_name',
+        'c.secret_key',
         'c.expires_at',
       );
     return rows.map(row => ({
@@ -131,14 +147,40 @@ export class RunCredentialStore {
         cluster: row.cluster,
         namespace: row.secret_namespace,
         name: row.secret_name,
+        key: row.secret_key ?? 'token',
       },
       expiresAt: row.expires_at,
     }));
   }
 
-  /** Revokes every credential of a run (its objects were deleted); returns how many. */
-  async revokeRun(runId: string): Promise<number> {
-    return this.#db('kubeai_run_credentials').where({ run_id: runId }).delete();
+  /**
+   * Revokes every credential of a run (its objects were deleted); returns where their tokens
+   * are (to take them out of their Secrets).
+   */
+  async revokeRun(runId: string): Promise<RunCredentialSecret[]> {
+    return this.#db.transaction(async tx => {
+      const rows: Array<{
+        cluster: string | null;
+        secret_namespace: string | null;
+        secret_name: string | null;
+        secret_key: string | null;
+      }> = await tx('kubeai_run_credentials')
+        .where({ run_id: runId })
+        .select('cluster', 'secret_namespace', 'secret_name', 'secret_key');
+      await tx('kubeai_run_credentials').where({ run_id: runId }).delete();
+      const secrets = new Map<string, RunCredentialSecret>();
+      for (const row of rows) {
+        if (!row.cluster || !row.secret_namespace || !row.secret_name) continue;
+        const secret = {
+          cluster: row.cluster,
+          namespace: row.secret_namespace,
+          name: row.secret_name,
+          key: row.secret_key ?? 'token',
+        };
+        secrets.set(JSON.stringify(secret), secret);
+      }
+      return [...secrets.values()];
+    });
   }
 
   /** Forgets expired credentials (they are refused anyway); returns how many went. */

@@ -11,8 +11,9 @@
  * Pure: the builders' output in, the same objects with the identity out. Pod specs are found by
  * shape (an object with a `containers` array; an Argo template with a `container`), so every
  * workload kind — Jobs, CronJobs, Training Operator replicas, notebooks, pipeline steps — gets the
- * same, from one place. `scripts/kubeai-register` (the registration CLI) reads these variables.
+ * same, from one place. `cli/kubeai.py` (the registration CLI) reads these variables.
  */
+import { createHash } from 'node:crypto';
 import type { KubeObject } from './types';
 import { KUBEAI_LABELS, KUBEAI_MANAGER, toLabelValue } from './labels';
 
@@ -42,8 +43,15 @@ export interface RunIdentityInput {
   cluster: string;
   /** The run's namespace. */
   namespace: string;
-  /** The Secret holding the run's credential (key `token`), in the objects' namespace. */
+  /** The Secret holding the run's credential, in the objects' namespace. */
   secretName: string;
+  /**
+   * Its key in the Secret (default `token`). The runs of one batch share one Secret, a key per
+   * run: each pod mounts its own key only, which isolates them as well as a Secret per run
+   * would (whoever may create pods in the namespace may mount any of its Secrets either way),
+   * at one apiserver write per batch instead of per task.
+   */
+  secretKey?: string;
 }
 
 /** The Secret name of a run credential for the object `name` (a DNS subdomain). */
@@ -95,7 +103,9 @@ function addVolume(holder: Json, identity: RunIdentityInput) {
       name: VOLUME_NAME,
       secret: {
         secretName: identity.secretName,
-        items: [{ key: RUN_CREDENTIAL_KEY, path: 'token' }],
+        items: [
+          { key: identity.secretKey ?? RUN_CREDENTIAL_KEY, path: 'token' },
+        ],
       },
     },
   ];
@@ -143,43 +153,60 @@ export function withRunIdentity<T extends KubeObject | Record<string, unknown>>(
 }
 
 /**
- * The Secret of a run credential, owned by the run's main object (deleted with it) when `owner`
- * is given.
+ * The Secret of run credentials (`tokens`: key → token, one key per run), owned by the runs' main
+ * objects (deleted with the last of them) when `owners` are given.
  */
 export function runCredentialSecret(options: {
   namespace: string;
-  identity: RunIdentityInput;
-  token: string;
+  name: string;
+  tokens: Record<string, string>;
+  /** The runs whose tokens it holds (one: its `kubeai.io/run` label). */
+  runIds: string[];
   expiresAt: string;
-  owner?: KubeObject;
+  owners?: Array<Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>>;
 }): KubeObject {
-  const { owner, identity } = options;
+  const owners = (options.owners ?? []).filter(o => o.metadata.uid);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: identity.secretName,
+      name: options.name,
       namespace: options.namespace,
       labels: {
         [KUBEAI_LABELS.managedBy]: KUBEAI_MANAGER,
-        [KUBEAI_LABELS.run]: toLabelValue(identity.runId),
+        ...(options.runIds.length === 1
+          ? { [KUBEAI_LABELS.run]: toLabelValue(options.runIds[0]) }
+          : {}),
       },
       annotations: { 'kubeai.io/expires-at': options.expiresAt },
-      ...(owner?.metadata.uid
+      ...(owners.length
         ? {
-            ownerReferences: [
-              {
-                apiVersion: owner.apiVersion,
-                kind: owner.kind,
-                name: owner.metadata.name!,
-                uid: String(owner.metadata.uid),
-                blockOwnerDeletion: false,
-              },
-            ],
+            ownerReferences: owners.map(owner => ({
+              apiVersion: owner.apiVersion,
+              kind: owner.kind,
+              name: owner.metadata.name!,
+              uid: String(owner.metadata.uid),
+              blockOwnerDeletion: false,
+            })),
           }
         : {}),
     },
     type: 'Opaque',
-    stringData: { [RUN_CREDENTIAL_KEY]: options.token },
+    // `data`, not `stringData`: the portal's server-side apply then owns each key, so a later
+    // apply without a key (a run revoked) removes it
+    data: Object.fromEntries(
+      Object.entries(options.tokens).map(([key, token]) => [
+        key,
+        Buffer.from(token).toString('base64'),
+      ]),
+    ),
   } as unknown as KubeObject;
+}
+
+/** The Secret name a batch of runs shares (`kubeai-runs-<hash of its run ids>`). */
+export function sharedRunCredentialSecretName(runIds: string[]): string {
+  return `kubeai-runs-${createHash('sha256')
+    .update([...runIds].sort().join(','))
+    .digest('hex')
+    .slice(0, 16)}`;
 }

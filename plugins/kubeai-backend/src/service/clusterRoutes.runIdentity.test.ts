@@ -237,3 +237,103 @@ describe('run identity of a training task', () => {
     expect(late.status).toBe(401);
   });
 });
+
+describe('run identity of a batch of training tasks', () => {
+  let server: Awaited<ReturnType<typeof startBackend>>['server'];
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const backend = await startBackend(await databases.init('SQLITE_3'));
+    server = backend.server;
+    stop = () => backend.stop();
+  });
+  afterAll(() => stop());
+
+  const task = (i: number) => ({
+    cluster: 'local',
+    namespace: NS,
+    name: `forecast-store-${i}`,
+    kind: 'CronJob',
+    schedule: '0 6 * * *',
+    image: 'ghcr.io/acme/prophet-forecast:1.2',
+    modelRef: 'model:default/sales-forecast',
+  });
+
+  it('shares one Secret, a key per run: each pod mounts its own, and deleting a task takes its key out', async () => {
+    const res = await request(server)
+      .post(`${API}/jobs/batch`)
+      .send({ items: [1, 2, 3].map(task) });
+    expect(res.status).toBe(201);
+    const runIds: string[] = res.body.items.map(
+      (i: { runId: string }) => i.runId,
+    );
+    const volumes = await Promise.all(
+      [1, 2, 3].map(async i => {
+        const cronJob = await readBack(
+          'batch/v1beta1',
+          'CronJob',
+          `forecast-store-${i}`,
+        );
+        const pod = cronJob.spec.jobTemplate.spec.template.spec;
+        return pod.volumes.find(
+          (v: { name: string }) => v.name === 'kubeai-run-credential',
+        ).secret;
+      }),
+    );
+    const secretName = volumes[0].secretName;
+    expect(secretName).toMatch(/^kubeai-runs-[0-9a-f]{16}$/);
+    volumes.forEach((v, i) => {
+      expect(v.secretName).toBe(secretName);
+      // its own key only
+      expect(v.items).toEqual([{ key: runIds[i], path: 'token' }]);
+    });
+    const secret = await readBack('v1', 'Secret', secretName);
+    expect(Object.keys(secret.data).sort()).toEqual([...runIds].sort());
+    expect(secret.metadata.ownerReferences).toHaveLength(3);
+    const tokenOf = (data: Record<string, string>, runId: string) =>
+      Buffer.from(data[runId], 'base64').toString();
+
+    // each token reports on its own run only
+    const own = await request(server)
+      .patch(`${API}/runs/${runIds[0]}`)
+      .set('Authorization', `Bearer ${tokenOf(secret.data, runIds[0])}`)
+      .send({ phase: 'Running' });
+    expect(own.status).toBe(200);
+    const other = await request(server)
+      .patch(`${API}/runs/${runIds[1]}`)
+      .set('Authorization', `Bearer ${tokenOf(secret.data, runIds[0])}`)
+      .send({ phase: 'Running' });
+    expect(other.status).toBe(403);
+
+    // the portal deletes task 1: its key goes, the others stay and still work
+    await request(server)
+      .delete(`${API}/clusters/local/namespaces/${NS}/jobs/forecast-store-1`)
+      .expect(200);
+    const after = await readBack('v1', 'Secret', secretName);
+    expect(Object.keys(after.data).sort()).toEqual(
+      [runIds[1], runIds[2]].sort(),
+    );
+    const revoked = await request(server)
+      .patch(`${API}/runs/${runIds[0]}`)
+      .set('Authorization', `Bearer ${tokenOf(secret.data, runIds[0])}`)
+      .send({ phase: 'Failed' });
+    expect(revoked.status).toBe(401);
+    const still = await request(server)
+      .patch(`${API}/runs/${runIds[2]}`)
+      .set('Authorization', `Bearer ${tokenOf(secret.data, runIds[2])}`)
+      .send({ phase: 'Running' });
+    expect(still.status).toBe(200);
+
+    // the last ones: the Secret goes with them
+    for (const i of [2, 3]) {
+      await request(server)
+        .delete(
+          `${API}/clusters/local/namespaces/${NS}/jobs/forecast-store-${i}`,
+        )
+        .expect(200);
+    }
+    await expect(readBack('v1', 'Secret', secretName)).rejects.toThrow(
+      /not found/i,
+    );
+  });
+});

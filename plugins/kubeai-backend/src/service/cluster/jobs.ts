@@ -176,6 +176,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         'training',
         cluster,
         at.map(i => jobRunTarget(items[i])),
+        { shared: true },
       );
       at.forEach((i, k) => (planned[i] = plans[k]));
     }
@@ -253,7 +254,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
             ),
             actor,
           );
-          await runs.issue(body.cluster, applied[job.main], run);
+          await runs.issue(body.cluster, [{ owner: applied[job.main], run }]);
           return recorded;
         },
       };
@@ -389,9 +390,15 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
             ok.map((x, k) => jobRun(x.job, x.applied!, inputs[k])),
             actor,
           );
-          await inParallel(ok, BATCH_APPLY_CONCURRENCY, x =>
-            runs.issue(x.job.body.cluster, x.applied![x.job.main], x.job.run),
-          );
+          // one Secret per cluster and namespace of the batch, a key per run
+          for (const cluster of new Set(ok.map(x => x.job.body.cluster))) {
+            await runs.issue(
+              cluster,
+              ok
+                .filter(x => x.job.body.cluster === cluster)
+                .map(x => ({ owner: x.applied![x.job.main], run: x.job.run })),
+            );
+          }
           return upserted;
         },
       );

@@ -143,7 +143,7 @@ export function registerNotebookRoutes(
             },
             actor,
           );
-          await runs.issue(body.cluster, main, run);
+          await runs.issue(body.cluster, [{ owner: main, run }]);
           return recorded;
         },
       };

@@ -28,7 +28,6 @@ import { RUN_DELETED_FROM_PORTAL } from '../../informers/observe';
 import {
   KUBEAI_ANNOTATIONS,
   KUBEAI_LABELS,
-  runCredentialSecretName,
   type KubeObject,
 } from '../../manifests';
 import { normalizeRef } from '../../refs';
@@ -251,19 +250,7 @@ export function createObjectHelpers(ctx: ClusterContext) {
         // the run's pods are going: its credential stops working now, and its Secret (the
         // portal's own object, which the caller's team may not be allowed to touch) goes too
         const runId = run?.id ?? main.metadata.labels?.[KUBEAI_LABELS.run];
-        if (runId) {
-          await store.runCredentials.revokeRun(runId);
-          await ctx.gatewayOf().delete(
-            req.params.cluster,
-            {
-              apiVersion: 'v1',
-              kind: 'Secret',
-              namespace: main.metadata.namespace,
-              name: runCredentialSecretName(main.metadata.name!),
-            },
-            { portal: true },
-          );
-        }
+        if (runId) await ctx.runs.revoke(runId);
         if (run) {
           recordedRun = await store.updateRun(run.id, {
             phase: 'Stopped',

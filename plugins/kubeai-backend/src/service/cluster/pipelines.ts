@@ -132,7 +132,9 @@ export function registerPipelineRoutes(
             actor,
           );
           // what its steps may do with the run's credential: what was authorized above
-          await runs.issue(cluster, applied[0], run, rolloutScopeOf(body));
+          await runs.issue(cluster, [
+            { owner: applied[0], run, scope: rolloutScopeOf(body) },
+          ]);
           return recorded;
         },
       };

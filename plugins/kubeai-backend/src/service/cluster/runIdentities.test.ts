@@ -68,7 +68,7 @@ describe.each(databases.eachSupportedId())('run credentials on %s', id => {
       },
       'user:default/tester',
     );
-    await identities.issue('local', owner, planned);
+    await identities.issue('local', [{ owner, run: planned }]);
     const secretRef = {
       apiVersion: 'v1',
       kind: 'Secret',

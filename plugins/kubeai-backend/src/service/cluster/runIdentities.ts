@@ -2,9 +2,11 @@
  * Run identity of what the portal creates: the run id its objects are labelled with before they
  * are applied, the identity put into their pods (../../manifests/runIdentity.ts), and the
  * run-scoped credential issued once the run is recorded — a Secret next to the objects, owned by
- * the main one, written with the portal's own cluster credentials (no user writes it). The
- * credential is short-lived; {@link RunIdentities.renew} (a scheduled task of the plugin) gives
- * unfinished runs a new one before the old one expires.
+ * the main ones, written with the portal's own cluster credentials (no user writes it): one per
+ * run, or one per batch with a key per run. The credential is short-lived;
+ * {@link RunIdentities.renew} (a scheduled task of the plugin) gives unfinished runs a new one
+ * before the old one expires; {@link RunIdentities.revoke} ends it when the run's object is
+ * deleted.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
@@ -12,12 +14,15 @@ import type { Run } from '@kubeai/plugin-kubeai-common';
 import type { ClusterGateway } from '../../cluster';
 import type {
   RunCredentialScope,
+  RunCredentialSecret,
   RunCredentialStore,
 } from '../../database/RunCredentialStore';
 import type { RunStore } from '../../database/RunStore';
 import {
+  RUN_CREDENTIAL_KEY,
   runCredentialSecret,
   runCredentialSecretName,
+  sharedRunCredentialSecretName,
   withRunIdentity,
   type KubeObject,
   type RunIdentityInput,
@@ -64,6 +69,15 @@ export interface PlannedRun {
   identity: RunIdentityInput;
 }
 
+/** A recorded run whose credential to issue: its applied main object and what it may do. */
+export interface RunToIssue {
+  owner: KubeObject;
+  run: PlannedRun;
+  scope?: RunCredentialScope;
+}
+
+type SecretData = { data?: Record<string, string> };
+
 export class RunIdentities {
   readonly #runs: RunStore;
   readonly #credentials: RunCredentialStore;
@@ -88,13 +102,30 @@ export class RunIdentities {
     this.#logger = options.logger;
   }
 
-  /** The runs of objects about to be applied (one lookup for all), in order. */
+  /**
+   * The runs of objects about to be applied (one lookup for all), in order. `shared`: the runs
+   * share one Secret per namespace, a key each (a batch).
+   */
   async plan(
     kind: Run['kind'],
     cluster: string,
     objects: Array<{ namespace: string; name: string; modelRef?: string }>,
+    options: { shared?: boolean } = {},
   ): Promise<PlannedRun[]> {
     const ids = await this.#runs.objectRunIds(kind, cluster, objects);
+    const sharedName = new Map<string, string>();
+    if (options.shared) {
+      const byNamespace = new Map<string, string[]>();
+      objects.forEach((o, i) =>
+        byNamespace.set(o.namespace, [
+          ...(byNamespace.get(o.namespace) ?? []),
+          ids[i],
+        ]),
+      );
+      for (const [namespace, runIds] of byNamespace) {
+        sharedName.set(namespace, sharedRunCredentialSecretName(runIds));
+      }
+    }
     return objects.map((o, i) => ({
       runId: ids[i],
       identity: {
@@ -103,7 +134,9 @@ export class RunIdentities {
         apiUrl: this.#config.apiUrl,
         cluster,
         namespace: o.namespace,
-        secretName: runCredentialSecretName(o.name),
+        secretName:
+          sharedName.get(o.namespace) ?? runCredentialSecretName(o.name),
+        ...(sharedName.has(o.namespace) ? { secretKey: ids[i] } : {}),
       },
     }));
   }
@@ -114,98 +147,163 @@ export class RunIdentities {
   }
 
   /**
-   * Issues the run's credential and writes its Secret next to `owner` (the applied main object,
-   * which owns it). Call after the run is recorded, so the credential's run exists.
+   * Issues the runs' credentials (one transaction) and writes their Secrets (one per Secret name,
+   * owned by its runs' main objects). Call after the runs are recorded.
    */
-  async issue(
-    cluster: string,
-    owner: KubeObject,
-    run: PlannedRun,
-    scope: RunCredentialScope = {},
-  ): Promise<void> {
-    const namespace = owner.metadata.namespace!;
-    const { token, expiresAt } = await this.#credentials.issue({
-      runId: run.runId,
-      modelRef: run.identity.modelRef,
-      scope,
-      ttlSeconds: this.#config.ttlSeconds,
-      secret: { cluster, namespace, name: run.identity.secretName },
-    });
-    await this.#gateway().apply(
+  async issue(cluster: string, runs: RunToIssue[]): Promise<void> {
+    if (runs.length === 0) return;
+    const secretOf = (r: RunToIssue): RunCredentialSecret => ({
       cluster,
-      [
-        runCredentialSecret({
-          namespace,
-          identity: run.identity,
-          token,
-          expiresAt,
-          owner,
-        }),
-      ],
-      { portal: true },
+      namespace: r.owner.metadata.namespace!,
+      name: r.run.identity.secretName,
+      key: r.run.identity.secretKey ?? RUN_CREDENTIAL_KEY,
+    });
+    const { tokens, expiresAt } = await this.#credentials.issue(
+      runs.map(r => ({
+        runId: r.run.runId,
+        modelRef: r.run.identity.modelRef,
+        scope: r.scope,
+        secret: secretOf(r),
+      })),
+      this.#config.ttlSeconds,
     );
+    const groups = new Map<string, { runs: RunToIssue[]; tokens: string[] }>();
+    runs.forEach((r, i) => {
+      const s = secretOf(r);
+      const key = `${s.namespace}/${s.name}`;
+      const group = groups.get(key) ?? { runs: [], tokens: [] };
+      group.runs.push(r);
+      group.tokens.push(tokens[i]);
+      groups.set(key, group);
+    });
+    const secrets = [...groups.values()].map(group =>
+      runCredentialSecret({
+        namespace: group.runs[0].owner.metadata.namespace!,
+        name: group.runs[0].run.identity.secretName,
+        tokens: Object.fromEntries(
+          group.runs.map((r, i) => [secretOf(r).key, group.tokens[i]]),
+        ),
+        runIds: group.runs.map(r => r.run.runId),
+        expiresAt,
+        owners: group.runs.map(r => r.owner),
+      }),
+    );
+    await this.#gateway().apply(cluster, secrets, { portal: true });
   }
 
   /**
-   * Renews the credentials of unfinished runs that expire within half their lifetime: a new
-   * token in the same Secret (the old one stays valid until it expires, so a pod that read it
-   * just before keeps working). Returns how many were renewed.
+   * Ends a run's credentials (its object was deleted from the portal): refused from now on, and
+   * their keys taken out of their Secrets — a Secret left without keys is deleted.
+   */
+  async revoke(runId: string): Promise<void> {
+    for (const secret of await this.#credentials.revokeRun(runId)) {
+      await this.#rewrite(secret, data => {
+        delete data[secret.key];
+      });
+    }
+  }
+
+  /**
+   * Renews the credentials of unfinished runs that expire within half their lifetime: new tokens
+   * in the same Secrets (the old ones stay valid until they expire, so a pod that read one just
+   * before keeps working). Returns how many were renewed.
    */
   async renew(signal?: AbortSignal): Promise<number> {
     const before = new Date(
       Date.now() + (this.#config.ttlSeconds * 1000) / 2,
     ).toISOString();
+    const due = await this.#credentials.dueForRenewal(before);
+    const bySecret = new Map<string, typeof due>();
+    for (const d of due) {
+      const key = JSON.stringify([
+        d.secret.cluster,
+        d.secret.namespace,
+        d.secret.name,
+      ]);
+      bySecret.set(key, [...(bySecret.get(key) ?? []), d]);
+    }
     let renewed = 0;
-    for (const due of await this.#credentials.dueForRenewal(before)) {
+    for (const group of bySecret.values()) {
       if (signal?.aborted) break;
+      const { secret } = group[0];
       try {
-        const { token, expiresAt } = await this.#credentials.issue({
-          runId: due.runId,
-          modelRef: due.modelRef,
-          scope: due.scope,
-          ttlSeconds: this.#config.ttlSeconds,
-          secret: due.secret,
+        const { tokens } = await this.#credentials.issue(
+          group.map(d => ({
+            runId: d.runId,
+            modelRef: d.modelRef,
+            scope: d.scope,
+            secret: d.secret,
+          })),
+          this.#config.ttlSeconds,
+        );
+        await this.#rewrite(secret, data => {
+          group.forEach((d, i) => {
+            data[d.secret.key] = Buffer.from(tokens[i]).toString('base64');
+          });
         });
-        const gateway = this.#gateway();
-        // the Secret's owner is kept (an apply without it would drop the ownerReference)
-        const live = await gateway.get(due.secret.cluster, {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          namespace: due.secret.namespace,
-          name: due.secret.name,
-        });
-        const owner = (
-          live.metadata as { ownerReferences?: Record<string, unknown>[] }
-        ).ownerReferences?.[0];
-        const secret = runCredentialSecret({
-          namespace: due.secret.namespace,
-          identity: {
-            runId: due.runId,
-            modelRef: due.modelRef,
-            apiUrl: this.#config.apiUrl,
-            cluster: due.secret.cluster,
-            namespace: due.secret.namespace,
-            secretName: due.secret.name,
-          },
-          token,
-          expiresAt,
-        });
-        if (owner) {
-          (secret.metadata as Record<string, unknown>).ownerReferences = [
-            owner,
-          ];
-        }
-        const [current] = await gateway.apply(due.secret.cluster, [secret], {
-          portal: true,
-        });
-        renewed += current ? 1 : 0;
+        renewed += group.length;
       } catch (error) {
         this.#logger.warn(
-          `kubeai: could not renew the credential of run ${due.runId}: ${error}`,
+          `kubeai: could not renew the run credentials in Secret ${secret.namespace}/${secret.name} of cluster ${secret.cluster}: ${error}`,
         );
       }
     }
     await this.#credentials.deleteExpired();
     return renewed;
+  }
+
+  /**
+   * Changes the keys of a live Secret (`data`, base64) and writes all of it back with its owners
+   * (an apply without them would drop them); deletes it when no key is left.
+   */
+  async #rewrite(
+    secret: { cluster: string; namespace: string; name: string },
+    change: (data: Record<string, string>) => void,
+  ): Promise<void> {
+    const gateway = this.#gateway();
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: secret.namespace,
+      name: secret.name,
+    };
+    const live = await gateway.get(secret.cluster, ref).catch(error => {
+      if ((error as Error)?.name === 'NotFoundError') return undefined;
+      throw error;
+    });
+    if (!live) return;
+    const data = { ...((live as SecretData).data ?? {}) };
+    change(data);
+    if (Object.keys(data).length === 0) {
+      await gateway.delete(secret.cluster, ref, { portal: true });
+      return;
+    }
+    const metadata = live.metadata as Record<string, any>;
+    await gateway.apply(
+      secret.cluster,
+      [
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name: secret.name,
+            namespace: secret.namespace,
+            labels: metadata.labels,
+            annotations: {
+              ...metadata.annotations,
+              'kubeai.io/expires-at': new Date(
+                Date.now() + this.#config.ttlSeconds * 1000,
+              ).toISOString(),
+            },
+            ...(metadata.ownerReferences
+              ? { ownerReferences: metadata.ownerReferences }
+              : {}),
+          },
+          type: 'Opaque',
+          data,
+        } as unknown as KubeObject,
+      ],
+      { portal: true },
+    );
   }
 }
