@@ -21,6 +21,7 @@ import { entityNameOf, formatDate, formatMetric } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
 import { ModelVersionImpact } from './ModelVersionImpact';
+import { ModelVersionProvenance } from './ModelVersionProvenance';
 
 const MAX_METRIC_COLUMNS = 6;
 const COLORS = ['#1e88e5', '#e53935'];
@@ -172,6 +173,9 @@ export function ModelVersionsView(props: {
           columns={columns}
           data={versions}
         />
+      </Grid>
+      <Grid item xs={12}>
+        <ModelVersionProvenance versions={versions} initialVersion={initialB} />
       </Grid>
       <Grid item xs={12}>
         <ModelVersionImpact
