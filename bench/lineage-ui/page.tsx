@@ -28,7 +28,10 @@ import type { LineageGraph } from '@kubeai/plugin-kubeai-common';
 import { kubeaiApiRef } from '../../plugins/kubeai/src/api/refs';
 import { LineageExplorer } from '../../plugins/kubeai/src/components/lineage/LineageExplorer';
 import type { LineageCanvasHandle } from '../../plugins/kubeai/src/components/lineage/LineageCanvas';
-import { syntheticLineage } from '../../plugins/kubeai/src/components/lineage/syntheticGraph';
+import {
+  syntheticChildRunLineage,
+  syntheticLineage,
+} from '../../plugins/kubeai/src/components/lineage/syntheticGraph';
 
 declare global {
   interface Window {
@@ -46,6 +49,12 @@ declare global {
       error?: string;
       /** Client coordinates of a node that is on screen and not selected. */
       target?: () => { x: number; y: number; id: string } | undefined;
+      /** Runs a pan or zoom phase: the intervals between its frames and each frame's work (ms). */
+      phase?: (
+        kind: 'pan' | 'zoom',
+      ) => Promise<{ intervals: number[]; work: number[] }>;
+      /** Client rectangle of the graph's drawing surface (canvas / SVG). */
+      surface?: () => { x: number; y: number; width: number; height: number };
     };
   }
 }
@@ -53,13 +62,112 @@ declare global {
 const params = new URLSearchParams(window.location.search);
 const variant = params.get('variant') ?? 'kubeai';
 const size = Number(params.get('size') ?? '200');
-const graph = syntheticLineage(size);
+const shape = params.get('shape') ?? 'versions';
+const graph =
+  shape === 'children' ? syntheticChildRunLineage(size) : syntheticLineage(size);
 
 window.__bench = {
   variant,
   size,
   nodes: graph.nodes.length,
   edges: graph.edges.length,
+};
+
+// Pan and zoom phases: one input event per frame, dispatched from requestAnimationFrame, and the
+// interval between consecutive frames from their requestAnimationFrame timestamps.
+window.__bench.phase = kind =>
+  new Promise(resolve => {
+    const s = window.__bench.surface!();
+    const cx = s.x + s.width / 2;
+    const cy = s.y + s.height / 2;
+    const el = document.elementFromPoint(cx, cy)!;
+    const steps: Array<() => void> = [];
+    const pointer = (type: string, x: number, y: number, target: EventTarget) => {
+      const init = {
+        bubbles: true,
+        cancelable: true,
+        clientX: x,
+        clientY: y,
+        button: 0,
+        buttons: type.endsWith('up') ? 0 : 1,
+        pointerId: 1,
+        pointerType: 'mouse',
+        isPrimary: true,
+        view: window,
+      };
+      target.dispatchEvent(new PointerEvent(`pointer${type}`, init));
+      target.dispatchEvent(new MouseEvent(`mouse${type}`, init));
+    };
+    if (kind === 'pan') {
+      // 240 moves of 8 px: down, up, sideways
+      const path: Array<[number, number]> = [];
+      for (let i = 1; i <= 80; i++) path.push([0, -8 * i]);
+      for (let i = 79; i >= -40; i--) path.push([0, -8 * i]);
+      for (let i = 1; i <= 40; i++) path.push([8 * i, 320]);
+      steps.push(() => pointer('down', cx, cy, el));
+      for (const [dx, dy] of path) {
+        steps.push(() => pointer('move', cx + dx, cy + dy, el));
+      }
+      steps.push(() => pointer('up', cx + 320, cy + 320, el));
+    } else {
+      // 40 wheel steps out (to the smallest zoom: most nodes on screen), 40 back in
+      for (let i = 0; i < 80; i++) {
+        const deltaY = i < 40 ? 120 : -120;
+        steps.push(() =>
+          el.dispatchEvent(
+            new WheelEvent('wheel', {
+              bubbles: true,
+              cancelable: true,
+              clientX: cx,
+              clientY: cy,
+              deltaY,
+              deltaMode: 0,
+              view: window,
+            }),
+          ),
+        );
+      }
+    }
+    const times: number[] = [];
+    const work: number[] = [];
+    let step = 0;
+    let tail = 0;
+    const frame = (t: number) => {
+      times.push(t);
+      // This callback runs after the graph's own requestAnimationFrame callback (it asked for
+      // its frame first, while handling the previous input): the main thread's work of the frame
+      // is from the frame's timestamp to the end of this input's handling.
+      if (step < steps.length) steps[step++]();
+      else tail++;
+      work.push(performance.now() - t);
+      // a few frames after the last input: the frame it asked for
+      if (tail < 3) requestAnimationFrame(frame);
+      else {
+        resolve({
+          intervals: times.slice(1).map((x, i) => x - times[i]),
+          work,
+        });
+      }
+    };
+    requestAnimationFrame(frame);
+  });
+window.__bench.surface = () => {
+  // the canvas, or the catalog graph's SVG (the largest one; icons are SVGs too)
+  let el: Element | null = document.querySelector(
+    '[data-testid="lineage-canvas"]',
+  );
+  let area = 0;
+  if (!el) {
+    for (const svg of Array.from(document.querySelectorAll('svg'))) {
+      const b = svg.getBoundingClientRect();
+      if (b.width * b.height > area) {
+        area = b.width * b.height;
+        el = svg;
+      }
+    }
+  }
+  const r = el!.getBoundingClientRect();
+  return { x: r.left, y: r.top, width: r.width, height: r.height };
 };
 document.addEventListener(
   'pointerdown',

@@ -4,12 +4,14 @@ import {
   useCallback,
   useEffect,
   useImperativeHandle,
+  useMemo,
   useRef,
 } from 'react';
 import { useTheme } from '@material-ui/core/styles';
 import { IndexedGraph } from './graph';
 import { GraphLayout, hitTest, NODE_HEIGHT, NODE_WIDTH } from './layout';
-import { NODE_COLORS, statusColor } from './colors';
+import { pathExtents, planEdges } from './bundles';
+import { drawGraph, View } from './drawGraph';
 
 /** Imperative controls of the canvas (toolbar buttons, node list, benchmarks). */
 export interface LineageCanvasHandle {
@@ -37,19 +39,14 @@ export interface LineageCanvasProps {
   onReady?(): void;
 }
 
-interface View {
-  k: number;
-  tx: number;
-  ty: number;
-}
-
 const MIN_ZOOM = 0.005;
 const MAX_ZOOM = 3;
 
 /**
  * The lineage graph on one `<canvas>`: only what is in the viewport is drawn (binary search per
- * column for nodes, bounding-box culling for edges), labels only when readable, redraws batched
- * in `requestAnimationFrame`. Pan by dragging, zoom with the wheel or `+` / `-`, `0` fits; arrow
+ * column for nodes, bounding-box culling for edges, the edges of hubs with many neighbours in one
+ * column bundled — see bundles.ts), labels only when readable, nodes merged into bands when
+ * smaller than a few pixels, redraws batched in `requestAnimationFrame`. Pan by dragging, zoom with the wheel or `+` / `-`, `0` fits; arrow
  * keys move the selection, Enter opens the selected node.
  */
 export const LineageCanvas = forwardRef<
@@ -64,8 +61,16 @@ export const LineageCanvas = forwardRef<
   const frame = useRef<number | undefined>(undefined);
   const initialised = useRef(false);
   const ready = useRef(false);
-  const latest = useRef(props);
-  latest.current = props;
+  const plan = useMemo(() => planEdges(graph, layout), [graph, layout]);
+  const extents = useMemo(
+    () =>
+      highlighted && highlighted.size
+        ? pathExtents(plan, layout, highlighted)
+        : undefined,
+    [plan, layout, highlighted],
+  );
+  const latest = useRef({ ...props, plan, extents });
+  latest.current = { ...props, plan, extents };
 
   const draw = useCallback(() => {
     frame.current = undefined;
@@ -408,162 +413,4 @@ export function keyboardTarget(
     }
   }
   return best;
-}
-
-/** Collects edges into one path per style: thousands of edges, one stroke call. */
-class SegmentBatch {
-  private readonly segments: number[] = [];
-  constructor(private readonly ctx: CanvasRenderingContext2D) {}
-  segment(sx: number, sy: number, ex: number, ey: number, curved: boolean) {
-    this.segments.push(sx, sy, ex, ey, curved ? 1 : 0);
-  }
-  stroke() {
-    const p = this.segments;
-    if (!p.length) return;
-    const ctx = this.ctx;
-    ctx.beginPath();
-    for (let i = 0; i < p.length; i += 5) {
-      const sx = p[i];
-      const sy = p[i + 1];
-      const ex = p[i + 2];
-      const ey = p[i + 3];
-      ctx.moveTo(sx, sy);
-      if (p[i + 4]) {
-        const mx = (sx + ex) / 2;
-        ctx.bezierCurveTo(mx, sy, mx, ey, ex, ey);
-      } else {
-        ctx.lineTo(ex, ey);
-      }
-    }
-    ctx.stroke();
-  }
-}
-
-interface DrawOptions extends LineageCanvasProps {
-  view: View;
-  width: number;
-  height: number;
-  dpr: number;
-  text: string;
-  background: string;
-  edge: string;
-}
-
-/** Draws the visible part of the graph. */
-function drawGraph(ctx: CanvasRenderingContext2D, o: DrawOptions) {
-  const { graph, layout, view, dpr, highlighted, selected } = o;
-  const { k, tx, ty } = view;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.fillStyle = o.background;
-  ctx.fillRect(0, 0, o.width, o.height);
-  ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * tx, dpr * ty);
-
-  const x0 = -tx / k;
-  const y0 = -ty / k;
-  const x1 = (o.width - tx) / k;
-  const y1 = (o.height - ty) / k;
-  const hasPath = highlighted !== undefined && highlighted.size > 0;
-  const curved = k > 0.15;
-
-  // Edges in three batches: dimmed, normal, on the path.
-  const normal = new SegmentBatch(ctx);
-  const onPath = new SegmentBatch(ctx);
-  const labels: Array<{ x: number; y: number; text: string }> = [];
-  for (const e of graph.edges) {
-    let a = e.from;
-    let b = e.to;
-    if (layout.x[a] > layout.x[b]) [a, b] = [b, a];
-    const sx = layout.x[a] + (layout.x[a] === layout.x[b] ? 0 : NODE_WIDTH);
-    const sy = layout.y[a] + NODE_HEIGHT / 2;
-    const ex = layout.x[b];
-    const ey = layout.y[b] + NODE_HEIGHT / 2;
-    if (
-      Math.max(sy, ey) < y0 ||
-      Math.min(sy, ey) > y1 ||
-      Math.max(sx, ex) < x0 ||
-      Math.min(sx, ex) > x1
-    ) {
-      continue;
-    }
-    const path =
-      hasPath && highlighted!.has(e.from) && highlighted!.has(e.to)
-        ? onPath
-        : normal;
-    path.segment(sx, sy, ex, ey, curved);
-    if (e.percent !== undefined && k >= 0.6) {
-      labels.push({ x: ex - 30, y: ey - 4, text: `${e.percent}%` });
-    }
-  }
-  ctx.lineWidth = Math.max(1, 1 / k) * (hasPath ? 0.8 : 1);
-  ctx.strokeStyle = o.edge;
-  ctx.globalAlpha = hasPath ? 0.12 : 0.45;
-  normal.stroke();
-  ctx.globalAlpha = 1;
-  ctx.lineWidth = Math.max(2, 2 / k);
-  ctx.strokeStyle = '#ff9800';
-  onPath.stroke();
-
-  // Nodes, per column, only the visible rows.
-  const showLabels = k >= 0.45;
-  ctx.font = '12px sans-serif';
-  ctx.textBaseline = 'middle';
-  const maxChars = Math.floor((NODE_WIDTH - 22) / 6.6);
-  for (const column of layout.columns) {
-    if (column.x > x1 || column.x + NODE_WIDTH < x0) continue;
-    const list = column.nodes;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (layout.y[list[mid]] + NODE_HEIGHT < y0) lo = mid + 1;
-      else hi = mid;
-    }
-    const color = NODE_COLORS[column.type];
-    for (let i = lo; i < list.length; i++) {
-      const v = list[i];
-      const x = layout.x[v];
-      const y = layout.y[v];
-      if (y > y1) break;
-      const dim = hasPath && !highlighted!.has(v);
-      ctx.globalAlpha = dim ? 0.25 : 1;
-      if (!showLabels) {
-        ctx.fillStyle = color;
-        ctx.fillRect(x, y, NODE_WIDTH, NODE_HEIGHT);
-      } else {
-        ctx.fillStyle = o.background;
-        ctx.fillRect(x, y, NODE_WIDTH, NODE_HEIGHT);
-        ctx.fillStyle = color;
-        ctx.fillRect(x, y, 6, NODE_HEIGHT);
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 1;
-        ctx.strokeRect(x + 0.5, y + 0.5, NODE_WIDTH - 1, NODE_HEIGHT - 1);
-        const node = graph.nodes[v];
-        const status = statusColor(node.status);
-        if (status) {
-          ctx.fillStyle = status;
-          ctx.beginPath();
-          ctx.arc(x + NODE_WIDTH - 9, y + NODE_HEIGHT / 2, 4, 0, Math.PI * 2);
-          ctx.fill();
-        }
-        ctx.fillStyle = o.text;
-        const text =
-          node.label.length > maxChars
-            ? `${node.label.slice(0, maxChars - 1)}…`
-            : node.label;
-        ctx.fillText(text, x + 12, y + NODE_HEIGHT / 2);
-      }
-      if (v === selected) {
-        ctx.globalAlpha = 1;
-        ctx.strokeStyle = '#ff9800';
-        ctx.lineWidth = Math.max(3, 3 / k);
-        ctx.strokeRect(x - 2, y - 2, NODE_WIDTH + 4, NODE_HEIGHT + 4);
-      }
-    }
-  }
-  ctx.globalAlpha = 1;
-  if (labels.length) {
-    ctx.fillStyle = o.text;
-    ctx.font = '11px sans-serif';
-    for (const l of labels) ctx.fillText(l.text, l.x, l.y);
-  }
 }

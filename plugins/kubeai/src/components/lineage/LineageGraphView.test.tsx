@@ -122,4 +122,60 @@ describe('keyboardTarget', () => {
     expect(keyboardTarget('Enter', g, layout, runs[0])).toBe('open');
     expect(keyboardTarget('x', g, layout, runs[0])).toBeUndefined();
   });
+
+  it('shows a summary of executions with its phase counts and a link that lists them all', async () => {
+    const summary = {
+      roots: ['model:default/forecast'],
+      nodes: [
+        {
+          id: 'model:default/forecast',
+          type: 'model' as const,
+          entityRef: 'model:default/forecast',
+          label: 'forecast',
+        },
+        {
+          id: 'run:cron',
+          type: 'run' as const,
+          runId: 'cron',
+          label: 'forecast-daily',
+        },
+        {
+          id: 'run:cron/executions',
+          type: 'run' as const,
+          label: '19,999 executions',
+          executions: {
+            parentRunId: 'cron',
+            count: 19_999,
+            total: 20_000,
+            phases: { Succeeded: 19_000, Failed: 999 },
+            list: '/runs?parent=cron',
+          },
+        },
+      ],
+      edges: [
+        {
+          from: 'run:cron/executions',
+          to: 'run:cron',
+          type: 'executionOf' as const,
+        },
+      ],
+    };
+    await renderWithApis(
+      <LineageGraphView
+        graph={summary}
+        nodeHref={n => {
+          const id = n.runId ?? n.executions?.parentRunId;
+          return id ? `/kubeai/runs/${id}` : undefined;
+        }}
+      />,
+    );
+    const list = screen.getByRole('list', { name: 'Lineage nodes' });
+    await userEvent.click(within(list).getByText('19,999 executions'));
+    expect(screen.getByTestId('lineage-executions')).toHaveTextContent(
+      '19,999 of 20,000 executions of this periodic task, summarised: 19,000 succeeded, 999 failed.',
+    );
+    expect(
+      screen.getByRole('link', { name: 'List the 19,999 executions' }),
+    ).toHaveAttribute('href', '/kubeai/runs/cron');
+  });
 });

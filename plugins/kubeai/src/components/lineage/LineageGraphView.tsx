@@ -268,6 +268,20 @@ export function LineageGraphView(props: LineageGraphViewProps) {
                     Status: {selectedNode.status}
                   </Typography>
                 )}
+                {selectedNode.executions && (
+                  <Typography variant="body2" data-testid="lineage-executions">
+                    {selectedNode.executions.count.toLocaleString('en-US')} of{' '}
+                    {selectedNode.executions.total.toLocaleString('en-US')}{' '}
+                    executions of this periodic task, summarised:{' '}
+                    {Object.entries(selectedNode.executions.phases)
+                      .map(
+                        ([phase, n]) =>
+                          `${n.toLocaleString('en-US')} ${phase.toLowerCase()}`,
+                      )
+                      .join(', ')}
+                    . The run page lists them all.
+                  </Typography>
+                )}
                 <Typography variant="body2" color="textSecondary">
                   {selectedNode.id}
                 </Typography>
@@ -279,7 +293,13 @@ export function LineageGraphView(props: LineageGraphViewProps) {
                       size="small"
                       to={nodeHref(selectedNode)!}
                     >
-                      Open {NODE_TYPE_TITLE[selectedNode.type].toLowerCase()}
+                      {selectedNode.executions
+                        ? `List the ${selectedNode.executions.count.toLocaleString(
+                            'en-US',
+                          )} executions`
+                        : `Open ${NODE_TYPE_TITLE[
+                            selectedNode.type
+                          ].toLowerCase()}`}
                     </LinkButton>
                   )}
                   {lineageHref?.(selectedNode) && (

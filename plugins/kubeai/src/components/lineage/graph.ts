@@ -37,8 +37,9 @@ export const NODE_TYPE_TITLE: Record<LineageNodeType, string> = {
 
 /**
  * An edge in data-flow direction (`from` is upstream): dataset → datasetVersion → run →
- * modelVersion → (model, inferenceService). `versionOf` edges of datasets are turned around so
- * that every edge points downstream.
+ * modelVersion → (model, inferenceService); a periodic task's run → its executions. `versionOf`
+ * edges of datasets and `executionOf` edges are turned around so that every edge points
+ * downstream.
  */
 export interface FlowEdge {
   from: number;
@@ -75,8 +76,12 @@ export function indexGraph(graph: LineageGraph): IndexedGraph {
     let from = index.get(edge.from);
     let to = index.get(edge.to);
     if (from === undefined || to === undefined || from === to) continue;
-    // datasetVersion --versionOf--> dataset flows the other way round.
-    if (edge.type === 'versionOf' && nodes[to].type === 'dataset') {
+    // datasetVersion --versionOf--> dataset flows the other way round, and so does
+    // execution --executionOf--> periodic task's run (the task starts its executions).
+    if (
+      (edge.type === 'versionOf' && nodes[to].type === 'dataset') ||
+      edge.type === 'executionOf'
+    ) {
       [from, to] = [to, from];
     }
     const key = `${from}>${to}`;

@@ -7,7 +7,10 @@ export const NODE_HEIGHT = 28;
 export const ROW_HEIGHT = 40;
 export const COLUMN_GAP = 140;
 
-/** One column of the layout: the nodes of one type, top to bottom. */
+/**
+ * One column of the layout: the nodes of one type, top to bottom (runs that started executions,
+ * periodic tasks, have a column of their own left of the other runs).
+ */
 export interface LayoutColumn {
   type: LineageNodeType;
   x: number;
@@ -38,15 +41,37 @@ export function layoutGraph(
 ): GraphLayout {
   const n = graph.nodes.length;
   const sweeps = options.sweeps ?? 4;
-  const present = NODE_TYPES.filter(t => graph.nodes.some(v => v.type === t));
-  const colOfType = new Map(present.map((t, i) => [t, i]));
+  // Periodic tasks' runs get a column of their own, left of the runs (their executions).
+  const slot = new Int32Array(n);
+  const periodic = NODE_TYPES.indexOf('run');
+  graph.nodes.forEach((v, i) => {
+    const t = NODE_TYPES.indexOf(v.type);
+    slot[i] = t < periodic ? t : t + 1;
+  });
+  for (const e of graph.edges) {
+    if (e.type === 'executionOf') slot[e.from] = periodic;
+  }
+  const slotTypes: LineageNodeType[] = [
+    ...NODE_TYPES.slice(0, periodic + 1),
+    ...NODE_TYPES.slice(periodic),
+  ];
+  const used = new Uint8Array(slotTypes.length);
+  for (let i = 0; i < n; i++) used[slot[i]] = 1;
+  const present: LineageNodeType[] = [];
+  const colOfSlot = new Int32Array(slotTypes.length).fill(-1);
+  slotTypes.forEach((t, k) => {
+    if (used[k]) {
+      colOfSlot[k] = present.length;
+      present.push(t);
+    }
+  });
   const column = new Int32Array(n);
   const cols: number[][] = present.map(() => []);
-  graph.nodes.forEach((v, i) => {
-    const c = colOfType.get(v.type) ?? 0;
+  for (let i = 0; i < n; i++) {
+    const c = colOfSlot[slot[i]];
     column[i] = c;
     cols[c].push(i);
-  });
+  }
 
   // Neighbours (both directions) as a flat CSR array.
   const degree = new Int32Array(n + 1);

@@ -19,7 +19,9 @@ export function useLineageLinks() {
   const nodeHref = useCallback(
     (node: LineageNode): string | undefined => {
       if (node.type === 'run') {
-        return node.runId ? paths.run(node.runId) : undefined;
+        // a summary of executions: the periodic task's page lists them all
+        const id = node.runId ?? node.executions?.parentRunId;
+        return id ? paths.run(id) : undefined;
       }
       if (!node.entityRef) return undefined;
       const base = entityLink(node.entityRef);
