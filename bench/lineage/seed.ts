@@ -10,10 +10,16 @@
  *     1,999 other models: 99,000 versions, 10 % of them with a run, 1,000 services.
  *   200 datasets × 20 versions; every run reads two dataset versions, one run in ten also a whole
  *   dataset (no version).
+ *   `model:default/forecast`: a periodic task (one run, reading two dataset versions) with 20,000
+ *   executions — child runs, as the informers write them (no inputs of their own; 90 % Succeeded,
+ *   8 % Failed, 2 % Running) — one in a hundred of which produced a version (200 versions).
  */
 import { Knex } from 'knex';
 
 export const HOT_MODEL = 'model:default/hot-model';
+/** The model of a periodic task with 20,000 executions (child runs). */
+export const FORECAST_MODEL = 'model:default/forecast';
+export const FORECAST_EXECUTIONS = 20_000;
 
 export interface SeedCounts {
   models: number;
@@ -25,6 +31,8 @@ export interface SeedCounts {
   datasetVersions: number;
   services: number;
   hotServices: number;
+  forecastExecutions: number;
+  forecastVersions: number;
 }
 
 /** Deterministic pseudo-random numbers (mulberry32). */
@@ -71,7 +79,11 @@ export async function seedRegistry(knex: Knex): Promise<SeedCounts> {
   const runs: Record<string, unknown>[] = [];
   const runInputs: Record<string, unknown>[] = [];
   let runCounter = 0;
-  const addRun = (modelRef: string, phase: string) => {
+  const addRun = (
+    modelRef: string,
+    phase: string,
+    parent?: { id: string; children?: number },
+  ) => {
     const id = runId(++runCounter);
     runs.push({
       id,
@@ -89,7 +101,11 @@ export async function seedRegistry(knex: Knex): Promise<SeedCounts> {
       created_by: actor,
       created_at: at(runCounter),
       updated_at: at(runCounter),
+      parent_run_id: parent?.id || null,
+      child_count: parent?.children ?? 0,
     });
+    // executions have no inputs of their own: the task's are theirs
+    if (parent?.id) return id;
     const a = pick(datasetKeys);
     let b = pick(datasetKeys);
     while (b === a) b = pick(datasetKeys);
@@ -157,6 +173,26 @@ export async function seedRegistry(knex: Knex): Promise<SeedCounts> {
     for (let v = 1; v <= count; v++) {
       addVersion(ref, v, rand() < 0.1 ? addRun(ref, 'Succeeded') : null);
     }
+  }
+
+  // the forecasting model: a periodic task and its executions
+  const task = addRun(FORECAST_MODEL, 'Running', {
+    id: '',
+    children: FORECAST_EXECUTIONS,
+  });
+  let forecastVersions = 0;
+  for (let e = 1; e <= FORECAST_EXECUTIONS; e++) {
+    const phase =
+      e % 50 === 0 ? 'Running' : e % 12 === 0 ? 'Failed' : 'Succeeded';
+    const execution = addRun(
+      FORECAST_MODEL,
+      e % 100 === 0 ? 'Succeeded' : phase,
+      {
+        id: task,
+      },
+    );
+    if (e % 100 === 0)
+      addVersion(FORECAST_MODEL, ++forecastVersions, execution);
   }
 
   // services: 500 on the hot model, 1,000 on the others
@@ -235,7 +271,7 @@ export async function seedRegistry(knex: Knex): Promise<SeedCounts> {
   });
 
   return {
-    models: 1 + otherModels,
+    models: 2 + otherModels,
     modelVersions: modelVersions.length,
     hotVersions: 1000,
     runs: runs.length,
@@ -244,5 +280,7 @@ export async function seedRegistry(knex: Knex): Promise<SeedCounts> {
     datasetVersions: datasetVersions.length,
     services: deployments.length,
     hotServices: 500,
+    forecastExecutions: FORECAST_EXECUTIONS,
+    forecastVersions,
   };
 }

@@ -12,6 +12,7 @@ import {
   type RunInfo,
   type ServiceInfo,
 } from './lineageGraph';
+import { summarizeExecutions } from './lineageExecutions';
 import {
   chunks,
   fromJson,
@@ -116,11 +117,13 @@ const readModelVersions = reader(
 );
 
 const readRuns = reader(
-  ['id', 'name', 'phase'] as const,
+  ['id', 'name', 'phase', 'parent_run_id', 'child_count'] as const,
   (c, i): RunInfo => ({
     id: text(c.id, i),
     name: text(c.name, i),
     phase: text(c.phase, i),
+    parent_run_id: textOrNull(c.parent_run_id, i),
+    child_count: Number(c.child_count[i]),
   }),
 );
 
@@ -329,7 +332,7 @@ async function stepDownstream(
     next.runs.push(run);
   }
 
-  // run --produced--> modelVersion
+  // run --produced--> modelVersion; a periodic task's executions produce for it (no depth)
   const produced = await readChunked(
     from.runs.map(i => g.at(i).runId!),
     chunk =>
@@ -338,6 +341,9 @@ async function stepDownstream(
         whereInValues(db('kubeai_model_versions'), 'run_id', chunk),
       ),
   );
+  for (const row of await producedByExecutions(db, g, load, from.runs)) {
+    produced.push(row);
+  }
   for (const row of produced) {
     const version = g.modelVersion(row);
     g.edge(g.runNode(row.run_id!)!, version, 'produced');
@@ -414,6 +420,9 @@ async function stepUpstream(
     next.runs.push(run);
   }
 
+  // execution --executionOf--> periodic task's run: no depth, the task's inputs are read too
+  next.runs.push(...(await withParents(g, load, next.runs)));
+
   // run <--inputTo-- dataset(Version)
   const inputs = await readChunked(
     from.runs.map(i => g.at(i).runId!),
@@ -433,6 +442,69 @@ async function stepUpstream(
     }
   }
   return next;
+}
+
+/**
+ * The periodic tasks' runs of the executions among `runs` (loaded, with their `executionOf`
+ * edges): a child run's lineage goes through the task that started it.
+ */
+async function withParents(
+  g: GraphBuilder,
+  load: Loader,
+  runs: number[],
+): Promise<number[]> {
+  const pairs: { child: number; parent: string }[] = [];
+  for (const run of runs) {
+    const parent = g.runInfo.get(g.at(run).runId!)?.parent_run_id;
+    if (parent) pairs.push({ child: run, parent });
+  }
+  if (pairs.length === 0) return [];
+  await load.runs(pairs.map(p => p.parent));
+  const parents: number[] = [];
+  for (const { child, parent } of pairs) {
+    const node = g.runNode(parent);
+    if (node === undefined) continue;
+    g.edge(child, node, 'executionOf');
+    parents.push(node);
+  }
+  return parents;
+}
+
+/**
+ * The model versions the executions of the periodic tasks among `runs` produced, in one query
+ * per chunk of tasks (executions by their parent, from the parent index): the executions are loaded as nodes of
+ * their own (with their `executionOf` edge) only when they produced a version.
+ */
+async function producedByExecutions(
+  db: Knex,
+  g: GraphBuilder,
+  load: Loader,
+  runs: number[],
+): Promise<ModelVersionInfo[]> {
+  const parents: string[] = [];
+  for (const run of runs) {
+    const id = g.at(run).runId!;
+    if ((g.runInfo.get(id)?.child_count ?? 0) > 0) parents.push(id);
+  }
+  const rows = await readChunked(parents, chunk =>
+    readModelVersions(
+      db,
+      db('kubeai_model_versions').whereIn(
+        'run_id',
+        whereInValues(db('kubeai_runs').select('id'), 'parent_run_id', chunk),
+      ),
+    ),
+  );
+  await load.runs(rows.map(r => r.run_id!));
+  for (const row of rows) {
+    const child = g.runNode(row.run_id!);
+    const parent = g.runInfo.get(row.run_id!)?.parent_run_id;
+    const parentNode = parent ? g.runNode(parent) : undefined;
+    if (child !== undefined && parentNode !== undefined) {
+      g.edge(child, parentNode, 'executionOf');
+    }
+  }
+  return rows;
 }
 
 /** Resolves the start; undefined when the registry has nothing about it. */
@@ -489,7 +561,7 @@ async function startFrontier(
       await load.runs([start.id]);
       const run = g.runNode(start.id);
       if (run === undefined) return undefined;
-      frontier.runs.push(run);
+      frontier.runs.push(run, ...(await withParents(g, load, [run])));
       return { frontier, roots: [runNodeId(start.id)] };
     }
     default:
@@ -548,6 +620,7 @@ export async function walkInto(
       frontier = keepUnvisited(g, await step(db, g, load, frontier), bit);
     }
   }
+  await summarizeExecutions(db, g);
   return resolved.roots;
 }
 

@@ -22,6 +22,10 @@ export interface RunInfo {
   id: string;
   name: string;
   phase: string;
+  /** The periodic task's run this run is an execution of. */
+  parent_run_id: string | null;
+  /** Executions of this run (a periodic task's). */
+  child_count: number;
 }
 
 /** A deployment as the walk loads it; `observed` / `traffic` are for the observed pass. */
@@ -41,6 +45,7 @@ export const runNodeId = (id: string) => `run:${id}`;
 /** Edge types, in the order of edges between the same two nodes. */
 const EDGE_TYPES: readonly LineageEdgeType[] = [
   'deployedTo',
+  'executionOf',
   'inputTo',
   'produced',
   'servedBy',
@@ -73,6 +78,7 @@ export class GraphBuilder {
   readonly #percent: (number | undefined)[] = [];
   /** Node info loaded so far, shared by both walks and the observed pass. */
   readonly runs = new Map<string, number>(); // run id → node index
+  readonly runInfo = new Map<string, RunInfo>(); // run id → info
   readonly modelVersions = new Map<string, ModelVersionInfo>(); // node id → info
   readonly services = new Map<string, ServiceInfo>(); // entity ref (= node id) → info
 
@@ -183,6 +189,7 @@ export class GraphBuilder {
       status: info.phase,
     });
     this.runs.set(info.id, index);
+    this.runInfo.set(info.id, info);
     return index;
   }
 
