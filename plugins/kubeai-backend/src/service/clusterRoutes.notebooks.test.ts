@@ -246,5 +246,12 @@ describe('cluster routes (SQLite registry)', () => {
       namespace: 'team-a',
       name,
     });
+    // and its run credential (no garbage collector on the local control plane)
+    await gateway.delete('local', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: 'team-a',
+      name: `${name}-kubeai-run`,
+    });
   });
 });

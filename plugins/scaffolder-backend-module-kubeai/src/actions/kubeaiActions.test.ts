@@ -173,7 +173,9 @@ describe('kubeai:* template actions', () => {
     const pod = notebook.spec.template.spec;
     expect(pod.containers[0].resources.limits['nvidia.com/gpu']).toBe('1');
     expect(
-      pod.volumes.map((v: any) => v.persistentVolumeClaim.claimName),
+      pod.volumes
+        .filter((v: any) => v.persistentVolumeClaim)
+        .map((v: any) => v.persistentVolumeClaim.claimName),
     ).toEqual(['explore-workspace', 'shoe-images']);
     const run1 = await request(backend.server).get(
       `/api/kubeai/runs/${out.runId}`,
