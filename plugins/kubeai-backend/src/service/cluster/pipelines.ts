@@ -108,7 +108,7 @@ export function registerPipelineRoutes(
             permission: kubeaiRunCreatePermission,
             resourceRef: clusterNamespaceRef(cluster, body.namespace),
           },
-          ...writes,
+          ...writes.checks,
           // registering the table partitions its steps read
           ...tableChecks,
         ],
@@ -133,7 +133,7 @@ export function registerPipelineRoutes(
           );
           // what its steps may do with the run's credential: what was authorized above
           await runs.issue(cluster, [
-            { owner: applied[0], run, scope: rolloutScopeOf(body) },
+            { owner: applied[0], run, scope: writes.scope },
           ]);
           return recorded;
         },
@@ -275,31 +275,12 @@ export function registerPipelineRoutes(
     return [steps, i, ...(known ? requestPathOf(rest, known) : rest)];
   }
 
-  /** The models a pipeline registers and the services it rolls out (its run credential's scope). */
-  function rolloutScopeOf(body: PipelineRequest): RunCredentialScope {
-    const models = new Set<string>();
-    const services = new Set<string>();
-    for (const raw of body.steps) {
-      const step = raw as unknown as Record<string, unknown>;
-      if (step.type === 'registerModelVersion' && step.modelRef) {
-        models.add(normalizeModelRef(step.modelRef as string));
-      } else if (step.type === 'deployCanary') {
-        services.add((step.inferenceService as { name: string }).name);
-      } else if (step.type === 'promote') {
-        services.add(step.inferenceService as string);
-      }
-    }
-    return compact({
-      models: models.size ? [...models] : undefined,
-      inferenceServices: services.size ? [...services] : undefined,
-    });
-  }
-
   /**
    * The checks of what a pipeline's steps write when it runs: `kubeai.model.version.create` on
    * the pipeline's model and on the model of every `registerModelVersion` step, and
    * `kubeai.deployment.update` on the InferenceService entity of every service a `deployCanary`
    * or `promote` step deploys to. Those targets are fixed at creation (422 for a placeholder).
+   * The same targets are the `scope` of the pipeline run's credential: what its steps may do.
    */
   async function writesOf(body: {
     cluster: string;
@@ -307,7 +288,7 @@ export function registerPipelineRoutes(
     modelRef?: string;
     entityRef?: string;
     steps: ReadonlyArray<object>;
-  }): Promise<Check[]> {
+  }): Promise<{ checks: Check[]; scope: RunCredentialScope }> {
     const models = new Set<string>();
     if (body.modelRef) models.add(normalizeModelRef(body.modelRef));
     const services = new Map<string, Set<string>>();
@@ -350,6 +331,13 @@ export function registerPipelineRoutes(
       permission: kubeaiModelVersionCreatePermission,
       resourceRef: ref,
     }));
+    const scope: RunCredentialScope = compact({
+      models: models.size ? [...models] : undefined,
+      // every rollout step deploys in the pipeline's namespace
+      inferenceServices: services.size
+        ? [...services.keys()].map(key => key.split('/')[1])
+        : undefined,
+    });
     const gateway = ctx.gatewayOf();
     for (const [key, refs] of services) {
       const [namespace, name] = key.split('/');
@@ -384,7 +372,7 @@ export function registerPipelineRoutes(
         });
       }
     }
-    return checks;
+    return { checks, scope };
   }
 
   api.get(
