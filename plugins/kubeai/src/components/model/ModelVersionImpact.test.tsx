@@ -69,10 +69,14 @@ const impactOf = (query: { version?: string }) =>
     query.version === '3' ? servedV3 : { ...empty, version: query.version },
   );
 
-function render(api = mockKubeaiApi(), permission: 'allow' | 'deny' = 'allow') {
+function render(
+  api = mockKubeaiApi(),
+  permission: 'allow' | 'deny' = 'allow',
+  modelRef = 'model:default/ranker',
+) {
   return renderWithApis(
     <ModelVersionImpact
-      modelRef="model:default/ranker"
+      modelRef={modelRef}
       versions={versions}
       initialVersion={3}
     />,
@@ -176,7 +180,9 @@ describe('ModelVersionImpact', () => {
 
   it('disables the archive without the permission, and says why', async () => {
     const api = mockKubeaiApi({ getImpact: jest.fn(impactOf) });
-    await render(api, 'deny');
+    // a model of its own: usePermission's cache (SWR, deduplicated for 2 s) still holds the
+    // earlier tests' decision on model:default/ranker
+    await render(api, 'deny', 'model:default/ranker-readonly');
     expect(
       await screen.findByRole('button', { name: 'Archive v3' }),
     ).toBeDisabled();
