@@ -56,6 +56,27 @@ export interface Config {
       notebookUrlTemplate?: string;
     };
     /**
+     * Several replicas of the portal (deploy/): in each cluster one replica — the holder of a
+     * `coordination.k8s.io/v1` Lease named `kubeai-informers-<installation id>-<cluster>` —
+     * runs the informers and stores, per kind, the resourceVersion it has written up to; the
+     * others serve reads and take over within `leaseDurationSeconds + 2 × retryPeriodSeconds`
+     * (9 s) of the leader dying, resuming the watches there (relisting only on 410 Gone). The portal's
+     * cluster account needs get/create/update/delete on `leases` in `leaseNamespace`; when RBAC
+     * refuses it, each replica watches without election (as with `enabled: false`).
+     */
+    leaderElection?: {
+      /** Default true. */
+      enabled?: boolean;
+      /** Namespace of the Leases in every watched cluster. Default `kube-system`. */
+      leaseNamespace?: string;
+      /** How long a Lease holds without renewal, seconds. Default 6. */
+      leaseDurationSeconds?: number;
+      /** A leader that could not renew for this long stops leading, seconds. Default 4.5. */
+      renewDeadlineSeconds?: number;
+      /** How often Leases are renewed or tried, seconds. Default 1.5. */
+      retryPeriodSeconds?: number;
+    };
+    /**
      * Many teams on one portal: who owns which namespace, and who runs the platform. Read by the
      * backend (the `kubeai-cluster-namespace` resource of the permission framework, the owners
      * shown in `GET /clusters/{cluster}/namespaces`) and by the `ownership` permission policy.

@@ -132,10 +132,15 @@ export const kubeaiPlugin = createBackendPlugin({
         // Cluster informers (src/informers): observed state into the registry; started once the
         // backend is up, stopped on shutdown. `kubeai.informers.enabled: false` turns them off.
         permissionsRegistry.addPermissions(kubeaiObservedPermissions);
+        // With several replicas, one per cluster leads (kubeai.leaderElection, a Lease there).
         const informers = InformerManager.fromConfig(config, {
           store,
           logger,
           gateway,
+          election: {
+            cursors: store.informerCursors,
+            installationId: await store.informerCursors.installationId(),
+          },
         });
         if (informers) {
           lifecycle.addStartupHook(() => informers.start());

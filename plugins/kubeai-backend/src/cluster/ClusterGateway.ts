@@ -182,6 +182,27 @@ export class ClusterGateway {
     return results;
   }
 
+  /**
+   * Creates `object`, or replaces it when its `metadata.resourceVersion` is set — a ConflictError
+   * when the object changed since (optimistic concurrency). With the portal's own credentials,
+   * never impersonated, no retries: the informer leader election's Leases, whose writes must not
+   * be repeated after the state they were based on may have changed.
+   */
+  async putPortalObject(
+    cluster: string,
+    object: KubeObject,
+  ): Promise<KubeObject> {
+    const { api } = await this.client(cluster);
+    const ctx = this.context(cluster, 'apply', object);
+    try {
+      return (await (object.metadata?.resourceVersion
+        ? api.replace(object)
+        : api.create(object))) as KubeObject;
+    } catch (error) {
+      throw this.toError(error, ctx);
+    }
+  }
+
   /** Reads one object (NotFoundError when it does not exist). */
   async get(cluster: string, ref: ObjectRef): Promise<KubeObject> {
     const { api } = await this.client(cluster);

@@ -40,6 +40,10 @@ export interface RawApi {
     options?: RequestOptions,
   ): Promise<any>;
   read(spec: object): Promise<any>;
+  /** POST (409 when it exists). */
+  create(spec: object): Promise<any>;
+  /** PUT with the object's resourceVersion (409 when it changed since). */
+  replace(spec: object): Promise<any>;
   list(
     apiVersion: string,
     kind: string,

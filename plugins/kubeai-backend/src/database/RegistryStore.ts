@@ -5,6 +5,7 @@ import {
 import { Knex } from 'knex';
 import { AuditStore } from './AuditStore';
 import { RegistryChanges } from './changes';
+import { InformerCursorStore } from './InformerCursorStore';
 import { DatasetVersionStore } from './DatasetVersionStore';
 import { DeploymentStore } from './DeploymentStore';
 import { LineageStore } from './LineageStore';
@@ -50,6 +51,8 @@ export class RegistryStore {
   readonly audit: AuditStore;
   /** Run-scoped credentials (hashes): not registry writes either. */
   readonly runCredentials: RunCredentialStore;
+  /** Where each cluster's informers stopped (informer leader election): not registry writes. */
+  readonly informerCursors: InformerCursorStore;
 
   /** Applies the migrations (unless `skipMigrations`) and returns the store. */
   static async create(options: {
@@ -82,6 +85,7 @@ export class RegistryStore {
     this.lineages = new LineageStore(db);
     this.audit = new AuditStore(knex);
     this.runCredentials = new RunCredentialStore(knex);
+    this.informerCursors = new InformerCursorStore(knex);
   }
 
   /**

@@ -7,6 +7,8 @@
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ClusterSyncStatus as ApiClusterSyncStatus } from '@kubeai/plugin-kubeai-common';
 import { ClusterGateway } from '../cluster/ClusterGateway';
 import { OBSERVED_KINDS, type KindSpec } from './kinds';
@@ -17,15 +19,61 @@ import {
   type InformerTiming,
   type KindInformerStatus,
 } from './KindInformer';
+import { LeaderLease, type LeadershipStatus } from './LeaderLease';
 import type { ObserveOptions } from './observe';
 import { ObservationWriter, type ObservationStore } from './ObservationWriter';
 
 type Logger = Pick<LoggerService, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** Health of one cluster's informers: the spec's ClusterSyncStatus, its kinds without counts. */
-export type ClusterSyncStatus = Omit<ApiClusterSyncStatus, 'kinds'> & {
+export type ClusterSyncStatus = Omit<
+  ApiClusterSyncStatus,
+  'kinds' | 'leadership'
+> & {
   kinds: KindInformerStatus[];
+  leadership?: LeadershipStatus;
 };
+
+/** Where the informers of a cluster stopped (database/InformerCursorStore.ts). */
+export interface InformerCursors {
+  read(cluster: string): Promise<Map<string, string>>;
+  save(
+    cluster: string,
+    cursors: Map<string, string>,
+    writtenBy: string,
+  ): Promise<void>;
+}
+
+/**
+ * Several replicas of one portal: one leader per cluster (a Lease in that cluster) runs its
+ * informers and stores where they are; the others serve reads and take over from there.
+ */
+export interface InformerLeadership {
+  /** Namespace of the Leases (default `kube-system`). */
+  namespace: string;
+  /** Lease name of a cluster, e.g. `kubeai-informers-<installation id>-<cluster>`. */
+  leaseName(cluster: string): string;
+  /** This replica. */
+  identity: string;
+  cursors: InformerCursors;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** How often the leader stores its cursors (default 1000 ms). */
+  cursorSaveMs?: number;
+}
+
+interface WatchedCluster {
+  url?: string;
+  health: ClusterHealth;
+  /** The informers of the current leadership term (none while standing by). */
+  informers: KindInformer[];
+  lease?: LeaderLease;
+  cursorTimer?: NodeJS.Timeout;
+  savedCursors: Map<string, string>;
+  /** Serialises start and stop of the cluster's informers. */
+  transition: Promise<void>;
+}
 
 class ClusterHealth implements HealthReporter {
   reachable: boolean | undefined;
@@ -81,6 +129,8 @@ export interface InformerManagerOptions extends InformerTiming {
   /** How often deployments without observed state are matched to observed services (default 3000 ms). */
   reconcileIntervalMs?: number;
   observeOptions?: ObserveOptions;
+  /** Leader election among replicas; without it this process watches every cluster. */
+  leadership?: InformerLeadership;
 }
 
 export class InformerManager {
@@ -88,10 +138,8 @@ export class InformerManager {
   /** The gateway the informers use (also for run logs). */
   readonly gateway: ClusterGateway;
   readonly #options: InformerManagerOptions;
-  readonly #clusters = new Map<
-    string,
-    { url?: string; health: ClusterHealth; informers: KindInformer[] }
-  >();
+  readonly #clusters = new Map<string, WatchedCluster>();
+  readonly #kinds: KindSpec[];
   #reconcileTimer: NodeJS.Timeout | undefined;
   #started = false;
 
@@ -101,7 +149,13 @@ export class InformerManager {
    */
   static fromConfig(
     config: Config,
-    deps: { store: ObservationStore; logger: Logger; gateway?: ClusterGateway },
+    deps: {
+      store: ObservationStore;
+      logger: Logger;
+      gateway?: ClusterGateway;
+      /** With `kubeai.leaderElection` on (the default): the cursors and this portal's id. */
+      election?: { cursors: InformerCursors; installationId: string };
+    },
   ): InformerManager | undefined {
     const c = config.getOptionalConfig('kubeai.informers');
     if (c?.getOptionalBoolean('enabled') === false) {
@@ -131,6 +185,9 @@ export class InformerManager {
       observeOptions: {
         notebookUrlTemplate: c?.getOptionalString('notebookUrlTemplate'),
       },
+      leadership: deps.election
+        ? readLeadershipConfig(config, deps.election)
+        : undefined,
     });
   }
 
@@ -153,33 +210,110 @@ export class InformerManager {
         );
       }
     }
-    const kinds: KindSpec[] = options.kinds
+    this.#kinds = options.kinds
       ? OBSERVED_KINDS.filter(k => options.kinds!.includes(k.kind))
       : [...OBSERVED_KINDS];
     for (const cluster of wanted) {
       const informers: KindInformer[] = [];
       const health = new ClusterHealth(cluster.name, options.logger, () => {
-        for (const informer of informers) informer.retryNow();
+        for (const informer of this.#clusters.get(cluster.name)!.informers) {
+          informer.retryNow();
+        }
       });
       this.#clusters.set(cluster.name, {
         url: cluster.url,
         health,
         informers,
+        savedCursors: new Map(),
+        transition: Promise.resolve(),
       });
-      informers.push(
-        ...kinds.map(
-          spec =>
-            new KindInformer({
-              ...options,
-              cluster: cluster.name,
-              spec,
-              writer: this.writer,
-              health,
-              observeOptions: options.observeOptions,
-            }),
+    }
+  }
+
+  /** Starts the informers of `name` (this replica leads it, or there is no election). */
+  #startCluster(name: string): Promise<void> {
+    const c = this.#clusters.get(name)!;
+    c.transition = c.transition.then(async () => {
+      const { leadership, logger } = this.#options;
+      let resume = new Map<string, string>();
+      if (leadership) {
+        try {
+          resume = await leadership.cursors.read(name);
+        } catch (error) {
+          logger.warn(
+            `kubeai informers: cannot read where the informers of cluster ${name} stopped (${error}); listing everything`,
+          );
+        }
+      }
+      c.savedCursors = new Map(resume);
+      c.informers = this.#kinds.map(
+        spec =>
+          new KindInformer({
+            ...this.#options,
+            cluster: name,
+            spec,
+            writer: this.writer,
+            health: c.health,
+            observeOptions: this.#options.observeOptions,
+            resumeFrom: resume.get(spec.kind),
+          }),
+      );
+      for (const informer of c.informers) informer.start();
+      if (leadership) {
+        const every = leadership.cursorSaveMs ?? 1000;
+        const save = () => {
+          c.cursorTimer = setTimeout(async () => {
+            await this.#saveCursors(name).catch(error =>
+              logger.warn(
+                `kubeai informers: cannot store where the informers of cluster ${name} are: ${error}`,
+              ),
+            );
+            if (c.cursorTimer) save();
+          }, every);
+          c.cursorTimer.unref?.();
+        };
+        save();
+      }
+    });
+    return c.transition;
+  }
+
+  /** Stops the informers of `name` and stores where they stopped (leadership lost or shutdown). */
+  #stopCluster(name: string): Promise<void> {
+    const c = this.#clusters.get(name)!;
+    c.transition = c.transition.then(async () => {
+      if (c.cursorTimer) clearTimeout(c.cursorTimer);
+      c.cursorTimer = undefined;
+      await Promise.all(c.informers.map(i => i.stop()));
+      await this.#saveCursors(name).catch(error =>
+        this.#options.logger.warn(
+          `kubeai informers: cannot store where the informers of cluster ${name} stopped: ${error}`,
         ),
       );
+      c.informers = [];
+    });
+    return c.transition;
+  }
+
+  /**
+   * Stores each kind's cursor that moved — after the writer has written everything handed to it
+   * up to there, so the next leader never skips a change.
+   */
+  async #saveCursors(name: string): Promise<void> {
+    const { leadership } = this.#options;
+    const c = this.#clusters.get(name)!;
+    if (!leadership) return;
+    const moved = new Map<string, string>();
+    for (const informer of c.informers) {
+      const cursor = informer.cursor;
+      if (cursor && c.savedCursors.get(informer.kind) !== cursor) {
+        moved.set(informer.kind, cursor);
+      }
     }
+    if (moved.size === 0) return;
+    await this.writer.flush();
+    await leadership.cursors.save(name, moved, leadership.identity);
+    for (const [kind, cursor] of moved) c.savedCursors.set(kind, cursor);
   }
 
   /** Starts every informer (no-op when already started). Never throws. */
@@ -192,8 +326,27 @@ export class InformerManager {
         ? `kubeai informers: watching ${clusters.join(', ')}`
         : 'kubeai informers: no clusters configured',
     );
-    for (const { informers } of this.#clusters.values()) {
-      for (const informer of informers) informer.start();
+    const { leadership } = this.#options;
+    for (const [name, c] of this.#clusters) {
+      if (!leadership) {
+        this.#startCluster(name);
+        continue;
+      }
+      c.lease = new LeaderLease({
+        gateway: this.gateway,
+        cluster: name,
+        namespace: leadership.namespace,
+        name: leadership.leaseName(name),
+        identity: leadership.identity,
+        leaseDurationSeconds: leadership.leaseDurationSeconds,
+        renewDeadlineMs: leadership.renewDeadlineMs,
+        retryPeriodMs: leadership.retryPeriodMs,
+        logger: this.#options.logger,
+        health: c.health,
+        onStartedLeading: () => this.#startCluster(name),
+        onStoppedLeading: () => this.#stopCluster(name),
+      });
+      c.lease.start();
     }
     const every = this.#options.reconcileIntervalMs ?? 3000;
     this.#reconcileTimer = setInterval(() => {
@@ -211,9 +364,18 @@ export class InformerManager {
   async stop(): Promise<void> {
     if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
     await Promise.all(
-      [...this.#clusters.values()].flatMap(c => c.informers.map(i => i.stop())),
+      [...this.#clusters.entries()].map(([name, c]) =>
+        // a leader stops its informers, stores their cursors, then hands the Lease over
+        c.lease ? c.lease.stop() : this.#stopCluster(name),
+      ),
     );
     await this.writer.stop();
+  }
+
+  /** Whether this replica runs the informers of `cluster` now. */
+  leads(cluster: string): boolean {
+    const c = this.#clusters.get(cluster);
+    return Boolean(c && (!c.lease || c.lease.leading));
   }
 
   /** Health of every watched cluster. */
@@ -223,6 +385,7 @@ export class InformerManager {
       const settled = c.informers.every(i => i.settled);
       let state: ClusterSyncStatus['state'];
       if (c.health.reachable === false) state = 'unreachable';
+      else if (c.lease && !c.lease.leading) state = 'standby';
       else if (c.health.reachable === undefined && !settled)
         state = 'connecting';
       else state = settled ? 'synced' : 'syncing';
@@ -233,6 +396,7 @@ export class InformerManager {
         kinds,
       };
       if (c.url) out.url = c.url;
+      if (c.lease) out.leadership = c.lease.status();
       if (c.health.lastContactAt) out.lastContactAt = c.health.lastContactAt;
       if (c.health.lastError) out.lastError = c.health.lastError;
       if (c.health.lastErrorAt) out.lastErrorAt = c.health.lastErrorAt;
@@ -259,4 +423,30 @@ export class InformerManager {
     }
     await this.writer.flush();
   }
+}
+
+/** `kubeai.leaderElection` (undefined when `enabled: false`). */
+export function readLeadershipConfig(
+  config: Config,
+  election: { cursors: InformerCursors; installationId: string },
+): InformerLeadership | undefined {
+  const c = config.getOptionalConfig('kubeai.leaderElection');
+  if (c?.getOptionalBoolean('enabled') === false) return undefined;
+  const seconds = (key: string) => {
+    const value = c?.getOptionalNumber(key);
+    return value === undefined ? undefined : value * 1000;
+  };
+  return {
+    namespace: c?.getOptionalString('leaseNamespace') ?? 'kube-system',
+    leaseName: cluster =>
+      `kubeai-informers-${election.installationId}-${cluster}`
+        .toLowerCase()
+        .replace(/[^a-z0-9.-]+/g, '-')
+        .slice(0, 253),
+    identity: `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`,
+    cursors: election.cursors,
+    leaseDurationSeconds: c?.getOptionalNumber('leaseDurationSeconds'),
+    renewDeadlineMs: seconds('renewDeadlineSeconds'),
+    retryPeriodMs: seconds('retryPeriodSeconds'),
+  };
 }

@@ -16,8 +16,10 @@
  *    watched again within seconds however long it was down. When one kind of a cluster reaches it
  *    again, the cluster's health wakes the others ({@link KindInformer.retryNow}).
  *
- * The last resourceVersion is kept in memory only: a backend restart relists, and the registry's
- * writes are idempotent (see src/database/observed/applyObservations.ts).
+ * With leader election (InformerManager, LeaderLease.ts) the last resourceVersion whose changes
+ * are written is stored ({@link KindInformer.cursor}), and the next leader resumes from it
+ * (`resumeFrom`); otherwise a backend restart relists. Either way changes may be seen twice, and
+ * the registry's writes are idempotent (see src/database/observed/applyObservations.ts).
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
@@ -63,6 +65,11 @@ export interface KindInformerOptions extends InformerTiming {
   logger: Pick<LoggerService, 'debug' | 'info' | 'warn' | 'error'>;
   health: HealthReporter;
   observeOptions?: ObserveOptions;
+  /**
+   * Resume the watch from this resourceVersion (stored by the cluster's previous informer leader,
+   * everything up to it written) instead of listing; a 410 Gone relists.
+   */
+  resumeFrom?: string;
 }
 
 /** What the status API shows of one informer. */
@@ -126,9 +133,22 @@ export class KindInformer {
   #notServed = 0;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Watching from `resumeFrom` (until a 410 Gone makes it list). */
+  #resuming = false;
 
   constructor(options: KindInformerOptions) {
     this.#options = options;
+    this.#resourceVersion = options.resumeFrom;
+    this.#resuming = Boolean(options.resumeFrom);
+  }
+
+  /**
+   * The resourceVersion up to which this informer has handed every change to the writer, once
+   * the registry holds the complete state (listed and swept, or resumed): what the next leader
+   * may resume from after the writer has flushed. Undefined before.
+   */
+  get cursor(): string | undefined {
+    return this.#synced ? this.#resourceVersion : undefined;
   }
 
   get kind(): string {
@@ -261,6 +281,11 @@ export class KindInformer {
           onOpen: () => {
             this.#state = 'watching';
             this.#message = undefined;
+            if (!this.#synced && this.#resuming) {
+              // resumed where the previous leader stopped: the registry is complete up to here
+              this.#synced = true;
+              this.#lastSyncAt = new Date().toISOString();
+            }
             this.#recovered();
           },
           onEvent: (type, object) => {
@@ -283,6 +308,7 @@ export class KindInformer {
             `kubeai informers: resourceVersion of ${this.#label()} is too old (410 Gone); relisting`,
           );
           this.#resourceVersion = undefined;
+          this.#resuming = false;
         } else if (end.reason === 'closed') {
           this.#reconnects++;
           if (end.events === 0 && Date.now() - watchStart < 1000) {

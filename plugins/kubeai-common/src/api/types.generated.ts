@@ -1068,12 +1068,23 @@ export interface KindSyncStatus {
 export interface ClusterSyncStatus {
   name: string;
   url?: string;
-  state: 'connecting' | 'syncing' | 'synced' | 'unreachable';
+  /** `standby`: another replica of the portal leads this cluster's informers (it holds the cluster's Lease) and keeps the registry in step; this one serves reads. */
+  state: 'connecting' | 'syncing' | 'synced' | 'unreachable' | 'standby';
   reachable: boolean;
+  leadership?: InformerLeadership;
   lastContactAt?: string;
   lastError?: string;
   lastErrorAt?: string;
   kinds: KindSyncStatus[];
+}
+
+/** Which replica of the portal runs the cluster's informers (kubeai.leaderElection): the holder of a coordination.k8s.io Lease in the cluster. `unelected`: the portal may not use Leases there and this replica watches without election. */
+export interface InformerLeadership {
+  role: 'leader' | 'standby' | 'unelected';
+  holder?: string;
+  /** namespace/name of the Lease */
+  lease?: string;
+  message?: string;
 }
 
 export interface ClusterSyncStatusList {

@@ -6207,10 +6207,15 @@ export const kubeaiOpenApiSpec = {
           },
           state: {
             type: 'string',
-            enum: ['connecting', 'syncing', 'synced', 'unreachable'],
+            description:
+              "`standby`: another replica of the portal leads this cluster's informers (it holds the cluster's Lease) and keeps the registry in step; this one serves reads.",
+            enum: ['connecting', 'syncing', 'synced', 'unreachable', 'standby'],
           },
           reachable: {
             type: 'boolean',
+          },
+          leadership: {
+            $ref: '#/components/schemas/InformerLeadership',
           },
           lastContactAt: {
             type: 'string',
@@ -6229,6 +6234,29 @@ export const kubeaiOpenApiSpec = {
           },
         },
         required: ['name', 'state', 'reachable', 'kinds'],
+        additionalProperties: false,
+      },
+      InformerLeadership: {
+        type: 'object',
+        description:
+          "Which replica of the portal runs the cluster's informers (kubeai.leaderElection): the holder of a coordination.k8s.io Lease in the cluster. `unelected`: the portal may not use Leases there and this replica watches without election.",
+        properties: {
+          role: {
+            type: 'string',
+            enum: ['leader', 'standby', 'unelected'],
+          },
+          holder: {
+            type: 'string',
+          },
+          lease: {
+            type: 'string',
+            description: 'namespace/name of the Lease',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: ['role'],
         additionalProperties: false,
       },
       ClusterSyncStatusList: {
