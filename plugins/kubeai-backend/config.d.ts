@@ -100,6 +100,20 @@ export interface Config {
       /** Groups whose members may do everything under the `ownership` policy. */
       platformAdmins?: string[];
       /**
+       * Callers from outside (`backend.auth.externalAccess` tokens) and the team each acts for,
+       * read by the `ownership` policy: a mapped caller writes where the team may, an unmapped one
+       * only reads.
+       */
+      serviceTeams?: Array<{
+        /**
+         * The principal's subject: a static token's `subject`; a JWKS token's `external:<sub>`
+         * (`external:<subjectPrefix>:<sub>` with a subjectPrefix).
+         */
+        subject: string;
+        /** A group ref, e.g. `group:default/search-reco`. */
+        team: string;
+      }>;
+      /**
        * Kubernetes RBAC as a second wall: cluster writes (apply, dry runs included, and delete)
        * are sent with `Impersonate-User` / `Impersonate-Group` headers naming the signed-in
        * Backstage identity, so the cluster's own RBAC decides them for that person after the

@@ -3,7 +3,7 @@ import {
   createPermission,
 } from '@backstage/plugin-permission-common';
 import { ConfigReader } from '@backstage/config';
-import { createPolicy } from './permissionPolicy';
+import { createPolicy, readServiceTeams } from './permissionPolicy';
 
 // The shape of `kubeaiClusterObjectDeletePermission` of @kubeai/plugin-kubeai-common (not a
 // dependency of this package): what the policy decides on is the action attribute.
@@ -134,6 +134,119 @@ describe('the ownership policy', () => {
     expect((await policy.handle({ permission: runLogsRead })).result).toBe(
       AuthorizeResult.ALLOW,
     );
+  });
+});
+
+describe('callers from outside (external access tokens)', () => {
+  const policy = createPolicy(
+    'ownership',
+    new ConfigReader({
+      kubeai: {
+        tenancy: {
+          platformAdmins: ['group:default/ml-platform'],
+          serviceTeams: [
+            { subject: 'order-platform', team: 'group:default/search-reco' },
+            { subject: 'external:ci-bot', team: 'cv-team' },
+          ],
+        },
+      },
+    }),
+  );
+  const nsCreate = createPermission({
+    name: 'kubeai.cluster.object.create',
+    attributes: { action: 'create' },
+    resourceType: 'kubeai-cluster-namespace',
+  });
+
+  it('are decided as members of the team their subject is mapped to', async () => {
+    expect(
+      await policy.handleService({ permission: nsCreate }, 'order-platform'),
+    ).toEqual({
+      result: AuthorizeResult.CONDITIONAL,
+      pluginId: 'kubeai',
+      resourceType: 'kubeai-cluster-namespace',
+      conditions: {
+        rule: 'IS_NAMESPACE_OWNER',
+        resourceType: 'kubeai-cluster-namespace',
+        params: { claims: ['group:default/search-reco'] },
+      },
+    });
+    // a bare group name is a group of the default namespace
+    expect(
+      await policy.handleService({ permission: nsCreate }, 'external:ci-bot'),
+    ).toMatchObject({
+      conditions: { params: { claims: ['group:default/cv-team'] } },
+    });
+  });
+
+  it('read only when their subject is not mapped', async () => {
+    for (const permission of [nsCreate, clusterObjectDelete]) {
+      expect(
+        (
+          await policy.handleService(
+            { permission } as never,
+            'external:someone',
+          )
+        ).result,
+      ).toBe(AuthorizeResult.DENY);
+    }
+    expect(
+      (
+        await policy.handleService(
+          { permission: runLogsRead },
+          'external:someone',
+        )
+      ).result,
+    ).toBe(AuthorizeResult.ALLOW);
+  });
+
+  it('follow the read-only and allow-all policies like users', async () => {
+    expect(
+      (
+        await createPolicy('read-only').handleService(
+          { permission: nsCreate },
+          'order-platform',
+        )
+      ).result,
+    ).toBe(AuthorizeResult.DENY);
+    expect(
+      (
+        await createPolicy('allow-all').handleService(
+          { permission: nsCreate },
+          'x',
+        )
+      ).result,
+    ).toBe(AuthorizeResult.ALLOW);
+  });
+
+  it('refuses a team that is not a group, and a subject mapped twice, naming the entry', () => {
+    expect(() =>
+      readServiceTeams(
+        new ConfigReader({
+          kubeai: {
+            tenancy: {
+              serviceTeams: [{ subject: 'a', team: 'user:default/bob' }],
+            },
+          },
+        }),
+      ),
+    ).toThrow(
+      "kubeai.tenancy.serviceTeams[0].team: not a group reference: 'user:default/bob'",
+    );
+    expect(() =>
+      readServiceTeams(
+        new ConfigReader({
+          kubeai: {
+            tenancy: {
+              serviceTeams: [
+                { subject: 'a', team: 'group:default/x' },
+                { subject: 'a', team: 'group:default/y' },
+              ],
+            },
+          },
+        }),
+      ),
+    ).toThrow("kubeai.tenancy.serviceTeams[1].subject: 'a' is mapped twice");
   });
 });
 

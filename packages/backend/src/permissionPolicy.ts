@@ -1,5 +1,6 @@
 import {
   coreServices,
+  createBackendFeatureLoader,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
@@ -21,34 +22,78 @@ import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import {
   createKubeaiNamespaceConditionalDecision,
   kubeaiNamespaceConditions,
+  parseOwner,
   readTenancyConfig,
 } from '@kubeai/plugin-kubeai-backend';
+import {
+  createServicePermissionsFactory,
+  type ServicePolicy,
+} from './servicePermissions';
 
 /** Names accepted by `permission.policy` in app-config. */
 export const POLICY_NAMES = ['allow-all', 'read-only', 'ownership'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
-/** Allows everything; the default for a local portal. */
-export class AllowAllPolicy implements PermissionPolicy {
+const isMutation = (action: string | undefined) =>
+  action === 'create' || action === 'update' || action === 'delete';
+
+/**
+ * Allows everything; the default for a local portal. Services from outside (external access
+ * tokens) too, within their `accessRestrictions`.
+ */
+export class AllowAllPolicy implements PermissionPolicy, ServicePolicy {
   async handle(): Promise<PolicyDecision> {
+    return { result: AuthorizeResult.ALLOW };
+  }
+
+  async handleService(): Promise<PolicyDecision> {
     return { result: AuthorizeResult.ALLOW };
   }
 }
 
 /** Allows reads and denies every create, update or delete, e.g. for a demo or a frozen environment. */
-export class ReadOnlyPolicy implements PermissionPolicy {
+export class ReadOnlyPolicy implements PermissionPolicy, ServicePolicy {
   async handle(request: PolicyQuery): Promise<PolicyDecision> {
-    const action = request.permission.attributes.action;
-    const isMutation =
-      action === 'create' || action === 'update' || action === 'delete';
     return {
-      result: isMutation ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+      result: isMutation(request.permission.attributes.action)
+        ? AuthorizeResult.DENY
+        : AuthorizeResult.ALLOW,
     };
+  }
+
+  async handleService(request: PolicyQuery): Promise<PolicyDecision> {
+    return this.handle(request);
   }
 }
 
-const isMutation = (action: string | undefined) =>
-  action === 'create' || action === 'update' || action === 'delete';
+/**
+ * `kubeai.tenancy.serviceTeams`: the team each caller from outside acts for — `subject` as
+ * Backstage names the principal of an external access token (a static token's `subject`; a JWKS
+ * token's `external:<sub>`, or `external:<subjectPrefix>:<sub>`) → a group ref.
+ */
+export function readServiceTeams(config?: Config): Map<string, string> {
+  const teams = new Map<string, string>();
+  const entries =
+    config?.getOptionalConfigArray('kubeai.tenancy.serviceTeams') ?? [];
+  entries.forEach((entry, i) => {
+    const subject = entry.getString('subject');
+    const team = parseOwner(entry.getString('team'));
+    if (!team || !team.startsWith('group:')) {
+      throw new Error(
+        `kubeai.tenancy.serviceTeams[${i}].team: not a group reference: '${entry.getString(
+          'team',
+        )}'`,
+      );
+    }
+    if (teams.has(subject)) {
+      throw new Error(
+        `kubeai.tenancy.serviceTeams[${i}].subject: '${subject}' is mapped twice`,
+      );
+    }
+    teams.set(subject, team);
+  });
+  return teams;
+}
 
 /**
  * Teams own their places: everybody reads; members of the owning group create, update and delete
@@ -61,24 +106,49 @@ const isMutation = (action: string | undefined) =>
  * Creations that have no place or entity yet (registering a new entity, starting a template) are
  * allowed to every user; the place they write to is decided by its own permission. Callers
  * without a user are refused writes.
+ *
+ * A service calling from outside (an external access token, `handleService`) is decided as a
+ * member of the team `kubeai.tenancy.serviceTeams` maps its subject to — it writes where that team
+ * may — and reads only when it is not mapped.
  */
-export class OwnershipPolicy implements PermissionPolicy {
+export class OwnershipPolicy implements PermissionPolicy, ServicePolicy {
   readonly #platformAdmins: Set<string>;
+  readonly #serviceTeams: Map<string, string>;
 
-  constructor(options: { platformAdmins: string[] }) {
+  constructor(options: {
+    platformAdmins: string[];
+    serviceTeams?: Map<string, string>;
+  }) {
     this.#platformAdmins = new Set(options.platformAdmins);
+    this.#serviceTeams = options.serviceTeams ?? new Map();
   }
 
   async handle(
     request: PolicyQuery,
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
-    const { permission } = request;
-    if (!isMutation(permission.attributes.action)) {
+    if (!isMutation(request.permission.attributes.action)) {
       return { result: AuthorizeResult.ALLOW };
     }
     if (!user) return { result: AuthorizeResult.DENY };
-    const claims = user.info.ownershipEntityRefs ?? [];
+    return this.#decideWrite(request, user.info.ownershipEntityRefs ?? []);
+  }
+
+  async handleService(
+    request: PolicyQuery,
+    subject: string,
+  ): Promise<PolicyDecision> {
+    if (!isMutation(request.permission.attributes.action)) {
+      return { result: AuthorizeResult.ALLOW };
+    }
+    const team = this.#serviceTeams.get(subject);
+    if (!team) return { result: AuthorizeResult.DENY };
+    return this.#decideWrite(request, [team]);
+  }
+
+  /** A create, update or delete by a caller with the ownership refs `claims`. */
+  #decideWrite(request: PolicyQuery, claims: string[]): PolicyDecision {
+    const { permission } = request;
     if (claims.some(ref => this.#platformAdmins.has(ref.toLowerCase()))) {
       return { result: AuthorizeResult.ALLOW };
     }
@@ -99,7 +169,10 @@ export class OwnershipPolicy implements PermissionPolicy {
 }
 
 /** The policy `name` (`ownership` reads `kubeai.tenancy` of `config`). */
-export function createPolicy(name: string, config?: Config): PermissionPolicy {
+export function createPolicy(
+  name: string,
+  config?: Config,
+): PermissionPolicy & ServicePolicy {
   switch (name) {
     case 'allow-all':
       return new AllowAllPolicy();
@@ -108,6 +181,7 @@ export function createPolicy(name: string, config?: Config): PermissionPolicy {
     case 'ownership':
       return new OwnershipPolicy({
         platformAdmins: config ? readTenancyConfig(config).platformAdmins : [],
+        serviceTeams: readServiceTeams(config),
       });
     default:
       throw new Error(
@@ -118,18 +192,37 @@ export function createPolicy(name: string, config?: Config): PermissionPolicy {
   }
 }
 
+const policyOf = (config: Config) =>
+  createPolicy(
+    config.getOptionalString('permission.policy') ?? 'allow-all',
+    config,
+  );
+
 /** Installs the policy named by `permission.policy` (allow-all when unset; see POLICY_NAMES). */
-export const permissionPolicyModule = createBackendModule({
+export const permissionPolicyOnlyModule = createBackendModule({
   pluginId: 'permission',
   moduleId: 'kubeai-policy',
   register(reg) {
     reg.registerInit({
       deps: { policy: policyExtensionPoint, config: coreServices.rootConfig },
       async init({ policy, config }) {
-        const name =
-          config.getOptionalString('permission.policy') ?? 'allow-all';
-        policy.setPolicy(createPolicy(name, config));
+        policy.setPolicy(policyOf(config));
       },
     });
+  },
+});
+
+/**
+ * The policy module, and the permissions service that has the same policy decide what callers from
+ * outside may do (./servicePermissions.ts: Backstage's own service allows a service principal
+ * whatever its access restrictions name, without asking the policy). A backend that adds its own
+ * permissions service keeps that one (the loader's is then left out).
+ */
+export const permissionPolicyModule = createBackendFeatureLoader({
+  loader() {
+    return [
+      permissionPolicyOnlyModule,
+      createServicePermissionsFactory(policyOf),
+    ];
   },
 });

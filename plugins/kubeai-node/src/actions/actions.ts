@@ -28,6 +28,13 @@ import {
   modelRegister,
 } from './servingActions';
 import {
+  deploymentsRead,
+  impactRead,
+  lineageRead,
+  modelVersionsRead,
+  runRead,
+} from './readActions';
+import {
   datasetCreate,
   jobCreate,
   notebookCreate,
@@ -42,7 +49,21 @@ export {
   type KubeaiActionRunOptions,
 } from './actionParts';
 
-/** Every `kubeai:*` action (API refusals rethrown with the API's message, see {@link apiError}). */
+/** API refusals rethrown with the API's message (see {@link apiError}). */
+const withApiErrors = (
+  definition: KubeaiActionDefinition,
+): KubeaiActionDefinition => ({
+  ...definition,
+  async run(client, input, options) {
+    try {
+      return await definition.run(client, input, options);
+    } catch (error) {
+      throw apiError(error);
+    }
+  },
+});
+
+/** Every `kubeai:*` write action: scaffolder actions, and write actions of the actions registry. */
 export const kubeaiActions: KubeaiActionDefinition[] = [
   notebookCreate,
   jobCreate,
@@ -52,16 +73,25 @@ export const kubeaiActions: KubeaiActionDefinition[] = [
   inferenceServicePromote,
   inferenceServiceRollback,
   pipelineCreate,
-].map(definition => ({
-  ...definition,
-  async run(client, input, options) {
-    try {
-      return await definition.run(client, input, options);
-    } catch (error) {
-      throw apiError(error);
-    }
-  },
-}));
+].map(withApiErrors);
+
+/**
+ * The read-only `kubeai:*` actions of the actions registry (`readOnly: true`; not scaffolder
+ * actions): model versions, deployments, lineage, impact, a run with its log tail.
+ */
+export const kubeaiReadActions: KubeaiActionDefinition[] = [
+  modelVersionsRead,
+  deploymentsRead,
+  lineageRead,
+  impactRead,
+  runRead,
+].map(withApiErrors);
+
+export {
+  LINEAGE_CAPS,
+  LOG_TAIL_MAX_CHARS,
+  summariseLineage,
+} from './readActions';
 
 /** A template step of an example, as YAML (for the scaffolder's action examples). */
 export function exampleStepYaml(

@@ -1,6 +1,9 @@
 export {
   exampleStepYaml,
   kubeaiActions,
+  kubeaiReadActions,
+  LINEAGE_CAPS,
+  summariseLineage,
   objectRefString,
   pruneEmpty,
 } from './actions';

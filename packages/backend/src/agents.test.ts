@@ -1,0 +1,557 @@
+/*
+ * Agents and other platforms (issue 18), against a running portal backend (real auth, the
+ * ownership policy, the local control plane):
+ *
+ * - an MCP client (@modelcontextprotocol/sdk, streamable HTTP) lists the tools, reads the
+ *   deployments (the same as GET /deployments), dry-runs a deploy (nothing changes in the cluster
+ *   or the registry), and gets a tool error when the policy denies the caller the deploy (nothing
+ *   written);
+ * - callers from outside (`backend.auth.externalAccess`): a static token granted reads reads the
+ *   lineage and is refused a deploy; a token mapped to a team (`kubeai.tenancy.serviceTeams`)
+ *   writes where that team may and nowhere else; an unmapped token granted writes only reads; a
+ *   JWKS token reads through MCP and is refused the write tools there; unknown tokens get 401.
+ */
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  sign,
+} from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import {
+  type AgentPortal,
+  startAgentPortal,
+} from './__testUtils__/agentPortal';
+import {
+  createNamespace,
+  kubeClient,
+  namespacedResourceTypes,
+  purgeNamespaces,
+  type ResourceType,
+  snapshotObjects,
+} from './__testUtils__/localCluster';
+import {
+  type Knex,
+  must,
+  snapshotRegistry,
+  waitForCatalog,
+} from './__testUtils__/portalBackend';
+import { realAuth } from './__testUtils__/realAuth';
+
+jest.setTimeout(300_000);
+
+const suffix = randomBytes(3).toString('hex');
+const CV_GROUP = 'group:default/cv-team';
+const SEARCH_GROUP = 'group:default/search-reco';
+const ALICE = 'user:default/alice'; // cv-team
+const BOB = 'user:default/bob'; // search-reco
+const CV_NS = `kubeai-agents-cv-${suffix}`;
+const SEARCH_NS = `kubeai-agents-search-${suffix}`;
+const MODEL = `agents-model-${suffix}`;
+const MODEL_REF = `model:default/${MODEL}`;
+const SERVICE = `agents-svc-${suffix}`;
+
+// external access: a reader, a platform mapped to cv-team, one mapped to nobody, and agents by JWKS
+const READER_TOKEN = randomBytes(24).toString('hex');
+const CV_PLATFORM_TOKEN = randomBytes(24).toString('hex');
+const UNMAPPED_TOKEN = randomBytes(24).toString('hex');
+const WRITES = [
+  'kubeai.cluster.object.create',
+  'kubeai.deployment.create',
+  'kubeai.deployment.update',
+  'kubeai.model.version.create',
+];
+
+const identities = realAuth({
+  [ALICE]: [ALICE, CV_GROUP],
+  [BOB]: [BOB, SEARCH_GROUP],
+});
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const kube = kubeClient();
+
+/** A JWKS endpoint of an identity provider of agents, and tokens it signs. */
+function agentIssuer() {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = randomUUID();
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({
+        keys: [
+          {
+            ...keys.publicKey.export({ format: 'jwk' }),
+            kid,
+            alg: 'ES256',
+            use: 'sig',
+          },
+        ],
+      }),
+    );
+  });
+  const b64 = (value: object) =>
+    Buffer.from(JSON.stringify(value)).toString('base64url');
+  return {
+    start: () =>
+      new Promise<string>(resolve =>
+        server.listen(0, '127.0.0.1', () =>
+          resolve(
+            `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
+          ),
+        ),
+      ),
+    stop: () => new Promise(resolve => server.close(resolve)),
+    token(sub: string) {
+      const now = Math.floor(Date.now() / 1000);
+      const input = `${b64({ alg: 'ES256', kid, typ: 'JWT' })}.${b64({
+        iss: 'https://agents.example.com',
+        aud: 'kubeai-portal',
+        sub,
+        iat: now,
+        exp: now + 600,
+      })}`;
+      return `${input}.${sign('sha256', Buffer.from(input), {
+        key: keys.privateKey,
+        dsaEncoding: 'ieee-p1363',
+      }).toString('base64url')}`;
+    },
+  };
+}
+
+const issuer = agentIssuer();
+let portal: AgentPortal;
+let knex: Knex;
+let scratch: string;
+let resourceTypes: ResourceType[];
+
+/** A request with a bearer token. */
+async function asToken(
+  token: string,
+  method: 'get' | 'post',
+  apiPath: string,
+  body?: object,
+) {
+  let req = request(portal.server)
+    [method](apiPath)
+    .set('Authorization', `Bearer ${token}`);
+  if (body) req = req.send(body);
+  const res = await req;
+  return { status: res.status, body: res.body };
+}
+
+/** Everything a write could change: the registry's rows and the objects of both namespaces. */
+async function snapshot() {
+  return {
+    registry: await snapshotRegistry(knex),
+    objects: await snapshotObjects(kube, resourceTypes, [CV_NS, SEARCH_NS]),
+  };
+}
+
+/** An MCP client of the portal with `token`. */
+async function mcpClient(token: string): Promise<Client> {
+  const client = new Client({ name: 'kubeai-agents-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(portal.mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+const deployInput = (namespace: string, name = SERVICE) => ({
+  cluster: 'local',
+  namespace,
+  name,
+  model: MODEL_REF,
+  modelVersion: 1,
+  serviceRef: `inferenceservice:default/${name}`,
+});
+
+beforeAll(async () => {
+  await createNamespace(kube, CV_NS, {
+    'kubeai.io/owner': 'group-default-cv-team',
+  });
+  await createNamespace(kube, SEARCH_NS, {
+    'kubeai.io/owner': 'group-default-search-reco',
+  });
+  resourceTypes = await namespacedResourceTypes(kube);
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-agents-'));
+  const entitiesFile = path.join(scratch, 'entities.yaml');
+  const docs = [
+    ...['cv-team', 'search-reco'].map(name => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Group',
+      metadata: { name },
+      spec: { type: 'team', children: [] },
+    })),
+    ...[
+      ['alice', 'cv-team'],
+      ['bob', 'search-reco'],
+    ].map(([name, group]) => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'User',
+      metadata: { name },
+      spec: { memberOf: [group] },
+    })),
+    {
+      apiVersion: 'kubeai.io/v1alpha1',
+      kind: 'Model',
+      metadata: { name: MODEL },
+      spec: {
+        lifecycle: 'experimental',
+        type: 'classification',
+        framework: 'pytorch',
+        owner: CV_GROUP,
+      },
+    },
+    ...[
+      [SERVICE, CV_NS],
+      [`${SERVICE}-x`, SEARCH_NS],
+    ].map(([name, namespace]) => ({
+      apiVersion: 'kubeai.io/v1alpha1',
+      kind: 'InferenceService',
+      metadata: { name },
+      spec: {
+        lifecycle: 'experimental',
+        owner: CV_GROUP,
+        model: MODEL_REF,
+        deployment: { cluster: 'local', namespace, name },
+      },
+    })),
+  ];
+  fs.writeFileSync(
+    entitiesFile,
+    docs.map(d => JSON.stringify(d)).join('\n---\n'),
+  );
+  const jwksUrl = await issuer.start();
+  knex = await databases.init('SQLITE_3');
+  const catalogAndKubeai = (kubeai: object) => [
+    { plugin: 'kubeai', ...kubeai },
+    // the KubeAI API looks entities up in the catalog on the caller's behalf
+    { plugin: 'catalog' },
+  ];
+  portal = await startAgentPortal({
+    kubeaiDatabase: knex,
+    newDatabase: () => databases.init('SQLITE_3'),
+    identities,
+    entitiesFile,
+    workingDirectory: scratch,
+    externalAccess: [
+      {
+        type: 'static',
+        options: { token: READER_TOKEN, subject: 'reporting-platform' },
+        accessRestrictions: catalogAndKubeai({
+          permission: ['kubeai.run.logs.read'],
+        }),
+      },
+      {
+        type: 'static',
+        options: { token: CV_PLATFORM_TOKEN, subject: 'cv-platform' },
+        accessRestrictions: catalogAndKubeai({ permission: WRITES }),
+      },
+      {
+        type: 'static',
+        options: { token: UNMAPPED_TOKEN, subject: 'other-platform' },
+        accessRestrictions: catalogAndKubeai({ permission: WRITES }),
+      },
+      {
+        type: 'jwks',
+        options: {
+          url: jwksUrl,
+          issuer: 'https://agents.example.com',
+          audience: 'kubeai-portal',
+          algorithm: 'ES256',
+          subjectPrefix: 'agents',
+        },
+        accessRestrictions: [
+          { plugin: 'mcp-actions' },
+          { plugin: 'kubeai' },
+          { plugin: 'catalog' },
+        ],
+      },
+    ],
+    tenancy: {
+      platformAdmins: [],
+      serviceTeams: [{ subject: 'cv-platform', team: CV_GROUP }],
+    },
+  });
+  await waitForCatalog(portal, ALICE, [
+    MODEL_REF,
+    `inferenceservice:default/${SERVICE}`,
+    `inferenceservice:default/${SERVICE}-x`,
+    CV_GROUP,
+  ]);
+  // v1 of the model, deployed by its team to its namespace
+  await must(
+    portal,
+    ALICE,
+    'post',
+    `/api/kubeai/models/default/${MODEL}/versions`,
+    {
+      artifact: { uri: `s3://models/${MODEL}/1/model.onnx`, format: 'onnx' },
+    },
+  );
+  await must(
+    portal,
+    ALICE,
+    'post',
+    '/api/kubeai/inference-services',
+    deployInput(CV_NS),
+  );
+});
+
+afterAll(async () => {
+  await portal?.stop();
+  await issuer.stop();
+  await purgeNamespaces(CV_NS, SEARCH_NS);
+  kube.close();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the MCP endpoint, with a user token', () => {
+  it('lists the kubeai tools: read tools read-only, write tools with dryRun', async () => {
+    const client = await mcpClient(portal.tokenOf(ALICE));
+    try {
+      const { tools } = await client.listTools();
+      const byName = new Map(tools.map(t => [t.name, t]));
+      for (const name of [
+        'list-model-versions',
+        'list-deployments',
+        'get-lineage',
+        'get-impact',
+        'get-run',
+      ]) {
+        const tool = byName.get(`kubeai.${name}`);
+        expect([name, tool?.annotations?.readOnlyHint]).toEqual([name, true]);
+        expect(tool?.inputSchema.type).toBe('object');
+        expect(tool?.description?.length).toBeGreaterThan(80);
+      }
+      for (const name of [
+        'create-notebook',
+        'create-training-job',
+        'create-dataset',
+        'register-model-version',
+        'deploy-inference-service',
+        'promote-inference-service',
+        'rollback-inference-service',
+        'create-pipeline',
+      ]) {
+        const tool = byName.get(`kubeai.${name}`);
+        expect([name, tool?.annotations?.readOnlyHint]).toEqual([name, false]);
+        expect([name, Object.keys(tool?.inputSchema.properties ?? {})]).toEqual(
+          [name, expect.arrayContaining(['dryRun'])],
+        );
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers "which services run model X version N" as GET /deployments does', async () => {
+    const rest = await must(
+      portal,
+      ALICE,
+      'get',
+      `/api/kubeai/deployments?model=${encodeURIComponent(
+        MODEL_REF,
+      )}&version=1`,
+    );
+    expect(rest.totalItems).toBe(1);
+    const client = await mcpClient(portal.tokenOf(ALICE));
+    try {
+      const result: any = await client.callTool({
+        name: 'kubeai.list-deployments',
+        arguments: { model: MODEL_REF, version: 1 },
+      });
+      expect(result.isError).toBeFalsy();
+      const out = result.structuredContent;
+      expect(out.totalItems).toBe(rest.totalItems);
+      expect(out.items).toEqual(
+        rest.items.map((d: any) => ({
+          serviceRef: d.serviceRef,
+          cluster: d.cluster,
+          namespace: d.namespace,
+          name: d.name,
+          modelRef: d.modelRef,
+          traffic: d.traffic,
+          revision: d.revision,
+          ...(d.drift ? { drift: d.drift.status } : {}),
+          updatedAt: d.updatedAt,
+          updatedBy: d.updatedBy,
+        })),
+      );
+      expect(out.summary).toContain(`inferenceservice:default/${SERVICE}`);
+      expect(JSON.parse(result.content[0].text)).toEqual(out);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('dry-runs a deploy: the would-be manifests, and nothing changes', async () => {
+    const before = await snapshot();
+    const client = await mcpClient(portal.tokenOf(ALICE));
+    try {
+      const result: any = await client.callTool({
+        name: 'kubeai.deploy-inference-service',
+        arguments: {
+          ...deployInput(CV_NS),
+          canaryTrafficPercent: 10,
+          dryRun: true,
+        },
+      });
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({
+        dryRun: true,
+        objectRef: `inferenceservice:local/${CV_NS}/${SERVICE}`,
+      });
+      expect(
+        result.structuredContent.manifests[0].spec.predictor,
+      ).toMatchObject({
+        canaryTrafficPercent: 10,
+      });
+    } finally {
+      await client.close();
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('gives a tool error when the policy denies the deploy, and writes nothing', async () => {
+    const before = await snapshot();
+    const client = await mcpClient(portal.tokenOf(BOB));
+    try {
+      const result: any = await client.callTool({
+        name: 'kubeai.deploy-inference-service',
+        arguments: { ...deployInput(CV_NS), canaryTrafficPercent: 10 },
+      });
+      expect(result.isError).toBe(true);
+      expect(result.content[0].text).toMatch(/^NotAllowedError: .*denied/);
+    } finally {
+      await client.close();
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('callers from outside (backend.auth.externalAccess)', () => {
+  it('a static token granted reads reads the lineage and is refused a deploy', async () => {
+    const lineage = await asToken(
+      READER_TOKEN,
+      'get',
+      `/api/kubeai/lineage?entityRef=${encodeURIComponent(MODEL_REF)}`,
+    );
+    expect(lineage.status).toBe(200);
+    expect(lineage.body.nodes.map((n: any) => n.type)).toEqual(
+      expect.arrayContaining(['model', 'modelVersion', 'inferenceService']),
+    );
+    const before = await snapshot();
+    const deploy = await asToken(
+      READER_TOKEN,
+      'post',
+      '/api/kubeai/inference-services',
+      {
+        ...deployInput(CV_NS),
+        canaryTrafficPercent: 10,
+      },
+    );
+    expect(deploy.status).toBe(403);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a token mapped to a team writes where that team may and nowhere else', async () => {
+    const before = await snapshot();
+    const own = await asToken(
+      CV_PLATFORM_TOKEN,
+      'post',
+      '/api/kubeai/inference-services',
+      {
+        ...deployInput(CV_NS),
+        canaryTrafficPercent: 10,
+        dryRun: true,
+      },
+    );
+    // a dry run is decided as the write would be (and answers as it would, 201)
+    expect([own.status, own.body.dryRun]).toEqual([201, true]);
+    const elsewhere = await asToken(
+      CV_PLATFORM_TOKEN,
+      'post',
+      '/api/kubeai/inference-services',
+      deployInput(SEARCH_NS, `${SERVICE}-x`),
+    );
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.error.message).toContain(`local/${SEARCH_NS}`);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an unmapped token only reads, whatever its access restrictions grant', async () => {
+    expect(
+      (
+        await asToken(
+          UNMAPPED_TOKEN,
+          'get',
+          `/api/kubeai/deployments?model=${MODEL_REF}`,
+        )
+      ).status,
+    ).toBe(200);
+    const before = await snapshot();
+    const deploy = await asToken(
+      UNMAPPED_TOKEN,
+      'post',
+      '/api/kubeai/inference-services',
+      {
+        ...deployInput(CV_NS),
+        dryRun: true,
+      },
+    );
+    expect(deploy.status).toBe(403);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an agent with a JWKS token reads through MCP and is refused the write tools', async () => {
+    const client = await mcpClient(issuer.token('claude-7'));
+    try {
+      const lineage: any = await client.callTool({
+        name: 'kubeai.get-lineage',
+        arguments: { entityRef: MODEL_REF, maxNodes: 2 },
+      });
+      expect(lineage.isError).toBeFalsy();
+      expect(lineage.structuredContent).toMatchObject({ truncated: true });
+      expect(lineage.structuredContent.nodes).toHaveLength(2);
+      expect(lineage.structuredContent.totals.nodes).toBeGreaterThan(2);
+      const before = await snapshot();
+      const deploy: any = await client.callTool({
+        name: 'kubeai.deploy-inference-service',
+        arguments: { ...deployInput(CV_NS), dryRun: true },
+      });
+      expect(deploy.isError).toBe(true);
+      expect(deploy.content[0].text).toMatch(
+        /^NotAllowedError: .*signed-in user/,
+      );
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers 401 to an unknown token and to no token', async () => {
+    const unknown = randomBytes(24).toString('hex');
+    expect(
+      (await asToken(unknown, 'get', '/api/kubeai/deployments')).status,
+    ).toBe(401);
+    expect(
+      (await request(portal.server).get('/api/kubeai/deployments')).status,
+    ).toBe(401);
+    const mcp = await request(portal.server)
+      .post('/api/mcp-actions/v1')
+      .set('Authorization', `Bearer ${unknown}`)
+      .set('Accept', 'application/json, text/event-stream')
+      .send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(mcp.status).toBe(401);
+  });
+});
