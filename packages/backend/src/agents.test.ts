@@ -12,6 +12,8 @@
  *   JWKS token reads through MCP and is refused the write tools there; unknown tokens get 401.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { ConfigSources, FileConfigSource } from '@backstage/config-loader';
+import { KubeaiClient } from '@kubeai/plugin-kubeai-common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -126,6 +128,23 @@ function agentIssuer() {
 }
 
 const issuer = agentIssuer();
+
+/** `mcpActions` of app-config.yaml (what agents are told). */
+async function appConfigMcpActions() {
+  const config = await ConfigSources.toConfig(
+    FileConfigSource.create({
+      path: path.resolve(__dirname, '../../../app-config.yaml'),
+      watch: false,
+      substitutionFunc: async () => undefined,
+    }),
+  );
+  try {
+    return config.getConfig('mcpActions').get() as Record<string, any>;
+  } finally {
+    config.close();
+  }
+}
+let mcpActions: Record<string, any>;
 let portal: AgentPortal;
 let knex: Knex;
 let scratch: string;
@@ -232,6 +251,7 @@ beforeAll(async () => {
   );
   const jwksUrl = await issuer.start();
   knex = await databases.init('SQLITE_3');
+  mcpActions = await appConfigMcpActions();
   const catalogAndKubeai = (kubeai: object) => [
     { plugin: 'kubeai', ...kubeai },
     // the KubeAI API looks entities up in the catalog on the caller's behalf
@@ -277,6 +297,7 @@ beforeAll(async () => {
         ],
       },
     ],
+    mcpActions,
     tenancy: {
       platformAdmins: [],
       serviceTeams: [{ subject: 'cv-platform', team: CV_GROUP }],
@@ -319,6 +340,10 @@ describe('the MCP endpoint, with a user token', () => {
   it('lists the kubeai tools: read tools read-only, write tools with dryRun', async () => {
     const client = await mcpClient(portal.tokenOf(ALICE));
     try {
+      // app-config.yaml tells the agent to dry-run before it writes
+      expect(client.getServerVersion()?.name).toBe('kubeai-portal');
+      expect(client.getInstructions()).toBe(mcpActions.instructions);
+      expect(client.getInstructions()).toContain('dryRun: true');
       const { tools } = await client.listTools();
       const byName = new Map(tools.map(t => [t.name, t]));
       for (const name of [
@@ -431,7 +456,10 @@ describe('the MCP endpoint, with a user token', () => {
         arguments: { ...deployInput(CV_NS), canaryTrafficPercent: 10 },
       });
       expect(result.isError).toBe(true);
-      expect(result.content[0].text).toMatch(/^NotAllowedError: .*denied/);
+      // the API's own refusal, naming the permission and the place
+      expect(result.content[0].text).toMatch(
+        /^NotAllowedError: KubeAI API 403: kubeai\.[a-z.]+ denied on \S+$/,
+      );
     } finally {
       await client.close();
     }
@@ -461,6 +489,28 @@ describe('callers from outside (backend.auth.externalAccess)', () => {
       },
     );
     expect(deploy.status).toBe(403);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('the typed client (README) with a static token: reads, and a refused write throws the 403', async () => {
+    // as another platform would use it: the portal's URL, the token per call
+    const kubeai = new KubeaiClient({
+      discoveryApi: { getBaseUrl: async () => `${portal.baseUrl}/api/kubeai` },
+    });
+    const { items } = await kubeai.listDeployments(
+      { model: MODEL_REF, version: 1 },
+      { token: READER_TOKEN },
+    );
+    expect(items.map(d => d.serviceRef)).toEqual([
+      `inferenceservice:default/${SERVICE}`,
+    ]);
+    const before = await snapshot();
+    await expect(
+      kubeai.deployInferenceService(
+        { ...deployInput(CV_NS), canaryTrafficPercent: 10 },
+        { token: READER_TOKEN },
+      ),
+    ).rejects.toMatchObject({ response: { status: 403 } });
     expect(await snapshot()).toEqual(before);
   });
 

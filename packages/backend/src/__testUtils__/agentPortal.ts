@@ -32,6 +32,8 @@ export interface AgentPortalOptions {
   externalAccess: JsonValue[];
   /** `kubeai.tenancy`. */
   tenancy: JsonObject;
+  /** `mcpActions` (the MCP server's name and instructions). */
+  mcpActions?: JsonObject;
 }
 
 /** Starts the portal with the `ownership` policy; `mcpUrl` is its MCP endpoint. */
@@ -66,6 +68,7 @@ export async function startAgentPortal(options: AgentPortalOptions) {
             auth: { externalAccess: options.externalAccess },
             actions: { pluginSources: ['kubeai'] },
           },
+          ...(options.mcpActions ? { mcpActions: options.mcpActions } : {}),
           permission: { enabled: true, policy: 'ownership' },
           catalog: {
             rules: [
