@@ -144,7 +144,7 @@ export const deploymentsRead: KubeaiActionDefinition = {
   title: 'Which services run a model (version)',
   readOnly: true,
   description:
-    'Answers "which services run model X (version N)": the recorded deployments of inference services (`GET /api/kubeai/deployments`), each with its cluster, namespace, the model versions it serves and their traffic share, its revision, the phase the cluster reports and whether it drifted from what was recorded. Give `model` (and `version`) to filter by model, or `service` for one InferenceService entity; nothing lists all deployments.',
+    'Answers "which services run model X (version N)": the recorded deployments of inference services (`GET /api/kubeai/deployments`), each with its cluster, namespace, the model versions it serves and their traffic share, its revision, the phase the cluster reports and whether it drifted from what was recorded. Give `model` (and `version`) for a model, or `service` for one InferenceService entity; with neither, every deployment (up to `limit`; `totalItems` counts them all).',
   examples: [
     {
       title: 'Which services run shoe-brand-classifier v7?',
