@@ -291,7 +291,11 @@ describe('the kubeai actions in the actions registry', () => {
       for (const name of WRITE_ACTIONS) {
         answers[name] = await invoke(name, { ...inputs[name], dryRun: true });
         expect([name, answers[name].dryRun]).toEqual([name, true]);
-        expect([name, typeof answers[name].message]).toEqual([name, 'string']);
+        // what it would do, in one line ("Would deploy …", "Would roll back …")
+        expect([name, answers[name].message]).toEqual([
+          name,
+          expect.stringMatching(/^Would /),
+        ]);
       }
       expect(await state()).toEqual(before);
       expect(answers['register-model-version']).toMatchObject({
