@@ -152,6 +152,22 @@ export interface Config {
        */
       retentionDays?: number;
     };
+    /** What the registry keeps, and for how long. */
+    retention?: {
+      runs?: {
+        /**
+         * Days a finished run is kept: older finished runs are folded into daily rollups (table
+         * `kubeai_run_rollups`: count, duration and requested CPU / memory / GPU seconds per day,
+         * cluster, namespace, team, model, kind, periodic task and phase) and removed with their
+         * inputs and credentials by the hourly task `kubeai-run-retention` (one replica at a
+         * time, batches of 500). Kept whatever their age: runs that produced a model version,
+         * wrote a deployment, are the latest execution of their periodic task or have executions,
+         * or whose object the informers still see. A whole number from 1 to 36500; anything else
+         * stops the backend at startup. Unset (default): runs are kept forever.
+         */
+        maxAgeDays?: number;
+      };
+    };
     /**
      * Run identity: every run the portal creates (training task, notebook, pipeline) gets
      * `kubeai.io/run`, env KUBEAI_RUN_ID / KUBEAI_MODEL / KUBEAI_API_URL / KUBEAI_CLUSTER and a

@@ -20,6 +20,7 @@ import {
   AuditRetention,
   readAuditRetentionConfig,
 } from './service/audit/retention';
+import { readRunRetentionConfig, RunRetention } from './database/RunRetention';
 import { ClusterGateway } from './cluster';
 import { registerKubeaiActions } from './service/clusterRoutes.actions';
 import {
@@ -80,6 +81,7 @@ export const kubeaiPlugin = createBackendPlugin({
       }) {
         // before anything is set up: a bad value stops the backend here, naming the key
         const { retentionDays } = readAuditRetentionConfig(config);
+        const runRetention = readRunRetentionConfig(config);
         const runCredentials = readRunCredentialsConfig(
           config,
           await discovery.getExternalBaseUrl(KUBEAI_PLUGIN_ID),
@@ -169,6 +171,27 @@ export const kubeaiPlugin = createBackendPlugin({
             await retention.run(signal);
           },
         });
+        // Finished runs older than kubeai.retention.runs.maxAgeDays are folded into daily rollups
+        // and removed in short batches, unless a rule keeps them (database/RunRetention.ts).
+        // Unset: runs are kept and no task is scheduled.
+        if (runRetention.maxAgeDays !== undefined) {
+          const runs = new RunRetention({
+            db: await database.getClient(),
+            maxAgeDays: runRetention.maxAgeDays,
+            logger,
+            teamsOf: async refs =>
+              (await namespaces.resources(refs)).map(ns => ns?.owner),
+          });
+          await scheduler.scheduleTask({
+            id: 'kubeai-run-retention',
+            frequency: { hours: 1 },
+            timeout: { minutes: 30 },
+            initialDelay: { minutes: 3 },
+            fn: async signal => {
+              await runs.run(signal);
+            },
+          });
+        }
         // Unfinished runs get a new credential in their Secret before the old one expires.
         const runIdentities = new RunIdentities({
           runs: store.runs,
