@@ -399,10 +399,19 @@ export class RunRetention {
           );
         }
       }
-      for (const [parent, n] of children) {
+      if (children.size > 0) {
+        // one statement for all parents of the batch (a batch spans up to every periodic task)
+        const parents = [...children.keys()];
         await tx('kubeai_runs')
-          .where({ id: parent })
-          .update({ child_count: tx.raw('child_count - ?', [n]) });
+          .whereIn('id', parents)
+          .update({
+            child_count: tx.raw(
+              `child_count - case id ${parents
+                .map(() => 'when ? then ?')
+                .join(' ')} else 0 end`,
+              parents.flatMap(parent => [parent, children.get(parent)!]),
+            ),
+          });
       }
       return rows.length;
     });
