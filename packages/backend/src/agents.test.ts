@@ -129,17 +129,17 @@ function agentIssuer() {
 
 const issuer = agentIssuer();
 
-/** `mcpActions` of app-config.yaml (what agents are told). */
-async function appConfigMcpActions() {
+/** A key of an app-config file as Backstage loads it (no environment). */
+async function fromAppConfig(file: string, key: string) {
   const config = await ConfigSources.toConfig(
     FileConfigSource.create({
-      path: path.resolve(__dirname, '../../../app-config.yaml'),
+      path: path.resolve(__dirname, '../../..', file),
       watch: false,
       substitutionFunc: async () => undefined,
     }),
   );
   try {
-    return config.getConfig('mcpActions').get() as Record<string, any>;
+    return config.getConfig(key).get() as Record<string, any>;
   } finally {
     config.close();
   }
@@ -251,7 +251,12 @@ beforeAll(async () => {
   );
   const jwksUrl = await issuer.start();
   knex = await databases.init('SQLITE_3');
-  mcpActions = await appConfigMcpActions();
+  // what agents are told (app-config.yaml), which actions production leaves out of the registry
+  mcpActions = await fromAppConfig('app-config.yaml', 'mcpActions');
+  const actionsFilter = await fromAppConfig(
+    'app-config.production.yaml',
+    'backend.actions.filter',
+  );
   const catalogAndKubeai = (kubeai: object) => [
     { plugin: 'kubeai', ...kubeai },
     // the KubeAI API looks entities up in the catalog on the caller's behalf
@@ -298,6 +303,7 @@ beforeAll(async () => {
       },
     ],
     mcpActions,
+    actionsFilter,
     tenancy: {
       platformAdmins: [],
       serviceTeams: [{ subject: 'cv-platform', team: CV_GROUP }],
@@ -584,6 +590,44 @@ describe('callers from outside (backend.auth.externalAccess)', () => {
         /^NotAllowedError: .*signed-in user/,
       );
       expect(await snapshot()).toEqual(before);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("cannot reach the catalog's write actions, which would run as the catalog itself", async () => {
+    const invoke = (id: string, input: object) =>
+      asToken(
+        CV_PLATFORM_TOKEN,
+        'post',
+        `/api/catalog/.backstage/actions/v1/actions/${id}/invoke`,
+        input,
+      );
+    // left out of the registry by app-config.production.yaml's backend.actions.filter
+    const unregister = await invoke('catalog:unregister-entity', {
+      type: { locationId: randomUUID() },
+    });
+    expect([unregister.status, unregister.body.error.message]).toEqual([
+      404,
+      'Action "catalog:unregister-entity" not found',
+    ]);
+    const read = await invoke('catalog:get-catalog-entity', {
+      kind: 'Model',
+      namespace: 'default',
+      name: MODEL,
+    });
+    expect([read.status, read.body.output?.metadata?.name]).toEqual([
+      200,
+      MODEL,
+    ]);
+    // and the MCP endpoint does not offer them
+    const client = await mcpClient(portal.tokenOf(ALICE));
+    try {
+      const names = (await client.listTools()).tools.map(t => t.name);
+      expect(names).toContain('catalog.get-catalog-entity');
+      expect(
+        names.filter(n => /^catalog\.(register|unregister|refresh)/.test(n)),
+      ).toEqual([]);
     } finally {
       await client.close();
     }

@@ -34,6 +34,8 @@ export interface AgentPortalOptions {
   tenancy: JsonObject;
   /** `mcpActions` (the MCP server's name and instructions). */
   mcpActions?: JsonObject;
+  /** `backend.actions.filter`. */
+  actionsFilter?: JsonObject;
 }
 
 /** Starts the portal with the `ownership` policy; `mcpUrl` is its MCP endpoint. */
@@ -66,7 +68,12 @@ export async function startAgentPortal(options: AgentPortalOptions) {
             baseUrl: 'http://localhost:7007',
             workingDirectory: options.workingDirectory,
             auth: { externalAccess: options.externalAccess },
-            actions: { pluginSources: ['kubeai'] },
+            actions: {
+              pluginSources: ['catalog', 'kubeai'],
+              ...(options.actionsFilter
+                ? { filter: options.actionsFilter }
+                : {}),
+            },
           },
           ...(options.mcpActions ? { mcpActions: options.mcpActions } : {}),
           permission: { enabled: true, policy: 'ownership' },
