@@ -533,6 +533,10 @@ describe.each(databases.eachSupportedId())(
         db: knex,
         maxAgeDays: MAX_AGE,
         batchSize: 5,
+        // a cluster out of reach: the runs still go, their rollups without a team
+        teamsOf: async () => {
+          throw new Error('cluster unreachable');
+        },
       });
       // the first scanned rows include runs kept by the rules checked in code: a batch may be short
       const first = await retention.prune({ now: NOW, maxBatches: 1 });
@@ -555,6 +559,92 @@ describe.each(databases.eachSupportedId())(
         .where({ namespace: 'team-c' })
         .sum({ runs: 'runs' });
       expect(Number(runs)).toBe(12);
+      expect(
+        await knex('kubeai_run_rollups')
+          .where({ namespace: 'team-c' })
+          .distinct('team')
+          .pluck('team'),
+      ).toEqual(['']);
+    });
+
+    it('keeps the rollups exact when a batch fails midway (the fold and the deletes are one transaction)', async () => {
+      const rows = Array.from({ length: 6 }, (_, i) => ({
+        id: newId(),
+        kind: 'notebook',
+        cluster: 'c',
+        namespace: 'team-d',
+        name: i === 4 ? 'boom' : `nb-${i}`,
+        phase: 'Succeeded',
+        params: '{}',
+        created_by: ACTOR,
+        created_at: at(500 - i),
+        started_at: at(500 - i),
+        finished_at: at(500 - i, 30),
+        updated_at: at(0),
+      }));
+      // older than every other run: the first two batches of 3 are exactly these
+      seeded.all.push(...rows.map(r => r.id));
+      await knex('kubeai_runs').insert(rows);
+      await knex('kubeai_run_inputs').insert(
+        rows.map(r => ({
+          run_id: r.id,
+          dataset_ref: 'dataset:default/retention-in',
+          dataset_version: 'v1',
+        })),
+      );
+      // a crash while the second batch deletes: the database refuses to delete the run 'boom'
+      const pg = knex.client.config.client === 'pg';
+      if (pg) {
+        await knex.raw(`create function kubeai_test_crash() returns trigger language plpgsql as $$
+          begin if old.name = 'boom' then raise exception 'simulated crash'; end if; return old; end $$`);
+        await knex.raw(
+          'create trigger kubeai_test_crash before delete on kubeai_runs for each row execute function kubeai_test_crash()',
+        );
+      } else {
+        await knex.raw(`create trigger kubeai_test_crash before delete on kubeai_runs
+          when old.name = 'boom' begin select raise(abort, 'simulated crash'); end`);
+      }
+      const rolled = async () =>
+        Number(
+          (
+            await knex('kubeai_run_rollups')
+              .where({ namespace: 'team-d' })
+              .sum({ runs: 'runs' })
+          )[0].runs ?? 0,
+        );
+      const retention = new RunRetention({
+        db: knex,
+        maxAgeDays: MAX_AGE,
+        batchSize: 3,
+      });
+      try {
+        await expect(retention.prune({ now: NOW })).rejects.toThrow(
+          /simulated crash/,
+        );
+        // the first batch went and was counted; nothing of the second did
+        expect(await rolled()).toBe(3);
+        const left = rows.slice(3).map(r => r.id);
+        expect(
+          (await knex('kubeai_runs').whereIn('id', left).pluck('id')).sort(),
+        ).toEqual([...left].sort());
+        const [{ n }] = await knex('kubeai_run_inputs')
+          .whereIn('run_id', left)
+          .count({ n: '*' });
+        expect(Number(n)).toBe(3);
+      } finally {
+        await knex.raw(
+          pg
+            ? 'drop trigger kubeai_test_crash on kubeai_runs'
+            : 'drop trigger kubeai_test_crash',
+        );
+        if (pg) await knex.raw('drop function kubeai_test_crash()');
+      }
+      // the next run finishes the job: each run counted exactly once
+      expect(await retention.prune({ now: NOW })).toMatchObject({
+        removed: 3,
+        incomplete: false,
+      });
+      expect(await rolled()).toBe(6);
     });
   },
 );

@@ -354,9 +354,18 @@ export class RunRetention {
       ),
     ];
     if (missing.length === 0) return;
-    const owners = await this.#teamsOf(
-      missing.map(key => key.replace('\u0000', '/')),
-    );
+    let owners: Array<string | undefined>;
+    try {
+      owners = await this.#teamsOf(
+        missing.map(key => key.replace('\u0000', '/')),
+      );
+    } catch (error) {
+      // a cluster out of reach costs the rollups their team (''), not the retention its run
+      this.#logger?.debug(
+        `kubeai run retention: namespace owners unknown (${error})`,
+      );
+      return;
+    }
     missing.forEach((key, i) => teams.set(key, owners[i]));
   }
 
