@@ -1,4 +1,5 @@
 /** Dataset versions (`kubeai_dataset_versions`). */
+import { touchScopes } from './changes';
 import { ConflictError } from '@backstage/errors';
 import type {
   CreateDatasetVersionRequest,
@@ -83,6 +84,7 @@ export class DatasetVersionStore {
             `request/body/version: ${ref} already has a version ${request.version}`,
           );
         }
+        touchScopes(ref); // a new version node of the dataset (database/changes.ts)
         await tx('kubeai_dataset_versions').insert({
           dataset_ref: ref,
           version: request.version,

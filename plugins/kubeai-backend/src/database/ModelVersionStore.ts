@@ -1,4 +1,5 @@
 /** Model versions and their aliases (`kubeai_model_versions`, `kubeai_model_aliases`). */
+import { artifactScope, touchScopes } from './changes';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import type {
   CreateModelVersionRequest,
@@ -122,6 +123,13 @@ export class ModelVersionStore {
             updated_at: now,
           });
           await moveAliases(tx, ref, version, aliases, actor, now);
+          // the model's answers, its run's, and a service already serving this artifact
+          // (matched when the lineage is read) change (database/changes.ts)
+          touchScopes(
+            ref,
+            request.runId && `run:${request.runId}`,
+            artifactScope(request.artifact.uri),
+          );
           return (await readModelVersions(tx, ref, [version]))[0];
         }),
       ),

@@ -96,6 +96,11 @@ export class RegistryStore {
     return this.#changes.token();
   }
 
+  /** The change tracker: per-scope versions of the registry (database/changes.ts). */
+  get changes(): RegistryChanges {
+    return this.#changes;
+  }
+
   // ------------------------------------------------------------------ model versions
 
   createModelVersion(

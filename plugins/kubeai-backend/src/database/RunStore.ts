@@ -1,4 +1,5 @@
 /** Runs and their inputs (`kubeai_runs`, `kubeai_run_inputs`); outputs are model versions. */
+import { touchScopes } from './changes';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import type {
   CreateRunRequest,
@@ -94,6 +95,7 @@ export class RunStore {
         created_at: now,
         updated_at: now,
       });
+      touchScopes(`run:${id}`, request.modelRef);
       await insertInputs(tx, id, inputs);
       return (await readRuns(tx, [id]))[0];
     });
@@ -189,10 +191,13 @@ export class RunStore {
           ...patch.metrics,
         });
       }
+      // what lineage answers show of it: its node and its task's executions summary; with new
+      // inputs, the datasets it read before and now (database/changes.ts)
+      touchScopes(`run:${id}`, row.parent_run_id && `run:${row.parent_run_id}`);
       if (patch.inputs) {
         const inputs = dedupeInputs(patch.inputs);
         await assertDatasetVersionsExist(tx, inputs);
-        await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+        await deleteInputs(tx, id);
         await insertInputs(tx, id, inputs);
       }
       await tx('kubeai_runs').where({ id }).update(update);
@@ -211,6 +216,7 @@ export class RunStore {
   ): Promise<void> {
     const ref = normalizeRef(datasetRef);
     await this.#db.transaction(async tx => {
+      touchScopes(`run:${runId}`, ref);
       const rows: { id: number; dataset_version: string | null }[] = await tx(
         'kubeai_run_inputs',
       )
@@ -268,10 +274,16 @@ export class RunStore {
         }
         for (const [cluster, uids] of uidsByCluster) {
           for (const chunk of chunks(uids, 500)) {
-            const rows: { id: string; uid: string }[] = await tx('kubeai_runs')
+            const rows: {
+              id: string;
+              uid: string;
+              model_ref: string | null;
+            }[] = await tx('kubeai_runs')
               .where({ cluster })
               .whereIn('uid', chunk)
-              .select('id', 'uid');
+              .select('id', 'uid', 'model_ref');
+            // the answers that show these runs now (their model may change)
+            touchScopes(...rows.map(row => row.model_ref));
             rows.forEach(row =>
               existing.set(`${cluster}\u0000${row.uid}`, row.id),
             );
@@ -302,18 +314,21 @@ export class RunStore {
           // re-created under the same name continues, with the new object's uid
           const continued =
             !id && r.id
-              ? await tx('kubeai_runs').where({ id: r.id }).first('id')
+              ? await tx('kubeai_runs')
+                  .where({ id: r.id })
+                  .first('id', 'model_ref')
               : undefined;
           if (continued) {
             id = r.id!;
+            touchScopes(continued.model_ref);
             await tx('kubeai_runs')
               .where({ id })
               .update({ ...fields, uid: r.uid });
-            await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+            await deleteInputs(tx, id);
             byKey.set(key, { id, created: false });
           } else if (id) {
             await tx('kubeai_runs').where({ id }).update(fields);
-            await tx('kubeai_run_inputs').where({ run_id: id }).delete();
+            await deleteInputs(tx, id);
             byKey.set(key, { id, created: false });
           } else {
             id = r.id ?? randomUUID();
@@ -356,7 +371,9 @@ export class RunStore {
               }),
             });
           }
+          touchScopes(`run:${id}`, fields.model_ref);
           for (const input of inputsOf[i]) {
+            touchScopes(input.datasetRef);
             inputRows.push({
               run_id: id,
               dataset_ref: input.datasetRef,
@@ -471,12 +488,22 @@ async function assertDatasetVersionsExist(
   }
 }
 
+/** Deletes a run's inputs; the datasets' lineage answers change (database/changes.ts). */
+async function deleteInputs(tx: Knex.Transaction, runId: string) {
+  const old: { dataset_ref: string }[] = await tx('kubeai_run_inputs')
+    .where({ run_id: runId })
+    .select('dataset_ref');
+  touchScopes(...old.map(row => row.dataset_ref));
+  await tx('kubeai_run_inputs').where({ run_id: runId }).delete();
+}
+
 async function insertInputs(
   tx: Knex.Transaction,
   runId: string,
   inputs: RunInput[],
 ) {
   if (inputs.length === 0) return;
+  touchScopes(...inputs.map(input => input.datasetRef));
   await tx('kubeai_run_inputs').insert(
     inputs.map(input => ({
       run_id: runId,

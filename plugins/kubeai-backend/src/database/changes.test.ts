@@ -61,6 +61,51 @@ describe.each(databases.eachSupportedId())(
       expect(await store.changeToken()).not.toBe(before);
     });
 
+    it('raises only the scopes a write declares; an undeclared write raises *', async () => {
+      const changes = store.changes;
+      const scopes = [
+        '*',
+        'model:default/clf',
+        'model:default/det',
+        'run:r-scopes',
+      ];
+      const before = await changes.versions(scopes);
+      const horizon = await changes.horizon();
+      await store.createModelVersion(
+        'model:default/Clf',
+        { artifact: { uri: 's3://m/clf/scopes/', format: 'onnx' } },
+        actor,
+      );
+      const after = await changes.versions([
+        ...scopes,
+        'artifact:s3://m/clf/scopes',
+      ]);
+      expect(after.get('model:default/clf')).toBeGreaterThan(horizon);
+      expect(after.get('artifact:s3://m/clf/scopes')).toBeGreaterThan(horizon);
+      for (const untouched of ['*', 'model:default/det', 'run:r-scopes']) {
+        expect(after.get(untouched)).toBe(before.get(untouched));
+      }
+      // a registry transaction that says nothing about what it wrote: every answer may change
+      await knex.transaction(async tx => {
+        await tx('kubeai_model_versions')
+          .where({ model_ref: 'model:default/clf' })
+          .update({ description: 'raw' });
+      });
+      await store.changes.trackWrites().transaction(async tx => {
+        await tx('kubeai_model_versions')
+          .where({ model_ref: 'model:default/clf' })
+          .update({ description: 'tracked' });
+      });
+      expect((await changes.versions(['*'])).get('*')).toBeGreaterThan(
+        after.get('model:default/clf')!,
+      );
+      expect(await changes.horizon()).toBe(
+        Math.max(
+          ...(await changes.versions(['*', 'model:default/clf'])).values(),
+        ),
+      );
+    });
+
     it('does not change for a failed (rolled back) write', async () => {
       const before = await store.changeToken();
       await expect(

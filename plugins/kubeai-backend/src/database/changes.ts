@@ -1,32 +1,82 @@
 import { Knex } from 'knex';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 /*
- * The registry's change token: a value that changes after every committed write to the registry,
- * so that answers computed from the registry (the lineage of a hot model, see
- * service/lineageCache.ts) can be reused until the next write.
+ * What changed in the registry, per scope, so that answers computed from it (the lineage of a hot
+ * model, see service/lineageCache.ts) are reused until a write that can change them commits.
  *
- * - Every backend process counts the writes made through its database client (one counter per
- *   knex instance, whatever the number of stores using it).
- * - On PostgreSQL, where several backend replicas may share the database, every write also takes
- *   the next value of the sequence `kubeai_registry_changes` (after the commit: `nextval` is
- *   outside transactions, so writers never wait on each other), and the token includes the
- *   sequence's `last_value`: a write through one replica changes the token of all of them.
- *
- * A reader reads the token *before* it computes an answer and files the answer under it: a write
- * that commits meanwhile changes the token, so the answer is never reused after that write.
+ * - A scope is an entity ref (`model:default/x`, `dataset:…`, `inferenceservice:…`, lower case),
+ *   `run:<id>`, `artifact:<uri>`, or {@link ALL_SCOPES} (`*`).
+ * - A registry transaction says which scopes it changes ({@link touchScopes}, called inside it);
+ *   one that says nothing — and every write outside a transaction — changes `*`, which every
+ *   answer depends on. After the commit the touched scopes get a new highest version in
+ *   `kubeai_change_scopes` (PostgreSQL: from the sequence `kubeai_registry_changes`, so replicas
+ *   never hand out the same version; SQLite: max + 1 under its single writer).
+ * - A reader reads the horizon (the highest version) *before* computing an answer, then the
+ *   versions of the answer's scopes: when none is above the horizon, the answer is valid for
+ *   exactly those versions — every replica reads the same ones, so their ETags agree. A write
+ *   that commits meanwhile bumps its scopes after its commit, so the answer is never kept under
+ *   versions older than the data it read.
+ * - Each process also counts the writes made through its client (one counter per knex instance):
+ *   on SQLite, where one process owns the database, an answer stays valid without a query while
+ *   that count has not moved.
  */
 
 const SEQUENCE = 'kubeai_registry_changes';
+const TABLE = 'kubeai_change_scopes';
 
-const WRITE = /^\s*(insert|update|delete|upsert|replace|merge)\b/i;
+/** The scope every answer depends on: changed by writes that do not say what they change. */
+export const ALL_SCOPES = '*';
+
+/**
+ * A write statement to a registry table. Not the tables beside the registry (audit trail, run
+ * credentials, informer cursors, settings, these versions), and not other plugins' tables when
+ * one database client serves several plugins (tests): their writes change no answer.
+ */
+const REGISTRY_WRITE =
+  /^\s*(insert\s+into|update|delete\s+from|replace\s+into|upsert\s+into|merge\s+into)\s+["`]?kubeai_(?!audit|run_credentials|informer_cursors|settings|change_scopes|_knex)\w+/i;
 
 const trackers = new WeakMap<Knex, RegistryChanges>();
+
+/** The scopes of the registry transaction running in this async context. */
+const declared = new AsyncLocalStorage<{
+  scopes: Set<string>;
+  declared: boolean;
+}>();
+
+/**
+ * Declares that the current registry transaction changes `scopes` (empty values are ignored;
+ * no scopes at all: it changes nothing an answer shows, e.g. it wrote nothing). Call it inside
+ * the transaction's callback for everything the transaction writes: once a transaction declared,
+ * only its declared scopes are bumped.
+ */
+export function touchScopes(...scopes: Array<string | null | undefined>): void {
+  const context = declared.getStore();
+  if (!context) return;
+  context.declared = true;
+  for (const scope of scopes) {
+    if (scope) context.scopes.add(scopeOf(scope));
+  }
+}
+
+/** The scope of an artifact URI (as the lineage matches them: without trailing slashes). */
+export function artifactScope(
+  uri: string | null | undefined,
+): string | undefined {
+  return uri ? `artifact:${uri.replace(/\/+$/, '')}` : undefined;
+}
+
+/** The scope of an entity ref or a `run:` / `artifact:` key, as stored. */
+export function scopeOf(value: string): string {
+  return value.startsWith('artifact:') ? value : value.toLowerCase();
+}
 
 export class RegistryChanges {
   readonly #db: Knex;
   readonly #shared: boolean;
   #local = 0;
+  #pending = 0;
   /** Tokens of another process (before a restart, another replica) never equal this one's. */
   readonly #process = randomUUID();
 
@@ -47,21 +97,87 @@ export class RegistryChanges {
       'query-response',
       (_response: unknown, query: { sql?: string; __knexTxId?: string }) => {
         // statements of a transaction count when it commits (see `trackWrites`)
-        if (!query.__knexTxId && query.sql && WRITE.test(query.sql)) {
-          this.changed().catch(() => {
-            // counted here already; other replicas see this write with the next one
+        if (!query.__knexTxId && query.sql && REGISTRY_WRITE.test(query.sql)) {
+          this.changed([ALL_SCOPES]).catch(() => {
+            // counted here already; a later write bumps `*` again
           });
         }
       },
     );
   }
 
-  /** Records a committed write (awaits the shared sequence on PostgreSQL). */
-  async changed(): Promise<void> {
+  /** Whether other processes may write the same database (PostgreSQL). */
+  get shared(): boolean {
+    return this.#shared;
+  }
+
+  /** Writes committed through this process's client so far. */
+  get localWrites(): number {
+    return this.#local;
+  }
+
+  /**
+   * Whether a write of this process committed and its versions are not raised yet: nothing
+   * computed now may be kept, nothing held may be served.
+   */
+  get settling(): boolean {
+    return this.#pending > 0;
+  }
+
+  /** Records a committed write of `scopes`: counted at once, then their versions raised. */
+  async changed(scopes: Iterable<string>): Promise<void> {
+    // sorted: concurrent bumps lock the rows in one order (no deadlock on PostgreSQL)
+    const list = [...new Set(scopes)].sort();
+    if (list.length === 0) return; // declared: it changed nothing an answer shows
     this.#local++;
-    if (this.#shared) {
-      await this.#db.raw(`select nextval('${SEQUENCE}')`);
+    this.#pending++;
+    try {
+      await this.#bump(list);
+    } finally {
+      this.#pending--;
     }
+  }
+
+  async #bump(list: string[]): Promise<void> {
+    // in a transaction of the plain client: not itself counted by the listener above
+    await this.#db.transaction(async tx => {
+      if (this.#shared) {
+        await tx.raw(
+          `insert into ${TABLE} (scope, version)
+           select s, nextval('${SEQUENCE}') from unnest(?::text[]) as s
+           on conflict (scope) do update set version = excluded.version`,
+          [list],
+        );
+      } else {
+        await tx.raw(
+          `insert into ${TABLE} (scope, version)
+           select s.value, m.next from json_each(?) as s,
+             (select coalesce(max(version), 0) + 1 as next from ${TABLE}) as m
+           where true
+           on conflict (scope) do update set version = excluded.version`,
+          [JSON.stringify(list)],
+        );
+      }
+    });
+  }
+
+  /** The highest version of any scope: read it before computing an answer. */
+  async horizon(): Promise<number> {
+    const row = await this.#db(TABLE).max({ max: 'version' }).first();
+    return Number(row?.max ?? 0);
+  }
+
+  /** The versions of `scopes` (0 for a scope never changed). */
+  async versions(scopes: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>(scopes.map(s => [s, 0]));
+    for (let i = 0; i < scopes.length; i += 500) {
+      const rows: { scope: string; version: string | number }[] =
+        await this.#db(TABLE)
+          .whereIn('scope', scopes.slice(i, i + 500))
+          .select('scope', 'version');
+      for (const row of rows) out.set(row.scope, Number(row.version));
+    }
+    return out;
   }
 
   /** The current token; equal tokens mean no write committed in between. */
@@ -85,12 +201,23 @@ export class RegistryChanges {
         }
         // The registry uses the callback form only: it resolves once the transaction committed.
         return (...args: unknown[]) => {
+          const callback = args[0];
+          if (typeof callback !== 'function') {
+            return (target.transaction as (...a: unknown[]) => unknown)(
+              ...args,
+            );
+          }
+          const context = { scopes: new Set<string>(), declared: false };
           const started = (
             target.transaction as (...a: unknown[]) => Promise<unknown>
-          )(...args);
-          if (typeof args[0] !== 'function') return started;
+          )(
+            (tx: unknown) => declared.run(context, () => callback(tx)),
+            ...args.slice(1),
+          );
           return started.then(async result => {
-            await this.changed();
+            await this.changed(
+              context.declared ? context.scopes : [ALL_SCOPES],
+            );
             return result;
           });
         };

@@ -25,7 +25,8 @@ jest.setTimeout(180_000);
 
 const state = readClusterState();
 const kube = new Kube(state);
-const ns = `kubeai-replicas-${randomBytes(3).toString('hex')}`;
+const suffix = randomBytes(3).toString('hex');
+const ns = `kubeai-replicas-${suffix}`;
 const jobsPath = `/apis/batch/v1/namespaces/${ns}/jobs`;
 const JOBS = 150;
 const databases = TestDatabases.create({ ids: [POSTGRES_ID] });
@@ -51,6 +52,12 @@ function startReplica(knex: Knex): Promise<Replica> {
         LOG_LEVEL: 'info',
         KUBEAI_REPLICA: JSON.stringify({
           client: 'pg',
+          entities: ['a', 'b'].map(name => ({
+            apiVersion: 'kubeai.io/v1alpha1',
+            kind: 'Model',
+            metadata: { name: `${name}-${suffix}`, namespace: 'default' },
+            spec: {},
+          })),
           // knex keeps the password out of JSON (non-enumerable): name it
           connection: {
             ...knex.client.config.connection,
@@ -199,6 +206,56 @@ it('one replica leads; killed mid-stream, the other leads within 15 s and the re
   expect(
     runsViaB.items?.filter((r: any) => r.namespace === ns) ?? runsViaB,
   ).toHaveLength(JOBS);
+
+  // Both replicas answer the same lineage with the same ETag (versions of its scopes from the
+  // shared database), and a write through one touching model A leaves model B's answer valid on both.
+  const lineage = (r: Replica, model: string, etag?: string) =>
+    fetch(`${r.base}/lineage?entityRef=model:default/${model}-${suffix}`, {
+      // fetch adds `Cache-Control: no-cache` to a conditional request unless told otherwise,
+      // and a server must not answer no-cache with 304
+      headers: etag
+        ? { 'If-None-Match': etag, 'Cache-Control': 'max-age=0' }
+        : {},
+    });
+  for (const [replica, model] of [
+    [a, 'a'],
+    [b, 'b'],
+  ] as const) {
+    const res = await fetch(
+      `${replica.base}/models/default/${model}-${suffix}/versions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          artifact: { uri: `s3://m/${model}-${suffix}/1`, format: 'onnx' },
+        }),
+      },
+    );
+    expect(res.status).toBe(201);
+  }
+  const tagOf = async (r: Replica, model: string) => {
+    const res = await lineage(r, model);
+    expect(res.status).toBe(200);
+    return res.headers.get('etag')!;
+  };
+  const tagB = await tagOf(a, 'b');
+  expect(tagB).toMatch(/^W\/"lineage-/);
+  expect(await tagOf(b, 'b')).toBe(tagB);
+  const tagA = await tagOf(b, 'a');
+  expect(await tagOf(a, 'a')).toBe(tagA);
+  // model A's second version, through replica B
+  await fetch(`${b.base}/models/default/a-${suffix}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      artifact: { uri: `s3://m/a-${suffix}/2`, format: 'onnx' },
+    }),
+  });
+  for (const r of [a, b]) {
+    expect((await lineage(r, 'b', tagB)).status).toBe(304);
+    expect((await lineage(r, 'a', tagA)).status).toBe(200);
+  }
+  expect(await tagOf(a, 'a')).toBe(await tagOf(b, 'a'));
 
   // a stream of status changes, 10 per second; the leader dies after 20, the rest before, during and after the takeover
   const stamps = new Map<string, string>();

@@ -1,47 +1,102 @@
-import { LineageCache, lineageEtag } from './lineageCache';
+import { LineageCache, lineageEtag, lineageScopes } from './lineageCache';
+
+const valid = (token = 't') => ({ token, scopes: ['*'], localWrites: 0 });
 
 describe('LineageCache', () => {
-  it('answers for the token the answer was computed under', () => {
+  it('holds an answer with what it was computed under, until dropped', () => {
     const cache = new LineageCache(1024 * 1024);
-    const answer = cache.set('a', '1', { nodes: [{ id: 'x' }] });
+    const answer = cache.set('a', valid('1'), { nodes: [{ id: 'x' }] });
     expect(answer.body.toString()).toBe('{"nodes":[{"id":"x"}]}');
-    expect(cache.get('a', '1')?.body).toEqual(answer.body);
-    // another token: a write happened since, the answer is gone
-    expect(cache.get('a', '2')).toBeUndefined();
-    expect(cache.get('a', '1')).toBeUndefined();
+    expect(cache.peek('a')?.body).toEqual(answer.body);
+    expect(cache.peek('a')?.validity.token).toBe('1');
+    cache.drop('a');
+    expect(cache.peek('a')).toBeUndefined();
     expect(cache.bytes).toBe(0);
+  });
+
+  it('keeps nothing for an answer computed while its scopes changed (no validity)', () => {
+    const cache = new LineageCache(1024 * 1024);
+    cache.set('a', valid(), { n: 1 });
+    const answer = cache.set('a', undefined, { n: 2 });
+    expect(answer.body.toString()).toBe('{"n":2}');
+    expect(cache.peek('a')).toBeUndefined();
   });
 
   it('drops the least recently used answers beyond its size', () => {
     const cache = new LineageCache(400);
     const value = (n: number) => ({ pad: 'x'.repeat(n) });
-    cache.set('a', 't', value(80)); // 90 bytes each
-    cache.set('b', 't', value(80));
-    cache.set('c', 't', value(80));
-    cache.set('d', 't', value(80));
-    expect(cache.get('a', 't')).toBeDefined(); // a is now the most recent
-    cache.set('e', 't', value(80));
-    expect(cache.get('b', 't')).toBeUndefined();
-    expect(['a', 'c', 'd', 'e'].every(k => cache.get(k, 't'))).toBe(true);
+    cache.set('a', valid(), value(80)); // 90 bytes each
+    cache.set('b', valid(), value(80));
+    cache.set('c', valid(), value(80));
+    cache.set('d', valid(), value(80));
+    expect(cache.peek('a')).toBeDefined(); // a is now the most recent
+    cache.set('e', valid(), value(80));
+    expect(cache.peek('b')).toBeUndefined();
+    expect(['a', 'c', 'd', 'e'].every(k => cache.peek(k))).toBe(true);
     expect(cache.bytes).toBeLessThanOrEqual(400);
     expect(cache.size).toBe(4);
   });
 
   it('does not keep an answer larger than a quarter of its size', () => {
     const cache = new LineageCache(400);
-    const answer = cache.set('big', 't', { pad: 'x'.repeat(200) });
+    const answer = cache.set('big', valid(), { pad: 'x'.repeat(200) });
     expect(answer.body.length).toBeGreaterThan(100);
-    expect(cache.get('big', 't')).toBeUndefined();
+    expect(cache.peek('big')).toBeUndefined();
     expect(cache.size).toBe(0);
   });
 });
 
+describe('lineageScopes', () => {
+  it('are the entities, runs, task summaries and served artifacts of the nodes, and *', () => {
+    expect(
+      lineageScopes({
+        nodes: [
+          {
+            id: 'model:default/Clf',
+            type: 'model',
+            entityRef: 'model:default/Clf',
+            label: 'clf',
+          },
+          {
+            id: 'model:default/clf@3',
+            type: 'modelVersion',
+            entityRef: 'model:default/clf',
+            version: '3',
+            label: 'clf v3',
+          },
+          { id: 'run:r1', type: 'run', runId: 'r1', label: 'train' },
+          { id: 'run:p1/executions', type: 'run', label: '20 executions' },
+          {
+            id: 'inferenceservice:default/svc',
+            type: 'service',
+            entityRef: 'inferenceservice:default/svc',
+            label: 'svc',
+            observed: {
+              storageUri: 's3://m/clf/3/',
+              traffic: [{ storageUri: 's3://m/clf/2', percent: 10 }],
+            },
+          },
+        ],
+        edges: [],
+      } as any),
+    ).toEqual([
+      '*',
+      'artifact:s3://m/clf/2',
+      'artifact:s3://m/clf/3',
+      'inferenceservice:default/svc',
+      'model:default/clf',
+      'run:p1',
+      'run:r1',
+    ]);
+  });
+});
+
 describe('lineageEtag', () => {
-  it('is a weak tag of the query and the change token', () => {
-    const tag = lineageEtag('["model"]', 'n:1');
+  it('is a weak tag of the query and the versions of its scopes', () => {
+    const tag = lineageEtag('["model"]', '*=1');
     expect(tag).toMatch(/^W\/"lineage-[A-Za-z0-9_-]{27}"$/);
-    expect(lineageEtag('["model"]', 'n:1')).toBe(tag);
-    expect(lineageEtag('["model"]', 'n:2')).not.toBe(tag);
-    expect(lineageEtag('["dataset"]', 'n:1')).not.toBe(tag);
+    expect(lineageEtag('["model"]', '*=1')).toBe(tag);
+    expect(lineageEtag('["model"]', '*=2')).not.toBe(tag);
+    expect(lineageEtag('["dataset"]', '*=1')).not.toBe(tag);
   });
 });

@@ -330,6 +330,65 @@ describe.each(databases.eachSupportedId())(
           ),
         ).toMatchObject({ status: 'Ready', observed: { phase: 'Ready' } });
       });
+
+      it("keeps model B's answer valid across writes that touch only model A", async () => {
+        const OTHER = '/api/kubeai/lineage?entityRef=model:default/det';
+        await request(app.server)
+          .post('/api/kubeai/models/default/det/versions')
+          .send({ artifact: { uri: 's3://models/det/1', format: 'onnx' } })
+          .expect(201);
+        const b = await request(app.server).get(OTHER).expect(200);
+        // writes of model A: a version, a run of it and its phase, a dataset version it reads
+        const version = await request(app.server)
+          .post(`${MODEL}/versions`)
+          .send({ artifact: { uri: 's3://models/clf/9', format: 'onnx' } })
+          .expect(201);
+        const run = await request(app.server)
+          .post('/api/kubeai/runs')
+          .send({
+            kind: 'training',
+            cluster: 'c',
+            namespace: 'ns',
+            name: 'train-clf',
+            modelRef: 'model:default/clf',
+          })
+          .expect(201);
+        await request(app.server)
+          .patch(`/api/kubeai/runs/${run.body.id}`)
+          .send({ phase: 'Running' })
+          .expect(200);
+        // B's answer: still the same, answered 304 to its tag
+        await request(app.server)
+          .get(OTHER)
+          .set('If-None-Match', b.headers.etag)
+          .expect(304);
+        // A's answer has the new version; the run's own answer its phase
+        const a = await request(app.server).get(LINEAGE).expect(200);
+        expect(a.body.nodes.map((n: { id: string }) => n.id)).toContain(
+          `model:default/clf@${version.body.version}`,
+        );
+        const ofRun = await request(app.server)
+          .get(`/api/kubeai/lineage?runId=${run.body.id}`)
+          .expect(200);
+        expect(
+          ofRun.body.nodes.find(
+            (n: { id: string }) => n.id === `run:${run.body.id}`,
+          ),
+        ).toMatchObject({ status: 'Running' });
+        // a write that does not say what it changes (a statement outside the registry's
+        // transactions) changes every answer
+        await app
+          .knex('kubeai_model_versions')
+          .where({ model_ref: 'model:default/clf', version: 1 })
+          .update({ description: 'touched by hand' });
+        await new Promise(resolve => setTimeout(resolve, 50));
+        const after = await request(app.server)
+          .get(OTHER)
+          .set('If-None-Match', b.headers.etag)
+          .expect(200);
+        expect(after.headers.etag).not.toBe(b.headers.etag);
+        expect(after.body).toEqual(b.body);
+      });
     });
   },
 );

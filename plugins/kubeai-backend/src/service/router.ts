@@ -38,7 +38,13 @@ import { registerAuditRoutes } from './audit/auditRoutes';
 import { AuditTrail } from './audit/AuditTrail';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { registerImpactRoutes } from './impactRoutes';
-import { CachedAnswer, LineageCache, lineageEtag } from './lineageCache';
+import {
+  CachedAnswer,
+  LineageCache,
+  lineageEtag,
+  stillValid,
+  validityOf,
+} from './lineageCache';
 import {
   ObservedRoutesOptions,
   registerObservedRoutes,
@@ -556,31 +562,38 @@ export async function createRouter(
       );
     }
     const start = lineageStart(entityRef, runId, version);
-    // the token first: a write committing during the walk makes this answer stale at once
-    const token = await store.changeToken();
     const key = JSON.stringify([start, direction, depth]);
-    // Registry answers only: a lone catalog node or an error depends on more than the token.
-    const etag = lineageEtag(key, token);
-    const cached = lineageCache?.get(key, token);
-    if (cached) {
-      res.setHeader('ETag', etag);
-      if (req.fresh) {
-        // the client has this answer (If-None-Match): nothing to send
-        res.status(304).end();
-      } else {
-        sendAnswer(res, cached);
+    const changes = store.changes;
+    // An answer held for this key, if no scope of it changed (database/changes.ts): the same
+    // versions on every replica, so the same ETag.
+    const held = lineageCache?.peek(key);
+    if (held) {
+      if (await stillValid(changes, held.validity)) {
+        res.setHeader('ETag', lineageEtag(key, held.validity.token));
+        if (req.fresh) {
+          // the client has this answer (If-None-Match): nothing to send
+          res.status(304).end();
+        } else {
+          sendAnswer(res, held);
+        }
+        return;
       }
-      return;
+      lineageCache!.drop(key);
     }
+    // before the walk: a write committing during it makes the answer unfit to keep
+    const localWrites = changes.localWrites;
+    const horizon = await changes.horizon();
     const graph = await store.lineageWithObserved(start, { direction, depth });
     if (graph) {
+      // Registry answers only: a lone catalog node or an error depends on more than the registry.
+      const validity = await validityOf(changes, graph, horizon, localWrites);
       // express answers 304 itself when If-None-Match matches
-      res.setHeader('ETag', etag);
+      if (validity) res.setHeader('ETag', lineageEtag(key, validity.token));
       if (!lineageCache || options.validateResponses) {
-        lineageCache?.set(key, token, graph);
+        lineageCache?.set(key, validity, graph);
         res.json(graph);
       } else {
-        sendAnswer(res, lineageCache.set(key, token, graph));
+        sendAnswer(res, lineageCache.set(key, validity, graph));
       }
       return;
     }

@@ -16,6 +16,7 @@ import {
   nowIso,
   toJson,
 } from '../util';
+import { ALL_SCOPES, touchScopes } from '../changes';
 import type { DeploymentObserved } from '../drift';
 import { applyRuns, type Work } from './applyRuns';
 import {
@@ -61,11 +62,19 @@ async function applyInTransaction(
     runsUpdated: 0,
     deploymentsUpdated: 0,
   };
+  // declared below per object; a batch of unchanged objects changes no answer
+  touchScopes();
   const batch = latestPerObject(input);
   const existing = await loadStoredObjects(tx, batch);
   const work = newObservations(batch, existing, stats);
   if (work.length === 0) return stats;
   const runIds = await applyRuns(tx, work, now, stats);
+  // What the batch changes for lineage answers (database/changes.ts): applyRuns declared what its
+  // runs change; every other object (services, datasets, volumes, schedules) may change any answer.
+  for (const { obs } of work) {
+    const runId = runIds.get(obs);
+    touchScopes(runId ? `run:${runId}` : ALL_SCOPES);
+  }
   const serviceRefs = await applyDeployments(tx, work, now, stats);
   await writeObjects(tx, work, { runIds, serviceRefs }, now, stats);
   return stats;

@@ -9,6 +9,7 @@
  */
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import { touchScopes } from '../changes';
 import { chunks, fromJson, groupBy, toJson } from '../util';
 import { insertDerivedInputs } from './runInputs';
 import type { KindSpec } from './kinds';
@@ -219,7 +220,17 @@ export async function applyRuns(
         if (run.parent_run_id) count(children, run.parent_run_id, -1);
         if (fields.parent_run_id) count(children, fields.parent_run_id, 1);
       }
-      if (await updateRun(tx, run, fields, obs, now)) stats.runsUpdated++;
+      if (await updateRun(tx, run, fields, obs, now)) {
+        stats.runsUpdated++;
+        // what lineage answers show of it: its node, its task's executions summary, and a model
+        // it is now linked to (database/changes.ts)
+        touchScopes(
+          `run:${run.id}`,
+          run.parent_run_id && `run:${run.parent_run_id}`,
+          fields.parent_run_id && `run:${fields.parent_run_id}`,
+          run.model_ref === null ? obs.modelRef : undefined,
+        );
+      }
       continue;
     }
     if (spec.role === 'schedule' || obs.deleted) {
@@ -238,6 +249,11 @@ export async function applyRuns(
     runIds.set(obs, id);
     const fields = runFields(spec, obs, undefined, scheduleRun, now);
     if (fields.parent_run_id) count(children, fields.parent_run_id, 1);
+    touchScopes(
+      `run:${id}`,
+      obs.modelRef,
+      fields.parent_run_id && `run:${fields.parent_run_id}`,
+    );
     created.push({ runId: id, obs });
     inserts.push({
       id,

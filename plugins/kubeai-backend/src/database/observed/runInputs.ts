@@ -15,6 +15,7 @@
  * Several versions at one location: the newest registered when the run's object was created (else
  * the first registered). Everything is read with a few queries per batch, whatever its size.
  */
+import { touchScopes } from '../changes';
 import { Knex } from 'knex';
 import { chunks, groupBy } from '../util';
 import { bareUri, uriVariants } from './common';
@@ -236,5 +237,7 @@ export async function insertDerivedInputs(
   for (const chunk of chunks(rows, 500)) {
     await tx('kubeai_run_inputs').insert(chunk);
   }
+  // a new edge dataset → run: the dataset's lineage answers change (database/changes.ts)
+  touchScopes(...new Set(rows.map(r => r.dataset_ref)));
   return rows.length;
 }
