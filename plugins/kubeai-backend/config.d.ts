@@ -14,8 +14,9 @@ export interface Config {
        */
       validateResponses?: boolean;
       /**
-       * Memory for serialized `GET /lineage` answers, in MiB: an answer is reused until the next
-       * registry write (of any replica). 0 turns the cache off. Default 64.
+       * Memory for serialized `GET /lineage` answers, in MiB: an answer is reused until a registry
+       * write (of any replica) changes one of its scopes (its entities, runs, served artifacts).
+       * 0 turns the cache off. Default 64.
        */
       lineageCacheMegabytes?: number;
     };
