@@ -4,43 +4,72 @@
  * times each GET until the last byte of the body arrived, over one keep-alive connection, with
  * node:http (Node's fetch adds its own stream and decoding work, about a millisecond per MB).
  *
- *   node bench/lineage/client.mjs <url> <iterations> <warmup>
+ *   node bench/lineage/client.mjs <url> <iterations> <warmup> [<patch url>]
  *
- * Prints the samples (ms) and the last body's length as JSON.
+ * With a patch URL, every GET follows a PATCH there (untimed; a registry write of the start's
+ * model, so the cached answer is invalid and the GET computes it again).
+ * Prints the samples (ms), the last body's length and the number of distinct ETags as JSON.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-const [url, iterations, warmup] = process.argv.slice(2);
+const [url, iterations, warmup, patchUrl] = process.argv.slice(2);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function get(target) {
+function request(target, method = 'GET', body = undefined) {
   return new Promise((resolve, reject) => {
-    const request = http.get(target, { agent }, response => {
-      const chunks = [];
-      response.on('data', chunk => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        if (response.statusCode !== 200) {
-          reject(new Error(`GET ${target}: ${response.statusCode} ${body}`));
-        } else {
-          resolve(body);
-        }
-      });
-      response.on('error', reject);
-    });
-    request.on('error', reject);
+    const req = http.request(
+      target,
+      {
+        agent,
+        method,
+        headers: body
+          ? {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            }
+          : {},
+      },
+      response => {
+        const chunks = [];
+        response.on('data', chunk => chunks.push(chunk));
+        response.on('end', () => {
+          const data = Buffer.concat(chunks);
+          if (response.statusCode !== 200) {
+            reject(
+              new Error(`${method} ${target}: ${response.statusCode} ${data}`),
+            );
+          } else {
+            resolve({ body: data, etag: response.headers.etag });
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
 const samples = [];
+const etags = new Set();
 let length = 0;
 for (let i = 0; i < Number(warmup) + Number(iterations); i++) {
+  if (patchUrl) {
+    await request(
+      patchUrl,
+      'PATCH',
+      JSON.stringify({ description: `bench write ${process.pid}-${i}` }),
+    );
+  }
   const start = performance.now();
-  const body = await get(url);
+  const { body, etag } = await request(url);
   const ms = performance.now() - start;
-  if (i >= Number(warmup)) samples.push(ms);
+  if (i >= Number(warmup)) {
+    samples.push(ms);
+    etags.add(etag);
+  }
   length = body.length;
 }
 agent.destroy();
-console.log(JSON.stringify({ samples, length }));
+console.log(JSON.stringify({ samples, length, etags: etags.size }));

@@ -1,13 +1,19 @@
 /*
  * Lineage benchmark: p50 / p95 of GET /api/kubeai/lineage for the hot model of a synthetic registry
- * (see seed.ts), over HTTP against the real plugin (startTestBackend, SQLite file) — computed (a
- * registry write before every request, so no answer can be reused) and reused (no write in
- * between) — and, in the same run, on the same database, the node-per-query walk of nodeWalk.ts.
+ * (see seed.ts), over HTTP against the real plugin (startTestBackend, on a SQLite file or a fresh
+ * PostgreSQL database) — computed (a registry write of the hot model before every request, so its
+ * cached answer is invalid; the ETag must differ every time) and reused (no write in between) —
+ * and, in the same run, on the same database, the node-per-query walk of nodeWalk.ts.
  * All must return the same graph; the script checks that before it measures.
  *
- *   node --require @backstage/cli/config/nodeTransform.cjs bench/lineage/run.ts [--iterations 200] [--rounds 3]
+ *   node --require @backstage/cli/config/nodeTransform.cjs bench/lineage/run.ts \
+ *     [--iterations 200] [--rounds 3] [--versions 100000] [--postgres]
  *
- * Prints a Markdown report and writes it into docs/benchmarks.md (section "Lineage").
+ * --postgres: after `eval "$(bash scripts/postgres.sh start)"` (POSTGRES_HOST / PORT / USER /
+ * PASSWORD); the run creates a database of its own and drops it at the end.
+ *
+ * Prints a Markdown report and writes it into docs/benchmarks.md (section "Lineage", subsection
+ * of this database and scale).
  */
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -31,7 +37,13 @@ const ITERATIONS =
 const argRounds = process.argv.indexOf('--rounds');
 /** HTTP measurements are repeated in this many client processes and their samples pooled. */
 const ROUNDS = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 3;
-const BASELINE_ITERATIONS = Math.max(10, Math.round(ITERATIONS / 10));
+const argVersions = process.argv.indexOf('--versions');
+/** Model versions in the synthetic registry (seed.ts). */
+const VERSIONS =
+  argVersions > 0 ? Number(process.argv[argVersions + 1]) : 100_000;
+const POSTGRES = process.argv.includes('--postgres');
+const BASELINE_ITERATIONS = Math.max(5, Math.round(ITERATIONS / 20));
+const BASELINE_WARMUP = 2;
 const WARMUP = 10;
 const execFileAsync = promisify(execFile);
 
@@ -54,8 +66,12 @@ function stats(samples: number[]): Stats {
   };
 }
 
-async function measure(n: number, fn: () => Promise<unknown>): Promise<Stats> {
-  for (let i = 0; i < WARMUP; i++) await fn();
+async function measure(
+  n: number,
+  fn: () => Promise<unknown>,
+  warmup = WARMUP,
+): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
@@ -80,47 +96,112 @@ function countQueries(knex: Knex) {
 
 const canonical = (g: LineageGraph) => JSON.stringify(g);
 
-async function main() {
-  const loadAtStart = os.loadavg()[0].toFixed(1);
-  const dir = mkdtempSync(join(os.tmpdir(), 'kubeai-bench-'));
-  const filename = join(dir, 'registry.sqlite');
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename },
-    useNullAsDefault: true,
+/** The benchmark's database: a SQLite file, or a PostgreSQL database created for this run. */
+async function openDatabase(): Promise<{
+  knex: Knex;
+  label: string;
+  close: () => Promise<void>;
+}> {
+  if (!POSTGRES) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'kubeai-bench-'));
+    const filename = join(dir, 'registry.sqlite');
+    console.error(`database: ${filename}`);
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+    });
+    return {
+      knex,
+      label: 'SQLite (better-sqlite3, file database)',
+      close: async () => {
+        await knex.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const env = process.env;
+  if (!env.POSTGRES_HOST) {
+    throw new Error(
+      '--postgres: run `eval "$(bash scripts/postgres.sh start)"` first (POSTGRES_HOST / PORT / USER / PASSWORD)',
+    );
+  }
+  const connection = {
+    host: env.POSTGRES_HOST,
+    port: Number(env.POSTGRES_PORT ?? 5432),
+    user: env.POSTGRES_USER,
+    password: env.POSTGRES_PASSWORD,
+  };
+  const database = `kubeai_bench_lineage_${process.pid}_${Date.now()}`;
+  const admin = knexFactory({
+    client: 'pg',
+    connection: { ...connection, database: 'postgres' },
   });
+  await admin.raw(`create database ${database}`);
+  console.error(`database: PostgreSQL ${database}`);
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { ...connection, database },
+    pool: { min: 0, max: 10 },
+  });
+  const version = (await knex.raw('show server_version')).rows[0]
+    .server_version;
+  return {
+    knex,
+    label: `PostgreSQL ${version.split(' ')[0]} (local, same machine)`,
+    close: async () => {
+      await knex.destroy();
+      await admin.raw(`drop database if exists ${database}`);
+      await admin.destroy();
+    },
+  };
+}
+
+async function main() {
+  const loadAtStart = os
+    .loadavg()
+    .map(x => x.toFixed(1))
+    .join(' / ');
+  const { knex, label: databaseLabel, close } = await openDatabase();
   try {
-    console.error(`seeding ${filename} …`);
+    console.error(`seeding ${VERSIONS.toLocaleString('en-US')} versions …`);
     const seedStart = performance.now();
     const store = await RegistryStore.create({
       database: { getClient: async () => knex },
     });
-    const counts = await seedRegistry(knex);
+    const counts = await seedRegistry(knex, {
+      versions: VERSIONS,
+      log: message =>
+        console.error(
+          `  ${((performance.now() - seedStart) / 1000).toFixed(
+            0,
+          )} s: ${message}`,
+        ),
+    });
     await knex.raw('analyze');
     const seedSeconds = (performance.now() - seedStart) / 1000;
     console.error(`seeded in ${seedSeconds.toFixed(1)} s`, counts);
+    const loadAtMeasureStart = os
+      .loadavg()
+      .map(x => x.toFixed(1))
+      .join(' / ');
 
-    /** The plugin over HTTP, with the lineage cache of `megabytes` (0: every answer computed). */
-    const startBackend = async (megabytes: number) => {
-      const backend = await startTestBackend({
-        features: [
-          kubeaiPlugin,
-          mockServices.database.factory({ knex }),
-          catalogServiceMock.factory({ entities: [] }),
-          mockServices.rootConfig.factory({
-            data: {
-              kubeai: { registry: { lineageCacheMegabytes: megabytes } },
-            },
-          }),
-        ],
-      });
-      const address = backend.server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      return { backend, base: `http://localhost:${port}/api/kubeai/lineage` };
-    };
-    const caching = await startBackend(64);
-    const computing = await startBackend(0);
-    const base = caching.base;
+    /** The plugin over HTTP, with the default lineage cache. */
+    const backend = await startTestBackend({
+      features: [
+        kubeaiPlugin,
+        mockServices.database.factory({ knex }),
+        catalogServiceMock.factory({ entities: [] }),
+      ],
+    });
+    const address = backend.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const api = `http://localhost:${port}/api/kubeai`;
+    const base = `${api}/lineage`;
+    /** A write of the hot model (its newest version's description): what "computed" follows. */
+    const hotWrite = `${api}/models/default/${
+      HOT_MODEL.split('/')[1]
+    }/versions/${counts.hotVersions}`;
     const queries = countQueries(knex);
     /**
      * GET timings from client processes of their own (bench/lineage/client.mjs), `ROUNDS` of them
@@ -129,6 +210,7 @@ async function main() {
      */
     const measureHttp = async (
       url: string,
+      writeBefore?: string,
     ): Promise<Stats & { roundP50s: number[] }> => {
       const pooled: number[] = [];
       const roundP50s: number[] = [];
@@ -138,11 +220,20 @@ async function main() {
           url,
           String(ITERATIONS),
           String(WARMUP),
+          ...(writeBefore ? [writeBefore] : []),
         ];
         const { stdout } = await execFileAsync(process.execPath, args, {
           maxBuffer: 16 * 1024 * 1024,
         });
-        const samples: number[] = JSON.parse(stdout).samples;
+        const out: { samples: number[]; etags: number } = JSON.parse(stdout);
+        // computed: a new ETag for every answer (else a cached one was reused); reused: one ETag
+        const expected = writeBefore ? out.samples.length : 1;
+        if (out.etags !== expected) {
+          throw new Error(
+            `${url}: ${out.etags} distinct ETags in ${out.samples.length} answers, expected ${expected}`,
+          );
+        }
+        const samples = out.samples;
         roundP50s.push(stats(samples).p50);
         pooled.push(...samples);
       }
@@ -213,8 +304,14 @@ async function main() {
         throw new Error(`${scenario.name}: HTTP returned a different graph`);
       }
       console.error(`measuring: ${scenario.name} …`);
-      const computed = await measureHttp(`${computing.base}?${scenario.query}`);
-      const reused = await measureHttp(`${caching.base}?${scenario.query}`);
+      const url = `${base}?${scenario.query}`;
+      // the forecast model's answer does not show the hot model: a write of the forecast model
+      const write =
+        scenario.start.ref === HOT_MODEL
+          ? hotWrite
+          : `${api}/models/default/forecast/versions/1`;
+      const computed = await measureHttp(url, write);
+      const reused = await measureHttp(url);
       if ((await get(`${base}?${scenario.query}`)) !== http) {
         throw new Error(`${scenario.name}: the answer changed while measuring`);
       }
@@ -231,8 +328,11 @@ async function main() {
       );
       const baselineWalker = new NodeWalk(knex);
       const baseline = withBaseline
-        ? await measure(BASELINE_ITERATIONS, () =>
-            baselineWalker.lineage(HOT_MODEL, scenario.version, 'both', 3),
+        ? await measure(
+            BASELINE_ITERATIONS,
+            () =>
+              baselineWalker.lineage(HOT_MODEL, scenario.version, 'both', 3),
+            BASELINE_WARMUP,
           )
         : undefined;
       const gzipStart = performance.now();
@@ -254,13 +354,16 @@ async function main() {
         baseline,
       });
     }
-    await caching.backend.stop();
-    await computing.backend.stop();
+    await backend.stop();
 
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+    const dbName = POSTGRES ? 'PostgreSQL' : 'SQLite';
+    const heading = `### ${dbName}, ${counts.modelVersions.toLocaleString(
+      'en-US',
+    )} model versions`;
     const lines = [
-      '## Lineage',
+      heading,
       '',
       `Measured ${new Date()
         .toISOString()
@@ -268,9 +371,10 @@ async function main() {
         os.cpus()[0]?.model?.trim() ?? 'CPU'
       }, Node ${
         process.version
-      }, SQLite (better-sqlite3, file database); load average at the start ${loadAtStart}, at the end ${os
-        .loadavg()[0]
-        .toFixed(1)} (other work shared the machine).`,
+      }, ${databaseLabel}; load average (1 / 5 / 15 min) at the start ${loadAtStart}, when the measurements started ${loadAtMeasureStart}, at the end ${os
+        .loadavg()
+        .map(x => x.toFixed(1))
+        .join(' / ')} (other work shared the machine).`,
       '',
       `Synthetic registry: ${counts.models.toLocaleString(
         'en-US',
@@ -284,19 +388,17 @@ async function main() {
         'en-US',
       )} dataset versions, ${counts.services.toLocaleString(
         'en-US',
-      )} inference services. The hot model \`${HOT_MODEL}\` has ${counts.hotVersions.toLocaleString(
+      )} inference services. ${
+        counts.hotModels
+      } hot models have ${counts.hotVersions.toLocaleString(
         'en-US',
       )} versions (each from a run), ${counts.hotRuns.toLocaleString(
         'en-US',
       )} runs and ${
         counts.hotServices
-      } services. Seeded in ${seedSeconds.toFixed(1)} s.`,
-      '',
-      '- **GET /lineage over HTTP**: the plugin in `startTestBackend` (auth, OpenAPI validation, JSON), timed until the last byte of the body arrived, by a client process of its own on the same machine (`client.mjs`: node:http, one keep-alive connection, like wrk or autocannon); no compression (a production backend gzips when the client asks: gzip time listed separately).',
-      '  - **computed**: a backend with `kubeai.registry.lineageCacheMegabytes: 0` — the set-based walk, the observed state and the JSON, for every request (as after every registry write).',
-      "  - **reused**: a backend with the default cache, no write between requests: the answer serialized under the registry's current change token is sent again (`src/service/lineageCache.ts`; any committed registry write, of any replica, changes the token).",
-      '- **set-based, in-process**: `RegistryStore.lineageWithObserved()` — a few `… IN (…)` queries per BFS level, plus the observed state — without HTTP and JSON.',
-      '- **node-per-query walk (baseline)**: `bench/lineage/nodeWalk.ts` — one query per node of the answer (its details and neighbours, as the catalog graph fetches one entity per node), in-process without HTTP, so the baseline is favoured. It returns the identical graph (checked).',
+      } services each; the one measured is \`${HOT_MODEL}\`. Seeded in ${seedSeconds.toFixed(
+        1,
+      )} s.`,
       '',
       '| start | nodes / edges | body (gzip) | HTTP computed p50 / p95 | HTTP reused p50 / p95 | set-based in-process p50 / p95 | node-per-query p50 / p95 | queries set / walk | walk ÷ computed (p50) | walk ÷ in-process (p50) |',
       '|---|---|---|---|---|---|---|---|---|---|',
@@ -334,7 +436,7 @@ async function main() {
     const forecast = results[2];
     const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
     lines.push(
-      `Targets for the hot model (all versions): p50 ≤ 20 ms on SQLite — **${verdict(
+      `Targets for the hot model (all versions): p50 ≤ 20 ms on ${dbName} — **${verdict(
         hot.computed.p50 <= 20,
       )} when computed** (${ms(hot.computed.p50)}), **${verdict(
         hot.reused.p50 <= 20,
@@ -390,11 +492,23 @@ async function main() {
         'en-US',
       )} queries for the same graph. A single version's lineage is a small graph and answers in about a millisecond either way.`,
       '',
-      'Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/lineage/run.ts` (from the repository root; `--iterations N` changes the sample count, `--rounds N` the number of HTTP client rounds).',
-      '',
     );
     const report = lines.join('\n');
     console.log(report);
+    const intro = [
+      '## Lineage',
+      '',
+      'Measured by `bench/lineage/run.ts` (see `bench/lineage/README.md`), one subsection per database and scale; every ratio is between figures of the same run.',
+      '',
+      '- **GET /lineage over HTTP**: the plugin in `startTestBackend` (auth, OpenAPI validation, JSON), timed until the last byte of the body arrived, by a client process of its own on the same machine (`client.mjs`: node:http, one keep-alive connection, like wrk or autocannon); no compression (a production backend gzips when the client asks: gzip time listed separately).',
+      "  - **computed**: before every GET (untimed) a registry write of the start's model (PATCH of a version's description, which the answer does not show): the lineage cache is invalidated per scope (`src/database/changes.ts`), so the held answer is invalid and the set-based walk, the observed state, the answer's scope versions and the JSON are computed again — checked: every computed answer has an ETag of its own.",
+      "  - **reused**: the same backend, no write between requests: the answer held under its scopes' versions is sent again after they are checked (`src/service/lineageCache.ts`) — checked: one ETag.",
+      '- **set-based, in-process**: `RegistryStore.lineageWithObserved()` — a few `… IN (…)` queries per BFS level, plus the observed state — without HTTP and JSON.',
+      '- **node-per-query walk (baseline)**: `bench/lineage/nodeWalk.ts` — one query per node of the answer (its details and neighbours, as the catalog graph fetches one entity per node), in-process without HTTP, so the baseline is favoured. It returns the identical graph (checked).',
+      '',
+      'Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/lineage/run.ts` (from the repository root; `--versions N` the scale, `--postgres` a fresh PostgreSQL database after `eval "$(bash scripts/postgres.sh start)"`, `--iterations N` the sample count, `--rounds N` the number of HTTP client rounds).',
+      '',
+    ].join('\n');
 
     const docPath = resolve(__dirname, '../../docs/benchmarks.md');
     let doc = '';
@@ -403,15 +517,23 @@ async function main() {
     } catch {
       doc = '# Benchmarks\n\n';
     }
+    // the section: the intro, then the subsections of other runs (kept) and this one (replaced)
     const startIndex = doc.indexOf('## Lineage');
+    let before = `${doc.trimEnd()}\n\n`;
+    let after = '';
+    const kept: string[] = [];
     if (startIndex >= 0) {
+      before = doc.slice(0, startIndex);
       const rest = doc.slice(startIndex + 1);
       const next = rest.search(/\n## /);
-      doc =
-        doc.slice(0, startIndex) + report + (next >= 0 ? rest.slice(next) : '');
-    } else {
-      doc = `${doc.trimEnd()}\n\n${report}`;
+      const section = next >= 0 ? rest.slice(0, next) : rest;
+      after = next >= 0 ? rest.slice(next) : '';
+      for (const part of section.split(/\n(?=### )/).slice(1)) {
+        if (!part.startsWith(`${heading}\n`)) kept.push(part.trimEnd());
+      }
     }
+    const subsections = [...kept, report.trimEnd()].sort();
+    doc = `${before}${intro}\n${subsections.join('\n\n')}\n${after}`;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const prettier = require('prettier');
     writeFileSync(
@@ -423,8 +545,7 @@ async function main() {
     );
     console.error(`wrote ${docPath}`);
   } finally {
-    await knex.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 
