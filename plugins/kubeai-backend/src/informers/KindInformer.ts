@@ -33,6 +33,7 @@ import type { KindSyncStatus } from '@kubeai/plugin-kubeai-common';
 import type { KindSpec } from './kinds';
 import { observe, type ObserveOptions } from './observe';
 import type { ObservationWriter } from './ObservationWriter';
+import { Pause } from './pause';
 
 /** What one kind's informer is doing (the spec's KindSyncStatus state). */
 export type KindInformerState = KindSyncStatus['state'];
@@ -132,7 +133,7 @@ export class KindInformer {
   /** Consecutive discoveries that found the kind not served. */
   #notServed = 0;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   /** Watching from `resumeFrom` (until a 410 Gone makes it list). */
   #resuming = false;
 
@@ -166,7 +167,7 @@ export class KindInformer {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     this.#state = 'stopped';
   }
@@ -193,7 +194,8 @@ export class KindInformer {
    * ClusterHealth); no-op otherwise.
    */
   retryNow(): void {
-    if (this.#state === 'backoff' && this.#lastFailureRefused) this.#wake?.();
+    if (this.#state === 'backoff' && this.#lastFailureRefused)
+      this.#pause.wake();
   }
 
   /** Whether the kind is fully listed (or not served at all) — its observed state is complete. */
@@ -203,17 +205,6 @@ export class KindInformer {
 
   #label() {
     return `${this.#options.spec.kind} of cluster ${this.#options.cluster}`;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   #backoffMs(): number {
@@ -259,7 +250,7 @@ export class KindInformer {
             this.#message = `not served (CRD not installed?)`;
             this.#failures = 0;
             this.#notServed++;
-            await this.#sleep(this.#rediscoverMs());
+            await this.#pause.for(this.#rediscoverMs());
             continue;
           }
           this.#notServed = 0;
@@ -312,7 +303,7 @@ export class KindInformer {
         } else if (end.reason === 'closed') {
           this.#reconnects++;
           if (end.events === 0 && Date.now() - watchStart < 1000) {
-            await this.#sleep(1000); // a server that ends watches at once: do not spin
+            await this.#pause.for(1000); // a server that ends watches at once: do not spin
           }
         }
       } catch (error) {
@@ -349,7 +340,7 @@ export class KindInformer {
             this.#message
           }); retrying in ${delay} ms`,
         );
-        await this.#sleep(delay);
+        await this.#pause.for(delay);
       }
     }
     this.#state = 'stopped';

@@ -18,6 +18,7 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import type { ClusterGateway } from '../cluster/ClusterGateway';
 import type { KubeObject } from '../manifests/types';
+import { Pause } from './pause';
 
 export interface LeaderLeaseOptions {
   gateway: Pick<ClusterGateway, 'get' | 'putPortalObject' | 'delete'>;
@@ -74,7 +75,7 @@ export class LeaderLease {
   #leading = false;
   #stopped = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   /** The Lease as last read or written, and when this replica saw it change. */
   #observed: { lease: KubeObject; spec: LeaseSpec; at: number } | undefined;
   #lastRenewal = 0;
@@ -116,7 +117,7 @@ export class LeaderLease {
   /** Stops leading (deleting the Lease when held, so a stand-by takes over at once). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     if (this.#unelected) {
       this.#leading = false;
@@ -201,7 +202,7 @@ export class LeaderLease {
         }
       }
       if (!this.#stopped) {
-        await this.#sleep(
+        await this.#pause.for(
           Math.max(0, this.#o.retryPeriodMs - (Date.now() - started)),
         );
       }
@@ -287,16 +288,5 @@ export class LeaderLease {
       spec,
       at: changed ? Date.now() : this.#observed!.at,
     };
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }
