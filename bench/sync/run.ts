@@ -29,16 +29,29 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { kubeaiMetadata } from '../../plugins/kubeai-backend/src/manifests/labels';
 import {
   clusterConfig,
   Kube,
   readClusterState,
 } from '../../plugins/kubeai-backend/src/informers/__testUtils__/kube';
+import {
+  clusterCli,
+  formatMarkdown,
+  getJson,
+  log,
+  mapLimit,
+  mib,
+  ms,
+  now,
+  procStatus,
+  REPO,
+  sleep,
+  stats,
+  writeSyncSection,
+} from './common';
+import { runReplicas } from './replicas';
 
-const REPO = path.resolve(__dirname, '../..');
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -50,64 +63,6 @@ const POLL_EVERY_S = arg('poll-every', 5);
 const WRITE = !process.argv.includes('--no-write');
 const NS = 'bench';
 const jobsPath = `/apis/batch/v1/namespaces/${NS}/jobs`;
-const log = (message: string) =>
-  process.stderr.write(`sync bench: ${message}\n`);
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-const now = () => performance.now();
-
-interface Stats {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-  n: number;
-}
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[
-      Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-    ];
-  return {
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: sorted[sorted.length - 1],
-    mean: sorted.reduce((s, x) => s + x, 0) / sorted.length,
-    n: sorted.length,
-  };
-}
-const ms = (x: number) =>
-  x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
-const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
-
-async function mapLimit<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T, i: number) => Promise<void>,
-) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
-
-function procStatus(pid: number): { rss: number; hwm: number } {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string) =>
-      Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
-  } catch {
-    return { rss: 0, hwm: 0 };
-  }
-}
 
 function startBackend(
   config: unknown,
@@ -150,29 +105,15 @@ function startBackend(
   });
 }
 
-async function getJson(url: string): Promise<any> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await fetch(url);
-      return await res.json();
-    } catch (error) {
-      if (attempt >= 2) throw error;
-    }
-  }
-}
-
 async function main() {
   const loadAtStart = os.loadavg()[0].toFixed(1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-bench-sync-'));
   process.env.KUBEAI_CLUSTER_DIR = path.join(dir, 'cluster');
   process.env.KUBEAI_CRDS_DIR = path.join(dir, 'no-crds'); // absent: the small fallback CRDs
-  const cluster = await import(
-    pathToFileURL(path.join(REPO, 'scripts/cluster/cluster.mjs')).href
-  );
   let backend: ChildProcess | undefined;
   try {
     log(`starting a control plane in ${process.env.KUBEAI_CLUSTER_DIR}`);
-    await cluster.startCluster();
+    clusterCli('start');
     const state = readClusterState(process.env.KUBEAI_CLUSTER_DIR);
     const kube = new Kube(state);
     await kube.create('/api/v1/namespaces', {
@@ -492,31 +433,9 @@ async function main() {
       )} min; \`--jobs\`, \`--flips\`, \`--rate\`, \`--poll-every\` change the sizes, \`--no-write\` leaves this file alone). It starts and stops a control plane of its own in a temp directory.`,
       '',
     ].join('\n');
-    // the repository's Markdown style (prettier 2 formats synchronously)
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const prettier = require('prettier');
-    const report = prettier.format(raw, {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      ...require('@backstage/cli/config/prettier.json'),
-      parser: 'markdown',
-    }) as string;
+    const report = formatMarkdown(raw);
     process.stdout.write(`${report}\n`);
-    if (WRITE) {
-      const file = path.join(REPO, 'docs/benchmarks.md');
-      const current = fs.readFileSync(file, 'utf8');
-      const start = current.indexOf('\n## Sync\n');
-      let next: string;
-      if (start >= 0) {
-        const after = current.indexOf('\n## ', start + 1);
-        next = `${current.slice(0, start + 1)}${report}${
-          after >= 0 ? current.slice(after) : ''
-        }`;
-      } else {
-        next = `${current.replace(/\n*$/, '\n')}\n${report}`;
-      }
-      fs.writeFileSync(file, next);
-      log(`wrote the Sync section of ${file}`);
-    }
+    if (WRITE) writeSyncSection('main', report);
     kube.close();
   } finally {
     if (backend?.pid) {
@@ -532,14 +451,16 @@ async function main() {
         // gone
       }
     }
-    await cluster
-      .stopCluster()
-      .catch((e: unknown) => log(`stopping the control plane: ${e}`));
+    try {
+      clusterCli('stop');
+    } catch (e) {
+      log(`stopping the control plane: ${e}`);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().then(
+(arg('replicas', 1) > 1 ? runReplicas() : main()).then(
   () => process.exit(0),
   error => {
     process.stderr.write(`${error?.stack ?? error}\n`);
