@@ -165,7 +165,8 @@ export async function runReplicas() {
   const benchStart = now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-bench-sync2-'));
   process.env.KUBEAI_CLUSTER_DIR = path.join(dir, 'cluster');
-  process.env.KUBEAI_CRDS_DIR = path.join(dir, 'no-crds'); // absent: the small fallback CRDs
+  // no mirror: the verified CRD cache when there is one, else the small fallback CRDs
+  process.env.KUBEAI_CRDS_DIR = path.join(dir, 'no-crds');
   const server: Knex.PgConnectionConfig = {
     host: process.env.POSTGRES_HOST,
     port: Number(process.env.POSTGRES_PORT),

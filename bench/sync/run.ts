@@ -24,6 +24,9 @@
  *
  * Prints a Markdown report and writes it into docs/benchmarks.md (section "Sync") unless
  * `--no-write`.
+ *
+ * `--replicas 2`: two replicas on PostgreSQL with leader election and a failover instead
+ * (replicas.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -109,7 +112,8 @@ async function main() {
   const loadAtStart = os.loadavg()[0].toFixed(1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-bench-sync-'));
   process.env.KUBEAI_CLUSTER_DIR = path.join(dir, 'cluster');
-  process.env.KUBEAI_CRDS_DIR = path.join(dir, 'no-crds'); // absent: the small fallback CRDs
+  // no mirror: the verified CRD cache when there is one, else the small fallback CRDs
+  process.env.KUBEAI_CRDS_DIR = path.join(dir, 'no-crds');
   let backend: ChildProcess | undefined;
   try {
     log(`starting a control plane in ${process.env.KUBEAI_CLUSTER_DIR}`);
