@@ -13,13 +13,8 @@ import {
   type ServiceInfo,
 } from './lineageGraph';
 import { summarizeExecutions } from './lineageExecutions';
-import {
-  chunks,
-  fromJson,
-  selectColumns,
-  whereInValues,
-  wherePairs,
-} from './util';
+import { chunks, fromJson, selectColumns } from './util';
+import { whereInValues, wherePairs } from './lineageSql';
 
 export {
   GraphBuilder,

@@ -8,7 +8,8 @@
 import { Knex } from 'knex';
 import type { GraphBuilder } from './lineageGraph';
 import { runNodeId } from './lineageGraph';
-import { chunks, whereInValues } from './util';
+import { chunks } from './util';
+import { whereInValues } from './lineageSql';
 
 /** Id of the summary node of a periodic task's executions. */
 export const executionsNodeId = (parentRunId: string) =>

@@ -22,7 +22,8 @@ import {
   walkInto,
   type LineageOptions,
 } from '../lineage';
-import { chunks, fromJson, selectPrepared, whereInValues } from '../util';
+import { chunks, fromJson, selectPrepared } from '../util';
+import { whereInValues } from '../lineageSql';
 import { computeDrift, type DeploymentObserved } from '../drift';
 import { bareUri, uriVariants, type ClusterObjectRow } from './common';
 
