@@ -190,6 +190,33 @@ export interface Config {
        */
       ttlHours?: number;
     };
+    /** Pools and quotas (Kueue): how training tasks are routed to them. */
+    pools?: {
+      /**
+       * Set: a training task goes to its namespace's LocalQueue without a queue name; the queue,
+       * flavor and priority class a user gives are checked (422 naming an unknown one). Unset:
+       * the Kueue labels are set as typed and nothing is looked up.
+       */
+      routing?: {
+        /** Size rules, first match wins: the task's cpu (cores) and gpu (count) per pod. */
+        flavors?: Array<{
+          /** A ResourceFlavor name; used where the team's ClusterQueue has quota in it. */
+          flavor: string;
+          maxCpu?: number;
+          minGpu?: number;
+          maxGpu?: number;
+        }>;
+        /** The flavor of a task no rule fits; unset: Kueue picks among the team's flavors. */
+        defaultFlavor?: string;
+        /** WorkloadPriorityClasses by kind (left out when the cluster lacks them). */
+        priorityClasses?: {
+          /** Periodic tasks (CronJob). */
+          periodic?: string;
+          /** Every other task. */
+          default?: string;
+        };
+      };
+    };
     /** InferenceServices the informers find that the portal did not create. */
     discovery?: {
       /**

@@ -113,6 +113,21 @@ describe('the ownership policy', () => {
     });
   });
 
+  it('lets only platform admins change pools and quotas (kubeai.pool.update)', async () => {
+    const poolUpdate = createPermission({
+      name: 'kubeai.pool.update',
+      attributes: { action: 'update' },
+    });
+    const decide = async (...groups: string[]) =>
+      (await policy.handle({ permission: poolUpdate }, userOf(...groups))).result;
+    expect(await decide('group:default/ml-platform')).toBe(AuthorizeResult.ALLOW);
+    expect(await decide('group:default/cv-team')).toBe(AuthorizeResult.DENY);
+    expect(await decide()).toBe(AuthorizeResult.DENY);
+    expect(
+      (await policy.handleService({ permission: poolUpdate }, 'external:ci')).result,
+    ).toBe(AuthorizeResult.DENY);
+  });
+
   it('lets platform admins do everything, and creations without a place every user', async () => {
     for (const permission of [nsCreate, runCreate, deploymentUpdate, clusterObjectDelete]) {
       expect(

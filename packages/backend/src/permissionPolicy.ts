@@ -95,6 +95,9 @@ export function readServiceTeams(config?: Config): Map<string, string> {
   return teams;
 }
 
+/** Permissions of the platform, not of a team's place: only `kubeai.tenancy.platformAdmins` get them. */
+const PLATFORM_ADMIN_PERMISSIONS = new Set(['kubeai.pool.update']);
+
 /**
  * Teams own their places: everybody reads; members of the owning group create, update and delete
  * in the namespaces their group owns (`kubeai.io/owner`, `kubeai.tenancy.namespaces`) and on the
@@ -151,6 +154,10 @@ export class OwnershipPolicy implements PermissionPolicy, ServicePolicy {
     const { permission } = request;
     if (claims.some(ref => this.#platformAdmins.has(ref.toLowerCase()))) {
       return { result: AuthorizeResult.ALLOW };
+    }
+    // the platform's own objects (pools and quotas: kubeai.pool.update): platform admins only
+    if (PLATFORM_ADMIN_PERMISSIONS.has(permission.name)) {
+      return { result: AuthorizeResult.DENY };
     }
     if (isResourcePermission(permission, 'catalog-entity')) {
       return createCatalogConditionalDecision(

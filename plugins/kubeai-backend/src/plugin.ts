@@ -34,6 +34,7 @@ import {
   RunIdentities,
 } from './service/cluster/runIdentities';
 import { readTenancyConfig } from './tenancy/tenancyConfig';
+import { readPoolRoutingConfig } from './service/cluster/poolRouting';
 
 const megabytes = (value: number | undefined) =>
   value === undefined ? undefined : value * 1024 * 1024;
@@ -228,7 +229,13 @@ export const kubeaiPlugin = createBackendPlugin({
             ),
             observed: { informers },
             // POST /notebooks, /jobs, /datasets, /inference-services, /pipelines … (clusterRoutes.ts)
-            cluster: { gateway, events, namespaces, runCredentials },
+            cluster: {
+              gateway,
+              events,
+              namespaces,
+              runCredentials,
+              poolRouting: readPoolRoutingConfig(config),
+            },
             audit,
           }),
         );

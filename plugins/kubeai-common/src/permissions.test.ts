@@ -50,11 +50,12 @@ describe('cluster namespace permissions', () => {
     expect(kubeaiNamespacePermissions.map(p => p.name).sort()).toEqual(names);
   });
 
-  it('leave no KubeAI write a basic permission (every write is decided on a place)', () => {
+  it("decide every KubeAI write on a place, but the platform's pools and quotas (basic)", () => {
     const all: Permission[] = kubeaiPermissions;
-    expect(all.filter(p => !isResourcePermission(p)).map(p => p.name)).toEqual(
-      [],
-    );
+    // quotas belong to no team's namespace or entity: the policy decides them by caller alone
+    expect(all.filter(p => !isResourcePermission(p)).map(p => p.name)).toEqual([
+      'kubeai.pool.update',
+    ]);
   });
 
   it('name a namespace as <cluster>/<namespace>, split at the last slash', () => {

@@ -1,4 +1,5 @@
 import {
+  BasicPermission,
   createPermission,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
@@ -154,6 +155,17 @@ export const kubeaiRunUpdatePermission: KubeaiNamespacePermission =
     resourceType: KUBEAI_CLUSTER_NAMESPACE_RESOURCE_TYPE,
   });
 
+/**
+ * Create or change the pools and quotas of a cluster (Kueue ResourceFlavors, ClusterQueues,
+ * LocalQueues, WorkloadPriorityClasses). A basic permission: quotas are the platform's, not a
+ * team's place, so the `ownership` policy allows it to `kubeai.tenancy.platformAdmins` only.
+ * Route: `POST /pools`. Reading them (`GET /clusters/{cluster}/pools`) needs no permission.
+ */
+export const kubeaiPoolUpdatePermission: BasicPermission = createPermission({
+  name: 'kubeai.pool.update',
+  attributes: { action: 'update' },
+});
+
 /** The permissions checked against a cluster namespace. */
 export const kubeaiNamespacePermissions = [
   kubeaiClusterObjectCreatePermission,
@@ -173,4 +185,5 @@ export const kubeaiPermissions = [
   kubeaiDeploymentUpdatePermission,
   kubeaiClusterObjectCreatePermission,
   kubeaiClusterObjectDeletePermission,
+  kubeaiPoolUpdatePermission,
 ];

@@ -299,6 +299,8 @@ export const kueueSchema = z
     name: dnsLabelSchema,
     /** WorkloadPriorityClass name (label `kueue.x-k8s.io/priority-class`). */
     priorityClass: dnsLabelSchema.optional(),
+    /** ResourceFlavor (pool) to run on; the route sets its nodeLabels as nodeSelector. */
+    flavor: dnsSubdomainSchema.optional(),
   })
   .strict();
 export type KueueInput = z.infer<typeof kueueSchema>;

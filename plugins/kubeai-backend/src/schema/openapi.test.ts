@@ -88,6 +88,8 @@ describe('the permissions', () => {
       ['kubeai.deployment.update', 'catalog-entity'],
       ['kubeai.cluster.object.create', 'kubeai-cluster-namespace'],
       ['kubeai.cluster.object.delete', 'kubeai-cluster-namespace'],
+      // pools and quotas are the platform's: decided by caller, on no place
+      ['kubeai.pool.update', 'basic'],
     ]);
   });
 });

@@ -46,6 +46,7 @@ import { registerInferenceServiceRoutes } from './cluster/inferenceServices';
 import { registerJobRoutes } from './cluster/jobs';
 import { registerNotebookRoutes } from './cluster/notebooks';
 import { registerPipelineRoutes } from './cluster/pipelines';
+import { registerPoolRoutes } from './cluster/pools';
 
 // One file per resource in ./cluster: the shared context and helpers (context.ts), the write
 // flow (ClusterWriteFlow.ts), the status and delete helpers (objects.ts), the catalog entities
@@ -71,4 +72,5 @@ export function registerClusterRoutes(
   registerDatasetRoutes(api, context);
   registerInferenceServiceRoutes(api, context);
   registerPipelineRoutes(api, context);
+  registerPoolRoutes(api, context);
 }

@@ -11,6 +11,7 @@ import type {
   KubeaiRequestOptions,
 } from './KubeaiApi';
 import type {
+  ApplyPoolsRequest,
   AuditEventList,
   ClusterBatchWriteResult,
   ClusterDeleteResult,
@@ -56,6 +57,7 @@ import type {
   ModelVersionList,
   NamespaceList,
   ObservedObjectList,
+  PoolList,
   PortalEntityList,
   PromoteInferenceServiceRequest,
   RollbackInferenceServiceRequest,
@@ -111,6 +113,8 @@ export const kubeaiOperationIds = [
   'deleteInferenceService',
   'getPipelineStatus',
   'deletePipeline',
+  'listPools',
+  'applyPools',
   'listPortalEntities',
   'listAuditEvents',
 ] as const;
@@ -356,6 +360,13 @@ export interface KubeaiOperations {
     query?: DeletePipelineQuery,
     options?: KubeaiRequestOptions,
   ): Promise<ClusterDeleteResult>;
+  /** `GET /clusters/{cluster}/pools` — The pools and quotas of a cluster (Kueue flavors, cluster queues, local queues, priority classes). */
+  listPools(cluster: string, options?: KubeaiRequestOptions): Promise<PoolList>;
+  /** `POST /pools` — Create or change pools and quotas (Kueue ResourceFlavors, ClusterQueues, LocalQueues, WorkloadPriorityClasses). */
+  applyPools(
+    body: ApplyPoolsRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult>;
   /** `GET /catalog-entities` — The catalog entities created through the portal (read by the catalog's kubeai entity provider). */
   listPortalEntities(
     query?: ListPortalEntitiesQuery,
@@ -1072,6 +1083,32 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
         query,
         responseType: 'json',
       },
+      options,
+    );
+  }
+
+  /** `GET /clusters/{cluster}/pools` — The pools and quotas of a cluster (Kueue flavors, cluster queues, local queues, priority classes). */
+  listPools(
+    cluster: string,
+    options?: KubeaiRequestOptions,
+  ): Promise<PoolList> {
+    return this.request(
+      {
+        method: 'GET',
+        path: `/clusters/${encodeURIComponent(cluster)}/pools`,
+        responseType: 'json',
+      },
+      options,
+    );
+  }
+
+  /** `POST /pools` — Create or change pools and quotas (Kueue ResourceFlavors, ClusterQueues, LocalQueues, WorkloadPriorityClasses). */
+  applyPools(
+    body: ApplyPoolsRequest,
+    options?: KubeaiRequestOptions,
+  ): Promise<ClusterWriteResult> {
+    return this.request(
+      { method: 'POST', path: '/pools', body, responseType: 'json' },
       options,
     );
   }

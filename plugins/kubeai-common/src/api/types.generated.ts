@@ -556,6 +556,8 @@ export interface DatasetMount {
 export interface KueueQueue {
   name: string;
   priorityClass?: string;
+  /** ResourceFlavor (pool) to run on, one the LocalQueue's ClusterQueue has quota in (else 422); with `kubeai.pools.routing`, the rule picks it when unset. */
+  flavor?: string;
 }
 
 /** Volcano gang scheduling (all-or-nothing start of `minMember` pods). */
@@ -912,6 +914,75 @@ export interface KubeManifest {
     [key: string]: unknown;
   };
   [key: string]: unknown;
+}
+
+/** Amounts of cpu and memory (Kubernetes quantities) and a GPU count. */
+export interface PoolAmounts {
+  cpu?: string;
+  memory?: string;
+  gpu?: number;
+}
+
+export interface ApplyPoolsRequest {
+  cluster: string;
+  dryRun?: boolean;
+  flavors?: {
+    name: string;
+    nodeLabels?: {
+      [key: string]: string;
+    };
+  }[];
+  teams?: {
+    name: string;
+    cohort?: string;
+    namespaces: string[];
+    localQueue?: string;
+    quotas: {
+      flavor: string;
+      nominal: PoolAmounts;
+      borrowingLimit?: PoolAmounts;
+      lendingLimit?: PoolAmounts;
+    }[];
+  }[];
+  priorityClasses?: {
+    name: string;
+    value: number;
+    description?: string;
+  }[];
+}
+
+/** The pools and quotas of a cluster, as Kueue objects. */
+export interface PoolList {
+  cluster: string;
+  resources: string[];
+  flavors: {
+    name: string;
+    nodeLabels: {
+      [key: string]: string;
+    };
+  }[];
+  clusterQueues: {
+    name: string;
+    cohort?: string;
+    namespaces: string[];
+    quotas: {
+      flavor: string;
+      resource: string;
+      nominalQuota: string;
+      borrowingLimit?: string;
+      lendingLimit?: string;
+    }[];
+  }[];
+  localQueues: {
+    namespace: string;
+    name: string;
+    clusterQueue: string;
+  }[];
+  priorityClasses: {
+    name: string;
+    value: number;
+    description?: string;
+  }[];
 }
 
 export interface ClusterWriteResult {

@@ -2625,6 +2625,138 @@ export const kubeaiOpenApiSpec = {
         },
       },
     },
+    '/clusters/{cluster}/pools': {
+      get: {
+        operationId: 'listPools',
+        tags: ['Clusters'],
+        summary:
+          'The pools and quotas of a cluster (Kueue flavors, cluster queues, local queues, priority classes).',
+        description:
+          "Everyone reads them. Quotas are per ClusterQueue (a team), flavor and resource (`cpu`, `memory`, `nvidia.com/gpu`), with the cohort's borrowing and lending limits.",
+        responses: {
+          '200': {
+            description: 'The Kueue objects of the cluster, each by name.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/PoolList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+        parameters: [
+          {
+            $ref: '#/components/parameters/cluster',
+          },
+        ],
+      },
+    },
+    '/pools': {
+      post: {
+        operationId: 'applyPools',
+        tags: ['Clusters'],
+        summary:
+          'Create or change pools and quotas (Kueue ResourceFlavors, ClusterQueues, LocalQueues, WorkloadPriorityClasses).',
+        description:
+          'Builds a `ResourceFlavor` per flavor (node labels default to `kubeai.io/pool: <name>`), a\n`WorkloadPriorityClass` per priority class, and per team a `ClusterQueue` (quota per\nflavor of cpu, memory and nvidia.com/gpu, in `cohort`, with borrowing and lending limits)\nand a `LocalQueue` in each of its namespaces; applies them with server-side apply (the same\nrequest again changes nothing). `dryRun` returns the manifests after a server-side dry run.\nPermission: `kubeai.pool.update` (platform admins only under the `ownership` policy).\n',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                $ref: '#/components/schemas/ApplyPoolsRequest',
+              },
+              example: {
+                cluster: 'local',
+                flavors: [
+                  {
+                    name: 'elastic',
+                  },
+                  {
+                    name: 'regular',
+                  },
+                ],
+                priorityClasses: [
+                  {
+                    name: 'production',
+                    value: 1000,
+                  },
+                  {
+                    name: 'development',
+                    value: 100,
+                  },
+                ],
+                teams: [
+                  {
+                    name: 'cv-team',
+                    cohort: 'shared',
+                    namespaces: ['cv-team'],
+                    quotas: [
+                      {
+                        flavor: 'elastic',
+                        nominal: {
+                          cpu: '16',
+                          memory: '64Gi',
+                        },
+                        borrowingLimit: {
+                          cpu: '8',
+                        },
+                        lendingLimit: {
+                          cpu: '4',
+                        },
+                      },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description: 'What was applied (or, with `dryRun`, would be).',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/ClusterWriteResult',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '403': {
+            $ref: '#/components/responses/Forbidden',
+          },
+          '413': {
+            $ref: '#/components/responses/PayloadTooLarge',
+          },
+          '422': {
+            $ref: '#/components/responses/UnprocessableEntity',
+          },
+          '503': {
+            $ref: '#/components/responses/ServiceUnavailable',
+          },
+        },
+      },
+    },
     '/catalog-entities': {
       get: {
         operationId: 'listPortalEntities',
@@ -4742,6 +4874,11 @@ export const kubeaiOpenApiSpec = {
           priorityClass: {
             $ref: '#/components/schemas/KubernetesObjectName',
           },
+          flavor: {
+            $ref: '#/components/schemas/DnsSubdomain',
+            description:
+              "ResourceFlavor (pool) to run on, one the LocalQueue's ClusterQueue has quota in (else 422); with `kubeai.pools.routing`, the rule picks it when unset.",
+          },
         },
         required: ['name'],
         additionalProperties: false,
@@ -5813,6 +5950,260 @@ export const kubeaiOpenApiSpec = {
         },
         required: ['apiVersion', 'kind', 'metadata'],
         additionalProperties: true,
+      },
+      PoolAmounts: {
+        type: 'object',
+        description:
+          'Amounts of cpu and memory (Kubernetes quantities) and a GPU count.',
+        properties: {
+          cpu: {
+            type: 'string',
+            maxLength: 64,
+          },
+          memory: {
+            type: 'string',
+            maxLength: 64,
+          },
+          gpu: {
+            type: 'integer',
+            minimum: 0,
+          },
+        },
+        additionalProperties: false,
+      },
+      ApplyPoolsRequest: {
+        type: 'object',
+        properties: {
+          cluster: {
+            $ref: '#/components/schemas/ClusterName',
+          },
+          dryRun: {
+            type: 'boolean',
+          },
+          flavors: {
+            type: 'array',
+            maxItems: 16,
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  $ref: '#/components/schemas/DnsSubdomain',
+                },
+                nodeLabels: {
+                  type: 'object',
+                  additionalProperties: {
+                    type: 'string',
+                  },
+                },
+              },
+              required: ['name'],
+              additionalProperties: false,
+            },
+          },
+          teams: {
+            type: 'array',
+            maxItems: 100,
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  $ref: '#/components/schemas/KubernetesObjectName',
+                },
+                cohort: {
+                  $ref: '#/components/schemas/DnsSubdomain',
+                },
+                namespaces: {
+                  type: 'array',
+                  minItems: 1,
+                  maxItems: 100,
+                  items: {
+                    $ref: '#/components/schemas/KubernetesNamespace',
+                  },
+                },
+                localQueue: {
+                  $ref: '#/components/schemas/KubernetesObjectName',
+                },
+                quotas: {
+                  type: 'array',
+                  minItems: 1,
+                  maxItems: 16,
+                  items: {
+                    type: 'object',
+                    properties: {
+                      flavor: {
+                        $ref: '#/components/schemas/DnsSubdomain',
+                      },
+                      nominal: {
+                        $ref: '#/components/schemas/PoolAmounts',
+                      },
+                      borrowingLimit: {
+                        $ref: '#/components/schemas/PoolAmounts',
+                      },
+                      lendingLimit: {
+                        $ref: '#/components/schemas/PoolAmounts',
+                      },
+                    },
+                    required: ['flavor', 'nominal'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: ['name', 'namespaces', 'quotas'],
+              additionalProperties: false,
+            },
+          },
+          priorityClasses: {
+            type: 'array',
+            maxItems: 16,
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  $ref: '#/components/schemas/DnsSubdomain',
+                },
+                value: {
+                  type: 'integer',
+                },
+                description: {
+                  type: 'string',
+                  maxLength: 1000,
+                },
+              },
+              required: ['name', 'value'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: ['cluster'],
+        additionalProperties: false,
+      },
+      PoolList: {
+        type: 'object',
+        description: 'The pools and quotas of a cluster, as Kueue objects.',
+        properties: {
+          cluster: {
+            type: 'string',
+          },
+          resources: {
+            type: 'array',
+            items: {
+              type: 'string',
+            },
+          },
+          flavors: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                },
+                nodeLabels: {
+                  type: 'object',
+                  additionalProperties: {
+                    type: 'string',
+                  },
+                },
+              },
+              required: ['name', 'nodeLabels'],
+              additionalProperties: false,
+            },
+          },
+          clusterQueues: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                },
+                cohort: {
+                  type: 'string',
+                },
+                namespaces: {
+                  type: 'array',
+                  items: {
+                    type: 'string',
+                  },
+                },
+                quotas: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      flavor: {
+                        type: 'string',
+                      },
+                      resource: {
+                        type: 'string',
+                      },
+                      nominalQuota: {
+                        type: 'string',
+                      },
+                      borrowingLimit: {
+                        type: 'string',
+                      },
+                      lendingLimit: {
+                        type: 'string',
+                      },
+                    },
+                    required: ['flavor', 'resource', 'nominalQuota'],
+                    additionalProperties: false,
+                  },
+                },
+              },
+              required: ['name', 'namespaces', 'quotas'],
+              additionalProperties: false,
+            },
+          },
+          localQueues: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                namespace: {
+                  type: 'string',
+                },
+                name: {
+                  type: 'string',
+                },
+                clusterQueue: {
+                  type: 'string',
+                },
+              },
+              required: ['namespace', 'name', 'clusterQueue'],
+              additionalProperties: false,
+            },
+          },
+          priorityClasses: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: {
+                  type: 'string',
+                },
+                value: {
+                  type: 'integer',
+                },
+                description: {
+                  type: 'string',
+                },
+              },
+              required: ['name', 'value'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: [
+          'cluster',
+          'resources',
+          'flavors',
+          'clusterQueues',
+          'localQueues',
+          'priorityClasses',
+        ],
+        additionalProperties: false,
       },
       ClusterWriteResult: {
         type: 'object',

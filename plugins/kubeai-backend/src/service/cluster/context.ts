@@ -43,6 +43,7 @@ import type { Access, PermissionCheck } from '../access/Access';
 import type { NamespaceDirectory } from '../../tenancy/NamespaceDirectory';
 import { ClusterWriteFlow, PartialWriteError } from './ClusterWriteFlow';
 import { RunIdentities, type RunCredentialsConfig } from './runIdentities';
+import type { PoolRoutingConfig } from './poolRouting';
 
 /** The typed router the cluster routes are registered on (see ../router.ts). */
 export type ClusterApi = ApiRouter<KubeaiOpenApiSpec>;
@@ -66,6 +67,8 @@ export interface ClusterRoutesOptions {
   namespaces?: NamespaceDirectory;
   /** How runs' pods reach the API and how long their credentials last (`kubeai.runCredentials`). */
   runCredentials?: RunCredentialsConfig;
+  /** `kubeai.pools.routing` (./poolRouting.ts); unset: queues are not looked up. */
+  poolRouting?: PoolRoutingConfig;
 }
 
 /** Everything {@link registerClusterRoutes} needs; `access` comes from ./router.ts. */

@@ -36,6 +36,7 @@ import {
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import type { PlannedRun } from './runIdentities';
 import { createObjectHelpers } from './objects';
+import { PoolRouter } from './poolRouting';
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
@@ -79,6 +80,10 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
 
   // ------------------------------------------------------------------ training tasks
 
+  /** A router of one request's tasks (./poolRouting.ts); none without kubeai.pools.routing. */
+  const routerOf = () =>
+    ctx.poolRouting ? new PoolRouter(gatewayOf, ctx.poolRouting) : undefined;
+
   type JobRequest = CreateJobRequest;
 
   /** The builder input of a training task (without its datasets, which need resolving). */
@@ -109,12 +114,15 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
    * (once per batch).
    */
   async function prepareJob(
-    body: JobRequest,
+    request: JobRequest,
     at: string,
     credentials: BackstageCredentials,
     run: PlannedRun,
+    router?: PoolRouter,
   ) {
-    const gateway = assertCluster(body.cluster, 'body', at);
+    const gateway = assertCluster(request.cluster, 'body', at);
+    // its namespace's LocalQueue, flavor and priority class (kubeai.pools.routing); 422 before any apply
+    const body = router ? await router.route(request, at) : request;
     const datasets = await resolveDatasets(
       body.datasets,
       `${at}/datasets`,
@@ -240,7 +248,13 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       const [run] = await runs.plan('training', body.cluster, [
         jobRunTarget(body),
       ]);
-      const job = await prepareJob(body, 'request/body', credentials, run);
+      const job = await prepareJob(
+        body,
+        'request/body',
+        credentials,
+        run,
+        routerOf(),
+      );
       return {
         cluster: body.cluster,
         objects: job.built,
@@ -340,6 +354,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       }
     });
     const planned = await planRuns(items);
+    const router = routerOf();
     const jobs: Array<Awaited<ReturnType<typeof prepareJob>>> = [];
     for (const [i, item] of items.entries()) {
       jobs.push(
@@ -348,6 +363,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
           `request/body/items/${i}`,
           credentials,
           planned[i],
+          router,
         ),
       );
     }
