@@ -318,6 +318,24 @@ describe('the kubeai templates through the scaffolder', () => {
           canaryTrafficPercent: 10,
         },
       ],
+      [
+        'team-pool',
+        {
+          cluster: 'local',
+          team: 'dry-team',
+          namespaces: [NS],
+          cohort: 'shared',
+          elasticCpu: '16',
+          elasticMemory: '64Gi',
+          regularCpu: '32',
+          regularMemory: '128Gi',
+          gpus: 1,
+          gpuCpu: '8',
+          gpuMemory: '64Gi',
+          borrowCpu: '16',
+          lendCpu: '8',
+        },
+      ],
     ];
     const failures: string[] = [];
     for (const [dir, values] of dryRuns) {

@@ -36,6 +36,7 @@ const WRITE_ACTIONS = [
   'promote-inference-service',
   'rollback-inference-service',
   'create-pipeline',
+  'apply-pools',
 ];
 const READ_ACTIONS = [
   'list-model-versions',
@@ -87,7 +88,7 @@ describe('the kubeai actions in the actions registry', () => {
     await deleteNamespace(gateway, NS);
   });
 
-  it('lists the eight write and five read actions with titles, descriptions and JSON schemas', async () => {
+  it('lists the nine write and five read actions with titles, descriptions and JSON schemas', async () => {
     const { actions } = await registry.list();
     expect(actions.map(a => a.name)).toEqual([
       ...WRITE_ACTIONS,
@@ -283,6 +284,10 @@ describe('the kubeai actions in the actions registry', () => {
           name: 'pl-dry',
           modelRef: MODEL,
           steps: [{ name: 'train', type: 'container', ...container }],
+        },
+        'apply-pools': {
+          cluster: 'local',
+          flavors: [{ name: 'dry-run-pool' }],
         },
       };
       expect(Object.keys(inputs).sort()).toEqual([...WRITE_ACTIONS].sort());

@@ -38,6 +38,7 @@ const bodies: Record<string, { body: string; actionOnly: string[] }> = {
     body: 'CreatePipelineRequest',
     actionOnly: [],
   },
+  'kubeai:pools:apply': { body: 'ApplyPoolsRequest', actionOnly: [] },
 };
 
 type Shape =

@@ -40,6 +40,7 @@ import {
   notebookCreate,
   pipelineCreate,
 } from './workloadActions';
+import { poolsApply } from './poolActions';
 
 export {
   apiError,
@@ -73,6 +74,7 @@ export const kubeaiActions: KubeaiActionDefinition[] = [
   inferenceServicePromote,
   inferenceServiceRollback,
   pipelineCreate,
+  poolsApply,
 ].map(withApiErrors);
 
 /**

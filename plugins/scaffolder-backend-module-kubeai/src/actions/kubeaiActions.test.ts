@@ -109,7 +109,7 @@ describe('kubeai:* template actions', () => {
     await deleteNamespace(NS);
   });
 
-  it('are the eight kubeai actions, each with a described schema, examples and dry-run support', () => {
+  it('are the nine kubeai actions, each with a described schema, examples and dry-run support', () => {
     expect(actions.map(a => a.id)).toEqual([
       'kubeai:notebook:create',
       'kubeai:job:create',
@@ -119,6 +119,7 @@ describe('kubeai:* template actions', () => {
       'kubeai:inference-service:promote',
       'kubeai:inference-service:rollback',
       'kubeai:pipeline:create',
+      'kubeai:pools:apply',
     ]);
     for (const a of actions) {
       expect(a.supportsDryRun).toBe(true);
