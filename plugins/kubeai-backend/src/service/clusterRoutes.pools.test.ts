@@ -12,6 +12,7 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import YAML from 'yaml';
 import { buildPools, KUEUE_API_VERSION } from '../manifests/kueue';
 import { kubeaiPlugin } from '../plugin';
 import {
@@ -349,6 +350,60 @@ describe('routing training tasks (kubeai.pools.routing)', () => {
       );
     },
   );
+
+  it('routes the training steps of a scheduled pipeline (production), and refuses an unknown queue in one', async () => {
+    const pipeline = (name: string, training: object) => ({
+      cluster: 'local',
+      namespace: NS,
+      name,
+      schedule: '0 3 * * *',
+      steps: [
+        {
+          name: 'train',
+          type: 'training',
+          training: {
+            kind: 'Job',
+            image: 'ghcr.io/acme/prophet-forecast:1.2',
+            command: ['python', '-m', 'forecast'],
+            resources: { cpu: '1', memory: '1Gi' },
+            ...training,
+          },
+        },
+      ],
+    });
+    const res = await request(server)
+      .post(`${API}/pipelines`)
+      .send(pipeline('nightly-pipeline', {}));
+    expect(res.status).toBe(201);
+    const stored = await readJob(
+      'argoproj.io/v1alpha1',
+      'CronWorkflow',
+      'nightly-pipeline',
+    );
+    // the training object is the manifest of the step's resource template
+    const job = YAML.parse(
+      stored.spec.workflowSpec.templates.find((t: any) => t.name === 'train')
+        .resource.manifest,
+    );
+    expect(job.metadata.labels).toMatchObject({
+      'kueue.x-k8s.io/queue-name': 'team-queue',
+      'kueue.x-k8s.io/priority-class': PROD,
+    });
+    expect(job.spec.template.spec.nodeSelector).toEqual({
+      'kubeai.io/pool': ELASTIC,
+    });
+
+    const refused = await request(server)
+      .post(`${API}/pipelines`)
+      .send(pipeline('refused-pipeline', { queue: { name: 'nope' } }));
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toContain(
+      'request/body/steps/0/training/queue/name: LocalQueue "nope" not found',
+    );
+    await expect(
+      readJob('argoproj.io/v1alpha1', 'CronWorkflow', 'refused-pipeline'),
+    ).rejects.toMatchObject({ name: 'NotFoundError' });
+  });
 
   it('refuses a batch with one unknown queue (422 naming the item), nothing applied', async () => {
     const res = await request(server)

@@ -35,6 +35,7 @@ import {
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
+import { PoolRouter } from './poolRouting';
 import type { RunCredentialScope } from '../../database/RunCredentialStore';
 
 /** Registers the pipeline routes. */
@@ -210,6 +211,9 @@ export function registerPipelineRoutes(
     const tableChecks: Check[] = [];
     const steps: Record<string, unknown>[] = [];
     const from = new Map<string, ResolvedDatasets['from']>();
+    const router = ctx.poolRouting
+      ? new PoolRouter(ctx.gatewayOf, ctx.poolRouting)
+      : undefined;
     const take = (resolved: ResolvedDatasets) => {
       // a read's index is into this resolution's inputs: shift it to the run's
       reads.push(
@@ -248,6 +252,23 @@ export function registerPipelineRoutes(
         });
         from.set(`${i}/training`, resolved.from);
         take(resolved);
+      }
+      // a training step goes to the namespace's LocalQueue (kubeai.pools.routing): 422 before any apply
+      if (router && next.training) {
+        const {
+          cluster: _c,
+          periodic: _p,
+          ...routed
+        } = await router.route(
+          {
+            ...(next.training as { kind: string }),
+            cluster: body.cluster,
+            namespace: body.namespace,
+            periodic: Boolean(body.schedule),
+          },
+          `request/body/steps/${i}/training`,
+        );
+        next.training = routed;
       }
       steps.push(next);
     }

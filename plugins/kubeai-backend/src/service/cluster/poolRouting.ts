@@ -84,6 +84,8 @@ export interface RoutedTask {
   resources?: { cpu?: string; gpu?: number };
   queue?: { name: string; priorityClass?: string; flavor?: string };
   nodeSelector?: Record<string, string>;
+  /** Runs on a schedule (a CronWorkflow's steps); default: its kind is periodic (CronJob). */
+  periodic?: boolean;
 }
 
 const PERIODIC_KINDS = new Set(['CronJob', 'CronWorkflow']);
@@ -198,9 +200,10 @@ export class PoolRouter {
         );
       }
     } else {
-      const byKind = PERIODIC_KINDS.has(task.kind)
-        ? this.#rule.priorityClasses.periodic
-        : this.#rule.priorityClasses.default;
+      const byKind =
+        task.periodic ?? PERIODIC_KINDS.has(task.kind)
+          ? this.#rule.priorityClasses.periodic
+          : this.#rule.priorityClasses.default;
       // a class the cluster lacks is left out: Kueue refuses workloads naming an unknown one
       if (
         byKind &&
