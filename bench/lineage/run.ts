@@ -490,7 +490,7 @@ async function main() {
         hot.inProcessJson.p50,
       )}); the other ${ms(
         hot.computed.p50 - hot.inProcessJson.p50,
-      )} of a computed answer over HTTP are the HTTP stack (auth, request validation, Express) and the transfer to the client process, which shares the two cores. A reused answer skips the walk and the serialization; a client that has the answer (If-None-Match) gets 304 without a body. The node-per-query walk needs ${hot.walkQueries.toLocaleString(
+      )} of a computed answer over HTTP are the answer's validity (the versions of its nodes' scopes, read from \`kubeai_change_scopes\`: \`src/service/lineageCache.ts\`), the HTTP stack (auth, request validation, Express) and the transfer to the client process, which shares the two cores. A reused answer skips the walk and the serialization; a client that has the answer (If-None-Match) gets 304 without a body. The node-per-query walk needs ${hot.walkQueries.toLocaleString(
         'en-US',
       )} queries for the same graph. A single version's lineage is a small graph and answers in about a millisecond either way.`,
       '',
