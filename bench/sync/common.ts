@@ -97,8 +97,11 @@ export const REPLICAS_HEADING = '### Two replicas (issue 17)';
  * Writes the "## Sync" section of docs/benchmarks.md: `main` replaces the section's text before
  * its two-replica subsection (kept), `replicas` replaces (or appends) that subsection.
  */
-export function writeSyncSection(part: 'main' | 'replicas', report: string) {
-  const file = path.join(REPO, 'docs/benchmarks.md');
+export function writeSyncSection(
+  part: 'main' | 'replicas',
+  report: string,
+  file = path.join(REPO, 'docs/benchmarks.md'),
+) {
   const current = fs.readFileSync(file, 'utf8');
   const start = current.indexOf('\n## Sync\n');
   if (start < 0) {

@@ -81,7 +81,7 @@ function startReplica(
       env: {
         ...process.env,
         NODE_OPTIONS: '',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.KUBEAI_BENCH_LOG_LEVEL ?? 'warn',
         KUBEAI_REPLICA: JSON.stringify({ client: 'pg', connection, config }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -154,6 +154,7 @@ export async function runReplicas() {
   const FAIL_FLIPS = arg('failover-flips', 600);
   const FAIL_RATE = arg('failover-rate', 20);
   const KILL_AFTER = arg('kill-after', 100);
+  const SETTLE_S = arg('settle', 2);
   const CREATE_CONCURRENCY = arg('create-concurrency', 16);
   const WRITE = !process.argv.includes('--no-write');
   if (!process.env.POSTGRES_HOST) {
@@ -230,6 +231,13 @@ export async function runReplicas() {
     // ---- a fresh database, migrated once (as a deployment's first replica would)
     await admin.raw(`CREATE DATABASE ${dbName}`);
     created = true;
+    // diagnosis: the server logs this database's statements slower than that many ms
+    if (process.env.KUBEAI_BENCH_PG_LOG_MS)
+      await admin.raw(
+        `ALTER DATABASE ${dbName} SET log_min_duration_statement = ${Number(
+          process.env.KUBEAI_BENCH_PG_LOG_MS,
+        )}`,
+      );
     const connection = { ...server, database: dbName };
     db = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 2 } });
     await RegistryStore.migrate(db);
@@ -295,7 +303,7 @@ export async function runReplicas() {
     );
     const L = leader;
     const S = standby;
-    await sleep(2000);
+    await sleep(SETTLE_S * 1000);
 
     // ---- flip lag, reads through either replica
     const flipCount = FLIPS + FAIL_FLIPS;
@@ -342,15 +350,19 @@ export async function runReplicas() {
     };
     const countPoller = (sources: Replica[]) => {
       const counts: { t: number; count: number }[] = [];
+      // how long each answer took: the resolution of the lag measured through it
+      const took: number[] = [];
       let stop = false;
       const done = (async () => {
         let last = -1;
         for (let n = 0; !stop; n++) {
           const r = sources[n % sources.length];
+          const asked = now();
           const body = await getJson(
             `${r.base}/runs?phase=Succeeded&limit=1`,
           ).catch(() => undefined);
           const t = now();
+          took.push(t - asked);
           if (typeof body?.totalItems === 'number' && body.totalItems > last) {
             last = body.totalItems;
             counts.push({ t, count: last });
@@ -360,6 +372,7 @@ export async function runReplicas() {
       })();
       return {
         counts,
+        took,
         latest: () => counts[counts.length - 1]?.count ?? 0,
         stop: async () => {
           stop = true;
@@ -411,6 +424,24 @@ export async function runReplicas() {
     await poll1.stop();
     const one = lagsOf(flips1, poll1.counts, 0);
     const lag1 = stats(one.lags);
+    // the lag along the stream (a backlog drains, a steady cost stays): p50 per tenth of the flips
+    const tenth = Math.max(1, Math.floor(one.sorted.length / 10));
+    const lagAlong = Array.from({ length: 10 }, (_, d) =>
+      stats(
+        one.lagAt
+          .slice(d * tenth, (d + 1) * tenth)
+          .filter((x): x is number => x !== undefined),
+      ),
+    );
+    if (process.env.KUBEAI_BENCH_DUMP)
+      fs.writeFileSync(
+        process.env.KUBEAI_BENCH_DUMP,
+        JSON.stringify({
+          flips1: one.sorted,
+          lags1: one.lagAt,
+          counts1: poll1.counts,
+        }),
+      );
     log(
       `flips: p50 ${ms(lag1.p50)}, p95 ${ms(lag1.p95)}, p99 ${ms(lag1.p99)} (${
         lag1.n
@@ -553,7 +584,7 @@ export async function runReplicas() {
         1,
       )} s after the start (${syncAfterListenSeconds.toFixed(
         1,
-      )} s after both listened). The other replica: state \`${
+      )} s after both listened); the flips began ${SETTLE_S} s later. The other replica: state \`${
         standbyStatus?.state
       }\`, \`leadership.role: ${standbyStatus?.leadership?.role}\`, holder ${
         standbyStatus?.leadership?.holder === holder
@@ -564,7 +595,11 @@ export async function runReplicas() {
         'en-US',
       )} Jobs set to Complete through \`PATCH …/status\`, ${RATE} per second (${flipSeconds.toFixed(
         1,
-      )} s); lag = from the apiserver's answer until \`GET /api/kubeai/runs?phase=Succeeded\` counts it, polled every 20 ms alternately through the leader and the stand-by (the *k*-th flip by resourceVersion is visible at the first answer counting *k*, as in the one-replica run).`,
+      )} s); lag = from the apiserver's answer until \`GET /api/kubeai/runs?phase=Succeeded\` counts it, polled every 20 ms alternately through the leader and the stand-by (an answer took ${ms(
+        stats(poll1.took).p50,
+      )} p50 / ${ms(
+        stats(poll1.took).max,
+      )} max: the lag includes that) (the *k*-th flip by resourceVersion is visible at the first answer counting *k*, as in the one-replica run).`,
       `- **Failover**: a second stream of ${FAIL_FLIPS} flips, ${FAIL_RATE} per second (${failSeconds.toFixed(
         1,
       )} s); after the ${KILL_AFTER}th the leader got SIGKILL. Read through the surviving replica only: its \`/clusters/status\` every 50 ms, its \`/runs\` count every 20 ms.`,
@@ -601,6 +636,10 @@ export async function runReplicas() {
       )} MB (${mib(survivorPeak.hwm)}) | ≤ 600 MB | ${met(
         survivorPeak.hwm * 1024 <= 600e6,
       )} |`,
+      '',
+      `Flip lag along the first stream (p50 of each tenth, in resourceVersion order): ${lagAlong
+        .map(x => ms(x.p50))
+        .join(', ')}.`,
       '',
       `Failover stream lags: flips answered before the kill p50 ${ms(
         lagBeforeKill.p50,
