@@ -93,6 +93,18 @@ describe('buildPools', () => {
     }
   });
 
+  it('refuses node labels that are not labels, or more than the CRD allows', () => {
+    const flavor = (nodeLabels: Record<string, string>) =>
+      poolsInputSchema.safeParse({ flavors: [{ name: 'elastic', nodeLabels }] })
+        .success;
+    expect(flavor({ pool: 'elastic' })).toBe(true);
+    expect(flavor({ '$(rm -rf /)': 'x' })).toBe(false);
+    expect(flavor({ pool: 'not a value' })).toBe(false);
+    expect(
+      flavor(Object.fromEntries([...Array(9).keys()].map(i => [`l${i}`, 'v']))),
+    ).toBe(false);
+  });
+
   it('refuses a quantity that is not one, naming the field', () => {
     const parsed = poolsInputSchema.safeParse({
       teams: [

@@ -7,7 +7,13 @@
  */
 import { z } from 'zod';
 import { compact, GPU_RESOURCE } from './common';
-import { dnsLabelSchema, dnsSubdomainSchema, namespaceSchema } from './inputs';
+import {
+  dnsLabelSchema,
+  dnsSubdomainSchema,
+  labelKeySchema,
+  namespaceSchema,
+} from './inputs';
+import { isValidLabelValue } from './labels';
 import type { KubeObject } from './types';
 
 export const KUEUE_API_VERSION = 'kueue.x-k8s.io/v1beta2';
@@ -42,8 +48,17 @@ export const poolsInputSchema = z
         z
           .object({
             name: dnsSubdomainSchema,
-            /** Labels of the pool's nodes; default `kubeai.io/pool: <name>`. */
-            nodeLabels: z.record(z.string().max(63)).optional(),
+            /** Labels of the pool's nodes; default `kubeai.io/pool: <name>` (the CRD allows 8). */
+            nodeLabels: z
+              .record(
+                labelKeySchema,
+                z.string().refine(isValidLabelValue, 'must be a label value'),
+              )
+              .refine(
+                r => Object.keys(r).length <= 8,
+                'must have at most 8 labels',
+              )
+              .optional(),
           })
           .strict(),
       )

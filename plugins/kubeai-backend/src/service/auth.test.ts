@@ -144,7 +144,7 @@ const REGISTRY_BODIES: Record<string, () => object> = {
 };
 const bodyOf = (op: Operation) => REGISTRY_BODIES[op.id]?.() ?? op.example;
 const CLUSTER_PATHS =
-  /^\/(notebooks|jobs|datasets$|inference-services|pipelines|clusters)/;
+  /^\/(notebooks|jobs|datasets$|inference-services|pipelines|clusters|pools)/;
 
 /** Valid-looking path parameters, pointing at what the registry holds. */
 function urlOf(op: Operation): string {

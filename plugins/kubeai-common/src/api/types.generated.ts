@@ -928,6 +928,7 @@ export interface ApplyPoolsRequest {
   dryRun?: boolean;
   flavors?: {
     name: string;
+    /** Labels of the pool's nodes (default `kubeai.io/pool` = the name). */
     nodeLabels?: {
       [key: string]: string;
     };

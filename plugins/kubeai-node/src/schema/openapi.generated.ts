@@ -5991,8 +5991,12 @@ export const kubeaiOpenApiSpec = {
                 },
                 nodeLabels: {
                   type: 'object',
+                  description:
+                    "Labels of the pool's nodes (default `kubeai.io/pool` = the name).",
+                  maxProperties: 8,
                   additionalProperties: {
                     type: 'string',
+                    maxLength: 63,
                   },
                 },
               },

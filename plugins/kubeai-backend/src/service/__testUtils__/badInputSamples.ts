@@ -315,6 +315,29 @@ export const BODIES: Record<string, () => any> = {
       },
     ],
   }),
+  applyPools: () => ({
+    cluster: 'local',
+    flavors: [{ name: 'bad-elastic', nodeLabels: { pool: 'elastic' } }],
+    priorityClasses: [
+      { name: 'bad-production', value: 1000, description: 'x' },
+    ],
+    teams: [
+      {
+        name: 'bad-team',
+        cohort: 'shared',
+        namespaces: [BAD_NS],
+        localQueue: 'bad-queue',
+        quotas: [
+          {
+            flavor: 'bad-elastic',
+            nominal: { cpu: '1', memory: '1Gi', gpu: 0 },
+            borrowingLimit: { cpu: '1' },
+            lendingLimit: { cpu: '1' },
+          },
+        ],
+      },
+    ],
+  }),
 };
 
 /** Valid path parameters of each operation with path parameters. */
@@ -348,6 +371,7 @@ Object.assign(PATHS, {
   updateDeployment: registry('svc'),
   listDeploymentRevisions: registry('svc'),
   listClusterNamespaces: () => ({ cluster: 'local' }),
+  listPools: () => ({ cluster: 'local' }),
   promoteInferenceService: object('isvc'),
   rollbackInferenceService: object('isvc'),
   getNotebookStatus: object('explore'),
