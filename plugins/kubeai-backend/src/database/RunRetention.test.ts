@@ -387,6 +387,9 @@ describe.each(databases.eachSupportedId())(
 
     it('removes exactly what no rule keeps, with its dependent rows, and folds it into the rollups', async () => {
       const tokenBefore = await store.changeToken();
+      const starBefore = (await store.changes.versions(['*'])).get('*')!;
+      // the version rows of runs that go (as a phase change would have written them)
+      await store.changes.changed(seeded.removed.map(r => `run:${r.id}`));
       const logged: string[] = [];
       const retention = new RunRetention({
         db: knex,
@@ -457,8 +460,21 @@ describe.each(databases.eachSupportedId())(
       expect(await storedRollups(knex)).toEqual(
         expectedRollups(seeded.removed),
       );
-      // the registry changed: cached lineage answers are not reused
+      // the registry changed: cached lineage answers are not reused — the removed runs' version
+      // rows are gone with them and `*` changed once the pass was through
       expect(await store.changeToken()).not.toBe(tokenBefore);
+      expect(
+        await knex('kubeai_change_scopes')
+          .whereIn(
+            'scope',
+            seeded.removed.map(r => `run:${r.id}`),
+          )
+          .count({ n: '*' })
+          .then(([row]) => Number(row.n)),
+      ).toBe(0);
+      expect((await store.changes.versions(['*'])).get('*')).toBeGreaterThan(
+        starBefore,
+      );
     });
 
     it('removes nothing and changes no rollup the second time', async () => {

@@ -25,7 +25,7 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import type { Knex } from 'knex';
-import { RegistryChanges } from './changes';
+import { RegistryChanges, touchScopes } from './changes';
 import { addRollups, foldRuns, type FoldedRun } from './runRollups';
 
 /** The config key, named by every message about it. */
@@ -166,6 +166,7 @@ export class RunRetention {
     let cursor: Cursor | undefined;
     for (;;) {
       if (options.signal?.aborted || batches === options.maxBatches) {
+        await this.#forgetRemovedScopes(removed);
         return { removed, batches, cutoff, incomplete: true };
       }
       const batchStarted = Date.now();
@@ -178,6 +179,7 @@ export class RunRetention {
         .limit(this.batchSize)
         .select(RUN_COLUMNS);
       if (scanned.length === 0) {
+        await this.#forgetRemovedScopes(removed);
         return { removed, batches, cutoff, incomplete: false };
       }
       const last = scanned[scanned.length - 1];
@@ -200,6 +202,7 @@ export class RunRetention {
         }
       }
       if (scanned.length < this.batchSize) {
+        await this.#forgetRemovedScopes(removed);
         return { removed, batches, cutoff, incomplete: false };
       }
       // let the rest of the backend in between batches: on SQLite (one connection, answered
@@ -210,6 +213,15 @@ export class RunRetention {
         pause > 0 ? setTimeout(resolve, pause) : setImmediate(resolve),
       );
     }
+  }
+
+  /**
+   * After a pass that removed runs: `*` changes once (a transaction that declares nothing), so no
+   * held lineage answer that showed a removed run — whose version row went with it — stays valid.
+   */
+  async #forgetRemovedScopes(removed: number): Promise<void> {
+    if (removed === 0) return;
+    await this.#db.transaction(async () => {});
   }
 
   /** The scheduled task's body: prunes and says what it did. */
@@ -388,6 +400,23 @@ export class RunRetention {
       if (rows.length === 0) return 0;
       const gone = rows.map(r => r.id);
       await addRollups(tx, foldRuns(rows, teams));
+      // The answers that showed these runs change (database/changes.ts): their tasks' summaries,
+      // their models and datasets. The runs' own scopes go with them; an answer that held one is
+      // dropped by the `*` raised once the pass is through (see prune).
+      const read: { dataset_ref: string }[] = await tx('kubeai_run_inputs')
+        .whereIn('run_id', gone)
+        .distinct('dataset_ref');
+      touchScopes(
+        ...rows.map(r => r.parent_run_id && `run:${r.parent_run_id}`),
+        ...rows.map(r => r.model_ref),
+        ...read.map(r => r.dataset_ref),
+      );
+      await tx('kubeai_change_scopes')
+        .whereIn(
+          'scope',
+          gone.map(id => `run:${id}`),
+        )
+        .delete();
       await tx('kubeai_run_inputs').whereIn('run_id', gone).delete();
       await tx('kubeai_run_credentials').whereIn('run_id', gone).delete();
       // the informers' rows of deleted objects (live ones keep their run, see #candidates)
