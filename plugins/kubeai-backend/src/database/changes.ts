@@ -170,13 +170,22 @@ export class RegistryChanges {
   /** The versions of `scopes` (0 for a scope never changed). */
   async versions(scopes: string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>(scopes.map(s => [s, 0]));
-    for (let i = 0; i < scopes.length; i += 500) {
-      const rows: { scope: string; version: string | number }[] =
-        await this.#db(TABLE)
-          .whereIn('scope', scopes.slice(i, i + 500))
-          .select('scope', 'version');
-      for (const row of rows) out.set(row.scope, Number(row.version));
-    }
+    if (scopes.length === 0) return out;
+    // one statement whatever the number of scopes (a hot model's answer has thousands): the list
+    // is one parameter, an array on PostgreSQL, JSON on SQLite
+    const result = this.#shared
+      ? await this.#db.raw(
+          `select scope, version from ${TABLE} where scope = any(?::text[])`,
+          [scopes],
+        )
+      : await this.#db.raw(
+          `select scope, version from ${TABLE} where scope in (select value from json_each(?))`,
+          [JSON.stringify(scopes)],
+        );
+    const rows: { scope: string; version: string | number }[] = this.#shared
+      ? result.rows
+      : result;
+    for (const row of rows) out.set(row.scope, Number(row.version));
     return out;
   }
 
