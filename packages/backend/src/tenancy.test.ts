@@ -62,6 +62,7 @@ import {
 import {
   ACTION_ROWS,
   mutatingOperations,
+  POOLS_PREFIX,
   ROUTE_ROWS,
   ROWS,
   type SpecOperation,
@@ -147,6 +148,19 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const portal of portals.values()) await portal.stop();
   await purgeNamespaces(cv.namespace, search.namespace);
+  // the cluster-scoped ClusterQueues of the pools rows (their LocalQueues went with the namespaces)
+  const queues = await kube(
+    'GET',
+    '/apis/kueue.x-k8s.io/v1beta2/clusterqueues',
+  );
+  for (const q of queues.body?.items ?? []) {
+    if (q.metadata.name.startsWith(POOLS_PREFIX)) {
+      await kube(
+        'DELETE',
+        `/apis/kueue.x-k8s.io/v1beta2/clusterqueues/${q.metadata.name}`,
+      );
+    }
+  }
   kube.close();
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });

@@ -131,6 +131,7 @@ export function expectedOutcome(
       const owners = {
         namespace: column.ns.group,
         entity: column.entity.group,
+        platform: ADMIN_GROUP,
       };
       return row.writes.every(place => claims.includes(owners[place]))
         ? 'allowed'
@@ -431,6 +432,9 @@ function foreignPlaces(row: Row, cell: Cell, claims: string[]): string[] {
   const refs: string[] = [];
   if (row.writes.includes('namespace') && !claims.includes(cell.ns.group)) {
     refs.push(`local/${cell.ns.namespace}`);
+  }
+  if (row.writes.includes('platform') && !claims.includes(ADMIN_GROUP)) {
+    refs.push('kubeai.pool.update');
   }
   if (row.writes.includes('entity') && !claims.includes(cell.entity.group)) {
     const names = {

@@ -7,8 +7,11 @@
  * Two teams, each with its namespace (labelled `kubeai.io/owner`) and its entities; a cell points
  * the write at one team's namespace and one team's entities.
  */
-/** What a write is decided on under the `ownership` policy. */
-export type Place = 'namespace' | 'entity';
+/**
+ * What a write is decided on under the `ownership` policy; `platform`: the platform's own objects
+ * (pools and quotas, `kubeai.pool.update`), platform admins only.
+ */
+export type Place = 'namespace' | 'entity' | 'platform';
 
 export interface Team {
   /** `cv`, `search`. */
@@ -134,6 +137,19 @@ const deployment = (cell: Cell) => ({
   modelRef: modelRef(cell.entity),
   traffic: [{ version: 1, percent: 100 }],
 });
+/** Pools and quotas of a cell: a ClusterQueue `tenancy-<key>` and its LocalQueue in the cell's namespace. */
+export const POOLS_PREFIX = 'tenancy-';
+const pools = (cell: Cell) => ({
+  cluster: 'local',
+  teams: [
+    {
+      name: `${POOLS_PREFIX}${cell.key}`.slice(0, 63).replace(/-+$/, ''),
+      namespaces: [cell.ns.namespace],
+      quotas: [{ flavor: 'tenancy-pool', nominal: { cpu: '1' } }],
+    },
+  ],
+});
+
 const objectParams = (cell: Cell, name: string) => ({
   cluster: CLUSTER,
   namespace: cell.ns.namespace,
@@ -153,7 +169,7 @@ async function canaryService(cell: Cell, setup: Setup): Promise<Fixture> {
 }
 
 const RUN_NOTE =
-  'a run record: decided on the namespace it names (kubeai.run.* are cluster-namespace permissions; a PATCH on the stored run\'s); the model it names is only linked, not written';
+  "a run record: decided on the namespace it names (kubeai.run.* are cluster-namespace permissions; a PATCH on the stored run's); the model it names is only linked, not written";
 
 // ------------------------------------------------------------------ routes
 
@@ -305,6 +321,13 @@ export const ROUTE_ROWS: RouteRow[] = [
     service: true,
     setup: canaryService,
     request: cell => ({ params: objectParams(cell, cell.service), body: {} }),
+  },
+  {
+    operationId: 'applyPools',
+    key: 'pool',
+    writes: ['platform'],
+    note: 'the platform: kubeai.pool.update, platform admins only',
+    request: cell => ({ params: {}, body: pools(cell) }),
   },
   {
     operationId: 'createPipeline',
@@ -469,6 +492,14 @@ export const ACTION_ROWS: ActionRow[] = [
     writes: ['namespace', 'entity'],
     keys: ['cluster', 'namespace', 'name', 'modelRef', 'steps'],
     input: cell => pipeline(cell, `apl-${cell.key}`),
+  },
+  {
+    action: 'kubeai:pools:apply',
+    key: 'apool',
+    writes: ['platform'],
+    note: 'the platform: kubeai.pool.update, platform admins only',
+    keys: ['cluster', 'teams'],
+    input: cell => pools(cell),
   },
 ];
 
