@@ -413,6 +413,7 @@ describe.each(databases.eachSupportedId())(
             'kubeai.deployment.update',
             'kubeai.model.version.create',
             'kubeai.model.version.update',
+            'kubeai.pool.update',
             'kubeai.run.create',
             'kubeai.run.logs.read',
             'kubeai.run.update',
