@@ -27,13 +27,16 @@ const gateway = ClusterGateway.fromConfig(
 const NAME = `kubeai-informers-test-${randomBytes(3).toString('hex')}`;
 const LEASE_PATH = `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${NAME}`;
 
+/** Every replica a test made: stopped after it, even when it failed midway. */
+const started: LeaderLease[] = [];
+
 /** A replica: its elector and what it was told. */
 function replica(
   identity: string,
   extra: Partial<ConstructorParameters<typeof LeaderLease>[0]> = {},
 ) {
   const events: string[] = [];
-  const lease = new LeaderLease({
+  const lease: LeaderLease = new LeaderLease({
     gateway,
     cluster: 'local',
     namespace: 'kube-system',
@@ -51,6 +54,7 @@ function replica(
     },
     ...extra,
   });
+  started.push(lease);
   return { lease, events };
 }
 
@@ -65,6 +69,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
+  await Promise.all(started.splice(0).map(lease => lease.stop()));
   await kube.remove(LEASE_PATH);
 });
 
