@@ -123,3 +123,16 @@ it('says what a batch did when it succeeded', () => {
     'create 3 training tasks',
   );
 });
+
+it('says which pools and quotas a platform admin applied', () => {
+  const body = {
+    cluster: 'local',
+    flavors: [{ name: 'elastic' }, { name: 'regular' }],
+    teams: [{ name: 'cv-team', namespaces: ['team-a'], quotas: [] }],
+  };
+  expect(describeRequest(facts('applyPools', body), true)).toMatchObject({
+    summary:
+      'applied pools and quotas (flavors elastic, regular; team queues cv-team)',
+    cluster: 'local',
+  });
+});

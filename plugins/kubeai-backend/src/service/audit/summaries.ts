@@ -8,6 +8,7 @@
  * clusters, namespaces, refs and run ids not of their spec's shape are left out of the event.
  */
 import type {
+  ApplyPoolsRequest,
   ClusterBatchWriteResult,
   ClusterDeleteResult,
   ClusterWriteResult,
@@ -304,6 +305,26 @@ const OPERATIONS: Record<string, (f: AuditFacts) => Told> = {
       cluster: r.cluster,
       namespace: r.namespace,
       entityRefs: [service, b.modelRef, r.modelRef],
+    };
+  },
+
+  applyPools: f => {
+    const b = object<ApplyPoolsRequest>(f.body);
+    const names = (items: unknown) =>
+      list(items)
+        .map(i => text(object<{ name: string }>(i).name))
+        .filter(Boolean)
+        .join(', ');
+    const parts = [
+      names(b.flavors) && `flavors ${names(b.flavors)}`,
+      names(b.teams) && `team queues ${names(b.teams)}`,
+      names(b.priorityClasses) &&
+        `priority classes ${names(b.priorityClasses)}`,
+    ].filter(Boolean);
+    return {
+      verb: ['apply', 'applied'],
+      what: `pools and quotas${parts.length ? ` (${parts.join('; ')})` : ''}`,
+      cluster: b.cluster,
     };
   },
 
