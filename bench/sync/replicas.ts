@@ -16,7 +16,6 @@
  *    is visible in its API (watch order again: the k-th flip by resourceVersion is visible when the
  *    count reaches k). At the end every Job is one run, and exactly the flipped ones Succeeded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +23,10 @@ import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { RegistryStore } from '../../plugins/kubeai-backend/src/database/RegistryStore';
 import { kubeaiMetadata } from '../../plugins/kubeai-backend/src/manifests/labels';
+import {
+  startReplica,
+  type Replica,
+} from '../../plugins/kubeai-backend/src/informers/__testUtils__/startReplica';
 import {
   clusterConfig,
   Kube,
@@ -40,7 +43,6 @@ import {
   now,
   procStatus,
   REPLICAS_HEADING,
-  REPO,
   sleep,
   stats,
   writeSyncSection,
@@ -54,66 +56,18 @@ const NS = 'bench';
 const jobsPath = `/apis/batch/v1/namespaces/${NS}/jobs`;
 const CLUSTER = 'bench';
 
-interface Replica {
-  label: string;
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-}
-
-function startReplica(
+function startBenchReplica(
   label: string,
   config: unknown,
   connection: Knex.PgConnectionConfig,
 ): Promise<Replica> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--require',
-      '@backstage/cli/config/nodeTransform.cjs',
-      path.join(
-        REPO,
-        'plugins/kubeai-backend/src/informers/__testUtils__/replica.ts',
-      ),
-    ],
-    {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        LOG_LEVEL: process.env.KUBEAI_BENCH_LOG_LEVEL ?? 'warn',
-        KUBEAI_REPLICA: JSON.stringify({ client: 'pg', connection, config }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    },
-  );
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d;
-    if (out.length > 40000) out = out.slice(-20000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return new Promise((resolve, reject) => {
-    const ready = setInterval(() => {
-      const m = /READY (\d+)/.exec(out);
-      if (m) {
-        clearInterval(ready);
-        resolve({
-          label,
-          child,
-          base: `http://127.0.0.1:${m[1]}/api/kubeai`,
-          output: () => out,
-        });
-      }
-    }, 50);
-    child.once('exit', code => {
-      clearInterval(ready);
-      reject(
-        new Error(`replica ${label} exited (${code}): ${out.slice(-3000)}`),
-      );
-    });
+  return startReplica({
+    label,
+    client: 'pg',
+    connection,
+    config,
+    logLevel: process.env.KUBEAI_BENCH_LOG_LEVEL ?? 'warn',
+    detached: true,
   });
 }
 
@@ -247,7 +201,7 @@ export async function runReplicas() {
     const syncStart = now();
     replicas.push(
       ...(await Promise.all(
-        ['A', 'B'].map(label => startReplica(label, config, connection)),
+        ['A', 'B'].map(label => startBenchReplica(label, config, connection)),
       )),
     );
     const listenedAt = now();
@@ -307,6 +261,12 @@ export async function runReplicas() {
 
     // ---- flip lag, reads through either replica
     const flipCount = FLIPS + FAIL_FLIPS;
+    if (flipCount > JOBS) {
+      // every flip changes a Job of its own
+      throw new Error(
+        `--flips ${FLIPS} + --failover-flips ${FAIL_FLIPS} need at least as many --jobs (${JOBS})`,
+      );
+    }
     const step = Math.max(1, Math.floor(JOBS / flipCount));
     const targets = Array.from(
       { length: flipCount },

@@ -6,14 +6,13 @@
  * changes made, each recorded once.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { Knex } from 'knex';
 import { RegistryStore } from '../database/RegistryStore';
 import { kubeaiMetadata } from '../manifests/labels';
 import { POSTGRES_ID } from '../__testUtils__/databases';
 import { purgeNamespaces } from '../__testUtils__/localCluster';
+import { startReplica, type Replica } from './__testUtils__/startReplica';
 import {
   clusterConfig,
   Kube,
@@ -31,69 +30,30 @@ const jobsPath = `/apis/batch/v1/namespaces/${ns}/jobs`;
 const JOBS = 150;
 const databases = TestDatabases.create({ ids: [POSTGRES_ID] });
 
-interface Replica {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-}
-
-function startReplica(knex: Knex): Promise<Replica> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--require',
-      require.resolve('@backstage/cli/config/nodeTransform.cjs'),
-      path.join(__dirname, '__testUtils__', 'replica.ts'),
-    ],
-    {
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        LOG_LEVEL: 'info',
-        KUBEAI_REPLICA: JSON.stringify({
-          client: 'pg',
-          entities: ['a', 'b'].map(name => ({
-            apiVersion: 'kubeai.io/v1alpha1',
-            kind: 'Model',
-            metadata: { name: `${name}-${suffix}`, namespace: 'default' },
-            spec: {},
-          })),
-          // knex keeps the password out of JSON (non-enumerable): name it
-          connection: {
-            ...knex.client.config.connection,
-            password: knex.client.config.connection.password,
-          },
-          config: {
-            kubernetes: clusterConfig([{ name: 'local', state }]),
-            kubeai: {
-              informers: { kinds: ['Job'], flushIntervalMs: 20 },
-              // the defaults (lease 6 s, retry 1.5 s: ≤ 9 s to take over), as shipped
-            },
-          },
-        }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** A replica of this test: its own process, the shared PostgreSQL and the local apiserver. */
+function startTestReplica(label: string, knex: Knex): Promise<Replica> {
+  return startReplica({
+    label,
+    client: 'pg',
+    // knex keeps the password out of JSON (non-enumerable): name it
+    connection: {
+      ...knex.client.config.connection,
+      password: knex.client.config.connection.password,
     },
-  );
-  let out = '';
-  child.stdout!.on('data', d => (out += d));
-  child.stderr!.on('data', d => (out += d));
-  return new Promise((resolve, reject) => {
-    const ready = setInterval(() => {
-      const m = /READY (\d+)/.exec(out);
-      if (m) {
-        clearInterval(ready);
-        resolve({
-          child,
-          base: `http://127.0.0.1:${m[1]}/api/kubeai`,
-          output: () => out,
-        });
-      }
-    }, 50);
-    child.on('exit', code => {
-      clearInterval(ready);
-      reject(new Error(`replica exited (${code}): ${out.slice(-3000)}`));
-    });
+    entities: ['a', 'b'].map(name => ({
+      apiVersion: 'kubeai.io/v1alpha1',
+      kind: 'Model',
+      metadata: { name: `${name}-${suffix}`, namespace: 'default' },
+      spec: {},
+    })),
+    config: {
+      kubernetes: clusterConfig([{ name: 'local', state }]),
+      kubeai: {
+        informers: { kinds: ['Job'], flushIntervalMs: 20 },
+        // the defaults (lease 6 s, retry 1.5 s: ≤ 9 s to take over), as shipped
+      },
+    },
+    logLevel: 'info',
   });
 }
 
@@ -155,7 +115,7 @@ afterAll(async () => {
 });
 
 it('one replica leads; killed mid-stream, the other leads within 15 s and the registry has every change once', async () => {
-  const a = await startReplica(knex);
+  const a = await startTestReplica('A', knex);
   replicas.push(a);
   const synced = await waitFor(
     async () => {
@@ -184,7 +144,7 @@ it('one replica leads; killed mid-stream, the other leads within 15 s and the re
     'every Job a run',
   );
 
-  const b = await startReplica(knex);
+  const b = await startTestReplica('B', knex);
   replicas.push(b);
   const { value: standby } = await waitFor(
     async () => {
