@@ -25,7 +25,7 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Config } from '@backstage/config';
 import type { Knex } from 'knex';
-import { RegistryChanges, touchScopes } from './changes';
+import { ALL_SCOPES, RegistryChanges, touchScopes } from './changes';
 import { addRollups, foldRuns, type FoldedRun } from './runRollups';
 
 /** The config key, named by every message about it. */
@@ -120,6 +120,7 @@ type CandidateRow = FoldedRun & { parent_run_id: string | null };
 /** Removes old finished runs the keep rules allow, oldest first, in bounded batches. */
 export class RunRetention {
   readonly #db: Knex;
+  readonly #changes: RegistryChanges;
   readonly #logger?: RunRetentionOptions['logger'];
   readonly #teamsOf?: RunRetentionOptions['teamsOf'];
   readonly #pg: boolean;
@@ -131,7 +132,8 @@ export class RunRetention {
 
   constructor(options: RunRetentionOptions) {
     // registry writes: committed deletions change the change token (cached lineage answers)
-    this.#db = RegistryChanges.of(options.db).trackWrites();
+    this.#changes = RegistryChanges.of(options.db);
+    this.#db = this.#changes.trackWrites();
     this.#pg = options.db.client.config.client === 'pg';
     this.#logger = options.logger;
     this.#teamsOf = options.teamsOf;
@@ -216,12 +218,11 @@ export class RunRetention {
   }
 
   /**
-   * After a pass that removed runs: `*` changes once (a transaction that declares nothing), so no
+   * After a pass that removed runs: `*` changes once, so no
    * held lineage answer that showed a removed run — whose version row went with it — stays valid.
    */
   async #forgetRemovedScopes(removed: number): Promise<void> {
-    if (removed === 0) return;
-    await this.#db.transaction(async () => {});
+    if (removed > 0) await this.#changes.changed([ALL_SCOPES]);
   }
 
   /** The scheduled task's body: prunes and says what it did. */
