@@ -57,7 +57,7 @@ const SECRET_EXAMPLE = path.join(DEPLOY, 'postgres-secret.example.yaml');
 
 const objects = buildKustomization(DEPLOY);
 
-function only(kind: string, name?: string): KubeObject {
+function theObject(kind: string, name?: string): KubeObject {
   const found = objects.filter(
     o => o.kind === kind && (!name || o.metadata.name === name),
   );
@@ -68,10 +68,10 @@ function only(kind: string, name?: string): KubeObject {
   return found[0];
 }
 
-const namespace = only('Namespace');
-const deployment = only('Deployment');
-const serviceAccount = only('ServiceAccount');
-const service = only('Service');
+const namespace = theObject('Namespace');
+const deployment = theObject('Deployment');
+const serviceAccount = theObject('ServiceAccount');
+const service = theObject('Service');
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 const secretExample = (() => {
@@ -98,7 +98,7 @@ const leaseRole = (() => {
 const configFile = (() => {
   const volume = pod.volumes.find((v: any) => v.configMap);
   const mount = container.volumeMounts.find((m: any) => m.name === volume.name);
-  const configMap = only('ConfigMap', volume.configMap.name);
+  const configMap = theObject('ConfigMap', volume.configMap.name);
   const keys = Object.keys(configMap.data);
   must(keys.length === 1, `ConfigMap ${volume.configMap.name} holds one file`);
   return {
@@ -119,7 +119,7 @@ describe('deploy/ manifests', () => {
     const labels = deployment.spec.template.metadata.labels;
     expect(matches(deployment.spec.selector.matchLabels, labels)).toBe(true);
     expect(matches(service.spec.selector, labels)).toBe(true);
-    expect(only('PodDisruptionBudget').spec.selector.matchLabels).toEqual(
+    expect(theObject('PodDisruptionBudget').spec.selector.matchLabels).toEqual(
       deployment.spec.selector.matchLabels,
     );
     expect(pod.serviceAccountName).toBe(serviceAccount.metadata.name);
@@ -159,7 +159,7 @@ describe('deploy/ manifests', () => {
     expect(container.envFrom).toEqual([
       {
         configMapRef: {
-          name: only('ConfigMap', 'kubeai-portal-env').metadata.name,
+          name: theObject('ConfigMap', 'kubeai-portal-env').metadata.name,
         },
       },
       { secretRef: { name: secretExample.metadata.name } },
@@ -215,7 +215,7 @@ describe('deploy/ manifests', () => {
       const tokenFile = path.join(dir, 'token');
       fs.writeFileSync(tokenFile, 'pod-token\n');
       const env: Record<string, string> = {
-        ...only('ConfigMap', 'kubeai-portal-env').data,
+        ...theObject('ConfigMap', 'kubeai-portal-env').data,
         ...secretExample.stringData,
       };
       const source = ConfigSources.merge(
