@@ -37,6 +37,11 @@ export interface RunRow {
   child_count?: number | string | null;
   /** What the run reported about itself (migration 20270103000000_run_credentials). */
   metrics?: string | null;
+  /** Pools (migration 20270106000000_run_pools): routed at creation, then as Kueue admitted. */
+  cluster_queue?: string | null;
+  flavor?: string | null;
+  /** JSON of the run's Kueue Workload state. */
+  admission?: string | null;
   id: string;
   kind: string;
   cluster: string;
