@@ -110,11 +110,11 @@ function agentIssuer() {
         ),
       ),
     stop: () => new Promise(resolve => server.close(resolve)),
-    token(sub: string) {
+    token(sub: string, audience = 'kubeai-agents') {
       const now = Math.floor(Date.now() / 1000);
       const input = `${b64({ alg: 'ES256', kid, typ: 'JWT' })}.${b64({
         iss: 'https://agents.example.com',
-        aud: 'kubeai-portal',
+        aud: audience,
         sub,
         iat: now,
         exp: now + 600,
@@ -139,7 +139,7 @@ async function fromAppConfig(file: string, key: string) {
     }),
   );
   try {
-    return config.getConfig(key).get() as Record<string, any>;
+    return config.get(key) as Record<string, any>;
   } finally {
     config.close();
   }
@@ -257,6 +257,30 @@ beforeAll(async () => {
     'app-config.production.yaml',
     'backend.actions.filter',
   );
+  // the identity provider's entries as production has them (app-config.production.yaml): agents
+  // for the MCP endpoint, platforms for the API with named permissions
+  const productionJwks = (
+    (await fromAppConfig(
+      'app-config.production.yaml',
+      'backend.auth.externalAccess',
+    )) as any[]
+  )
+    .filter(entry => entry.type === 'jwks')
+    .map(entry => ({
+      ...entry,
+      options: {
+        ...entry.options,
+        url: jwksUrl,
+        issuer: 'https://agents.example.com',
+        algorithm: 'ES256',
+      },
+    }));
+  const audiences = productionJwks.map(e => e.options.audience).join(', ');
+  if (audiences !== 'kubeai-agents, kubeai-api') {
+    throw new Error(
+      `app-config.production.yaml: the JWKS entries are ${audiences}; these tests expect kubeai-agents, kubeai-api`,
+    );
+  }
   const catalogAndKubeai = (kubeai: object) => [
     { plugin: 'kubeai', ...kubeai },
     // the KubeAI API looks entities up in the catalog on the caller's behalf
@@ -286,21 +310,7 @@ beforeAll(async () => {
         options: { token: UNMAPPED_TOKEN, subject: 'other-platform' },
         accessRestrictions: catalogAndKubeai({ permission: WRITES }),
       },
-      {
-        type: 'jwks',
-        options: {
-          url: jwksUrl,
-          issuer: 'https://agents.example.com',
-          audience: 'kubeai-portal',
-          algorithm: 'ES256',
-          subjectPrefix: 'agents',
-        },
-        accessRestrictions: [
-          { plugin: 'mcp-actions' },
-          { plugin: 'kubeai' },
-          { plugin: 'catalog' },
-        ],
-      },
+      ...productionJwks,
     ],
     mcpActions,
     actionsFilter,
@@ -593,6 +603,46 @@ describe('callers from outside (backend.auth.externalAccess)', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('a platform with a JWKS token (audience kubeai-api) reads, is refused writes it was not granted and the MCP endpoint', async () => {
+    const token = issuer.token('billing', 'kubeai-api');
+    const lineage = await asToken(
+      token,
+      'get',
+      `/api/kubeai/lineage?entityRef=${encodeURIComponent(MODEL_REF)}`,
+    );
+    expect(lineage.status).toBe(200);
+    const before = await snapshot();
+    const deploy = await asToken(
+      token,
+      'post',
+      '/api/kubeai/inference-services',
+      {
+        ...deployInput(CV_NS),
+        dryRun: true,
+      },
+    );
+    expect([deploy.status, deploy.body.error?.message]).toEqual([
+      403,
+      expect.stringMatching(/^kubeai\.cluster\.object\.create denied/),
+    ]);
+    expect(await snapshot()).toEqual(before);
+    await expect(mcpClient(token)).rejects.toThrow(
+      /403|not included|Forbidden/i,
+    );
+  });
+
+  it("an agent's JWKS token (audience kubeai-agents) writes nothing calling the API directly either", async () => {
+    const before = await snapshot();
+    const deploy = await asToken(
+      issuer.token('claude-7'),
+      'post',
+      '/api/kubeai/inference-services',
+      { ...deployInput(CV_NS), dryRun: true },
+    );
+    expect(deploy.status).toBe(403);
+    expect(await snapshot()).toEqual(before);
   });
 
   it("cannot reach the catalog's write actions, which would run as the catalog itself", async () => {
