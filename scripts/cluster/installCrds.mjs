@@ -40,10 +40,22 @@ export function listYaml(dir) {
 }
 
 /**
+ * The project's own CRDs: the files of scripts/cluster/crds that no top-level pinned file stands for (Kueue's
+ * Workload, whose upstream CRD a 1.20 apiserver refuses; it is pinned under newest/ for the schema tests only).
+ * They are installed with either set.
+ */
+export function ownCrdFiles(pinned = loadSources().filter(isTopLevel)) {
+  const upstream = new Set(pinned.map(e => e.file));
+  return listYaml(FALLBACK_CRDS_DIR).filter(
+    f => !upstream.has(path.basename(f)),
+  );
+}
+
+/**
  * The CRD files to install: the top-level set of the pinned upstream CRDs (scripts/crds/sources.json) from the
  * verified CRD cache when every one is there with its SHA-256 (an incomplete cache is first filled from a local copy,
  * KUBEAI_CRDS_DIR, by `crds.mjs fetch --offline`); else the project's minimal CRDs in scripts/cluster/crds.
- * Cache location and checks follow scripts/crds/crds.mjs.
+ * Either way with the project's own CRDs ({@link ownCrdFiles}). Cache location and checks follow scripts/crds/crds.mjs.
  */
 export async function resolveCrdFiles() {
   const cache = cacheDir();
@@ -61,7 +73,10 @@ export async function resolveCrdFiles() {
     );
     return {
       dir: cache,
-      files: pinned.map(e => path.join(cache, e.file)).sort(),
+      files: [
+        ...pinned.map(e => path.join(cache, e.file)).sort(),
+        ...ownCrdFiles(pinned),
+      ],
       fallback: false,
     };
   }

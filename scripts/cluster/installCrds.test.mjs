@@ -12,6 +12,7 @@ import {
   FALLBACK_CRDS_DIR,
   ensureCrds,
   listYaml,
+  ownCrdFiles,
   prepareCrd,
   readCrds,
   resolveCrdFiles,
@@ -124,6 +125,29 @@ test('resolveCrdFiles: without a verified cache, the minimal CRDs of scripts/clu
   assert.deepEqual(res.files, listYaml(FALLBACK_CRDS_DIR));
   assert.ok(res.files.length > 0);
   assert.match(res.requested, /the CRD cache .*no-cache/);
+});
+
+test("ownCrdFiles: the project's own CRDs (Workload), which no top-level pinned file stands for", () => {
+  const own = ownCrdFiles();
+  assert.deepEqual(
+    own.map(f => path.basename(f)),
+    ['kueue.x-k8s.io_workloads.yaml'],
+  );
+  const [workload] = readCrds(own);
+  assert.equal(workload.obj.metadata.name, 'workloads.kueue.x-k8s.io');
+  assert.deepEqual(
+    workload.obj.spec.versions.map(v => [v.name, v.storage, v.subresources]),
+    [
+      ['v1beta1', false, { status: {} }],
+      ['v1beta2', true, { status: {} }],
+    ],
+  );
+  // a pinned top-level file of the same name would stand for it
+  assert.deepEqual(ownCrdFiles([{ file: 'kueue.x-k8s.io_workloads.yaml' }]), [
+    ...listYaml(FALLBACK_CRDS_DIR).filter(
+      f => !f.endsWith('kueue.x-k8s.io_workloads.yaml'),
+    ),
+  ]);
 });
 
 describe(
