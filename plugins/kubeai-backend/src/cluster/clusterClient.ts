@@ -204,7 +204,19 @@ export async function createClusterClient(
         ...(connection.caFile ? { caFile: connection.caFile } : {}),
       },
     ],
-    users: [{ name: 'kubeai', token: connection.token }],
+    users: [
+      connection.tokenFile
+        ? // client-node's tokenFile provider re-reads the file (every 60 s, as client-go), so a
+          // rotated service-account token is picked up without a restart
+          {
+            name: 'kubeai',
+            authProvider: {
+              name: 'tokenFile',
+              config: { tokenFile: connection.tokenFile },
+            },
+          }
+        : { name: 'kubeai', token: connection.token },
+    ],
     contexts: [
       { name: connection.name, cluster: connection.name, user: 'kubeai' },
     ],

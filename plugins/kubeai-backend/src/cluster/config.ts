@@ -21,8 +21,13 @@ import fs from 'node:fs';
 export interface ClusterConnection {
   name: string;
   url: string;
-  /** Service-account token (from config, else the in-cluster token file). */
+  /** Service-account token (from config, else the in-cluster token file as first read). */
   token: string;
+  /**
+   * The file the token came from (in a pod: the projected service-account token, which the
+   * kubelet rotates — Kubernetes ≥ 1.21 binds it to an hour), re-read as client-go does.
+   */
+  tokenFile?: string;
   caData?: string;
   caFile?: string;
   skipTLSVerify: boolean;
@@ -93,9 +98,12 @@ export function readClusterConnections(
       let token =
         cluster.getOptionalString('serviceAccountToken') ??
         metadataString('serviceAccountToken');
-      const tokenFile = options.inClusterTokenFile ?? IN_CLUSTER_TOKEN_FILE;
-      if (!token && fs.existsSync(tokenFile)) {
-        token = fs.readFileSync(tokenFile, 'utf8').trim();
+      const inClusterTokenFile =
+        options.inClusterTokenFile ?? IN_CLUSTER_TOKEN_FILE;
+      let tokenFile: string | undefined;
+      if (!token && fs.existsSync(inClusterTokenFile)) {
+        token = fs.readFileSync(inClusterTokenFile, 'utf8').trim();
+        tokenFile = inClusterTokenFile;
       }
       if (!token) {
         logger?.warn(
@@ -107,6 +115,7 @@ export function readClusterConnections(
         name,
         url: url.replace(/\/+$/, ''),
         token,
+        ...(tokenFile ? { tokenFile } : {}),
         caData: cluster.getOptionalString('caData'),
         caFile: cluster.getOptionalString('caFile'),
         skipTLSVerify: cluster.getOptionalBoolean('skipTLSVerify') ?? false,
