@@ -264,6 +264,8 @@ describe('the kubeai templates through the scaffolder', () => {
           memory: '1Gi',
           gpu: 1,
           queue: 'team-queue',
+          // the flavor left unset: only the given fields reach the API
+          priorityClass: 'production',
         },
       ],
       [

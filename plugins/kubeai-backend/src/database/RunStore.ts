@@ -59,6 +59,14 @@ export interface RunRow {
   updated_at: string;
 }
 
+/** The run of an object the portal applied; `clusterQueue` / `flavor`: where routing sent it. */
+export type ObjectRunRequest = CreateRunRequest & {
+  uid: string;
+  id?: string;
+  clusterQueue?: string;
+  flavor?: string;
+};
+
 /** Runs (+ inputs), including the runs of Kubernetes objects the portal applied. */
 export class RunStore {
   readonly #db: Knex;
@@ -249,7 +257,7 @@ export class RunStore {
    * Dataset versions of `inputs` must exist (422).
    */
   async upsertObjectRun(
-    request: CreateRunRequest & { uid: string; id?: string },
+    request: ObjectRunRequest,
     actor: string,
   ): Promise<{ run: Run; created: boolean }> {
     const [result] = await this.upsertObjectRuns([request], actor);
@@ -261,7 +269,7 @@ export class RunStore {
    * statements (one lookup, one insert of the new runs, one of their inputs), in request order.
    */
   async upsertObjectRuns(
-    requests: Array<CreateRunRequest & { uid: string; id?: string }>,
+    requests: ObjectRunRequest[],
     actor: string,
   ): Promise<Array<{ run: Run; created: boolean }>> {
     if (requests.length === 0) return [];
@@ -313,6 +321,9 @@ export class RunStore {
             model_ref: r.modelRef ? normalizeRef(r.modelRef) : null,
             params: toJson(r.params ?? {}),
             updated_at: now,
+            // where routing sent it (priced before Kueue admits it); unrouted: left as observed
+            ...(r.clusterQueue ? { cluster_queue: r.clusterQueue } : {}),
+            ...(r.flavor ? { flavor: r.flavor } : {}),
           };
           let id = existing.get(key);
           // the id the objects were labelled with (objectRunIds): the run of an object that was
@@ -348,6 +359,9 @@ export class RunStore {
               finished_at: toIso(r.finishedAt) ?? null,
               created_by: actor,
               created_at: now,
+              // every row of a multi-row insert has the same columns
+              cluster_queue: null,
+              flavor: null,
               ...fields,
             };
             newRows.push(row);
@@ -583,6 +597,10 @@ async function readRuns(
         schedule: fromJson(row.schedule, undefined),
         observed: fromJson(row.observed, undefined),
         observedAt: row.observed_at ?? undefined,
+        // pools: routed at creation, then as Kueue's Workload says (database/observed/admission.ts)
+        clusterQueue: row.cluster_queue ?? undefined,
+        flavor: row.flavor ?? undefined,
+        admission: fromJson(row.admission, undefined),
         createdBy: row.created_by,
         createdAt: row.created_at,
         updatedAt: row.updated_at,

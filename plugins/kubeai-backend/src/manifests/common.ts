@@ -123,7 +123,8 @@ export function datasetVolumes(datasets: DatasetMountInput[] | undefined): {
 export function kueueLabels(
   queue: KueueInput | undefined,
 ): Record<string, string> {
-  if (!queue) {
+  // no queue (a namespace without a LocalQueue): nothing for Kueue, a priority alone means nothing
+  if (!queue?.name) {
     return {};
   }
   return {

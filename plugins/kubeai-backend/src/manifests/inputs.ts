@@ -295,8 +295,11 @@ export const identitySchema = z.object({
 /** Kueue: the LocalQueue to submit to, and optionally a WorkloadPriorityClass. */
 export const kueueSchema = z
   .object({
-    /** LocalQueue name (label `kueue.x-k8s.io/queue-name`). */
-    name: dnsLabelSchema,
+    /**
+     * LocalQueue name (label `kueue.x-k8s.io/queue-name`); unset, the route picks the namespace's
+     * (`kubeai.pools.routing`), so a flavor or priority class can be given alone.
+     */
+    name: dnsLabelSchema.optional(),
     /** WorkloadPriorityClass name (label `kueue.x-k8s.io/priority-class`). */
     priorityClass: dnsLabelSchema.optional(),
     /** ResourceFlavor (pool) to run on; the route sets its nodeLabels as nodeSelector. */

@@ -2,10 +2,19 @@
  * Kubeflow `Notebook` (`kubeflow.org/v1`): a Jupyter (or VS Code / RStudio) server with CPU,
  * memory and GPUs, a read-write workspace PVC (new or existing), datasets mounted read-only and
  * warehouse tables given as env (./tableInputs.ts).
+ *
+ * Kueue (`queue`): the labels go on the Notebook's own metadata. Kueue v0.19 has no Notebook
+ * integration; the Kubeflow notebook controller builds a StatefulSet whose pod template carries a
+ * copy of the Notebook's labels (and nothing of `spec.template.metadata`), not the StatefulSet's
+ * own metadata — so Kueue's `statefulset` integration does not claim it, and its `pod` (plain
+ * pods) integration does: the pod with `kueue.x-k8s.io/queue-name` is gated and admitted as a
+ * Workload of its own, with the `kueue.x-k8s.io/priority-class` it carries. The cluster's Kueue
+ * must enable the `pod` framework for the team namespaces. The flavor is the pod's nodeSelector.
  */
 import { z } from 'zod';
 import {
   compact,
+  kueueLabels,
   containerEnv,
   containerResources,
   datasetVolumes,
@@ -15,6 +24,7 @@ import {
   dnsSubdomainSchema,
   envSchema,
   identitySchema,
+  kueueSchema,
   imageSchema,
   memoryQuantitySchema,
   modelRefSchema,
@@ -68,6 +78,8 @@ export const notebookInputSchema = identitySchema
     tables: tableInputsSchema.optional(),
     /** Model the notebook works on (label `kubeai.io/model`). */
     modelRef: modelRefSchema.optional(),
+    /** Kueue LocalQueue and priority class, as labels the notebook's pod inherits. */
+    queue: kueueSchema.optional(),
   })
   .merge(podOptionsSchema)
   .strict()
@@ -175,7 +187,12 @@ export function buildNotebook(rawInput: NotebookInput): KubeObject[] {
   objects.push({
     apiVersion: 'kubeflow.org/v1',
     kind: 'Notebook',
-    metadata: kubeaiMetadata(input.name, input.namespace, identity),
+    metadata: kubeaiMetadata(
+      input.name,
+      input.namespace,
+      identity,
+      kueueLabels(input.queue),
+    ),
     spec: { template: { spec: podSpec } },
   });
   return objects;

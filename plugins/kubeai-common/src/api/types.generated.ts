@@ -190,9 +190,55 @@ export interface Run {
   observed?: RunObserved;
   /** When the cluster informers last changed the run. */
   observedAt?: string;
+  cost?: RunCost;
+  /** The Kueue ClusterQueue (where routing sent it, then where Kueue admitted it). */
+  clusterQueue?: string;
+  /** The resource flavor (routed, then as admitted: its first pod set's). */
+  flavor?: string;
+  admission?: RunAdmission;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What the run cost (folded once it finished; while running, up to now). */
+export interface RunCost {
+  amount: number;
+  currency: string;
+  /** The flavor priced (none → the default prices). */
+  flavor?: string;
+  podHours: number;
+  /** False while it runs (the amount grows). */
+  final: boolean;
+}
+
+export interface CostReport {
+  currency: string;
+  from: string;
+  to: string;
+  groupBy: string;
+  team?: string;
+  model?: string;
+  total: number;
+  items: {
+    /** The month (YYYY-MM), model ref, version number, team ref or flavor. */
+    key: string;
+    cost: number;
+    runs: number;
+    /** The part of `cost` of runs not priced yet (running, just finished). */
+    live: number;
+  }[];
+  budget?: BudgetStatus;
+}
+
+export interface BudgetStatus {
+  team: string;
+  month: string;
+  monthly: number;
+  spent: number;
+  share: number;
+  state: 'ok' | 'warning' | 'over';
+  message: string;
 }
 
 export interface RunList {
@@ -552,9 +598,11 @@ export interface DatasetMount {
   subPath?: string;
 }
 
-/** Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass. */
+/** Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass. Every field is optional: with `kubeai.pools.routing`, an unset `name` is the namespace's LocalQueue, so `flavor` and / or `priorityClass` can be given alone (without routing, `name` is required: 422). */
 export interface KueueQueue {
-  name: string;
+  /** LocalQueue of the namespace; unset, the namespace's own (routing). */
+  name?: string;
+  /** WorkloadPriorityClass; unset, routing picks it by kind (periodic → production, else development). */
   priorityClass?: string;
   /** ResourceFlavor (pool) to run on, one the LocalQueue's ClusterQueue has quota in (else 422); with `kubeai.pools.routing`, the rule picks it when unset. */
   flavor?: string;
@@ -602,6 +650,8 @@ export interface CreateNotebookRequest {
   serviceAccountName?: string;
   priorityClassName?: string;
   nodeSelector?: NodeSelector;
+  queue?: KueueQueue;
+  overrideBudget?: boolean;
   dryRun?: boolean;
 }
 
@@ -694,11 +744,13 @@ export interface CreateJobRequest {
     };
   };
   params?: ParameterMap;
+  overrideBudget?: boolean;
   dryRun?: boolean;
 }
 
 export interface CreateJobsRequest {
   items: CreateJobRequest[];
+  overrideBudget?: boolean;
   dryRun?: boolean;
 }
 
@@ -893,6 +945,7 @@ export interface CreatePipelineRequest {
     python?: string;
   };
   steps: PipelineStepInput[];
+  overrideBudget?: boolean;
   dryRun?: boolean;
 }
 
@@ -950,6 +1003,67 @@ export interface ApplyPoolsRequest {
     value: number;
     description?: string;
   }[];
+}
+
+export interface PoolUsageList {
+  items: QueueUsage[];
+}
+
+/** A team's ClusterQueue in a cluster, its usage per flavor and what waits. */
+export interface QueueUsage {
+  cluster: string;
+  clusterQueue: string;
+  cohort?: string;
+  /** Admitted Workloads. */
+  admitted: number;
+  flavors: {
+    flavor: string;
+    resources: ResourceUsage[];
+  }[];
+  pending: PendingWorkload[];
+}
+
+/** One resource of a flavor (CPU in cores, memory in bytes, GPUs as a count). */
+export interface ResourceUsage {
+  resource: string;
+  nominal: number;
+  used: number;
+  borrowed: number;
+  lent: number;
+  lendable: number;
+  borrowingLimit?: number;
+  lendingLimit?: number;
+}
+
+export interface PendingWorkload {
+  namespace: string;
+  /** The Workload. */
+  name: string;
+  runId?: string;
+  state: 'pending' | 'evicted';
+  /** What it asks for in all (Σ count × per-pod request), per resource. */
+  requests: {
+    [key: string]: number;
+  };
+  since?: string;
+  message?: string;
+}
+
+/** What Kueue's Workload of the run says (observed by the cluster informers). */
+export interface RunAdmission {
+  state: 'admitted' | 'pending' | 'finished' | 'evicted';
+  clusterQueue?: string;
+  /** The flavor assigned per resource. */
+  flavors: {
+    [key: string]: string;
+  };
+  /** For people: 'admitted to `cv-team` on `elastic`', or why it waits ('pending: cpu 18 of 16 used in `cv-team` (…), cohort has none to lend'). */
+  message: string;
+  since?: string;
+  workload: {
+    namespace: string;
+    name: string;
+  };
 }
 
 /** The pools and quotas of a cluster, as Kueue objects. */
@@ -1108,7 +1222,9 @@ export type ObservedKind =
   | 'Workflow'
   | 'CronWorkflow'
   | 'Dataset'
-  | 'PersistentVolumeClaim';
+  | 'PersistentVolumeClaim'
+  | 'Workload'
+  | 'ClusterQueue';
 
 /** One watched kind of a cluster. */
 export interface KindSyncStatus {
@@ -1334,6 +1450,18 @@ export interface GetImpactQuery {
   version?: string;
 }
 
+/** Query parameters of `GET /cost` (getCost). */
+export interface GetCostQuery {
+  /** Only the runs of this team's namespaces (group ref). */
+  team?: string;
+  model?: string;
+  /** First month, YYYY-MM. */
+  from?: string;
+  /** Last month, YYYY-MM (default the current one). */
+  to?: string;
+  groupBy?: 'month' | 'model' | 'version' | 'team' | 'flavor';
+}
+
 /** Query parameters of `GET /observed/objects` (listObservedObjects). */
 export interface ListObservedObjectsQuery {
   cluster?: string;
@@ -1398,6 +1526,14 @@ export interface DeleteInferenceServiceQuery {
 export interface DeletePipelineQuery {
   /** Ask the apiserver for a server-side dry run and change nothing (default false). */
   dryRun?: boolean;
+}
+
+/** Query parameters of `GET /pools/usage` (getPoolUsage). */
+export interface GetPoolUsageQuery {
+  /** Only this cluster (default all). */
+  cluster?: string;
+  /** Only the ClusterQueue of this team (the queue is named after the team). */
+  team?: string;
 }
 
 /** Query parameters of `GET /catalog-entities` (listPortalEntities). */

@@ -55,8 +55,19 @@ export const notebookCreate: KubeaiActionDefinition = {
       ...bodyFields(
         z,
         'CreateNotebookRequest',
-        ['datasets', 'modelRef', 'entityRef', 'env', 'serviceAccountName'],
-        { serviceAccountName: 'ServiceAccount of the notebook pod.' },
+        [
+          'datasets',
+          'modelRef',
+          'entityRef',
+          'env',
+          'serviceAccountName',
+          'queue',
+        ],
+        {
+          serviceAccountName: 'ServiceAccount of the notebook pod.',
+          queue:
+            "Kueue: the namespace's LocalQueue unless `name` is given; `flavor` and `priorityClass` override the routing rule.",
+        },
       ),
       dryRun: dryRun(z),
     }),

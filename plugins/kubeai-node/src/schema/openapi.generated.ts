@@ -1207,6 +1207,85 @@ export const kubeaiOpenApiSpec = {
         },
       },
     },
+    '/cost': {
+      get: {
+        operationId: 'getCost',
+        tags: ['Runs'],
+        summary:
+          'What runs cost, per month, model, model version, team or flavor.',
+        description:
+          "Totals of the runs' costs (`kubeai.cost` prices × pods × requests × hours, by the run's\nflavor) in the months `from`…`to` (inclusive; default the last 12 months): the daily sums\nof the finished runs the cost fold priced (runs removed by retention included) plus the\nlive cost of the runs not priced yet (running: up to now; `live` in each item). A run\ncounts on the day it finished (running: today). `groupBy=version` needs `model` and gives\neach version's training cost (the run that produced it), whatever the months. With `team`,\n`budget` says the team's spending of the current month against its budget (`state`\n`warning` from `kubeai.cost.warnAt`, `over` above it: its new tasks are refused with 403).\nEveryone signed in reads totals, like runs.\n",
+        parameters: [
+          {
+            name: 'team',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            description: "Only the runs of this team's namespaces (group ref).",
+            schema: {
+              type: 'string',
+              maxLength: 255,
+            },
+          },
+          {
+            name: 'model',
+            in: 'query',
+            allowReserved: true,
+            required: false,
+            schema: {
+              $ref: '#/components/schemas/ModelRef',
+            },
+          },
+          {
+            name: 'from',
+            in: 'query',
+            required: false,
+            description: 'First month, YYYY-MM.',
+            schema: {
+              type: 'string',
+              maxLength: 7,
+            },
+          },
+          {
+            name: 'to',
+            in: 'query',
+            required: false,
+            description: 'Last month, YYYY-MM (default the current one).',
+            schema: {
+              type: 'string',
+              maxLength: 7,
+            },
+          },
+          {
+            name: 'groupBy',
+            in: 'query',
+            required: false,
+            schema: {
+              type: 'string',
+              enum: ['month', 'model', 'version', 'team', 'flavor'],
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The totals.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/CostReport',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+        },
+      },
+    },
     '/clusters/status': {
       get: {
         operationId: 'getClustersStatus',
@@ -2757,6 +2836,58 @@ export const kubeaiOpenApiSpec = {
         },
       },
     },
+    '/pools/usage': {
+      get: {
+        operationId: 'getPoolUsage',
+        tags: ['Clusters'],
+        summary:
+          "Each team's usage of its ClusterQueue per flavor (nominal, used, borrowed, lent) and its pending workloads.",
+        description:
+          "Everyone reads it. Computed from the Kueue `Workload`s and `ClusterQueue`s the cluster\ninformers observe: `used` is the sum over the queue's admitted Workloads of each pod set's\n(admitted) count × per-pod request in the flavor assigned to that resource, so it adds up\nexactly; `borrowed` = max(0, used − nominal); `lendable` = min(lendingLimit ?? nominal,\nmax(0, nominal − used)), the unused quota the cohort may use; `lent` = the cohort's\nborrowing (Σ borrowed) shared among its queues in proportion to their `lendable`, at most\n`lendable` (Kueue does not record who lent to whom). CPU in cores, memory in bytes, GPUs\nas a count. `pending`: the queue's Workloads waiting for quota (or evicted), oldest first.\n",
+        parameters: [
+          {
+            name: 'cluster',
+            in: 'query',
+            description: 'Only this cluster (default all).',
+            schema: {
+              type: 'string',
+              maxLength: 63,
+            },
+          },
+          {
+            name: 'team',
+            in: 'query',
+            description:
+              'Only the ClusterQueue of this team (the queue is named after the team).',
+            schema: {
+              type: 'string',
+              maxLength: 253,
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The usage of each ClusterQueue, by cluster and name.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/PoolUsageList',
+                },
+              },
+            },
+          },
+          '400': {
+            $ref: '#/components/responses/BadRequest',
+          },
+          '401': {
+            $ref: '#/components/responses/Unauthorized',
+          },
+          '404': {
+            $ref: '#/components/responses/NotFound',
+          },
+        },
+      },
+    },
     '/catalog-entities': {
       get: {
         operationId: 'listPortalEntities',
@@ -3822,6 +3953,22 @@ export const kubeaiOpenApiSpec = {
             type: 'string',
             description: 'When the cluster informers last changed the run.',
           },
+          cost: {
+            $ref: '#/components/schemas/RunCost',
+          },
+          clusterQueue: {
+            type: 'string',
+            description:
+              'The Kueue ClusterQueue (where routing sent it, then where Kueue admitted it).',
+          },
+          flavor: {
+            type: 'string',
+            description:
+              "The resource flavor (routed, then as admitted: its first pod set's).",
+          },
+          admission: {
+            $ref: '#/components/schemas/RunAdmission',
+          },
           createdBy: {
             type: 'string',
           },
@@ -3847,6 +3994,131 @@ export const kubeaiOpenApiSpec = {
           'updatedAt',
         ],
         additionalProperties: false,
+      },
+      RunCost: {
+        type: 'object',
+        description:
+          'What the run cost (folded once it finished; while running, up to now).',
+        properties: {
+          amount: {
+            type: 'number',
+          },
+          currency: {
+            type: 'string',
+          },
+          flavor: {
+            type: 'string',
+            description: 'The flavor priced (none → the default prices).',
+          },
+          podHours: {
+            type: 'number',
+          },
+          final: {
+            type: 'boolean',
+            description: 'False while it runs (the amount grows).',
+          },
+        },
+        required: ['amount', 'currency', 'podHours', 'final'],
+        additionalProperties: false,
+      },
+      CostReport: {
+        type: 'object',
+        properties: {
+          currency: {
+            type: 'string',
+          },
+          from: {
+            type: 'string',
+          },
+          to: {
+            type: 'string',
+          },
+          groupBy: {
+            type: 'string',
+          },
+          team: {
+            type: 'string',
+          },
+          model: {
+            type: 'string',
+          },
+          total: {
+            type: 'number',
+          },
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                key: {
+                  type: 'string',
+                  description:
+                    'The month (YYYY-MM), model ref, version number, team ref or flavor.',
+                },
+                cost: {
+                  type: 'number',
+                },
+                runs: {
+                  type: 'integer',
+                },
+                live: {
+                  type: 'number',
+                  description:
+                    'The part of `cost` of runs not priced yet (running, just finished).',
+                },
+              },
+              required: ['key', 'cost', 'runs', 'live'],
+              additionalProperties: false,
+            },
+          },
+          budget: {
+            $ref: '#/components/schemas/BudgetStatus',
+          },
+        },
+        required: ['currency', 'from', 'to', 'groupBy', 'total', 'items'],
+        additionalProperties: false,
+      },
+      BudgetStatus: {
+        type: 'object',
+        properties: {
+          team: {
+            type: 'string',
+          },
+          month: {
+            type: 'string',
+          },
+          monthly: {
+            type: 'number',
+          },
+          spent: {
+            type: 'number',
+          },
+          share: {
+            type: 'number',
+          },
+          state: {
+            type: 'string',
+            enum: ['ok', 'warning', 'over'],
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: [
+          'team',
+          'month',
+          'monthly',
+          'spent',
+          'share',
+          'state',
+          'message',
+        ],
+        additionalProperties: false,
+      },
+      OverrideBudget: {
+        type: 'boolean',
+        description:
+          'Create the task even though its team is over its monthly budget (`kubeai.cost.budgets`). Platform admins only (`kubeai.pool.update`); anyone else gets 403.',
       },
       RunList: {
         type: 'object',
@@ -4866,13 +5138,17 @@ export const kubeaiOpenApiSpec = {
       KueueQueue: {
         type: 'object',
         description:
-          'Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass.',
+          "Kueue LocalQueue (label `kueue.x-k8s.io/queue-name`) and optional WorkloadPriorityClass. Every field is optional: with `kubeai.pools.routing`, an unset `name` is the namespace's LocalQueue, so `flavor` and / or `priorityClass` can be given alone (without routing, `name` is required: 422).",
         properties: {
           name: {
             $ref: '#/components/schemas/KubernetesObjectName',
+            description:
+              "LocalQueue of the namespace; unset, the namespace's own (routing).",
           },
           priorityClass: {
             $ref: '#/components/schemas/KubernetesObjectName',
+            description:
+              'WorkloadPriorityClass; unset, routing picks it by kind (periodic → production, else development).',
           },
           flavor: {
             $ref: '#/components/schemas/DnsSubdomain',
@@ -4880,7 +5156,6 @@ export const kubeaiOpenApiSpec = {
               "ResourceFlavor (pool) to run on, one the LocalQueue's ClusterQueue has quota in (else 422); with `kubeai.pools.routing`, the rule picks it when unset.",
           },
         },
-        required: ['name'],
         additionalProperties: false,
       },
       GangScheduling: {
@@ -5030,6 +5305,12 @@ export const kubeaiOpenApiSpec = {
           },
           nodeSelector: {
             $ref: '#/components/schemas/NodeSelector',
+          },
+          queue: {
+            $ref: '#/components/schemas/KueueQueue',
+          },
+          overrideBudget: {
+            $ref: '#/components/schemas/OverrideBudget',
           },
           dryRun: {
             $ref: '#/components/schemas/DryRun',
@@ -5314,6 +5595,9 @@ export const kubeaiOpenApiSpec = {
           params: {
             $ref: '#/components/schemas/ParameterMap',
           },
+          overrideBudget: {
+            $ref: '#/components/schemas/OverrideBudget',
+          },
           dryRun: {
             $ref: '#/components/schemas/DryRun',
           },
@@ -5331,6 +5615,9 @@ export const kubeaiOpenApiSpec = {
             items: {
               $ref: '#/components/schemas/CreateJobRequest',
             },
+          },
+          overrideBudget: {
+            $ref: '#/components/schemas/OverrideBudget',
           },
           dryRun: {
             $ref: '#/components/schemas/DryRun',
@@ -5899,6 +6186,9 @@ export const kubeaiOpenApiSpec = {
               $ref: '#/components/schemas/PipelineStepInput',
             },
           },
+          overrideBudget: {
+            $ref: '#/components/schemas/OverrideBudget',
+          },
           dryRun: {
             $ref: '#/components/schemas/DryRun',
           },
@@ -6079,6 +6369,185 @@ export const kubeaiOpenApiSpec = {
           },
         },
         required: ['cluster'],
+        additionalProperties: false,
+      },
+      PoolUsageList: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/QueueUsage',
+            },
+          },
+        },
+        required: ['items'],
+        additionalProperties: false,
+      },
+      QueueUsage: {
+        type: 'object',
+        description:
+          "A team's ClusterQueue in a cluster, its usage per flavor and what waits.",
+        properties: {
+          cluster: {
+            type: 'string',
+          },
+          clusterQueue: {
+            type: 'string',
+          },
+          cohort: {
+            type: 'string',
+          },
+          admitted: {
+            type: 'integer',
+            description: 'Admitted Workloads.',
+          },
+          flavors: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                flavor: {
+                  type: 'string',
+                },
+                resources: {
+                  type: 'array',
+                  items: {
+                    $ref: '#/components/schemas/ResourceUsage',
+                  },
+                },
+              },
+              required: ['flavor', 'resources'],
+              additionalProperties: false,
+            },
+          },
+          pending: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/PendingWorkload',
+            },
+          },
+        },
+        required: ['cluster', 'clusterQueue', 'admitted', 'flavors', 'pending'],
+        additionalProperties: false,
+      },
+      ResourceUsage: {
+        type: 'object',
+        description:
+          'One resource of a flavor (CPU in cores, memory in bytes, GPUs as a count).',
+        properties: {
+          resource: {
+            type: 'string',
+          },
+          nominal: {
+            type: 'number',
+          },
+          used: {
+            type: 'number',
+          },
+          borrowed: {
+            type: 'number',
+          },
+          lent: {
+            type: 'number',
+          },
+          lendable: {
+            type: 'number',
+          },
+          borrowingLimit: {
+            type: 'number',
+          },
+          lendingLimit: {
+            type: 'number',
+          },
+        },
+        required: [
+          'resource',
+          'nominal',
+          'used',
+          'borrowed',
+          'lent',
+          'lendable',
+        ],
+        additionalProperties: false,
+      },
+      PendingWorkload: {
+        type: 'object',
+        properties: {
+          namespace: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+            description: 'The Workload.',
+          },
+          runId: {
+            type: 'string',
+          },
+          state: {
+            type: 'string',
+            enum: ['pending', 'evicted'],
+          },
+          requests: {
+            type: 'object',
+            description:
+              'What it asks for in all (Σ count × per-pod request), per resource.',
+            additionalProperties: {
+              type: 'number',
+            },
+          },
+          since: {
+            type: 'string',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+        required: ['namespace', 'name', 'state', 'requests'],
+        additionalProperties: false,
+      },
+      RunAdmission: {
+        type: 'object',
+        description:
+          "What Kueue's Workload of the run says (observed by the cluster informers).",
+        properties: {
+          state: {
+            type: 'string',
+            enum: ['admitted', 'pending', 'finished', 'evicted'],
+          },
+          clusterQueue: {
+            type: 'string',
+          },
+          flavors: {
+            type: 'object',
+            description: 'The flavor assigned per resource.',
+            additionalProperties: {
+              type: 'string',
+            },
+          },
+          message: {
+            type: 'string',
+            description:
+              "For people: 'admitted to `cv-team` on `elastic`', or why it waits ('pending: cpu 18 of 16 used in `cv-team` (…), cohort has none to lend').",
+          },
+          since: {
+            type: 'string',
+          },
+          workload: {
+            type: 'object',
+            properties: {
+              namespace: {
+                type: 'string',
+              },
+              name: {
+                type: 'string',
+              },
+            },
+            required: ['namespace', 'name'],
+            additionalProperties: false,
+          },
+        },
+        required: ['state', 'flavors', 'message', 'workload'],
         additionalProperties: false,
       },
       PoolList: {
@@ -6523,6 +6992,8 @@ export const kubeaiOpenApiSpec = {
           'CronWorkflow',
           'Dataset',
           'PersistentVolumeClaim',
+          'Workload',
+          'ClusterQueue',
         ],
       },
       KindSyncStatus: {

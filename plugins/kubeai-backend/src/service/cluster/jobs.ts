@@ -36,7 +36,7 @@ import {
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import type { PlannedRun } from './runIdentities';
 import { createObjectHelpers } from './objects';
-import { PoolRouter } from './poolRouting';
+import { PoolRouter, routeTask } from './poolRouting';
 
 /** Objects of a batch applied at the same time. */
 export const BATCH_APPLY_CONCURRENCY = 16;
@@ -122,7 +122,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
   ) {
     const gateway = assertCluster(request.cluster, 'body', at);
     // its namespace's LocalQueue, flavor and priority class (kubeai.pools.routing); 422 before any apply
-    const body = router ? await router.route(request, at) : request;
+    const body = await routeTask(router, request, at);
     const datasets = await resolveDatasets(
       body.datasets,
       `${at}/datasets`,
@@ -158,6 +158,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
     return {
       body,
       run,
+      pool: router?.choiceOf(body),
       built,
       inputs: datasets.inputs,
       reads: datasets.reads,
@@ -212,6 +213,7 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       schedule: job.body.schedule,
       gpu: job.body.resources?.gpu,
     }),
+    ...job.pool,
   });
 
   /** The checks of training tasks: each namespace they go to, and recording their runs there. */

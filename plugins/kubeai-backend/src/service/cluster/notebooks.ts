@@ -21,6 +21,7 @@ import {
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
+import { PoolRouter, routeTask } from './poolRouting';
 
 /** Registers the notebook routes. */
 export function registerNotebookRoutes(
@@ -66,6 +67,7 @@ export function registerNotebookRoutes(
       serviceAccountName: body.serviceAccountName,
       priorityClassName: body.priorityClassName,
       nodeSelector: body.nodeSelector,
+      queue: body.queue,
     });
 
   /** A notebook: its workspace PVC and the Notebook (main, last), recorded as a run. */
@@ -74,8 +76,19 @@ export function registerNotebookRoutes(
     ClusterWritePlan<{ run: Run }>
   > = {
     validate: body => zodCheck(notebookInputSchema, notebookInput(body)),
-    async resolve(body, credentials) {
-      assertCluster(body.cluster, 'body');
+    async resolve(request, credentials) {
+      assertCluster(request.cluster, 'body');
+      // its namespace's LocalQueue, flavor by size, priority by kind (kubeai.pools.routing): 422
+      // before anything is applied
+      const router = ctx.poolRouting
+        ? new PoolRouter(ctx.gatewayOf, ctx.poolRouting)
+        : undefined;
+      const body = await routeTask(
+        router,
+        { ...request, kind: 'Notebook' },
+        'request/body',
+      );
+      const pool = router?.choiceOf(body);
       await assertModelInCatalog(
         body.modelRef,
         'request/body/modelRef',
@@ -140,6 +153,7 @@ export function registerNotebookRoutes(
                 image: body.image,
                 gpu: body.resources?.gpu,
               }),
+              ...pool,
             },
             actor,
           );

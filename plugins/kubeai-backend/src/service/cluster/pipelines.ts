@@ -35,7 +35,7 @@ import {
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
-import { PoolRouter } from './poolRouting';
+import { PoolRouter, routeTask } from './poolRouting';
 import type { RunCredentialScope } from '../../database/RunCredentialStore';
 
 /** Registers the pipeline routes. */
@@ -254,12 +254,17 @@ export function registerPipelineRoutes(
         take(resolved);
       }
       // a training step goes to the namespace's LocalQueue (kubeai.pools.routing): 422 before any apply
-      if (router && next.training) {
+      // (without routing only checked: a queue must then be named)
+      if (
+        next.training &&
+        (router || (next.training as { queue?: unknown }).queue)
+      ) {
         const {
           cluster: _c,
           periodic: _p,
           ...routed
-        } = await router.route(
+        } = await routeTask(
+          router,
           {
             ...(next.training as { kind: string }),
             cluster: body.cluster,

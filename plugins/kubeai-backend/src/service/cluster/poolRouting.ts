@@ -1,12 +1,13 @@
 /**
- * Routing a training task to its team's pool without typing a queue name (`kubeai.pools.routing`):
- * the task goes to its namespace's LocalQueue, the rule picks the flavor by size (the first
+ * Routing a training task, notebook or pipeline step to its team's pool without typing a queue
+ * name (`kubeai.pools.routing`): the task goes to its namespace's LocalQueue, the rule picks the flavor by size (the first
  * `flavors` entry the task fits, else `defaultFlavor`) and the WorkloadPriorityClass by kind
  * (periodic → `priorityClasses.periodic`, else `priorityClasses.default`). The flavor is set the
  * Kueue way: the pods' nodeSelector gets the ResourceFlavor's `nodeLabels`, and Kueue then admits
  * the workload only on that flavor of the ClusterQueue.
  *
- * What the user gives (`queue.name`, `queue.flavor`, `queue.priorityClass`) wins, within what the
+ * What the user gives (`queue.name`, `queue.flavor`, `queue.priorityClass`, each optional: a flavor
+ * or priority class alone still goes to the namespace's LocalQueue) wins, within what the
  * team may use: the queue must be a LocalQueue of the namespace, the flavor one its ClusterQueue
  * has quota in, the priority class an existing WorkloadPriorityClass — else a 422 naming it, before
  * anything is applied. Without `kubeai.pools.routing` nothing is looked up (the labels are set as
@@ -82,13 +83,37 @@ export interface RoutedTask {
   namespace: string;
   kind: string;
   resources?: { cpu?: string; gpu?: number };
-  queue?: { name: string; priorityClass?: string; flavor?: string };
+  queue?: { name?: string; priorityClass?: string; flavor?: string };
   nodeSelector?: Record<string, string>;
   /** Runs on a schedule (a CronWorkflow's steps); default: its kind is periodic (CronJob). */
   periodic?: boolean;
 }
 
 const PERIODIC_KINDS = new Set(['CronJob', 'CronWorkflow']);
+
+/** Where routing sent a task: what its run records (`kubeai_runs.cluster_queue`, `flavor`). */
+export interface PoolChoice {
+  clusterQueue?: string;
+  flavor?: string;
+}
+
+/**
+ * A task as it is sent: routed when `router` is given; without `kubeai.pools.routing` a queue
+ * must be named (nothing picks one), else a 422 naming `<at>/queue/name`.
+ */
+export async function routeTask<T extends RoutedTask>(
+  router: PoolRouter | undefined,
+  task: T,
+  at: string,
+): Promise<T> {
+  if (router) return router.route(task, at);
+  if (task.queue && !task.queue.name) {
+    throw new UnprocessableEntityError(
+      `${at}/queue/name: required, kubeai.pools.routing is not configured to pick the namespace's LocalQueue`,
+    );
+  }
+  return task;
+}
 
 /**
  * Routes the tasks of one request; lookups are kept for the request (a batch of 20,000 tasks of
@@ -98,6 +123,7 @@ export class PoolRouter {
   readonly #gateway: () => ClusterGateway;
   readonly #rule: PoolRoutingConfig;
   readonly #lookups = new Map<string, Promise<unknown>>();
+  readonly #choices = new WeakMap<object, PoolChoice>();
 
   constructor(gateway: () => ClusterGateway, rule: PoolRoutingConfig) {
     this.#gateway = gateway;
@@ -129,6 +155,11 @@ export class PoolRouter {
         namespace,
       }),
     );
+  }
+
+  /** The ClusterQueue and flavor of a task {@link route} returned (undefined: not queued). */
+  choiceOf(routed: object): PoolChoice | undefined {
+    return this.#choices.get(routed);
   }
 
   /**
@@ -214,7 +245,7 @@ export class PoolRouter {
     }
 
     const { flavor: _flavor, ...queueRest } = given ?? {};
-    return {
+    const routed = {
       ...task,
       queue: {
         ...queueRest,
@@ -225,5 +256,16 @@ export class PoolRouter {
         ? { nodeSelector: { ...nodeLabels, ...task.nodeSelector } }
         : {}),
     };
+    this.#choices.set(
+      routed,
+      compactChoice({ clusterQueue: clusterQueueName || undefined, flavor }),
+    );
+    return routed;
   }
+}
+
+function compactChoice(choice: PoolChoice): PoolChoice {
+  return Object.fromEntries(
+    Object.entries(choice).filter(([, v]) => v !== undefined),
+  );
 }
