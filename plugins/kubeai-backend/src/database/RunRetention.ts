@@ -96,6 +96,14 @@ export interface RunRetentionOptions {
    * undefined where unknown. Without it the rollups' team is ''.
    */
   teamsOf?: (refs: string[]) => Promise<Array<string | undefined>>;
+  /**
+   * Prices the runs of `ids` not priced yet into the cost sums, within the deleting transaction
+   * (src/cost/CostStore.ts foldRows); returns run id → cost of those it priced.
+   */
+  foldCost?: (
+    tx: Knex.Transaction,
+    ids: string[],
+  ) => Promise<Map<string, number>>;
 }
 
 type Cursor = { created_at: string; id: string };
@@ -113,6 +121,7 @@ const RUN_COLUMNS = [
   'r.params',
   'r.schedule',
   'r.parent_run_id',
+  'r.cost',
 ];
 
 type CandidateRow = FoldedRun & { parent_run_id: string | null };
@@ -123,6 +132,7 @@ export class RunRetention {
   readonly #changes: RegistryChanges;
   readonly #logger?: RunRetentionOptions['logger'];
   readonly #teamsOf?: RunRetentionOptions['teamsOf'];
+  readonly #foldCost?: RunRetentionOptions['foldCost'];
   readonly #pg: boolean;
   readonly maxAgeDays: number;
   readonly batchSize: number;
@@ -137,6 +147,7 @@ export class RunRetention {
     this.#pg = options.db.client.config.client === 'pg';
     this.#logger = options.logger;
     this.#teamsOf = options.teamsOf;
+    this.#foldCost = options.foldCost;
     this.maxAgeDays = options.maxAgeDays;
     this.batchSize = options.batchSize ?? RUN_RETENTION_BATCH;
     this.pauseMs = options.pauseMs;
@@ -400,6 +411,17 @@ export class RunRetention {
       const rows: CandidateRow[] = await query;
       if (rows.length === 0) return 0;
       const gone = rows.map(r => r.id);
+      if (this.#foldCost) {
+        // priced into the cost sums now if the cost fold has not yet: the rollups get the cost
+        const priced = await this.#foldCost(
+          tx,
+          rows
+            .filter(r => r.cost === null || r.cost === undefined)
+            .map(r => r.id),
+        );
+        for (const row of rows)
+          row.cost = row.cost ?? priced.get(row.id) ?? null;
+      }
       await addRollups(tx, foldRuns(rows, teams));
       // The answers that showed these runs change (database/changes.ts): their tasks' summaries,
       // their models and datasets. The runs' own scopes go with them; an answer that held one is

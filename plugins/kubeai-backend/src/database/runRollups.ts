@@ -19,6 +19,8 @@ export interface FoldedRun {
   created_at: string;
   params: string | null;
   schedule: string | null;
+  /** Its folded cost (src/cost); null or absent: not priced. */
+  cost?: number | string | null;
 }
 
 /** The key columns of a rollup row, in the order of its unique index. */
@@ -150,7 +152,7 @@ export function foldRuns(
         cpu_seconds: 0,
         memory_gib_seconds: 0,
         gpu_seconds: 0,
-        // no run records a cost yet (the cost feature is not built): the column stays NULL
+        // the sum of the priced runs' costs; NULL while none is priced
         cost: null,
       };
       out.set(id, row);
@@ -161,6 +163,9 @@ export function foldRuns(
     row.cpu_seconds += asked.cpu * seconds;
     row.memory_gib_seconds += asked.memoryGiB * seconds;
     row.gpu_seconds += asked.gpu * seconds;
+    if (run.cost !== null && run.cost !== undefined) {
+      row.cost = (row.cost ?? 0) + Number(run.cost);
+    }
   }
   return [...out.values()];
 }

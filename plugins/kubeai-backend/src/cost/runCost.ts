@@ -1,0 +1,109 @@
+/**
+ * The cost of one run: from its observed start to its observed end (a running run: to now), its
+ * pod count and its requests per pod (cpu cores, memory GiB, GPUs) as the portal recorded them in
+ * its params, × the prices of its flavor (`kubeai_runs.flavor`, the default without one).
+ */
+import { fromJson } from '../database/util';
+import { parseQuantity } from '../database/runRollups';
+import { pricesOf, type CostConfig } from './costConfig';
+
+/** The columns of a run the cost reads. */
+export interface CostedRunRow {
+  id: string;
+  cluster: string;
+  namespace: string;
+  model_ref: string | null;
+  phase: string;
+  flavor?: string | null;
+  params: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface RunCostParts {
+  /** Seconds from start to end (0: it never started). */
+  seconds: number;
+  pods: number;
+  cpu: number;
+  memoryGiB: number;
+  gpu: number;
+  cost: number;
+  /** The day (UTC) its cost is counted on: the day it finished, for a running run today. */
+  day: string;
+  flavor: string;
+  running: boolean;
+}
+
+const FINISHED = new Set(['Succeeded', 'Failed', 'Stopped']);
+
+/** Whether the run is over (its cost no longer grows). */
+export const isFinished = (phase: string) => FINISHED.has(phase);
+
+/** Pods of a run: `replicas` (a number, or counts per replica type), else `parallelism`, else 1. */
+function podsOf(params: Record<string, any>): number {
+  const replicas = params.replicas;
+  if (typeof replicas === 'number' && replicas >= 0) return replicas;
+  if (replicas && typeof replicas === 'object') {
+    const sum = Object.values(replicas).reduce<number>(
+      (n, v) => n + (typeof v === 'number' && v > 0 ? v : 0),
+      0,
+    );
+    if (sum > 0) return sum;
+  }
+  const parallelism = Number(params.parallelism);
+  return Number.isFinite(parallelism) && parallelism >= 1 ? parallelism : 1;
+}
+
+/** Requests per pod from the params (`cpu`, `memory`, `gpu`, at the top or under `resources`). */
+function requestsOf(params: Record<string, any>) {
+  const resources =
+    params.resources && typeof params.resources === 'object'
+      ? params.resources
+      : {};
+  const pick = (key: string) =>
+    parseQuantity(params[key]) ?? parseQuantity(resources[key]) ?? 0;
+  return {
+    cpu: pick('cpu'),
+    memoryGiB: pick('memory') / 2 ** 30,
+    gpu: pick('gpu'),
+  };
+}
+
+/** The cost of `run` at `now` with the prices of `config`. */
+export function costOfRun(
+  run: CostedRunRow,
+  config: CostConfig,
+  now: Date = new Date(),
+): RunCostParts {
+  const params = fromJson<Record<string, any>>(run.params, {});
+  const running = !isFinished(run.phase);
+  const start = run.started_at ? Date.parse(run.started_at) : NaN;
+  // a finished run without a recorded end: it ended when it was last changed
+  const endIso = running
+    ? now.toISOString()
+    : run.finished_at ?? run.updated_at;
+  const end = Date.parse(endIso);
+  const seconds =
+    Number.isFinite(start) && Number.isFinite(end)
+      ? Math.max(0, (end - start) / 1000)
+      : 0;
+  const pods = podsOf(params);
+  const asked = requestsOf(params);
+  const prices = pricesOf(config, run.flavor);
+  const hours = (seconds * pods) / 3600;
+  const cost =
+    hours *
+    (asked.cpu * prices.cpuHour +
+      asked.memoryGiB * prices.memoryGiBHour +
+      asked.gpu * prices.gpuHour);
+  return {
+    seconds,
+    pods,
+    ...asked,
+    cost,
+    day: (running ? now.toISOString() : endIso).slice(0, 10),
+    flavor: run.flavor ?? '',
+    running,
+  };
+}
