@@ -35,6 +35,8 @@ import {
 } from './service/cluster/runIdentities';
 import { readTenancyConfig } from './tenancy/tenancyConfig';
 import { readPoolRoutingConfig } from './service/cluster/poolRouting';
+import { readCostConfig } from './cost/costConfig';
+import { CostStore } from './cost/CostStore';
 
 const megabytes = (value: number | undefined) =>
   value === undefined ? undefined : value * 1024 * 1024;
@@ -83,6 +85,7 @@ export const kubeaiPlugin = createBackendPlugin({
         // before anything is set up: a bad value stops the backend here, naming the key
         const { retentionDays } = readAuditRetentionConfig(config);
         const runRetention = readRunRetentionConfig(config);
+        const costConfig = readCostConfig(config);
         const runCredentials = readRunCredentialsConfig(
           config,
           await discovery.getExternalBaseUrl(KUBEAI_PLUGIN_ID),
@@ -172,6 +175,24 @@ export const kubeaiPlugin = createBackendPlugin({
             await retention.run(signal);
           },
         });
+        // Finished runs are priced once and added to the daily cost sums (src/cost/CostStore.ts);
+        // one replica at a time, restart-safe (the runs' own cost column is the state).
+        const cost = new CostStore({
+          db: await database.getClient(),
+          config: costConfig,
+          logger,
+          teamsOf: async refs =>
+            (await namespaces.resources(refs)).map(ns => ns?.owner),
+        });
+        await scheduler.scheduleTask({
+          id: 'kubeai-cost-fold',
+          frequency: { minutes: 5 },
+          timeout: { minutes: 10 },
+          initialDelay: { seconds: 30 },
+          fn: async signal => {
+            await cost.fold({ signal });
+          },
+        });
         // Finished runs older than kubeai.retention.runs.maxAgeDays are folded into daily rollups
         // and removed in short batches, unless a rule keeps them (database/RunRetention.ts).
         // Unset: runs are kept and no task is scheduled.
@@ -182,6 +203,8 @@ export const kubeaiPlugin = createBackendPlugin({
             logger,
             teamsOf: async refs =>
               (await namespaces.resources(refs)).map(ns => ns?.owner),
+            // the runs it removes are in the cost sums first (same transaction)
+            foldCost: (tx, ids) => cost.foldRows(tx, ids, new Map()),
           });
           await scheduler.scheduleTask({
             id: 'kubeai-run-retention',
@@ -237,6 +260,7 @@ export const kubeaiPlugin = createBackendPlugin({
               poolRouting: readPoolRoutingConfig(config),
             },
             audit,
+            cost,
           }),
         );
 

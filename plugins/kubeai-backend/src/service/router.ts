@@ -38,6 +38,8 @@ import { registerAuditRoutes } from './audit/auditRoutes';
 import { AuditTrail } from './audit/AuditTrail';
 import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { registerImpactRoutes } from './impactRoutes';
+import type { CostStore } from '../cost/CostStore';
+import { registerCostRoutes } from '../cost/costRoutes';
 import {
   CachedAnswer,
   LineageCache,
@@ -112,6 +114,8 @@ export interface RouterOptions {
   auditor?: AuditorService;
   /** The audit trail of the writes; by default one over `store.audit` and `auditor`. */
   audit?: AuditTrail;
+  /** Costs and budgets (../cost): `GET /cost`, the run's `cost`, the budget gate of new tasks. */
+  cost?: CostStore;
 }
 
 /** Default memory for serialized lineage answers: 64 MiB. */
@@ -387,7 +391,8 @@ export async function createRouter(
     if (!run) {
       throw new NotFoundError(`run ${req.params.id} not found`);
     }
-    res.json(run);
+    const cost = await options.cost?.ofRun(run.id);
+    res.json(cost ? { ...run, cost } : run);
   });
 
   api.patch('/runs/:id', async (req, res) => {
@@ -612,6 +617,10 @@ export async function createRouter(
 
   // ---------------------------------------------------------------- audit trail
   registerAuditRoutes(api, { store: store.audit, trail: audit });
+
+  // ---------------------------------------------------------------- cost (before the cluster
+  // routes: its budget gate runs ahead of POST /jobs, /jobs/batch, /pipelines, /notebooks)
+  if (options.cost) registerCostRoutes(api, { cost: options.cost, access });
 
   // ---------------------------------------------------------------- cluster objects
   registerClusterRoutes(api, {

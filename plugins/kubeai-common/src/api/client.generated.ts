@@ -19,6 +19,7 @@ import type {
   ClusterObjectStatus,
   ClusterSyncStatusList,
   ClusterWriteResult,
+  CostReport,
   CreateDatasetRequest,
   CreateDatasetVersionRequest,
   CreateDeploymentRequest,
@@ -39,9 +40,11 @@ import type {
   Deployment,
   DeploymentList,
   DeploymentRevisionList,
+  GetCostQuery,
   GetImpactQuery,
   GetJobStatusQuery,
   GetLineageQuery,
+  GetPoolUsageQuery,
   GetRunLogsQuery,
   Impact,
   LineageGraph,
@@ -58,6 +61,7 @@ import type {
   NamespaceList,
   ObservedObjectList,
   PoolList,
+  PoolUsageList,
   PortalEntityList,
   PromoteInferenceServiceRequest,
   RollbackInferenceServiceRequest,
@@ -90,6 +94,7 @@ export const kubeaiOperationIds = [
   'listDeploymentRevisions',
   'getLineage',
   'getImpact',
+  'getCost',
   'getClustersStatus',
   'listObservedObjects',
   'getRunLogs',
@@ -115,6 +120,7 @@ export const kubeaiOperationIds = [
   'deletePipeline',
   'listPools',
   'applyPools',
+  'getPoolUsage',
   'listPortalEntities',
   'listAuditEvents',
 ] as const;
@@ -240,6 +246,11 @@ export interface KubeaiOperations {
     query: GetImpactQuery,
     options?: KubeaiRequestOptions,
   ): Promise<Impact>;
+  /** `GET /cost` — What runs cost, per month, model, model version, team or flavor. */
+  getCost(
+    query?: GetCostQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<CostReport>;
   /** `GET /clusters/status` — Health of the cluster informers, per cluster and watched kind. */
   getClustersStatus(
     options?: KubeaiRequestOptions,
@@ -367,6 +378,11 @@ export interface KubeaiOperations {
     body: ApplyPoolsRequest,
     options?: KubeaiRequestOptions,
   ): Promise<ClusterWriteResult>;
+  /** `GET /pools/usage` — Each team's usage of its ClusterQueue per flavor (nominal, used, borrowed, lent) and its pending workloads. */
+  getPoolUsage(
+    query?: GetPoolUsageQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<PoolUsageList>;
   /** `GET /catalog-entities` — The catalog entities created through the portal (read by the catalog's kubeai entity provider). */
   listPortalEntities(
     query?: ListPortalEntitiesQuery,
@@ -707,6 +723,17 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
   ): Promise<Impact> {
     return this.request(
       { method: 'GET', path: '/impact', query, responseType: 'json' },
+      options,
+    );
+  }
+
+  /** `GET /cost` — What runs cost, per month, model, model version, team or flavor. */
+  getCost(
+    query?: GetCostQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<CostReport> {
+    return this.request(
+      { method: 'GET', path: '/cost', query, responseType: 'json' },
       options,
     );
   }
@@ -1109,6 +1136,17 @@ export abstract class KubeaiOperationsClient implements KubeaiOperations {
   ): Promise<ClusterWriteResult> {
     return this.request(
       { method: 'POST', path: '/pools', body, responseType: 'json' },
+      options,
+    );
+  }
+
+  /** `GET /pools/usage` — Each team's usage of its ClusterQueue per flavor (nominal, used, borrowed, lent) and its pending workloads. */
+  getPoolUsage(
+    query?: GetPoolUsageQuery,
+    options?: KubeaiRequestOptions,
+  ): Promise<PoolUsageList> {
+    return this.request(
+      { method: 'GET', path: '/pools/usage', query, responseType: 'json' },
       options,
     );
   }
