@@ -105,3 +105,32 @@ export function rulesFor(resources, verbs) {
 export async function portalResources(file = WORKLOAD_TABLE) {
   return writtenResources(await loadWorkloadTable(file));
 }
+
+export const POOL_TABLE = path.join(
+  REPO_ROOT,
+  'plugins/kubeai-common/src/pools.ts',
+);
+
+/**
+ * The resources of the pools and quotas a platform admin writes through `POST /pools` (the Kueue
+ * kinds of POOL_OBJECTS, plugins/kubeai-common/src/pools.ts), in {@link writtenResources}' shape.
+ * Only the platform-admin role gets them: a team's own LocalQueue could submit to any ClusterQueue.
+ */
+export async function poolResources(file = POOL_TABLE) {
+  const { POOL_OBJECTS } = await loadWorkloadTable(file);
+  const specs = Object.values(POOL_OBJECTS ?? {});
+  if (specs.length === 0) {
+    throw new ClusterError(
+      'the pool table has no POOL_OBJECTS: cannot derive the platform admins’ RBAC',
+    );
+  }
+  const byGroup = new Map();
+  for (const { group, plural } of specs) {
+    if (!byGroup.has(group)) byGroup.set(group, new Set());
+    byGroup.get(group).add(plural);
+  }
+  return [...byGroup.keys()].sort().map(group => ({
+    group,
+    resources: [...byGroup.get(group)].sort(),
+  }));
+}

@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { ensureCrds } from './installCrds.mjs';
 import { FIELD_MANAGER, caFor, createOrReplace } from './kubeApi.mjs';
 import { PORTAL_USER, RESTRICTED_USER } from './pki.mjs';
-import { portalResources, rulesFor } from './portalKinds.mjs';
+import { poolResources, portalResources, rulesFor } from './portalKinds.mjs';
 import {
   DEFAULT_GROUP_PREFIX,
   DEFAULT_OWNER_KEY,
@@ -112,10 +112,15 @@ export function writeKubeconfig(state) {
 
 /**
  * What the tenancy's RBAC is derived from: `resources`, what the portal writes (the workload table,
- * portalKinds.mjs), and `tenancy`, kubeai.tenancy of the app-config files (tenancy.mjs).
+ * portalKinds.mjs), `pools`, the Kueue objects of POST /pools (the pool table, platform admins
+ * only), and `tenancy`, kubeai.tenancy of the app-config files (tenancy.mjs).
  */
 export async function clusterAccess() {
-  return { resources: await portalResources(), tenancy: readTenancy() };
+  return {
+    resources: await portalResources(),
+    pools: await poolResources(),
+    tenancy: readTenancy(),
+  };
 }
 
 /**
@@ -331,9 +336,11 @@ export function teamObjects({ resources, tenancy }) {
 
 /**
  * The platform admins (kubeai.tenancy.platformAdmins, as the portal impersonates their groups):
- * {@link PLATFORM_ADMIN_ROLE} in every namespace, by one ClusterRoleBinding.
+ * {@link PLATFORM_ADMIN_ROLE} in every namespace, by one ClusterRoleBinding — with the pools and
+ * quotas (`pools`: cluster-scoped ResourceFlavors, ClusterQueues, WorkloadPriorityClasses and the
+ * LocalQueues in the teams' namespaces), which no team may write.
  */
-export function platformAdminObjects({ resources, tenancy }) {
+export function platformAdminObjects({ resources, pools = [], tenancy }) {
   return [
     [
       `${RBAC}/clusterroles`,
@@ -348,6 +355,7 @@ export function platformAdminObjects({ resources, tenancy }) {
             verbs: ['get', 'list', 'watch'],
           },
           ...rulesFor(resources, ORDINARY_VERBS),
+          ...rulesFor(pools, ORDINARY_VERBS),
           { apiGroups: [''], resources: ['namespaces'], verbs: ORDINARY_VERBS },
           {
             apiGroups: ['rbac.authorization.k8s.io'],

@@ -37,6 +37,9 @@ const ACCESS = {
     { group: 'batch', resources: ['cronjobs', 'jobs'] },
     { group: 'kubeflow.org', resources: ['notebooks'] },
   ],
+  pools: [
+    { group: 'kueue.x-k8s.io', resources: ['clusterqueues', 'localqueues'] },
+  ],
   tenancy: {
     ownerKey: 'kubeai.io/owner',
     groupPrefix: 'backstage:',
@@ -326,6 +329,8 @@ test('rbacObjects: the platform admins, bound cluster-wide to an explicit admin 
   assert.deepEqual(role.rules, [
     { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
     ...rulesFor(ACCESS.resources, WRITE_VERBS),
+    // the pools and quotas, for the platform admins only
+    ...rulesFor(ACCESS.pools, WRITE_VERBS),
     { apiGroups: [''], resources: ['namespaces'], verbs: WRITE_VERBS },
     {
       apiGroups: ['rbac.authorization.k8s.io'],
@@ -367,8 +372,21 @@ test('rbacObjects: the platform admins, bound cluster-wide to an explicit admin 
     );
 });
 
-test("clusterAccess: the repository's workload table and app-config tenancy", async () => {
-  const { resources, tenancy } = await clusterAccess();
+test("clusterAccess: the repository's workload table, pool table and app-config tenancy", async () => {
+  const { resources, pools, tenancy } = await clusterAccess();
+  assert.deepEqual(pools, [
+    {
+      group: 'kueue.x-k8s.io',
+      resources: [
+        'clusterqueues',
+        'localqueues',
+        'resourceflavors',
+        'workloadpriorityclasses',
+      ],
+    },
+  ]);
+  // no team may write them (its LocalQueue could submit to any ClusterQueue)
+  assert.ok(!resources.some(r => r.group === 'kueue.x-k8s.io'));
   const names = resources.flatMap(r => r.resources.map(x => `${x}.${r.group}`));
   for (const resource of [
     'jobs.batch',

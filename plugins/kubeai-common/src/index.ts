@@ -9,3 +9,4 @@ export * from './entities';
 export * from './api';
 export * from './permissions';
 export * from './workloads';
+export * from './pools';

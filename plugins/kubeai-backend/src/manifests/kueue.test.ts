@@ -1,3 +1,4 @@
+import { POOL_OBJECTS } from '@kubeai/plugin-kubeai-common';
 import { buildPools, clusterQueueFlavors, poolsInputSchema } from './kueue';
 import { cpuCores, flavorFor } from '../service/cluster/poolRouting';
 import { validateAgainstAllCrdSets } from './__testUtils__/crdSchemas';
@@ -90,6 +91,21 @@ describe('buildPools', () => {
       const { sets, report } = validateAgainstAllCrdSets(object);
       expect(sets.length).toBeGreaterThan(0);
       expect(report).toBe('');
+    }
+  });
+
+  it('writes only kinds of POOL_OBJECTS (the platform-admin RBAC of scripts/cluster/setup.mjs), each as scoped there', () => {
+    for (const object of buildPools(input)) {
+      const spec = (POOL_OBJECTS as Record<string, any>)[object.kind];
+      expect([
+        object.kind,
+        spec?.group,
+        Boolean(object.metadata.namespace),
+      ]).toEqual([
+        object.kind,
+        object.apiVersion.split('/')[0],
+        spec?.namespaced,
+      ]);
     }
   });
 
