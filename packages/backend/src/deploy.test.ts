@@ -18,6 +18,7 @@ import { ConfigSources, FileConfigSource } from '@backstage/config-loader';
 import {
   CLUSTER_KINDS,
   clusterKindSpec,
+  QUEUE_OBJECTS,
   type ClusterKind,
 } from '@kubeai/plugin-kubeai-common';
 // The plugin exports neither: the cluster gateway's reading of `kubernetes:` and the kinds the
@@ -496,7 +497,10 @@ describe('deploy/ on the local control plane', () => {
     // server-side apply (create + patch) and delete of every kind the portal writes and of the
     // companions created and deleted with them (the workload table; companions' plurals by discovery)
     const written = new Map<string, [string, string]>();
-    for (const kind of CLUSTER_KINDS as ClusterKind[]) {
+    // (not the Kueue objects of the table: the informers only read them, Kueue makes the Workloads)
+    for (const kind of (CLUSTER_KINDS as ClusterKind[]).filter(
+      k => !(k in QUEUE_OBJECTS),
+    )) {
       const spec = clusterKindSpec(kind)!;
       written.set(`${spec.group} ${spec.plural}`, [spec.group, spec.plural]);
       for (const c of spec.companions) {

@@ -37,7 +37,9 @@ export type WorkloadStatusParser =
   | 'workflow'
   | 'inferenceService'
   | 'fluidDataset'
-  | 'persistentVolumeClaim';
+  | 'persistentVolumeClaim'
+  | 'kueueWorkload'
+  | 'clusterQueue';
 
 /** An object created with another, deleted with it (when KubeAI manages it). */
 export interface WorkloadCompanion {
@@ -308,14 +310,46 @@ export const DATA_OBJECTS = {
   },
 } as const satisfies Record<string, ClusterKindSpec>;
 
+/**
+ * Kueue's objects the informers watch besides (not created by the portal): a `Workload` is Kueue's
+ * admission of a run (its ClusterQueue, flavors, why it waits), a `ClusterQueue` a team's quota —
+ * together a run's admission and a team's usage. All of them, not only the portal's: usage counts
+ * every workload of a queue.
+ */
+export const QUEUE_OBJECTS = {
+  Workload: {
+    group: 'kueue.x-k8s.io',
+    versions: ['v1beta2'],
+    plural: 'workloads',
+    observed: 'object',
+    watch: 'all',
+    status: 'kueueWorkload',
+    podLabels: [],
+    companions: [],
+  },
+  ClusterQueue: {
+    group: 'kueue.x-k8s.io',
+    versions: ['v1beta2'],
+    plural: 'clusterqueues',
+    observed: 'object',
+    watch: 'all',
+    status: 'clusterQueue',
+    podLabels: [],
+    companions: [],
+  },
+} as const satisfies Record<string, ClusterKindSpec>;
+
+/** A kind of {@link QUEUE_OBJECTS}. */
+export type QueueObjectKind = keyof typeof QUEUE_OBJECTS;
+
 /** A kind of {@link WORKLOADS}. */
 export type WorkloadKind = keyof typeof WORKLOADS;
 
 /** A kind of {@link DATA_OBJECTS}. */
 export type DataObjectKind = keyof typeof DATA_OBJECTS;
 
-/** A kind the portal creates and the cluster informers watch: a workload or a data object. */
-export type ClusterKind = WorkloadKind | DataObjectKind;
+/** A kind the cluster informers watch: a workload or a data object (the portal creates them), or a Kueue object. */
+export type ClusterKind = WorkloadKind | DataObjectKind | QueueObjectKind;
 
 /** The workload kinds of a role. */
 export type WorkloadKindOf<R extends WorkloadRole> = {
@@ -335,10 +369,11 @@ export type ReplicatedWorkloadKind = {
 /** Every workload kind, in table order. */
 export const WORKLOAD_KINDS = Object.keys(WORKLOADS) as WorkloadKind[];
 
-/** Every kind of {@link WORKLOADS} and {@link DATA_OBJECTS}, in table order (what the informers watch). */
+/** Every kind of {@link WORKLOADS}, {@link DATA_OBJECTS} and {@link QUEUE_OBJECTS}, in table order (what the informers watch). */
 export const CLUSTER_KINDS = [
   ...WORKLOAD_KINDS,
   ...(Object.keys(DATA_OBJECTS) as DataObjectKind[]),
+  ...(Object.keys(QUEUE_OBJECTS) as QueueObjectKind[]),
 ] as ClusterKind[];
 
 /** The workload kinds of a role, in table order. */
@@ -387,6 +422,9 @@ export function clusterKindSpec(
   if (isWorkloadKind(kind)) return WORKLOADS[kind];
   if (Object.prototype.hasOwnProperty.call(DATA_OBJECTS, kind)) {
     return DATA_OBJECTS[kind as DataObjectKind];
+  }
+  if (Object.prototype.hasOwnProperty.call(QUEUE_OBJECTS, kind)) {
+    return QUEUE_OBJECTS[kind as QueueObjectKind];
   }
   return undefined;
 }

@@ -24,6 +24,10 @@ import { KUBEAI_ANNOTATIONS } from '../manifests/labels';
 import type { KubeObject } from '../manifests/types';
 import type { KindSpec } from './kinds';
 import { podInputs } from './podInputs';
+import {
+  clusterQueueSummary,
+  workloadSummary,
+} from '../database/observed/kueue';
 import type {
   Observation,
   ObservedRunPhase,
@@ -445,6 +449,25 @@ function pvcStatus(object: any): Status {
   };
 }
 
+/** Kueue's Workload: its admission state (../database/observed/kueue.ts). */
+function kueueWorkloadStatus(object: any): Status {
+  const summary = workloadSummary(object);
+  return {
+    phase: summary.state,
+    message: trimMessage(summary.message),
+    details: summary as unknown as Record<string, unknown>,
+  };
+}
+
+/** Kueue's ClusterQueue: its quota; phase from the `Active` condition. */
+function clusterQueueStatus(object: any): Status {
+  const active = trueCondition(conditionsOf(object), 'Active');
+  return {
+    phase: active ? 'Active' : 'Inactive',
+    details: clusterQueueSummary(object) as unknown as Record<string, unknown>,
+  };
+}
+
 /** The status parsers, keyed by the workload table's `status`. */
 const STATUS_PARSERS: Record<
   WorkloadStatusParser,
@@ -459,6 +482,8 @@ const STATUS_PARSERS: Record<
   schedule: scheduleStatus,
   fluidDataset: fluidDatasetStatus,
   persistentVolumeClaim: pvcStatus,
+  kueueWorkload: kueueWorkloadStatus,
+  clusterQueue: clusterQueueStatus,
 };
 
 function statusOf(

@@ -68,6 +68,19 @@ export function registerObservedRoutes(
     res.json({ informersEnabled: true, items });
   });
 
+  // everyone reads (like GET /clusters/{cluster}/pools); from the observed Workloads and ClusterQueues
+  api.get('/pools/usage', async (req, res) => {
+    const { cluster, team } = req.query;
+    if (
+      cluster &&
+      context.gateway &&
+      !context.gateway.listClusters().some(c => c.name === cluster)
+    ) {
+      throw new NotFoundError(`cluster "${cluster}" is not configured`);
+    }
+    res.json({ items: await store.observed.queueUsage({ cluster, team }) });
+  });
+
   api.get('/observed/objects', async (req, res) => {
     res.json(await store.listObservedObjects(req.query));
   });

@@ -5,7 +5,10 @@
  * that was not validated.
  */
 import { Knex } from 'knex';
+import { loadQueueState } from './admission';
 import { applyObservations } from './applyObservations';
+import { toApiAmount } from './kueue';
+import { computeUsage, type QueueUsage } from './queueUsage';
 import type { ApplyStats } from './common';
 import type { Observation } from './observation';
 import {
@@ -69,6 +72,67 @@ export class ObservedStore {
   /** Observed objects per `cluster|kind` (not deleted). */
   async countObservedObjects(): Promise<Map<string, number>> {
     return countObservedObjects(this.#db);
+  }
+
+  /**
+   * Usage of the observed ClusterQueues (./queueUsage.ts) of a cluster (default: every cluster
+   * with one), only `team`'s queue when given; amounts in API units (CPU in cores).
+   */
+  async queueUsage(
+    query: { cluster?: string; team?: string } = {},
+  ): Promise<Array<QueueUsage & { cluster: string }>> {
+    const clusters: string[] = query.cluster
+      ? [query.cluster]
+      : (
+          await this.#db('kubeai_cluster_objects')
+            .where({ kind: 'ClusterQueue' })
+            .whereNull('deleted_at')
+            .distinct('cluster')
+            .orderBy('cluster')
+        ).map((r: { cluster: string }) => r.cluster);
+    const out: Array<QueueUsage & { cluster: string }> = [];
+    for (const cluster of clusters) {
+      const { queues, workloads } = await loadQueueState(this.#db, cluster, {
+        workloadStates: ['admitted', 'pending', 'evicted'],
+      });
+      for (const usage of computeUsage(queues, workloads).values()) {
+        if (query.team && usage.clusterQueue !== query.team) continue;
+        out.push({
+          cluster,
+          ...usage,
+          flavors: usage.flavors.map(f => ({
+            flavor: f.flavor,
+            resources: f.resources.map(r => {
+              const api = (n: number) => toApiAmount(r.resource, n);
+              return {
+                ...r,
+                nominal: api(r.nominal),
+                used: api(r.used),
+                borrowed: api(r.borrowed),
+                lent: api(r.lent),
+                lendable: api(r.lendable),
+                ...(r.borrowingLimit !== undefined
+                  ? { borrowingLimit: api(r.borrowingLimit) }
+                  : {}),
+                ...(r.lendingLimit !== undefined
+                  ? { lendingLimit: api(r.lendingLimit) }
+                  : {}),
+              };
+            }),
+          })),
+          pending: usage.pending.map(p => ({
+            ...p,
+            requests: Object.fromEntries(
+              Object.entries(p.requests).map(([r, n]) => [
+                r,
+                toApiAmount(r, n),
+              ]),
+            ),
+          })),
+        });
+      }
+    }
+    return out;
   }
 
   /** The cluster objects that are (or were) the given run, newest first. */

@@ -18,6 +18,7 @@ import {
 } from '../util';
 import { ALL_SCOPES, touchScopes } from '../changes';
 import type { DeploymentObserved } from '../drift';
+import { applyAdmissions } from './admission';
 import { applyRuns, type Work } from './applyRuns';
 import {
   compareResourceVersions,
@@ -31,6 +32,8 @@ import {
 import { deploymentObserved } from './deploymentObserved';
 import { kindSpec } from './kinds';
 import type { Observation } from './observation';
+
+const QUEUE_KINDS = new Set<string>(['Workload', 'ClusterQueue']);
 
 /**
  * Writes a batch of observations in one transaction (retried when a concurrent writer — e.g. the
@@ -69,11 +72,15 @@ async function applyInTransaction(
   const work = newObservations(batch, existing, stats);
   if (work.length === 0) return stats;
   const runIds = await applyRuns(tx, work, now, stats);
+  // Kueue's Workloads: their runs' admission (adds the linked Workloads to runIds)
+  await applyAdmissions(tx, work, runIds);
   // What the batch changes for lineage answers (database/changes.ts): applyRuns declared what its
-  // runs change; every other object (services, datasets, volumes, schedules) may change any answer.
+  // runs change; every other object (services, datasets, volumes, schedules) may change any answer,
+  // except Kueue's objects, which are in no answer but their run's.
   for (const { obs } of work) {
     const runId = runIds.get(obs);
-    touchScopes(runId ? `run:${runId}` : ALL_SCOPES);
+    if (runId) touchScopes(`run:${runId}`);
+    else if (!QUEUE_KINDS.has(obs.kind)) touchScopes(ALL_SCOPES);
   }
   const serviceRefs = await applyDeployments(tx, work, now, stats);
   await writeObjects(tx, work, { runIds, serviceRefs }, now, stats);

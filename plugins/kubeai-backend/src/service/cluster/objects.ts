@@ -399,6 +399,17 @@ const PHASES: Record<
   }),
   fluidDataset: status => ({ phase: status.phase ?? 'Pending' }),
   persistentVolumeClaim: status => ({ phase: status.phase ?? 'Pending' }),
+  // Kueue's objects (observed only): the admission state, whether the queue is active
+  kueueWorkload: (status, _spec, trueCondition) => {
+    if (trueCondition('Finished')) return { phase: 'finished' };
+    if (status.admission && trueCondition('QuotaReserved'))
+      return { phase: 'admitted' };
+    if (trueCondition('Evicted')) return { phase: 'evicted' };
+    return { phase: 'pending' };
+  },
+  clusterQueue: (_status, _spec, trueCondition) => ({
+    phase: trueCondition('Active') ? 'Active' : 'Inactive',
+  }),
 };
 
 /** Training Operator / Trainer conditions: the first true of Succeeded, Complete, Failed, … */
