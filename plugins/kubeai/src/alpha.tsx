@@ -138,6 +138,20 @@ export const lineageContent = EntityContentBlueprint.make({
   },
 });
 
+/** Group (team) → Pools: its Kueue queue per flavor (nominal, used, borrowed, lent) and what waits. */
+export const teamPoolsContent = EntityContentBlueprint.make({
+  name: 'team-pools',
+  params: {
+    path: '/pools',
+    title: 'Pools',
+    filter: { kind: 'group' },
+    loader: () =>
+      import('./components/pools/TeamPoolsContent').then(m => (
+        <m.TeamPoolsContent />
+      )),
+  },
+});
+
 /** Model / Dataset / InferenceService fields, beside the about card. */
 export const kubeaiDetailsEntityCard = EntityCardBlueprint.make({
   name: 'details',
@@ -243,6 +257,7 @@ const kubeaiPlugin = createFrontendPlugin({
     datasetContent,
     inferenceServiceContent,
     lineageContent,
+    teamPoolsContent,
     kubeaiDetailsEntityCard,
     kubeaiRelationsEntityCard,
     kubeaiActivityEntityCard,

@@ -27,6 +27,7 @@ import { formatDate, formatDuration, isNotFound } from '../common/format';
 import { useKubeaiPaths } from '../common/links';
 import { AsyncContent, EmptyState } from '../common/States';
 import { ENTITY_TAB_PATHS } from '../lineage/useLineageLinks';
+import { RunAdmission } from './RunAdmission';
 import { canDeleteRunObject, RunDeleteAction } from './RunDeleteAction';
 import { isPeriodicTask, RunExecutions } from './RunExecutions';
 import { RunLogs } from './RunLogs';
@@ -229,6 +230,11 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
             title={run.phase === 'Failed' ? 'The run failed' : 'Message'}
             message={run.message}
           />
+        </Grid>
+      )}
+      {(run.admission || run.clusterQueue) && (
+        <Grid item xs={12}>
+          <RunAdmission run={run} />
         </Grid>
       )}
       <Grid item xs={12}>
