@@ -318,6 +318,12 @@ beforeAll(async () => {
       platformAdmins: [],
       serviceTeams: [{ subject: 'cv-platform', team: CV_GROUP }],
     },
+    // a price per core- and GiB-hour and a budget for cv-team, for the team usage tool
+    cost: {
+      currency: 'EUR',
+      default: { cpuHour: 0.05, memoryGiBHour: 0.01, gpuHour: 2 },
+      budgets: [{ team: CV_GROUP, monthly: 10 }],
+    },
   });
   await waitForCatalog(portal, ALICE, [
     MODEL_REF,
@@ -368,6 +374,7 @@ describe('the MCP endpoint, with a user token', () => {
         'get-lineage',
         'get-impact',
         'get-run',
+        'get-team-usage',
       ]) {
         const tool = byName.get(`kubeai.${name}`);
         expect([name, tool?.annotations?.readOnlyHint]).toEqual([name, true]);
@@ -392,6 +399,71 @@ describe('the MCP endpoint, with a user token', () => {
       }
     } finally {
       await client.close();
+    }
+  });
+
+  it("answers a team's cost and budget as GET /cost does", async () => {
+    // one finished hour of 2 cores and 4 GiB in cv-team's namespace: 2 × 0.05 + 4 × 0.01 EUR
+    const finishedAt = new Date(Date.now() - 60 * 60 * 1000);
+    const startedAt = new Date(finishedAt.getTime() - 60 * 60 * 1000);
+    const run = await must(portal, ALICE, 'post', '/api/kubeai/runs', {
+      kind: 'training',
+      cluster: 'local',
+      namespace: CV_NS,
+      name: `cost-${suffix}`,
+      modelRef: MODEL_REF,
+      phase: 'Succeeded',
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      params: { cpu: '2', memory: '4Gi' },
+    });
+    try {
+      const team = encodeURIComponent(CV_GROUP);
+      const [byMonth, byModel] = await Promise.all(
+        ['month', 'model'].map(groupBy =>
+          must(
+            portal,
+            ALICE,
+            'get',
+            `/api/kubeai/cost?team=${team}&groupBy=${groupBy}`,
+          ),
+        ),
+      );
+      expect(byMonth.total).toBeCloseTo(0.14, 6);
+      const client = await mcpClient(portal.tokenOf(ALICE));
+      try {
+        const result: any = await client.callTool({
+          name: 'kubeai.get-team-usage',
+          arguments: { team: 'cv-team' },
+        });
+        expect(result.isError).toBeFalsy();
+        const out = result.structuredContent;
+        expect(out).toMatchObject({
+          team: CV_GROUP,
+          currency: 'EUR',
+          total: 0.14,
+          months: byMonth.items.map((i: any) => ({
+            month: i.key,
+            cost: Math.round(i.cost * 100) / 100,
+            runs: i.runs,
+          })),
+          models: [{ model: MODEL_REF, cost: 0.14, runs: 1 }],
+          totalModels: byModel.items.length,
+          budget: {
+            monthly: 10,
+            state: byMonth.budget.state,
+            message: byMonth.budget.message,
+          },
+          pools: [],
+        });
+        expect(out.summary).toMatch(
+          /^group:default\/cv-team spent 0\.14 EUR in .*; most on model:default\/.* \(0\.14 EUR\); .*budget/,
+        );
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await knex('kubeai_runs').where({ id: run.id }).delete();
     }
   });
 

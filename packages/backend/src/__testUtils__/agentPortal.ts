@@ -32,6 +32,8 @@ export interface AgentPortalOptions {
   externalAccess: JsonValue[];
   /** `kubeai.tenancy`. */
   tenancy: JsonObject;
+  /** `kubeai.cost` (prices, budgets). */
+  cost?: JsonObject;
   /** `mcpActions` (the MCP server's name and instructions). */
   mcpActions?: JsonObject;
   /** `backend.actions.filter`. */
@@ -96,6 +98,7 @@ export async function startAgentPortal(options: AgentPortalOptions) {
             registry: { validateResponses: true },
             informers: { enabled: false },
             tenancy: options.tenancy,
+            ...(options.cost ? { cost: options.cost } : {}),
           },
           kubernetes: localKubernetesConfig(),
         },

@@ -41,6 +41,7 @@ import {
   pipelineCreate,
 } from './workloadActions';
 import { poolsApply } from './poolActions';
+import { teamUsageRead } from './teamActions';
 
 export {
   apiError,
@@ -79,7 +80,8 @@ export const kubeaiActions: KubeaiActionDefinition[] = [
 
 /**
  * The read-only `kubeai:*` actions of the actions registry (`readOnly: true`; not scaffolder
- * actions): model versions, deployments, lineage, impact, a run with its log tail.
+ * actions): model versions, deployments, lineage, impact, a run with its log tail, a team's cost
+ * and pool usage.
  */
 export const kubeaiReadActions: KubeaiActionDefinition[] = [
   modelVersionsRead,
@@ -87,8 +89,10 @@ export const kubeaiReadActions: KubeaiActionDefinition[] = [
   lineageRead,
   impactRead,
   runRead,
+  teamUsageRead,
 ].map(withApiErrors);
 
+export { TEAM_USAGE_CAPS } from './teamActions';
 export {
   LINEAGE_CAPS,
   LOG_TAIL_MAX_CHARS,

@@ -34,6 +34,7 @@ describe('the read actions', () => {
       ['get-lineage', true],
       ['get-impact', true],
       ['get-run', true],
+      ['get-team-usage', true],
     ]);
     for (const action of kubeaiReadActions) {
       expect(action.description.length).toBeGreaterThan(200);
@@ -84,5 +85,148 @@ describe('summariseLineage', () => {
     expect(cut).toMatchObject({ truncated: true });
     expect(cut.nodes).toHaveLength(6);
     expect(cut.edges).toHaveLength(2);
+  });
+});
+
+describe('get-team-usage', () => {
+  const action = kubeaiReadActions.find(a => a.name === 'get-team-usage')!;
+  // the API's answers for a team with a queue in one cluster (as GET /cost and /pools/usage give)
+  const report = (groupBy: string, items: any[]) => ({
+    currency: 'EUR',
+    from: '2026-01',
+    to: '2026-12',
+    groupBy,
+    team: 'group:default/cv-team',
+    total: items.reduce((n, i) => n + i.cost, 0),
+    items,
+    budget: {
+      team: 'group:default/cv-team',
+      month: '2026-12',
+      monthly: 100,
+      spent: 85.004,
+      share: 0.85,
+      state: 'warning',
+      message: 'group:default/cv-team has spent 85 % of its budget',
+    },
+  });
+  const pending = Array.from({ length: 25 }, (_, i) => ({
+    namespace: 'cv',
+    name: `w${i}`,
+    state: 'pending',
+    requests: { cpu: 4 },
+  }));
+  const calls: unknown[] = [];
+  const client: any = {
+    getCost: async (query: any, options: any) => {
+      calls.push(['cost', query, options]);
+      return query.groupBy === 'month'
+        ? report('month', [
+            { key: '2026-11', cost: 40.004, runs: 3, live: 0 },
+            { key: '2026-12', cost: 45, runs: 4, live: 5 },
+          ])
+        : report('model', [
+            { key: 'model:default/a', cost: 10.004, runs: 2, live: 0 },
+            { key: 'model:default/b', cost: 75, runs: 5, live: 5 },
+          ]);
+    },
+    getPoolUsage: async (query: any, options: any) => {
+      calls.push(['usage', query, options]);
+      return {
+        items: [
+          {
+            cluster: 'local',
+            clusterQueue: 'cv-team',
+            cohort: 'shared',
+            admitted: 2,
+            flavors: [
+              {
+                flavor: 'elastic',
+                resources: [
+                  {
+                    resource: 'cpu',
+                    nominal: 16,
+                    used: 18,
+                    borrowed: 2,
+                    lent: 0,
+                    lendable: 0,
+                  },
+                  {
+                    resource: 'memory',
+                    nominal: 64 * 2 ** 30,
+                    used: 6 * 2 ** 30,
+                    borrowed: 0,
+                    lent: 2 ** 30,
+                    lendable: 58 * 2 ** 30,
+                  },
+                ],
+              },
+            ],
+            pending,
+          },
+        ],
+      };
+    },
+  };
+
+  it("asks the API for the team's months, models and queue, and answers within its caps", async () => {
+    const out: any = await action.run(
+      client,
+      { team: 'cv-team', from: '2026-01' },
+      { token: 't' } as any,
+    );
+    expect(calls).toEqual([
+      [
+        'cost',
+        { team: 'group:default/cv-team', from: '2026-01', groupBy: 'month' },
+        { token: 't' },
+      ],
+      [
+        'cost',
+        { team: 'group:default/cv-team', from: '2026-01', groupBy: 'model' },
+        { token: 't' },
+      ],
+      ['usage', { team: 'cv-team' }, { token: 't' }],
+    ]);
+    expect(out.total).toBe(85);
+    expect(out.months).toEqual([
+      { month: '2026-11', cost: 40, runs: 3 },
+      { month: '2026-12', cost: 45, runs: 4 },
+    ]);
+    // costliest first
+    expect(out.models.map((m: any) => m.model)).toEqual([
+      'model:default/b',
+      'model:default/a',
+    ]);
+    expect(out.budget).toMatchObject({ state: 'warning', spent: 85 });
+    expect(out.pools[0].flavors[0].resources).toEqual([
+      {
+        resource: 'cpu',
+        unit: 'cores',
+        nominal: 16,
+        used: 18,
+        borrowed: 2,
+        lent: 0,
+      },
+      {
+        resource: 'memory',
+        unit: 'GiB',
+        nominal: 64,
+        used: 6,
+        borrowed: 0,
+        lent: 1,
+      },
+    ]);
+    expect([out.pools[0].pending.length, out.pools[0].totalPending]).toEqual([
+      20, 25,
+    ]);
+    expect(out.summary).toBe(
+      'group:default/cv-team spent 85 EUR in 2026-01…2026-12 (7 runs); most on model:default/b (75 EUR); group:default/cv-team has spent 85 % of its budget; 1 queue(s), 25 workload(s) waiting for quota.',
+    );
+  });
+
+  it('refuses a team that is not a group reference', async () => {
+    await expect(
+      action.run(client, { team: 'user:default/alice' }, { token: 't' } as any),
+    ).rejects.toThrow(/not a group reference/);
   });
 });

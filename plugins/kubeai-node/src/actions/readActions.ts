@@ -574,7 +574,7 @@ export const runRead: KubeaiActionDefinition = {
   name: 'get-run',
   title: 'A run, its phase and the tail of its log',
   readOnly: true,
-  description: `One run of the registry — a training task, notebook, pipeline or one execution of a periodic task (\`GET /api/kubeai/runs/{id}\`): its phase (Pending, Running, Succeeded, Failed, …) and why, when it started and finished, its inputs (dataset versions), outputs (model versions), parameters and metrics; and the last \`tailLines\` lines of its pods' logs (\`GET /api/kubeai/runs/{id}/logs\`, at most ${LOG_TAIL_MAX_CHARS} characters, the end kept). When the logs cannot be read (no pods any more, a pod not scheduled, the node unreachable) \`logTail\` is absent and \`logUnavailable\` says why. Run ids come from list-model-versions (runId), get-lineage or get-impact.`,
+  description: `One run of the registry — a training task, notebook, pipeline or one execution of a periodic task (\`GET /api/kubeai/runs/{id}\`): its phase (Pending, Running, Succeeded, Failed, …) and why, when it started and finished, its inputs (dataset versions), outputs (model versions), parameters and metrics, its pool (Kueue queue and flavor, admitted or why it waits) and its cost; and the last \`tailLines\` lines of its pods' logs (\`GET /api/kubeai/runs/{id}/logs\`, at most ${LOG_TAIL_MAX_CHARS} characters, the end kept). When the logs cannot be read (no pods any more, a pod not scheduled, the node unreachable) \`logTail\` is absent and \`logUnavailable\` says why. Run ids come from list-model-versions (runId), get-lineage or get-impact.`,
   examples: [
     {
       title: 'How is this run doing?',
@@ -615,6 +615,20 @@ export const runRead: KubeaiActionDefinition = {
           outputs: z.array(z.record(z.string(), z.unknown())),
           params: z.record(z.string(), z.unknown()),
           metrics: z.record(z.string(), z.unknown()).optional(),
+          clusterQueue: z.string().optional(),
+          flavor: z.string().optional(),
+          admission: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .describe(
+              'Its Kueue workload: admitted to a queue on a flavor, or pending and why (`message`).',
+            ),
+          cost: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .describe(
+              'What it cost (`amount`, `currency`; `final` false while it runs).',
+            ),
           createdBy: z.string(),
         })
         .describe('The run as the registry records it.'),
