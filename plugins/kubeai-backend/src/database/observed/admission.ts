@@ -131,10 +131,15 @@ export async function applyAdmissions(
       }
     }
   }
-  // runs of this batch whose Workload was stored before them
+  // runs of objects seen for the first time, whose Workload may have been stored before them
+  // (an object seen before had its run when its Workload came, and was linked then)
   const inBatch = new Set(workloads.map(w => w.obs.uid));
   const newRuns = work.filter(
-    w => w.obs.kind !== 'Workload' && runIds.has(w.obs) && !w.obs.deleted,
+    w =>
+      w.obs.kind !== 'Workload' &&
+      runIds.has(w.obs) &&
+      !w.obs.deleted &&
+      w.row?.uid !== w.obs.uid,
   );
   for (const group of groupBy(
     newRuns,
