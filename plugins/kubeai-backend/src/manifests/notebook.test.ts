@@ -124,6 +124,36 @@ describe('buildNotebook', () => {
     ]);
   });
 
+  it("puts the Kueue labels on the Notebook's metadata (the controller copies them onto its pod, not spec.template.metadata)", () => {
+    const [notebook] = buildNotebook({
+      name: 'nb',
+      namespace: 'ns',
+      image: 'jupyter/base-notebook:latest',
+      queue: { name: 'team-queue', priorityClass: 'development' },
+      nodeSelector: { 'kubeai.io/pool': 'elastic' },
+    });
+    expect(notebook.metadata.labels).toEqual({
+      'kueue.x-k8s.io/queue-name': 'team-queue',
+      'kueue.x-k8s.io/priority-class': 'development',
+      'app.kubernetes.io/managed-by': 'kubeai',
+    });
+    expect((notebook.spec as any).template).toEqual({
+      spec: expect.objectContaining({
+        nodeSelector: { 'kubeai.io/pool': 'elastic' },
+      }),
+    });
+    // a queue without a name (no LocalQueue picked): no Kueue label at all
+    const [unqueued] = buildNotebook({
+      name: 'nb',
+      namespace: 'ns',
+      image: 'jupyter/base-notebook:latest',
+      queue: { priorityClass: 'development' },
+    });
+    expect(unqueued.metadata.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'kubeai',
+    });
+  });
+
   it('validates the Notebook against the Kubeflow CRD schemas (v1.10 and newest)', () => {
     for (const variant of [
       input,

@@ -12,6 +12,7 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { Knex } from 'knex';
 import request from 'supertest';
+import YAML from 'yaml';
 import {
   POSTGRES_ID,
   postgresSupport,
@@ -345,6 +346,50 @@ describe('without kubeai.pools.routing', () => {
         );
       }
       expect(await listCreated(gateway, BAD_NS)).toEqual([]);
+
+      // a pipeline's training step: a flavor alone is refused, a named queue is set as typed
+      const pipeline = (namespace: string, queue: object) => ({
+        cluster: 'local',
+        namespace,
+        name: 'unrouted-pipeline',
+        steps: [
+          {
+            name: 'train',
+            type: 'training',
+            training: {
+              kind: 'Job',
+              image: 'ghcr.io/acme/prophet-forecast:1.2',
+              command: ['python', '-m', 'forecast'],
+              queue,
+            },
+          },
+        ],
+      });
+      const refused = await request(backend.server)
+        .post(`${API}/pipelines`)
+        .send(pipeline(BAD_NS, { flavor: ELASTIC }));
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.message).toContain(
+        'request/body/steps/0/training/queue/name: required',
+      );
+      expect(await listCreated(gateway, BAD_NS)).toEqual([]);
+      const typed = await request(backend.server)
+        .post(`${API}/pipelines`)
+        .send(pipeline(NS, { name: 'any-queue', priorityClass: PROD }));
+      expect(typed.status).toBe(201);
+      const workflow = await readBack(
+        'argoproj.io/v1alpha1',
+        'Workflow',
+        'unrouted-pipeline',
+      );
+      const manifest = YAML.parse(
+        workflow.spec.templates.find((t: any) => t.name === 'train').resource
+          .manifest,
+      );
+      expect(manifest.metadata.labels).toMatchObject({
+        'kueue.x-k8s.io/queue-name': 'any-queue',
+        'kueue.x-k8s.io/priority-class': PROD,
+      });
     } finally {
       await backend.stop();
     }
