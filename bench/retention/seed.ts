@@ -257,7 +257,7 @@ export async function seedForecasting(
 }
 
 /** Multi-row inserts on the raw connection of either database. */
-class Writer {
+export class Writer {
   static async open(knex: Knex): Promise<Writer> {
     const connection = await (knex.client as any).acquireConnection();
     return new Writer(knex, connection, knex.client.config.client === 'pg');

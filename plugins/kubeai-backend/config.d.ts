@@ -217,6 +217,45 @@ export interface Config {
         };
       };
     };
+    /**
+     * Cost of runs (GET /cost, a run's `cost`, the team page's Cost tab): hours × pods × requests
+     * (cpu cores, memory GiB, GPUs) × the prices of the run's flavor. Checked at startup: a bad
+     * value stops the backend naming its key. Unset: every cost is 0 and there are no budgets.
+     */
+    cost?: {
+      /** Currency code shown with every amount. Default `EUR`. */
+      currency?: string;
+      /** Prices per ResourceFlavor (pool) name, e.g. `regular`, `elastic`, `gpu`. */
+      flavors?: {
+        [flavor: string]: {
+          /** Per CPU core-hour requested. */
+          cpuHour?: number;
+          /** Per GiB-hour of memory requested. */
+          memoryGiBHour?: number;
+          /** Per GPU-hour requested. */
+          gpuHour?: number;
+        };
+      };
+      /** Prices of a run without a flavor or of a flavor not listed (default all 0). */
+      default?: {
+        cpuHour?: number;
+        memoryGiBHour?: number;
+        gpuHour?: number;
+      };
+      /**
+       * Monthly budgets (UTC calendar months): a team whose month (priced runs + running ones)
+       * is over its budget gets 403 naming the budget on new tasks (POST /jobs, /jobs/batch,
+       * /notebooks, /pipelines); platform admins may send `overrideBudget: true`.
+       */
+      budgets?: Array<{
+        /** The team, `group:<namespace>/<name>` (the owner of its namespaces). */
+        team: string;
+        /** Amount per month in `currency`. */
+        monthly: number;
+      }>;
+      /** Share of the budget from which the portal and the API warn (0…1, default 0.8). */
+      warnAt?: number;
+    };
     /** InferenceServices the informers find that the portal did not create. */
     discovery?: {
       /**

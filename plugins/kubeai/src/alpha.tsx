@@ -152,6 +152,20 @@ export const teamPoolsContent = EntityContentBlueprint.make({
   },
 });
 
+/** Group (team) → Cost: cost per month, per model, and the month against the team's budget. */
+export const teamCostContent = EntityContentBlueprint.make({
+  name: 'team-cost',
+  params: {
+    path: '/cost',
+    title: 'Cost',
+    filter: { kind: 'group' },
+    loader: () =>
+      import('./components/cost/TeamCostContent').then(m => (
+        <m.TeamCostContent />
+      )),
+  },
+});
+
 /** Model / Dataset / InferenceService fields, beside the about card. */
 export const kubeaiDetailsEntityCard = EntityCardBlueprint.make({
   name: 'details',
@@ -258,6 +272,7 @@ const kubeaiPlugin = createFrontendPlugin({
     inferenceServiceContent,
     lineageContent,
     teamPoolsContent,
+    teamCostContent,
     kubeaiDetailsEntityCard,
     kubeaiRelationsEntityCard,
     kubeaiActivityEntityCard,

@@ -79,6 +79,8 @@ export interface BudgetStatus {
 }
 
 type Row = CostedRunRow & { cost?: number | null };
+/** How long a namespace's owner is reused (ms). */
+const OWNER_TTL_MS = 30_000;
 const nsKey = (cluster: string, namespace: string) => `${cluster}/${namespace}`;
 
 /** An amount as people read it: `1,034.20`. */
@@ -93,6 +95,7 @@ export class CostStore {
   readonly #pg: boolean;
   readonly #logger?: Pick<LoggerService, 'info' | 'debug'>;
   readonly #teamsOf?: TeamsOf;
+  readonly #owners = new Map<string, { team: string; until: number }>();
   readonly config: CostConfig;
 
   constructor(options: {
@@ -113,21 +116,31 @@ export class CostStore {
     rows: Array<{ cluster: string; namespace: string }>,
     into = new Map<string, string>(),
   ) {
-    const missing = [
-      ...new Set(rows.map(r => nsKey(r.cluster, r.namespace))),
-    ].filter(k => !into.has(k));
+    const now = Date.now();
+    const missing: string[] = [];
+    for (const key of new Set(rows.map(r => nsKey(r.cluster, r.namespace)))) {
+      if (into.has(key)) continue;
+      const known = this.#owners.get(key);
+      if (known && known.until > now) into.set(key, known.team);
+      else missing.push(key);
+    }
     if (missing.length === 0 || !this.#teamsOf) {
       missing.forEach(k => into.set(k, ''));
       return into;
     }
-    let owners: Array<string | undefined> = [];
+    let owners: Array<string | undefined> | undefined;
     try {
       owners = await this.#teamsOf(missing);
     } catch (error) {
       // a cluster out of reach: the runs are priced, their team stays unknown ('')
       this.#logger?.debug(`kubeai cost: namespace owners unknown (${error})`);
     }
-    missing.forEach((k, i) => into.set(k, owners[i]?.toLowerCase() ?? ''));
+    missing.forEach((k, i) => {
+      const team = owners?.[i]?.toLowerCase() ?? '';
+      into.set(k, team);
+      // owners change rarely: every report and new task need not ask the cluster again
+      if (owners) this.#owners.set(k, { team, until: now + OWNER_TTL_MS });
+    });
     return into;
   }
 

@@ -4,7 +4,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import { Link, Table, TableColumn } from '@backstage/core-components';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import type { ModelVersion } from '@kubeai/plugin-kubeai-common';
+import type { CostReport, ModelVersion } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
 import FormControl from '@material-ui/core/FormControl';
 import Grid from '@material-ui/core/Grid';
@@ -35,6 +35,12 @@ export function ModelVersionsContent() {
     () => api.listModelVersions(model, { limit: 1000 }),
     [api, model.namespace, model.name],
   );
+  // training cost per version (its run's cost); without it the table has no cost column
+  const costs = useAsync(
+    () =>
+      api.getCost({ model: stringifyEntityRef(entity), groupBy: 'version' }),
+    [api, model.namespace, model.name],
+  );
   return (
     <AsyncContent
       state={state}
@@ -52,7 +58,11 @@ export function ModelVersionsContent() {
             }/versions (training pipelines do this when a run finishes).`}
           />
         ) : (
-          <ModelVersionsView versions={list.items} total={list.totalItems} />
+          <ModelVersionsView
+            versions={list.items}
+            total={list.totalItems}
+            costs={costs.value}
+          />
         )
       }
     </AsyncContent>
@@ -63,6 +73,8 @@ export function ModelVersionsContent() {
 export function ModelVersionsView(props: {
   versions: ModelVersion[];
   total?: number;
+  /** `GET /cost?groupBy=version` of the model: each version's training cost. */
+  costs?: CostReport;
 }) {
   const { versions } = props;
   const paths = useKubeaiPaths();
@@ -123,6 +135,7 @@ export function ModelVersionsView(props: {
       }),
     ),
     { title: 'Framework', field: 'framework', emptyValue: '—' },
+    ...(props.costs ? [costColumn(props.costs)] : []),
     {
       title: 'Run',
       field: 'runId',
@@ -373,4 +386,24 @@ function Td(props: { children: ReactNode; style?: CSSProperties }) {
 function diffColor(diff: number | undefined) {
   if (diff === undefined || diff === 0) return undefined;
   return diff > 0 ? '#2e7d32' : '#c62828';
+}
+
+/** The training cost of each version: the cost of the run that produced it (running: so far). */
+function costColumn(report: CostReport): TableColumn<ModelVersion> {
+  const byVersion = new Map(report.items.map(i => [i.key, i]));
+  const of = (v: ModelVersion) => byVersion.get(String(v.version));
+  return {
+    title: `Training cost (${report.currency})`,
+    type: 'numeric',
+    customSort: (x, y) => (of(x)?.cost ?? -1) - (of(y)?.cost ?? -1),
+    render: v => {
+      const item = of(v);
+      if (!item) return '—';
+      const amount = item.cost.toLocaleString('en-US', {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      });
+      return item.live > 0 ? `${amount} (running)` : amount;
+    },
+  };
 }
