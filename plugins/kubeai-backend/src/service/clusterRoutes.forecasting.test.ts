@@ -4,7 +4,7 @@
  * examples/forecasting/indicators.yaml with `POST /jobs/batch` under app-config.yaml's
  * `kubeai.pools.routing` — every one a CronJob in the team's LocalQueue, on the `elastic` flavor,
  * with the `production` priority, at its Model's schedule, and its run recording the ClusterQueue
- * and flavor. Against the real local kube-apiserver with the real Kueue CRDs, the registry on
+ * and flavor; a finished forecast run costs what app-config's price table (`kubeai.cost`) says. Against the real local kube-apiserver with the real Kueue CRDs, the registry on
  * SQLite and PostgreSQL. The example's cluster-scoped names (flavors, priority classes, the team's
  * ClusterQueue, the cohort) get this run's suffix and its namespace is the suite's, so the test
  * shares nothing with the cluster's own pools; everything it creates is deleted at the end.
@@ -44,7 +44,18 @@ const pools = readYaml('examples/forecasting/pools.yaml');
 const indicators = readYaml('examples/forecasting/indicators.yaml');
 const scenario: Entity[] = readAll('examples/forecast-prophet.yaml');
 const models = scenario.filter(e => e.kind === 'Model');
-const routing = readYaml('app-config.yaml').kubeai.pools.routing;
+const appConfig = readYaml('app-config.yaml');
+const routing = appConfig.kubeai.pools.routing;
+/** app-config's price table (kubeai.cost), its flavors this run's own. */
+const costConfig = {
+  ...appConfig.kubeai.cost,
+  flavors: Object.fromEntries(
+    Object.entries(appConfig.kubeai.cost.flavors).map(([f, prices]) => [
+      own(f),
+      prices,
+    ]),
+  ),
+};
 
 const ns = (namespace: string) => (namespace === EXAMPLE_NS ? NS : namespace);
 const poolsBody = {
@@ -120,6 +131,7 @@ describe.each([['SQLITE_3' as const], [POSTGRES_ID]])(
     let server: Awaited<ReturnType<typeof startTestBackend>>['server'];
     let stop = async () => {};
     let knex: Awaited<ReturnType<typeof databases.init>>;
+    let runIds: string[] = [];
 
     beforeAll(async () => {
       knex = await databases.init(id);
@@ -135,6 +147,7 @@ describe.each([['SQLITE_3' as const], [POSTGRES_ID]])(
                 registry: { validateResponses: true },
                 informers: { enabled: false },
                 pools: { routing: routingConfig },
+                cost: costConfig,
               },
               kubernetes: localKubernetesConfig(),
             },
@@ -199,6 +212,31 @@ describe.each([['SQLITE_3' as const], [POSTGRES_ID]])(
           flavor: own('elastic'),
         });
       }
+      runIds = res.body.items.map((i: any) => i.runId);
+    });
+
+    it('prices a forecast run at the elastic prices of app-config: 10 minutes of 2 CPU and 4 GiB', async () => {
+      const [runId] = runIds;
+      const done = await request(server).patch(`${API}/runs/${runId}`).send({
+        phase: 'Succeeded',
+        startedAt: '2026-12-01T06:00:00Z',
+        finishedAt: '2026-12-01T06:10:00Z',
+      });
+      expect(done.status).toBe(200);
+      const run = await request(server).get(`${API}/runs/${runId}`);
+      expect(run.status).toBe(200);
+      // by hand: 1 pod × 1/6 h × (2 cores × cpuHour + 4 GiB × memoryGiBHour) of the elastic flavor
+      const prices = appConfig.kubeai.cost.flavors.elastic;
+      const expected =
+        (1 / 6) * (2 * prices.cpuHour + 4 * prices.memoryGiBHour);
+      expect(expected).toBeGreaterThan(0);
+      expect(run.body.cost).toMatchObject({
+        currency: appConfig.kubeai.cost.currency,
+        flavor: own('elastic'),
+        final: true,
+      });
+      expect(run.body.cost.podHours).toBeCloseTo(1 / 6, 10);
+      expect(run.body.cost.amount).toBeCloseTo(expected, 10);
     });
   },
 );

@@ -212,6 +212,17 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
       image: job.body.image,
       schedule: job.body.schedule,
       gpu: job.body.resources?.gpu,
+      // what the run asks per pod and how many pods: its cost (../../cost/runCost.ts) before
+      // anything is observed
+      cpu: job.body.resources?.cpu,
+      memory: job.body.resources?.memory,
+      replicas: job.body.replicas
+        ? Object.values(job.body.replicas).reduce<number>(
+            (n, count) => n + (count ?? 0),
+            0,
+          )
+        : undefined,
+      parallelism: job.body.parallelism,
     }),
     ...job.pool,
   });

@@ -152,6 +152,9 @@ export function registerNotebookRoutes(
                 objectKind: 'Notebook',
                 image: body.image,
                 gpu: body.resources?.gpu,
+                // its requests: what its cost is computed from
+                cpu: body.resources?.cpu,
+                memory: body.resources?.memory,
               }),
               ...pool,
             },
