@@ -239,6 +239,35 @@ describe.each([['SQLITE_3' as const], [POSTGRES_ID]])(
       });
     });
 
+    it("records a pipeline run's pool: its training step's queue and flavor", async () => {
+      const res = await request(server)
+        .post(`${API}/pipelines`)
+        .send({
+          cluster: 'local',
+          namespace: NS,
+          name: n('nightly'),
+          schedule: '0 3 * * *',
+          steps: [
+            {
+              name: 'train',
+              type: 'training',
+              training: {
+                kind: 'Job',
+                image: 'ghcr.io/acme/prophet-forecast:1.2',
+                command: ['python', '-m', 'forecast'],
+                resources: { cpu: '1', memory: '1Gi' },
+              },
+            },
+          ],
+        });
+      expect(res.status).toBe(201);
+      expect(await runRow(res.body.run.id)).toEqual({
+        kind: 'pipeline',
+        cluster_queue: TEAM,
+        flavor: ELASTIC,
+      });
+    });
+
     it('records the routing of every run of a batch', async () => {
       const res = await request(server)
         .post(`${API}/jobs/batch`)

@@ -35,7 +35,7 @@ import {
 } from './context';
 import type { ClusterWritePlan, ClusterWriteSteps } from './ClusterWriteFlow';
 import { createObjectHelpers } from './objects';
-import { PoolRouter, routeTask } from './poolRouting';
+import { type PoolChoice, PoolRouter, routeTask } from './poolRouting';
 import type { RunCredentialScope } from '../../database/RunCredentialStore';
 
 /** Registers the pipeline routes. */
@@ -76,10 +76,8 @@ export function registerPipelineRoutes(
         'request/body/modelRef',
         credentials,
       );
-      const { steps, inputs, reads, tableChecks, from } = await resolveSteps(
-        body,
-        credentials,
-      );
+      const { steps, inputs, reads, tableChecks, from, pool } =
+        await resolveSteps(body, credentials);
       const { cluster, dryRun: _d, ...rest } = body;
       const input = compact({ ...rest, steps });
       zodCheck(pipelineInputSchema, input, path =>
@@ -129,6 +127,7 @@ export function registerPipelineRoutes(
                 schedule: body.schedule,
                 steps: body.steps.map(s => s.name).join(','),
               }),
+              ...pool,
             },
             actor,
           );
@@ -210,6 +209,7 @@ export function registerPipelineRoutes(
     const reads: TableRead[] = [];
     const tableChecks: Check[] = [];
     const steps: Record<string, unknown>[] = [];
+    const pools: PoolChoice[] = [];
     const from = new Map<string, ResolvedDatasets['from']>();
     const router = ctx.poolRouting
       ? new PoolRouter(ctx.gatewayOf, ctx.poolRouting)
@@ -259,11 +259,7 @@ export function registerPipelineRoutes(
         next.training &&
         (router || (next.training as { queue?: unknown }).queue)
       ) {
-        const {
-          cluster: _c,
-          periodic: _p,
-          ...routed
-        } = await routeTask(
+        const sent = await routeTask(
           router,
           {
             ...(next.training as { kind: string }),
@@ -273,11 +269,22 @@ export function registerPipelineRoutes(
           },
           `request/body/steps/${i}/training`,
         );
+        const { cluster: _c, periodic: _p, ...routed } = sent;
+        const choice = router?.choiceOf(sent);
+        if (choice) pools.push(choice);
         next.training = routed;
       }
       steps.push(next);
     }
-    return { steps, inputs, reads, tableChecks, from };
+    // the run's pool: its training steps' ClusterQueue and flavor when they share one
+    const pool = Object.fromEntries(
+      (['clusterQueue', 'flavor'] as const).flatMap(key => {
+        const values = new Set(pools.map(p => p[key]));
+        const [value] = values;
+        return values.size === 1 && value ? [[key, value]] : [];
+      }),
+    ) as PoolChoice;
+    return { steps, inputs, reads, tableChecks, from, pool };
   }
 
   /** A builder issue's path in the request: a step's `datasets/<j>` and `tables/<j>` are its `datasets/<i>`. */
