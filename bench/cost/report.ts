@@ -117,7 +117,7 @@ export function writeSection(r: any, write: boolean): string {
       r.counts.dailyRows,
     )} rows of \`kubeai_cost_daily\`; the real fold then priced the ${n(
       r.folded.folded,
-    )} runs of the last hour in ${r.foldSeconds.toFixed(1)} s (${n(
+    )} runs that finished in the last 3 hours in ${r.foldSeconds.toFixed(1)} s (${n(
       r.folded.folded / Math.max(r.foldSeconds, 1e-3),
     )} runs/s, ${r.folded.batches} transactions); ${n(
       r.counts.running,

@@ -171,6 +171,16 @@ function fixture() {
       },
       { cpu: '4', memory: '8Gi' },
     ),
+    // a periodic task's own run: its executions run the pods, it costs nothing itself
+    cron: run(
+      'cron',
+      {
+        model_ref: DETECTOR,
+        phase: 'Running',
+        started_at: '2026-11-01T00:00:00.000Z',
+      },
+      { objectKind: 'CronJob', gpu: 1 },
+    ),
     pending: run(
       'pending',
       { model_ref: DETECTOR, phase: 'Pending' },
@@ -296,6 +306,10 @@ describe.each(databases.eachSupportedId())(
         EXPECTED.live,
       );
       expect((await cost.ofRun(runs.pending.id, NOW))!.amount).toBe(0);
+      expect(await cost.ofRun(runs.cron.id, NOW)).toMatchObject({
+        amount: 0,
+        podHours: 0,
+      });
       // the default prices for a run without a flavor
       expect((await cost.ofRun(runs.r3.id, NOW))!.flavor).toBeUndefined();
     });
@@ -443,7 +457,7 @@ describe.each(databases.eachSupportedId())(
       const left: string[] = await knex('kubeai_runs')
         .whereIn('id', ids())
         .pluck('name');
-      expect(left.sort()).toEqual(['live', 'pending', 'r1', 'r2']);
+      expect(left.sort()).toEqual(['cron', 'live', 'pending', 'r1', 'r2']);
       const rollups = await knex('kubeai_run_rollups').sum({
         cost: 'cost',
         runs: 'runs',
@@ -464,7 +478,7 @@ describe.each(databases.eachSupportedId())(
 );
 
 describe('kubeai.cost config', () => {
-  const read = (cost: unknown) => () =>
+  const read = (cost: any) => () =>
     readCostConfig(new ConfigReader({ kubeai: { cost } }));
   it('reads prices, budgets and the default', () => {
     const config = readCostConfig(new ConfigReader(CONFIG));

@@ -302,7 +302,8 @@ export class CostStore {
           parts: costOfRun(row, this.config, now),
         }))
         // a run that has not started costs nothing yet, and is no run of the report yet
-        .filter(r => !(r.parts.running && !r.row.started_at))
+        // nor a periodic task's own run (no pods: its executions are the runs)
+        .filter(r => !(r.parts.running && (!r.row.started_at || !r.parts.pods)))
         .filter(r => !filter.team || r.team === filter.team)
     );
   }
@@ -334,8 +335,11 @@ export class CostStore {
         .groupByRaw(column.toQuery());
       if (query.team) sums.where({ team: query.team });
       if (query.model) sums.where({ model_ref: query.model });
-      const rows: Array<{ key: string; cost: unknown; runs: unknown }> =
-        await sums;
+      const rows = (await sums) as unknown as Array<{
+        key: string;
+        cost: unknown;
+        runs: unknown;
+      }>;
       for (const row of rows)
         add(String(row.key), Number(row.cost), Number(row.runs), 0);
       for (const open of await this.#open(now, query)) {

@@ -40,8 +40,15 @@ const FINISHED = new Set(['Succeeded', 'Failed', 'Stopped']);
 /** Whether the run is over (its cost no longer grows). */
 export const isFinished = (phase: string) => FINISHED.has(phase);
 
-/** Pods of a run: `replicas` (a number, or counts per replica type), else `parallelism`, else 1. */
+/** Kinds whose run is a periodic task: its executions (their own runs) run the pods. */
+const PERIODIC = new Set(['CronJob', 'CronWorkflow']);
+
+/**
+ * Pods of a run: `replicas` (a number, or counts per replica type), else `parallelism`, else 1;
+ * none for a periodic task's own run (its executions are priced).
+ */
 function podsOf(params: Record<string, any>): number {
+  if (PERIODIC.has(params.objectKind)) return 0;
   const replicas = params.replicas;
   if (typeof replicas === 'number' && replicas >= 0) return replicas;
   if (replicas && typeof replicas === 'object') {
