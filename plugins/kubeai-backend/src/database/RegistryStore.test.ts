@@ -59,6 +59,55 @@ describe.each(databases.eachSupportedId())(
       store = new RegistryStore(knex);
     });
 
+    describe('the pool of an object run', () => {
+      const job = (flavor: string, uid = 'uid-1') => ({
+        kind: 'training' as const,
+        cluster: 'local',
+        namespace: 'cv',
+        name: 'train',
+        uid,
+        clusterQueue: 'cv-team',
+        flavor,
+      });
+      const pool = (id: string) =>
+        knex('kubeai_runs')
+          .where({ id })
+          .first('cluster_queue', 'flavor', 'admission');
+
+      it('keeps where Kueue admitted it when the same object is applied again', async () => {
+        const { run } = await store.upsertObjectRun(job('elastic'), USER);
+        expect(await pool(run.id)).toEqual({
+          cluster_queue: 'cv-team',
+          flavor: 'elastic',
+          admission: null,
+        });
+        // not admitted yet: routing may still change it
+        await store.upsertObjectRun(job('gpu'), USER);
+        expect((await pool(run.id)).flavor).toBe('gpu');
+        // Kueue admitted it elsewhere (as the informers record it)
+        const admission = JSON.stringify({ state: 'admitted' });
+        await knex('kubeai_runs')
+          .where({ id: run.id })
+          .update({ cluster_queue: 'shared', flavor: 'regular', admission });
+        await store.upsertObjectRun(job('elastic'), USER);
+        expect(await pool(run.id)).toEqual({
+          cluster_queue: 'shared',
+          flavor: 'regular',
+          admission,
+        });
+        // the object re-created under the run's id: a new Workload will be admitted afresh
+        await store.upsertObjectRun(
+          { ...job('elastic', 'uid-2'), id: run.id },
+          USER,
+        );
+        expect(await pool(run.id)).toEqual({
+          cluster_queue: 'cv-team',
+          flavor: 'elastic',
+          admission: null,
+        });
+      });
+    });
+
     describe('model versions', () => {
       it('numbers versions 1, 2, 3… per model and stores every field', async () => {
         const v1 = await store.createModelVersion(

@@ -337,13 +337,34 @@ export class RunStore {
           if (continued) {
             id = r.id!;
             touchScopes(continued.model_ref);
+            // a new object: Kueue admits it afresh (a new Workload), so the old admission goes
             await tx('kubeai_runs')
               .where({ id })
-              .update({ ...fields, uid: r.uid });
+              .update({ ...fields, uid: r.uid, admission: null });
             await deleteInputs(tx, id);
             byKey.set(key, { id, created: false });
           } else if (id) {
-            await tx('kubeai_runs').where({ id }).update(fields);
+            // the same object applied again: where Kueue admitted it stays (admission wins)
+            const keepAdmitted = (column: string, value: string) =>
+              tx.raw(`case when admission is null then ? else ${column} end`, [
+                value,
+              ]);
+            await tx('kubeai_runs')
+              .where({ id })
+              .update({
+                ...fields,
+                ...(r.clusterQueue
+                  ? {
+                      cluster_queue: keepAdmitted(
+                        'cluster_queue',
+                        r.clusterQueue,
+                      ),
+                    }
+                  : {}),
+                ...(r.flavor
+                  ? { flavor: keepAdmitted('flavor', r.flavor) }
+                  : {}),
+              });
             await deleteInputs(tx, id);
             byKey.set(key, { id, created: false });
           } else {
