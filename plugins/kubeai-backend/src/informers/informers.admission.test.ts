@@ -350,6 +350,15 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
         later,
       ),
     );
+    // the quota big held is free: why the other one waits is said anew (no longer "30 of 16";
+    // what is left to say is Kueue's own reason)
+    await runWhen(
+      `wait-${tag}`,
+      "pending reason after big's quota was freed",
+      r =>
+        r.admission?.state === 'pending' &&
+        r.admission.message === `pending: ${kueueSays}`,
+    );
     await kueueStatus(
       wait,
       admittedStatus(team, waitSets, { main: 'elastic' }, later),

@@ -169,6 +169,32 @@ export async function applyAdmissions(
       });
     }
   }
+  // a Workload admitted, finished or gone, or a ClusterQueue changed, moves the quota others wait
+  // for: why they wait is said anew (written only where it changed)
+  const quotaMoved = new Set(
+    work
+      .filter(
+        w =>
+          w.obs.kind === 'ClusterQueue' ||
+          (w.obs.kind === 'Workload' &&
+            (w.obs.deleted || summaryOf(w.obs).state !== 'pending')),
+      )
+      .map(w => w.obs.cluster),
+  );
+  const paired = new Set(pairs.map(p => p.runId));
+  for (const cluster of quotaMoved) {
+    const waiting: ClusterObjectRow[] = await tx('kubeai_cluster_objects')
+      .where({ cluster, kind: 'Workload', phase: 'pending' })
+      .whereNotNull('run_id')
+      .whereNull('deleted_at');
+    for (const row of waiting) {
+      if (paired.has(row.run_id!)) continue;
+      const observed = fromJson<Observation | null>(row.observed, null);
+      if (!observed) continue;
+      paired.add(row.run_id!);
+      pairs.push({ runId: row.run_id!, workload: observed });
+    }
+  }
   if (pairs.length === 0) return 0;
 
   // queue state per cluster, only when a pending workload needs explaining
@@ -207,13 +233,21 @@ export async function applyAdmissions(
     return state;
   };
 
-  const runRows: { id: string; flavor: string | null }[] = [];
+  const runRows: {
+    id: string;
+    flavor: string | null;
+    cluster_queue: string | null;
+    admission: string | null;
+  }[] = [];
   for (const chunk of chunks([...new Set(pairs.map(p => p.runId))], 500)) {
     runRows.push(
-      ...(await tx('kubeai_runs').whereIn('id', chunk).select('id', 'flavor')),
+      ...(await tx('kubeai_runs')
+        .whereIn('id', chunk)
+        .select('id', 'flavor', 'cluster_queue', 'admission')),
     );
   }
   const routedFlavor = new Map(runRows.map(r => [r.id, r.flavor]));
+  const stored = new Map(runRows.map(r => [r.id, r]));
   let updated = 0;
   for (const { runId, workload } of pairs) {
     const summary = summaryOf(workload);
@@ -259,6 +293,16 @@ export async function applyAdmissions(
       workload: { namespace: workload.namespace, name: workload.name },
     };
     update.admission = toJson(admission);
+    const before = stored.get(runId);
+    if (
+      before &&
+      before.admission === update.admission &&
+      (update.flavor === undefined || update.flavor === before.flavor) &&
+      (update.cluster_queue === undefined ||
+        update.cluster_queue === before.cluster_queue)
+    ) {
+      continue;
+    }
     await tx('kubeai_runs').where({ id: runId }).update(update);
     updated++;
   }
