@@ -223,7 +223,7 @@ export interface Config {
      * value stops the backend naming its key. Unset: every cost is 0 and there are no budgets.
      */
     cost?: {
-      /** Currency code shown with every amount. Default `EUR`. */
+      /** ISO 4217 currency code shown with every amount. Default `EUR`. */
       currency?: string;
       /** Prices per ResourceFlavor (pool) name, e.g. `regular`, `elastic`, `gpu`. */
       flavors?: {

@@ -71,13 +71,15 @@ function readPrices(config: Config | undefined, key: string): Prices {
 export function readCostConfig(config: Config): CostConfig {
   const cost = config.getOptionalConfig(COST_KEY);
   const currency = cost?.getOptional('currency') ?? 'EUR';
-  if (typeof currency !== 'string' || !/^[A-Za-z$€£¥]{1,8}$/.test(currency)) {
+  // an ISO 4217 code: it goes into messages and the ASCII-only Warning header
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) {
     fail(
       `${COST_KEY}.currency`,
-      'must be a currency code such as EUR',
+      'must be an ISO 4217 currency code such as EUR',
       currency,
     );
   }
+
   const flavors = new Map<string, Prices>();
   const flavorsConfig = cost?.getOptionalConfig('flavors');
   for (const name of flavorsConfig?.keys() ?? []) {
