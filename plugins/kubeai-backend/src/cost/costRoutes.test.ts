@@ -219,9 +219,11 @@ describe.each(databases.eachSupportedId())(
 
     it('refuses new tasks of a team over its budget with 403 naming it, writing nothing', async () => {
       const before = await runsIn();
-    const names = async () =>
-      (await listCreated(gateway, NS)).map(o => `${o.kind}/${o.metadata.name}`).sort();
-    const objectsBefore = await names();
+      const names = async () =>
+        (await listCreated(gateway, NS))
+          .map(o => `${o.kind}/${o.metadata.name}`)
+          .sort();
+      const objectsBefore = await names();
       const refusal = `team ${CV} is over its budget of 1,000 EUR for ${MONTH} (spent 1,034.20)`;
       const posts: Array<[string, object]> = [
         ['/jobs', job('over')],
