@@ -12,19 +12,11 @@
  *   JWKS token reads through MCP and is refused the write tools there; unknown tokens get 401.
  */
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { ConfigSources, FileConfigSource } from '@backstage/config-loader';
 import { KubeaiClient } from '@kubeai/plugin-kubeai-common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  generateKeyPairSync,
-  randomBytes,
-  randomUUID,
-  sign,
-} from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -47,6 +39,7 @@ import {
   waitForCatalog,
 } from './__testUtils__/portalBackend';
 import { realAuth } from './__testUtils__/realAuth';
+import { agentIssuer, fromAppConfig } from './__testUtils__/externalCallers';
 
 jest.setTimeout(300_000);
 
@@ -79,71 +72,8 @@ const identities = realAuth({
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 const kube = kubeClient();
 
-/** A JWKS endpoint of an identity provider of agents, and tokens it signs. */
-function agentIssuer() {
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const kid = randomUUID();
-  const server = http.createServer((_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(
-      JSON.stringify({
-        keys: [
-          {
-            ...keys.publicKey.export({ format: 'jwk' }),
-            kid,
-            alg: 'ES256',
-            use: 'sig',
-          },
-        ],
-      }),
-    );
-  });
-  const b64 = (value: object) =>
-    Buffer.from(JSON.stringify(value)).toString('base64url');
-  return {
-    start: () =>
-      new Promise<string>(resolve =>
-        server.listen(0, '127.0.0.1', () =>
-          resolve(
-            `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
-          ),
-        ),
-      ),
-    stop: () => new Promise(resolve => server.close(resolve)),
-    token(sub: string, audience = 'kubeai-agents') {
-      const now = Math.floor(Date.now() / 1000);
-      const input = `${b64({ alg: 'ES256', kid, typ: 'JWT' })}.${b64({
-        iss: 'https://agents.example.com',
-        aud: audience,
-        sub,
-        iat: now,
-        exp: now + 600,
-      })}`;
-      return `${input}.${sign('sha256', Buffer.from(input), {
-        key: keys.privateKey,
-        dsaEncoding: 'ieee-p1363',
-      }).toString('base64url')}`;
-    },
-  };
-}
-
 const issuer = agentIssuer();
 
-/** A key of an app-config file as Backstage loads it (no environment). */
-async function fromAppConfig(file: string, key: string) {
-  const config = await ConfigSources.toConfig(
-    FileConfigSource.create({
-      path: path.resolve(__dirname, '../../..', file),
-      watch: false,
-      substitutionFunc: async () => undefined,
-    }),
-  );
-  try {
-    return config.get(key) as Record<string, any>;
-  } finally {
-    config.close();
-  }
-}
 let mcpActions: Record<string, any>;
 let portal: AgentPortal;
 let knex: Knex;

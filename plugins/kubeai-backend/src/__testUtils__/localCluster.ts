@@ -72,3 +72,28 @@ export function purgeNamespaces(...names: string[]): Promise<void> {
     );
   });
 }
+
+/** The local control plane's state (server and tokens), or a failure saying how to start it. */
+export function localClusterState() {
+  const file = path.join(path.dirname(localKubeconfigPath()), 'state.json');
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `No local control plane: ${file} does not exist. Run \`yarn cluster:start\` first.`,
+    );
+  }
+  const state = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const adminToken: string = state.tokens?.admin ?? state.adminToken;
+  const restrictedToken: string =
+    state.tokens?.restricted ?? state.restrictedToken;
+  if (!state.server || !adminToken || !restrictedToken) {
+    throw new Error(`${file} lacks server / admin and restricted tokens`);
+  }
+  const caFile: string | undefined =
+    state.caFile ?? path.join(path.dirname(file), 'certs', 'apiserver.crt');
+  return {
+    server: state.server as string,
+    adminToken,
+    restrictedToken,
+    caFile,
+  };
+}

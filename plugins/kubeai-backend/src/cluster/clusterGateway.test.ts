@@ -13,8 +13,6 @@ import {
 } from '@backstage/errors';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import {
   buildDataset,
@@ -30,37 +28,11 @@ import {
   type KubeObject,
 } from '../manifests';
 import {
-  localKubeconfigPath,
+  localClusterState,
   purgeNamespaces,
 } from '../__testUtils__/localCluster';
 import { ClusterGateway } from './ClusterGateway';
-import { readClusterConnections } from './config';
 import { ClusterInputError } from './errors';
-
-/** The local control plane's state (server and tokens), or a failure saying how to start it. */
-function localClusterState() {
-  const file = path.join(path.dirname(localKubeconfigPath()), 'state.json');
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `No local control plane: ${file} does not exist. Run \`yarn cluster:start\` first.`,
-    );
-  }
-  const state = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const adminToken: string = state.tokens?.admin ?? state.adminToken;
-  const restrictedToken: string =
-    state.tokens?.restricted ?? state.restrictedToken;
-  if (!state.server || !adminToken || !restrictedToken) {
-    throw new Error(`${file} lacks server / admin and restricted tokens`);
-  }
-  const caFile: string | undefined =
-    state.caFile ?? path.join(path.dirname(file), 'certs', 'apiserver.crt');
-  return {
-    server: state.server as string,
-    adminToken,
-    restrictedToken,
-    caFile,
-  };
-}
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds on a busy machine.
 jest.setTimeout(60_000);
@@ -673,97 +645,5 @@ describe('ClusterGateway on the local control plane', () => {
     expect(everything).not.toContain(state.adminToken);
     expect(everything).not.toContain(state.restrictedToken);
     expect(logs.some(l => l.includes('kubeai applied'))).toBe(true);
-  });
-});
-
-describe('an in-cluster service-account token file', () => {
-  const state = localClusterState();
-  afterEach(() => jest.useRealTimers());
-
-  it('is re-read after it rotates (every 60 s, as client-go), reads and streams alike', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-token-'));
-    const tokenFile = path.join(dir, 'token');
-    fs.writeFileSync(tokenFile, state.adminToken);
-    try {
-      // a pod's cluster entry: no serviceAccountToken, the kubelet's projected token file
-      const connections = readClusterConnections(
-        new ConfigReader({
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
-                  {
-                    name: 'pod',
-                    url: state.server,
-                    caData: fs.readFileSync(state.caFile!).toString('base64'),
-                  },
-                ],
-              },
-            ],
-          },
-        }),
-        undefined,
-        { inClusterTokenFile: tokenFile },
-      );
-      expect(connections.map(c => [c.name, c.tokenFile])).toEqual([
-        ['pod', tokenFile],
-      ]);
-      const quiet = () => {};
-      const gateway = new ClusterGateway(connections, {
-        logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
-        retry: { retries: 0 },
-      });
-      expect(await gateway.namespaces('pod')).toContain('default');
-
-      // the kubelet writes a token the apiserver does not accept (revoked / expired); a minute on
-      jest.useFakeTimers({
-        doNotFake: [
-          'nextTick',
-          'setImmediate',
-          'clearImmediate',
-          'setTimeout',
-          'clearTimeout',
-          'setInterval',
-          'clearInterval',
-          'queueMicrotask',
-          'hrtime',
-          'performance',
-        ],
-      });
-      fs.writeFileSync(tokenFile, 'revoked-token');
-      jest.setSystemTime(Date.now() + 61_000);
-      const refused = await gateway
-        .list('pod', {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          namespace: 'default',
-        })
-        .then(
-          () => undefined,
-          error => error,
-        );
-      expect(refused?.message).toMatch(/rejected kubeai's credentials \(401\)/);
-
-      // and the rotated, valid one a minute later: reads and watches work again, no restart
-      fs.writeFileSync(tokenFile, state.adminToken);
-      jest.setSystemTime(Date.now() + 61_000);
-      expect(
-        await gateway.list('pod', {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          namespace: 'default',
-        }),
-      ).toEqual(expect.any(Array));
-      const watch = await gateway.stream(
-        'pod',
-        '/api/v1/namespaces/default/configmaps',
-        { watch: true, timeoutSeconds: 1 },
-      );
-      expect(watch.statusCode).toBe(200);
-      watch.destroy();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
