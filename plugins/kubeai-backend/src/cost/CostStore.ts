@@ -11,9 +11,14 @@
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { Knex } from 'knex';
-import { chunks, nowIso } from '../database/util';
+import { chunks, fromJson, nowIso } from '../database/util';
 import type { CostConfig } from './costConfig';
-import { costOfRun, type CostedRunRow, type RunCostParts } from './runCost';
+import {
+  costOfRun,
+  type CostedRunRow,
+  type RunCostParts,
+  type WorkloadPods,
+} from './runCost';
 
 /** Runs folded per transaction: 3 bind values each in the update, below SQLite's oldest limit. */
 export const COST_FOLD_BATCH = 300;
@@ -210,10 +215,16 @@ export class CostStore {
       const rows: Row[] = await query;
       if (rows.length === 0) continue;
       await this.teams(rows, teams);
+      const workloads = await this.#workloads(tx, rows);
       const sums = new Map<string, Record<string, string | number>>();
       const costs: Array<[string, number]> = [];
       for (const row of rows) {
-        const parts = costOfRun(row, this.config);
+        const parts = costOfRun(
+          row,
+          this.config,
+          undefined,
+          workloads.get(row.id),
+        );
         costs.push([row.id, parts.cost]);
         const key = {
           day: parts.day,
@@ -288,18 +299,55 @@ export class CostStore {
     }
   }
 
+  /**
+   * The pod sets of Kueue's Workloads of `runs` as the informers last saw them (run id → the
+   * newest), to price what the pods really requested; none for runs Kueue never admitted.
+   */
+  async #workloads(
+    db: Knex | Knex.Transaction,
+    runs: Array<{ id: string }>,
+  ): Promise<Map<string, WorkloadPods>> {
+    const out = new Map<string, { at: string; pods: WorkloadPods }>();
+    for (const chunk of chunks(
+      runs.map(r => r.id),
+      500,
+    )) {
+      const rows: Array<{
+        run_id: string;
+        observed: string;
+        observed_at: string;
+      }> = await db('kubeai_cluster_objects')
+        .where({ kind: 'Workload' })
+        .whereIn('run_id', chunk)
+        .select('run_id', 'observed', 'observed_at');
+      for (const row of rows) {
+        const details = fromJson<{ details?: WorkloadPods } | null>(
+          row.observed,
+          null,
+        )?.details;
+        if (!Array.isArray(details?.podSets)) continue;
+        const seen = out.get(row.run_id);
+        if (!seen || seen.at < row.observed_at) {
+          out.set(row.run_id, { at: row.observed_at, pods: details! });
+        }
+      }
+    }
+    return new Map([...out].map(([id, w]) => [id, w.pods]));
+  }
+
   /** The runs not folded yet (running or just finished), priced at `now`, with their team. */
   async #open(now: Date, filter: { team?: string; model?: string }) {
     const query = this.#db('kubeai_runs').whereNull('cost').select(RUN_COLUMNS);
     if (filter.model) query.where({ model_ref: filter.model });
     const rows: Row[] = await query;
     const teams = await this.teams(rows);
+    const workloads = await this.#workloads(this.#db, rows);
     return (
       rows
         .map(row => ({
           row,
           team: teams.get(nsKey(row.cluster, row.namespace)) ?? '',
-          parts: costOfRun(row, this.config, now),
+          parts: costOfRun(row, this.config, now, workloads.get(row.id)),
         }))
         // a run that has not started costs nothing yet, and is no run of the report yet
         // nor a periodic task's own run (no pods: its executions are the runs)
@@ -381,6 +429,10 @@ export class CostStore {
       .where('mv.model_ref', query.model!)
       .select('mv.version', 'r.cost', ...RUN_COLUMNS.map(c => `r.${c}`));
     const teams = await this.teams(rows);
+    const workloads = await this.#workloads(
+      this.#db,
+      rows.filter(r => r.cost === null || r.cost === undefined),
+    );
     for (const row of rows) {
       if (
         query.team &&
@@ -390,7 +442,7 @@ export class CostStore {
       const folded = row.cost !== null && row.cost !== undefined;
       const cost = folded
         ? Number(row.cost)
-        : costOfRun(row, this.config, now).cost;
+        : costOfRun(row, this.config, now, workloads.get(row.id)).cost;
       add(String(row.version), cost, 1, folded ? 0 : cost);
     }
   }
@@ -401,7 +453,8 @@ export class CostStore {
       .where({ id })
       .first([...RUN_COLUMNS, 'cost']);
     if (!row) return undefined;
-    const parts = costOfRun(row, this.config, now);
+    const workloads = await this.#workloads(this.#db, [row]);
+    const parts = costOfRun(row, this.config, now, workloads.get(row.id));
     const folded = row.cost !== null && row.cost !== undefined;
     return {
       amount: folded ? Number(row.cost) : parts.cost,

@@ -77,11 +77,47 @@ function requestsOf(params: Record<string, any>) {
   };
 }
 
-/** The cost of `run` at `now` with the prices of `config`. */
+/** The pod sets of Kueue's Workload of a run (its observed summary: requests per pod, canonical). */
+export interface WorkloadPods {
+  podSets: Array<{ count: number; requests: Record<string, number> }>;
+}
+
+/**
+ * What the pods of a Workload request in all: its pod count and the requests per pod averaged over
+ * them (so pods × request is the total). Canonical units: CPU in millicores, memory in bytes; a
+ * GPU is any `…/gpu` resource. Undefined without pod sets.
+ */
+export function requestsOfWorkload(workload: WorkloadPods | undefined) {
+  const sets = (workload?.podSets ?? []).filter(p => p && p.count > 0);
+  const pods = sets.reduce((n, p) => n + p.count, 0);
+  if (!pods) return undefined;
+  const total = { cpu: 0, memoryGiB: 0, gpu: 0 };
+  for (const set of sets) {
+    for (const [resource, amount] of Object.entries(set.requests ?? {})) {
+      const n = Number(amount) * set.count;
+      if (!Number.isFinite(n)) continue;
+      if (resource === 'cpu') total.cpu += n / 1000;
+      else if (resource === 'memory') total.memoryGiB += n / 2 ** 30;
+      else if (resource.endsWith('/gpu')) total.gpu += n;
+    }
+  }
+  return {
+    pods,
+    cpu: total.cpu / pods,
+    memoryGiB: total.memoryGiB / pods,
+    gpu: total.gpu / pods,
+  };
+}
+
+/**
+ * The cost of `run` at `now` with the prices of `config`. Its pods and requests come from Kueue's
+ * Workload of it when the informers saw one (what the pods really asked for), else from its params.
+ */
 export function costOfRun(
   run: CostedRunRow,
   config: CostConfig,
   now: Date = new Date(),
+  workload?: WorkloadPods,
 ): RunCostParts {
   const params = fromJson<Record<string, any>>(run.params, {});
   const running = !isFinished(run.phase);
@@ -95,8 +131,11 @@ export function costOfRun(
     Number.isFinite(start) && Number.isFinite(end)
       ? Math.max(0, (end - start) / 1000)
       : 0;
-  const pods = podsOf(params);
-  const asked = requestsOf(params);
+  const fromKueue = PERIODIC.has(params.objectKind)
+    ? undefined
+    : requestsOfWorkload(workload);
+  const pods = fromKueue?.pods ?? podsOf(params);
+  const asked = fromKueue ?? requestsOf(params);
   const prices = pricesOf(config, run.flavor);
   const hours = (seconds * pods) / 3600;
   const cost =
@@ -107,7 +146,9 @@ export function costOfRun(
   return {
     seconds,
     pods,
-    ...asked,
+    cpu: asked.cpu,
+    memoryGiB: asked.memoryGiB,
+    gpu: asked.gpu,
     cost,
     day: (running ? now.toISOString() : endIso).slice(0, 10),
     flavor: run.flavor ?? '',
