@@ -52,6 +52,7 @@ describe('executions and inputs of observed runs on the local control plane', ()
         kind: 'CronJob',
         schedule: '*/5 * * * *',
         image: container.image,
+        resources: { cpu: '2', memory: '4Gi' },
         modelRef: `model:default/${MODEL}`,
         datasets: [{ datasetRef: DATASET, version: 'v1' }],
       })
@@ -97,9 +98,12 @@ describe('executions and inputs of observed runs on the local control plane', ()
     }
     // what the Job controller writes
     const start = now();
+    // the first ran ten minutes
     await kube.patchStatus(`${paths.jobs}/${names[0]}`, {
-      startTime: start,
-      completionTime: now(),
+      startTime: new Date(Date.parse(start) - 10 * 60_000)
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z'),
+      completionTime: start,
       succeeded: 1,
       conditions: [
         { type: 'Complete', status: 'True', lastTransitionTime: now() },
@@ -158,6 +162,16 @@ describe('executions and inputs of observed runs on the local control plane', ()
 
     const parent = await api().get(`/api/kubeai/runs/${parentId}`).expect(200);
     expect(parent.body).toMatchObject({ executions: 3, phase: 'Running' });
+    // an execution asks what its task asks: priced from the task's pods and requests (the task's
+    // own run runs no pod); 1 pod × 10 minutes
+    const first = children.items.find((r: any) => r.name === names[0]);
+    const { schedule: _schedule, ...taskParams } = parent.body.params;
+    expect(first.params).toEqual({ ...taskParams, objectKind: 'Job' });
+    expect(first.params).toMatchObject({ cpu: '2', memory: '4Gi' });
+    const priced = await api().get(`/api/kubeai/runs/${first.id}`).expect(200);
+    expect(priced.body.cost).toMatchObject({ final: true });
+    expect(priced.body.cost.podHours).toBeCloseTo(1 / 6, 6);
+    expect(parent.body.cost?.podHours ?? 0).toBe(0);
     // paged, newest first
     const page = await api()
       .get(`/api/kubeai/runs?parent=${parentId}&limit=2&offset=2`)

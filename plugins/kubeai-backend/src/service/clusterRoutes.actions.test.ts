@@ -44,6 +44,7 @@ const READ_ACTIONS = [
   'get-lineage',
   'get-impact',
   'get-run',
+  'get-team-usage',
 ];
 const gateway = testGateway();
 
@@ -88,7 +89,7 @@ describe('the kubeai actions in the actions registry', () => {
     await deleteNamespace(gateway, NS);
   });
 
-  it('lists the nine write and five read actions with titles, descriptions and JSON schemas', async () => {
+  it('lists the nine write and six read actions with titles, descriptions and JSON schemas', async () => {
     const { actions } = await registry.list();
     expect(actions.map(a => a.name)).toEqual([
       ...WRITE_ACTIONS,

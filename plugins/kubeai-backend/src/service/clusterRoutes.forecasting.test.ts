@@ -17,6 +17,9 @@ import path from 'node:path';
 import request from 'supertest';
 import YAML from 'yaml';
 import { POSTGRES_ID, postgresSupport } from '../__testUtils__/databases';
+import { ConfigReader } from '@backstage/config';
+import { readCostConfig } from '../cost/costConfig';
+import { costOfRun } from '../cost/runCost';
 import { KUEUE_API_VERSION } from '../manifests/kueue';
 import { kubeaiPlugin } from '../plugin';
 import { localKubernetesConfig } from './__testUtils__/clusterRoutes';
@@ -216,27 +219,42 @@ describe.each([['SQLITE_3' as const], [POSTGRES_ID]])(
     });
 
     it('prices a forecast run at the elastic prices of app-config: 10 minutes of 2 CPU and 4 GiB', async () => {
-      const [runId] = runIds;
-      const done = await request(server).patch(`${API}/runs/${runId}`).send({
-        phase: 'Succeeded',
-        startedAt: '2026-12-01T06:00:00Z',
-        finishedAt: '2026-12-01T06:10:00Z',
-      });
-      expect(done.status).toBe(200);
-      const run = await request(server).get(`${API}/runs/${runId}`);
-      expect(run.status).toBe(200);
+      const [taskId] = runIds;
+      const task = await request(server).get(`${API}/runs/${taskId}`);
+      expect(task.status).toBe(200);
+      // the periodic task's own run runs no pod: its executions are priced
+      expect(task.body.cost?.podHours ?? 0).toBe(0);
+      // an execution as the informers record it (informers.children.test.ts): the Job its CronJob
+      // made, with the task's params and pool, here one that ran ten minutes
+      const { schedule: _schedule, ...params } = task.body.params;
+      const execution = costOfRun(
+        {
+          id: 'execution',
+          cluster: 'local',
+          namespace: task.body.namespace,
+          model_ref: task.body.modelRef,
+          phase: 'Succeeded',
+          flavor: task.body.flavor,
+          params: JSON.stringify({ ...params, objectKind: 'Job' }),
+          started_at: '2026-12-01T06:00:00Z',
+          finished_at: '2026-12-01T06:10:00Z',
+          updated_at: '2026-12-01T06:10:00Z',
+        },
+        readCostConfig(new ConfigReader({ kubeai: { cost: costConfig } })),
+      );
       // by hand: 1 pod × 1/6 h × (2 cores × cpuHour + 4 GiB × memoryGiBHour) of the elastic flavor
       const prices = appConfig.kubeai.cost.flavors.elastic;
       const expected =
         (1 / 6) * (2 * prices.cpuHour + 4 * prices.memoryGiBHour);
       expect(expected).toBeGreaterThan(0);
-      expect(run.body.cost).toMatchObject({
-        currency: appConfig.kubeai.cost.currency,
+      expect(execution).toMatchObject({
         flavor: own('elastic'),
-        final: true,
+        pods: 1,
+        cpu: 2,
+        memoryGiB: 4,
+        running: false,
       });
-      expect(run.body.cost.podHours).toBeCloseTo(1 / 6, 10);
-      expect(run.body.cost.amount).toBeCloseTo(expected, 10);
+      expect(execution.cost).toBeCloseTo(expected, 10);
     });
   },
 );

@@ -186,6 +186,57 @@ async function updateRun(
 }
 
 /**
+ * An execution of a periodic task runs what its task's template asks for (pods, requests) in the
+ * pool routing sent the task to: new child runs take their task's params, ClusterQueue and flavor,
+ * so their cost is priced from them until Kueue's Workload of the execution says more.
+ */
+/** What a periodic task's schedule makes. */
+const EXECUTION_KIND: Record<string, string> = {
+  CronJob: 'Job',
+  CronWorkflow: 'Workflow',
+};
+
+async function inheritFromTask(
+  tx: Knex.Transaction,
+  inserts: Record<string, unknown>[],
+): Promise<void> {
+  const parents = [
+    ...new Set(
+      inserts
+        .map(row => row.parent_run_id)
+        .filter((id): id is string => typeof id === 'string'),
+    ),
+  ];
+  if (parents.length === 0) return;
+  const tasks = new Map<
+    string,
+    { params: string; cluster_queue: string | null; flavor: string | null }
+  >();
+  for (const chunk of chunks(parents, 500)) {
+    for (const task of await tx('kubeai_runs')
+      .whereIn('id', chunk)
+      .select('id', 'params', 'cluster_queue', 'flavor')) {
+      tasks.set(task.id, task);
+    }
+  }
+  for (const row of inserts) {
+    const task = tasks.get(row.parent_run_id as string);
+    if (!task) continue;
+    // the execution is the object the task's schedule makes, and has no schedule of its own
+    const { schedule: _schedule, ...params } = fromJson<Record<string, any>>(
+      task.params,
+      {},
+    );
+    if (params.objectKind in EXECUTION_KIND) {
+      params.objectKind = EXECUTION_KIND[params.objectKind];
+    }
+    row.params = toJson(params);
+    row.cluster_queue = task.cluster_queue ?? null;
+    row.flavor = task.flavor ?? null;
+  }
+}
+
+/**
  * Links, updates and creates the runs of the batch (see the module comment). Returns the run id of
  * each observation that is (or became) a run.
  */
@@ -264,6 +315,9 @@ export async function applyRuns(
       uid: obs.uid,
       model_ref: obs.modelRef ?? null,
       params: '{}',
+      // every row of a multi-row insert has the same columns (an execution's are its task's below)
+      cluster_queue: null,
+      flavor: null,
       created_by: INFORMER_ACTOR,
       created_at: obs.createdAt ?? now,
       updated_at: now,
@@ -271,6 +325,7 @@ export async function applyRuns(
       ...fields,
     });
   }
+  await inheritFromTask(tx, inserts);
   for (const chunk of chunks(inserts, 40)) {
     await tx('kubeai_runs').insert(chunk);
     stats.runsCreated += chunk.length;

@@ -51,9 +51,9 @@ it('schedules the hourly retention task, which deletes the events older than the
   const scheduler = mockServices.scheduler.mock();
   const backend = await start(knex, { retentionDays: 7 }, scheduler);
   try {
-    // the plugin's scheduled tasks: audit retention and run credential renewal
+    // the plugin's scheduled tasks: audit retention, the cost fold and run credential renewal
     expect(scheduler.scheduleTask.mock.calls.map(([t]) => t.id).sort()).toEqual(
-      ['kubeai-audit-retention', 'kubeai-run-credentials'],
+      ['kubeai-audit-retention', 'kubeai-cost-fold', 'kubeai-run-credentials'],
     );
     const task = scheduler.scheduleTask.mock.calls.find(
       ([t]) => t.id === 'kubeai-audit-retention',
