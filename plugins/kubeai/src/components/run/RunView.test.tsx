@@ -5,7 +5,7 @@ import {
   responseError,
   run,
 } from '../../__testUtils__';
-import { phaseSteps, RunView } from './RunView';
+import { formatCost, phaseSteps, RunView } from './RunView';
 import { fillTemplate } from './runLinks';
 
 jest.setTimeout(30_000);
@@ -129,6 +129,33 @@ describe('run helpers', () => {
       label: 'Failed',
       error: true,
     });
+  });
+
+  it('shows what the run cost (GET /runs/{id} cost), and that it still grows while it runs', async () => {
+    const api = mockKubeaiApi({
+      getRun: jest.fn().mockResolvedValue({
+        ...run('r2'),
+        cost: {
+          amount: 0.0051,
+          currency: 'EUR',
+          flavor: 'elastic',
+          podHours: 1 / 6,
+          final: true,
+        },
+      }),
+    });
+    await renderWithApis(<RunView runId="r2" />, { kubeai: api });
+    expect(
+      await screen.findByText('0.0051 EUR · 0.17 pod-hours on elastic'),
+    ).toBeInTheDocument();
+    expect(
+      formatCost({
+        amount: 1234.567,
+        currency: 'USD',
+        podHours: 3,
+        final: false,
+      }),
+    ).toBe('1,234.57 USD · 3 pod-hours so far');
   });
 
   it('fills link templates', () => {

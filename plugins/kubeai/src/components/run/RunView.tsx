@@ -111,6 +111,19 @@ export function phaseSteps(run: Run) {
   return steps;
 }
 
+/** '0.14 EUR · 2 pod-hours on elastic', '… so far' while it runs (kubeai.cost prices). */
+export function formatCost(cost: NonNullable<Run['cost']>): string {
+  const amount = cost.amount.toLocaleString('en-US', {
+    maximumFractionDigits: cost.amount < 1 ? 4 : 2,
+  });
+  const hours = cost.podHours.toLocaleString('en-US', {
+    maximumFractionDigits: 2,
+  });
+  return `${amount} ${cost.currency} · ${hours} pod-hours${
+    cost.flavor ? ` on ${cost.flavor}` : ''
+  }${cost.final ? '' : ' so far'}`;
+}
+
 function Field(props: { label: string; children: ReactNode }) {
   return (
     <Grid item xs={12} sm={6} md={3}>
@@ -266,6 +279,7 @@ export function RunDetails(props: { run: Run; onChanged?: () => void }) {
             </Field>
             <Field label="Started">{formatDate(run.startedAt)}</Field>
             <Field label="Finished">{formatDate(run.finishedAt)}</Field>
+            {run.cost && <Field label="Cost">{formatCost(run.cost)}</Field>}
             <Field label="Created by">{run.createdBy}</Field>
             <Field label="Model">
               {run.modelRef ? <EntityRefLink entityRef={run.modelRef} /> : '—'}
