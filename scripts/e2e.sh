@@ -15,8 +15,8 @@ export KUBEAI_DEMO_SIGN_IN=true
 setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
   --config ../../app-config.yaml --config ../../app-config.production.yaml >"$results/backend.log" 2>&1 &
 backend=$!
-# A graceful stop hands the informers' leader Lease back (deletes it); up to 15 s before SIGKILL.
-trap 'kill -TERM -- -$backend 2>/dev/null; for _ in $(seq 1 30); do kill -0 -- -$backend 2>/dev/null || break; sleep 0.5; done; kill -KILL -- -$backend 2>/dev/null' EXIT
+# A graceful stop hands the informers' leader Lease back (deletes it); up to 30 s before SIGKILL.
+trap 'kill -TERM -- -$backend 2>/dev/null; for _ in $(seq 1 60); do kill -0 -- -$backend 2>/dev/null || break; sleep 0.5; done; kill -KILL -- -$backend 2>/dev/null' EXIT
 
 for _ in $(seq 1 120); do
   curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null 2>&1 && break

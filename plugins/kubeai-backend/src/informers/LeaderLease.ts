@@ -51,6 +51,9 @@ export interface LeadershipStatus {
 
 const LEASE_API = 'coordination.k8s.io/v1';
 
+/** How long a stopping leader waits for its informers to stop before it releases the Lease. */
+const HANDOVER_TIMEOUT_MS = 5_000;
+
 /** RFC 3339 with microseconds: the format of a Lease's MicroTime fields. */
 export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -123,7 +126,16 @@ export class LeaderLease {
       this.#leading = false;
       await this.#o.onStoppedLeading();
     } else if (this.#leading) {
-      await this.#stopLeading('stopped');
+      // the informers stop and their cursors are stored first; a process shutting down gets a
+      // bounded time for that (it may be killed soon), then the Lease is released regardless
+      let bounded: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#stopLeading('stopped'),
+        new Promise<void>(resolve => {
+          bounded = setTimeout(resolve, HANDOVER_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(bounded);
       const { gateway, cluster, namespace, name } = this.#o;
       await gateway
         .delete(
@@ -131,10 +143,15 @@ export class LeaderLease {
           { apiVersion: LEASE_API, kind: 'Lease', namespace, name },
           { portal: true },
         )
-        .catch(error =>
-          this.#o.logger.warn(
-            `kubeai informers: could not release Lease ${namespace}/${name} of cluster ${cluster}: ${error}`,
-          ),
+        .then(
+          () =>
+            this.#o.logger.info(
+              `kubeai informers: released Lease ${namespace}/${name} of cluster ${cluster}`,
+            ),
+          error =>
+            this.#o.logger.warn(
+              `kubeai informers: could not release Lease ${namespace}/${name} of cluster ${cluster}: ${error}`,
+            ),
         );
     }
   }
