@@ -1,83 +1,30 @@
 /*
- * Statistics, storage figures and the Markdown report of the cost benchmark (run.ts): the section
+ * Storage figures and the Markdown report of the cost benchmark (run.ts): the section
  * "## Cost" of docs/benchmarks.md, one subsection per database ("### SQLite", "### PostgreSQL") so
  * a run on either replaces only its own.
  */
 import type { Knex } from 'knex';
-import fs from 'node:fs';
-import path from 'node:path';
+import { indexBytes, tableSizes } from '../lib/db';
+import {
+  measuredBy,
+  mib,
+  ms,
+  n,
+  Stats,
+  writeBenchmarkSection,
+} from '../lib/report';
 
-export interface Stats {
-  p50: number;
-  p95: number;
-  max: number;
-  n: number;
-}
-
-export function stats(samples: number[]): Stats {
-  if (samples.length === 0) return { p50: 0, p95: 0, max: 0, n: 0 };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return {
-    p50: at(0.5),
-    p95: at(0.95),
-    max: sorted[sorted.length - 1],
-    n: sorted.length,
-  };
-}
-
-const TABLES = ['kubeai_runs', 'kubeai_cost_daily'];
 export type Storage = Record<string, { bytes: number; rows: number }> & {
   costIndexBytes: number;
 };
 
 /** Bytes (table + its indexes) and rows; and the partial index of the unpriced runs. */
 export async function storage(knex: Knex): Promise<Storage> {
-  const pg = knex.client.config.client === 'pg';
-  const out: any = {};
-  const sqlite = new Map<string, number>();
-  let costIndexBytes = 0;
-  if (pg) {
-    costIndexBytes = Number(
-      (
-        await knex.raw(
-          `select pg_relation_size('kubeai_runs_cost_open_idx') as b`,
-        )
-      ).rows[0].b,
-    );
-  } else {
-    const rows: Array<{ tbl: string; name: string; bytes: number }> =
-      await knex.raw(
-        `select m.tbl_name as tbl, m.name as name, sum(s.pgsize) as bytes
-         from dbstat s join sqlite_master m on m.name = s.name group by m.name`,
-      );
-    for (const row of rows) {
-      sqlite.set(row.tbl, (sqlite.get(row.tbl) ?? 0) + Number(row.bytes));
-      if (row.name === 'kubeai_runs_cost_open_idx')
-        costIndexBytes = Number(row.bytes);
-    }
-  }
-  for (const table of TABLES) {
-    const [{ n }] = await knex(table).count({ n: '*' });
-    const bytes = pg
-      ? Number(
-          (await knex.raw('select pg_total_relation_size(?) as b', [table]))
-            .rows[0].b,
-        )
-      : sqlite.get(table) ?? 0;
-    out[table] = { bytes, rows: Number(n) };
-  }
-  out.costIndexBytes = costIndexBytes;
-  return out;
+  return {
+    ...(await tableSizes(knex, ['kubeai_runs', 'kubeai_cost_daily'])),
+    costIndexBytes: await indexBytes(knex, 'kubeai_runs_cost_open_idx'),
+  } as Storage;
 }
-
-const n = (x: number) => Math.round(x).toLocaleString('en-US');
-const ms = (x: number) => `${x.toFixed(1)} ms`;
-const mib = (x: number) =>
-  x >= 2 ** 20
-    ? `${(x / 2 ** 20).toFixed(0)} MiB`
-    : `${(x / 1024).toFixed(0)} KiB`;
 
 export function writeSection(r: any, write: boolean): string {
   const heading = r.postgres ? '### PostgreSQL' : '### SQLite';
@@ -93,17 +40,13 @@ export function writeSection(r: any, write: boolean): string {
       naive.p95 / api.p95
     ).toFixed(0)}× (p95)`;
   const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  const full = r.counts.runs >= 7_300_000;
   const lines = [
     heading,
     '',
-    `Measured ${r.date
-      .slice(0, 16)
-      .replace('T', ' ')} UTC by \`bench/cost/run.ts${
-      r.postgres ? ' --postgres' : ''
-    }${full ? '' : ` --count ${r.counts.days * 20_000}`}\` on ${r.cpus}, Node ${
-      r.node
-    }, ${r.db}; load average ${r.loadAtStart.toFixed(
+    `${measuredBy(
+      'bench/cost/run.ts',
+      r,
+    )}; load average ${r.loadAtStart.toFixed(
       1,
     )} at the start, ${r.loadAtEnd.toFixed(
       1,
@@ -117,11 +60,11 @@ export function writeSection(r: any, write: boolean): string {
       r.counts.dailyRows,
     )} rows of \`kubeai_cost_daily\`; the real fold then priced the ${n(
       r.folded.folded,
-    )} runs that finished in the last 3 hours in ${r.foldSeconds.toFixed(1)} s (${n(
-      r.folded.folded / Math.max(r.foldSeconds, 1e-3),
-    )} runs/s, ${r.folded.batches} transactions); ${n(
-      r.counts.running,
-    )} runs running (priced live).`,
+    )} runs that finished in the last 3 hours in ${r.foldSeconds.toFixed(
+      1,
+    )} s (${n(r.folded.folded / Math.max(r.foldSeconds, 1e-3))} runs/s, ${
+      r.folded.batches
+    } transactions); ${n(r.counts.running)} runs running (priced live).`,
     '',
     `Report: team \`group:default/team-a\` (12 models), ${r.from} to ${
       r.to
@@ -168,36 +111,13 @@ export function writeSection(r: any, write: boolean): string {
   ];
   const section = lines.join('\n');
   if (write) {
-    const docPath = path.resolve(__dirname, '../../docs/benchmarks.md');
-    let doc = fs.readFileSync(docPath, 'utf8');
-    const intro = [
-      '## Cost',
-      '',
-      'The cost report of one team for a year of the forecasting scenario (issue 15: 20,000 runs a day × 365 = 7.3 million runs, 4 teams × 12 indicators) from the API — the daily sums the fold keeps (`kubeai_cost_daily`) plus the live cost of the unpriced runs — against the same report as a naive `SUM … GROUP BY` over the raw runs, in the same run. Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/cost/run.ts [--count N] [--postgres] [--no-write] [--seconds 20] [--naive-runs 5]` (from the repository root, with the local cluster running for the namespaces\' owners; PostgreSQL from `eval "$(bash scripts/postgres.sh start)"`). The naive side sums the runs\' stored `cost` column in-process (no HTTP, no JSON pricing): it is favoured.',
-      '',
-    ].join('\n');
-    let start = doc.indexOf('\n## Cost\n');
-    if (start < 0) {
-      doc = `${doc.trimEnd()}\n\n${intro}`;
-      start = doc.indexOf('\n## Cost\n');
-    }
-    const next = doc.indexOf('\n## ', start + 1);
-    const sectionEnd = next < 0 ? doc.length : next;
-    const body = doc.slice(start, sectionEnd);
-    const sub = body.indexOf(`\n${heading}\n`);
-    let newBody: string;
-    if (sub >= 0) {
-      const subEnd = body.indexOf('\n### ', sub + 1);
-      newBody =
-        body.slice(0, sub + 1) +
-        section +
-        (subEnd < 0 ? '\n' : `\n\n${body.slice(subEnd + 1)}`);
-    } else {
-      newBody = `${body.trimEnd()}\n\n${section}\n`;
-    }
-    doc = doc.slice(0, start) + newBody + doc.slice(sectionEnd);
-    fs.writeFileSync(docPath, `${doc.trimEnd()}\n`);
-    console.error(`wrote ${docPath}`);
+    writeBenchmarkSection({
+      title: 'Cost',
+      intro:
+        'The cost report of one team for a year of the forecasting scenario (issue 15: 20,000 runs a day × 365 = 7.3 million runs, 4 teams × 12 indicators) from the API — the daily sums the fold keeps (`kubeai_cost_daily`) plus the live cost of the unpriced runs — against the same report as a naive `SUM … GROUP BY` over the raw runs, in the same run. Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/cost/run.ts [--count N] [--postgres] [--no-write] [--seconds 20] [--naive-runs 5]` (from the repository root, with the local cluster running for the namespaces\' owners; PostgreSQL from `eval "$(bash scripts/postgres.sh start)"`). The naive side sums the runs\' stored `cost` column in-process (no HTTP, no JSON pricing): it is favoured.',
+      heading,
+      text: section,
+    });
   }
   return section;
 }

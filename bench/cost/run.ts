@@ -12,28 +12,20 @@
  *   node --require @backstage/cli/config/nodeTransform.cjs bench/cost/run.ts \
  *     [--count 7300000] [--postgres] [--no-write] [--seconds 20] [--naive-runs 5]
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { ConfigReader } from '@backstage/config';
-import knexFactory from 'knex';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { RegistryStore } from '../../plugins/kubeai-backend/src/database/RegistryStore';
 import { readCostConfig } from '../../plugins/kubeai-backend/src/cost/costConfig';
 import { CostStore } from '../../plugins/kubeai-backend/src/cost/CostStore';
-import kubeaiPlugin from '../../plugins/kubeai-backend/src';
 import { localKubernetesConfig } from '../../plugins/kubeai-backend/src/service/__testUtils__/clusterRoutes';
+import { startBenchBackend } from '../lib/backend';
+import { clientLatencies } from '../lib/client';
+import { runBench } from '../lib/db';
+import { machine, numberArg as arg, stats } from '../lib/report';
 import { RUNS_PER_DAY, seedCost, teamOf, TEAMS } from './seed';
-import { stats, storage, writeSection } from './report';
+import { storage, writeSection } from './report';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const COUNT = arg('--count', 7_300_000);
 const SECONDS = arg('--seconds', 20);
 const NAIVE_RUNS = arg('--naive-runs', 5);
@@ -41,7 +33,6 @@ const POSTGRES = process.argv.includes('--postgres');
 const WRITE = !process.argv.includes('--no-write');
 const WARMUP = 10;
 const TEAM_NS = 'team-a';
-const execFileAsync = promisify(execFile);
 
 /** The prices of app-config.yaml. */
 const COST = {
@@ -54,61 +45,10 @@ const COST = {
   default: { cpuHour: 0.04, memoryGiBHour: 0.005, gpuHour: 2.5 },
 };
 
-async function openDatabase(scratch: string) {
-  if (POSTGRES) {
-    const url =
-      Object.entries(process.env).find(([k]) =>
-        /^BACKSTAGE_TEST_DATABASE_POSTGRES\d+_CONNECTION_STRING$/.test(k),
-      )?.[1] ?? '';
-    if (!url)
-      throw new Error(
-        'no PostgreSQL: eval "$(bash scripts/postgres.sh start)" first',
-      );
-    const admin = knexFactory({ client: 'pg', connection: `${url}/postgres` });
-    const database = `kubeai_bench_cost_${Date.now()}`;
-    await admin.raw(`CREATE DATABASE ${database}`);
-    const knex = knexFactory({
-      client: 'pg',
-      connection: `${url}/${database}`,
-      pool: { min: 0, max: 10 },
-    });
-    const version = (await knex.raw('show server_version')).rows[0]
-      .server_version;
-    return {
-      knex,
-      label: `PostgreSQL ${version}`,
-      close: async () => {
-        await knex.destroy();
-        await admin.raw(`DROP DATABASE IF EXISTS ${database}`);
-        await admin.destroy();
-      },
-    };
-  }
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: path.join(scratch, 'registry.sqlite') },
-    useNullAsDefault: true,
-    pool: {
-      afterCreate: (conn: any, done: (err: Error | null, c: any) => void) => {
-        conn.pragma('journal_mode = WAL');
-        conn.pragma('synchronous = NORMAL');
-        done(null, conn);
-      },
-    },
-  });
-  return {
-    knex,
-    label: 'SQLite (better-sqlite3, file database in WAL mode)',
-    close: () => knex.destroy(),
-  };
-}
-
-async function main() {
-  const loadAtStart = os.loadavg()[0];
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-bench-cost-'));
-  const db = await openDatabase(scratch);
-  const { knex } = db;
-  try {
+runBench(
+  { name: 'cost', postgres: POSTGRES },
+  async ({ db, scratch, loadAtStart }) => {
+    const { knex } = db;
     await RegistryStore.create({ database: { getClient: async () => knex } });
     const now = new Date();
     const config = readCostConfig(new ConfigReader({ kubeai: { cost: COST } }));
@@ -142,49 +82,33 @@ async function main() {
 
     const from = counts.first.slice(0, 7);
     const to = now.toISOString().slice(0, 7);
-    const backend = await startTestBackend({
-      features: [
-        kubeaiPlugin,
-        mockServices.database.factory({ knex }),
-        catalogServiceMock.factory({ entities: [] }),
-        mockServices.rootConfig.factory({
-          data: {
-            kubeai: {
-              informers: { enabled: false },
-              cost: COST,
-              tenancy: {
-                namespaces: TEAMS.map(ns => ({
-                  cluster: 'local',
-                  namespace: ns,
-                  owner: teamOf(ns),
-                })),
-              },
-            },
-            kubernetes: localKubernetesConfig(),
-          },
-        }),
-      ],
-    });
-    const address = backend.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const { backend, port } = await startBenchBackend(
+      knex,
+      {
+        cost: COST,
+        tenancy: {
+          namespaces: TEAMS.map(ns => ({
+            cluster: 'local',
+            namespace: ns,
+            owner: teamOf(ns),
+          })),
+        },
+      },
+      { kubernetes: localKubernetesConfig() },
+    );
     const url = (groupBy: string) =>
       `http://localhost:${port}/api/kubeai/cost?team=${encodeURIComponent(
         teamOf(TEAM_NS),
       )}&from=${from}&to=${to}&groupBy=${groupBy}`;
-    const client = async (target: string) => {
-      const { stdout } = await execFileAsync(
-        process.execPath,
-        [
-          path.join(__dirname, '../retention/client.mjs'),
-          target,
-          path.join(scratch, 'never'),
-          String(SECONDS),
-          String(WARMUP),
-        ],
-        { maxBuffer: 64 * 1024 * 1024 },
+    const client = async (target: string) =>
+      stats(
+        await clientLatencies({
+          url: target,
+          stopFile: path.join(scratch, 'never'),
+          maxSeconds: SECONDS,
+          warmup: WARMUP,
+        }),
       );
-      return stats(JSON.parse(stdout).samples as number[]);
-    };
     const answers = {
       month: JSON.parse(await (await fetch(url('month'))).text()),
       model: JSON.parse(await (await fetch(url('model'))).text()),
@@ -244,13 +168,7 @@ async function main() {
         naiveRows.month.filter(r => r.key).length,
     };
     const report = {
-      db: db.label,
-      postgres: POSTGRES,
-      date: now.toISOString(),
-      cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? 'CPU'}`,
-      node: process.version,
-      loadAtStart,
-      loadAtEnd: os.loadavg()[0],
+      ...machine(db, now, loadAtStart),
       counts,
       seedSeconds,
       folded,
@@ -267,16 +185,6 @@ async function main() {
       sizes,
       checks,
     };
-    console.log(writeSection(report, WRITE));
-    if (!Object.values(checks).every(Boolean))
-      throw new Error(`checks failed: ${JSON.stringify(checks)}`);
-  } finally {
-    await db.close();
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+    return { markdown: writeSection(report, WRITE), checks };
+  },
+);

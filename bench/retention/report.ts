@@ -4,9 +4,15 @@
  * "### PostgreSQL") so runs on either replace only their own.
  */
 import type { Knex } from 'knex';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Stats } from './run';
+import { tableSizes } from '../lib/db';
+import {
+  measuredBy,
+  mib,
+  ms,
+  n,
+  Stats,
+  writeBenchmarkSection,
+} from '../lib/report';
 
 const TABLES = [
   'kubeai_runs',
@@ -17,38 +23,9 @@ const TABLES = [
 
 export type Storage = Record<string, { bytes: number; rows: number }>;
 
-/** Bytes (table and its indexes; SQLite: pages in use, PostgreSQL: total relation size) and rows. */
-export async function storage(knex: Knex): Promise<Storage> {
-  const out: Storage = {};
-  const pg = knex.client.config.client === 'pg';
-  const sqliteBytes = new Map<string, number>();
-  if (!pg) {
-    const rows: Array<{ tbl: string; bytes: number }> = await knex.raw(
-      `select m.tbl_name as tbl, sum(s.pgsize) as bytes
-         from dbstat s join sqlite_master m on m.name = s.name
-        group by m.tbl_name`,
-    );
-    for (const row of rows) sqliteBytes.set(row.tbl, Number(row.bytes));
-  }
-  for (const table of TABLES) {
-    const [{ n }] = await knex(table).count({ n: '*' });
-    const bytes = pg
-      ? Number(
-          (await knex.raw('select pg_total_relation_size(?) as b', [table]))
-            .rows[0].b,
-        )
-      : sqliteBytes.get(table) ?? 0;
-    out[table] = { bytes, rows: Number(n) };
-  }
-  return out;
-}
-
-const n = (x: number) => Math.round(x).toLocaleString('en-US');
-const ms = (x: number) => `${x.toFixed(1)} ms`;
-const mib = (x: number) =>
-  x >= 2 ** 20
-    ? `${(x / 2 ** 20).toFixed(0)} MiB`
-    : `${(x / 1024).toFixed(0)} KiB`;
+/** Bytes (table and its indexes) and rows of the tables the purge touches. */
+export const storage = (knex: Knex): Promise<Storage> =>
+  tableSizes(knex, TABLES);
 
 /** The subsection of one database; written into docs/benchmarks.md when `write`. */
 export function writeSection(r: any, write: boolean): string {
@@ -70,15 +47,10 @@ export function writeSection(r: any, write: boolean): string {
   const lines = [
     heading,
     '',
-    `Measured ${r.date
-      .slice(0, 16)
-      .replace('T', ' ')} UTC by \`bench/retention/run.ts${
-      r.postgres ? ' --postgres' : ''
-    }${
-      r.counts.runs < yearRuns ? ` --count ${r.counts.days * 20_000}` : ''
-    }\` on ${r.cpus}, Node ${r.node}, ${
-      r.db
-    }; load average at the start ${r.loadAtStart.toFixed(
+    `${measuredBy(
+      'bench/retention/run.ts',
+      r,
+    )}; load average at the start ${r.loadAtStart.toFixed(
       1,
     )}, at the end ${r.loadAtEnd.toFixed(1)} (other work shared the machine).`,
     '',
@@ -159,48 +131,14 @@ export function writeSection(r: any, write: boolean): string {
   ];
   const section = lines.join('\n');
   if (write) {
-    const docPath = path.resolve(__dirname, '../../docs/benchmarks.md');
-    let doc = fs.existsSync(docPath)
-      ? fs.readFileSync(docPath, 'utf8')
-      : '# Benchmarks\n';
-    const intro = [
-      '## Retention',
-      '',
-      'Run retention (`kubeai.retention.runs.maxAgeDays`, `src/database/RunRetention.ts`) on a seeded forecasting workload while the API serves lineage. Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/retention/run.ts [--count N] [--postgres] [--no-write] [--seconds 30] [--batch 500] [--pause-ms N]` (from the repository root; PostgreSQL from `eval "$(bash scripts/postgres.sh start)"`).',
-      '',
-    ].join('\n');
-    let start = doc.indexOf('\n## Retention\n');
-    if (start < 0) {
-      doc = `${doc.trimEnd()}\n\n${intro}`;
-      start = doc.indexOf('\n## Retention\n');
-    }
-    const sectionEnd = (() => {
-      const next = doc.indexOf('\n## ', start + 1);
-      return next < 0 ? doc.length : next;
-    })();
-    const body = doc.slice(start, sectionEnd);
-    const sub = body.indexOf(`\n${heading}\n`);
-    let newBody: string;
-    if (sub >= 0) {
-      const subEnd = body.indexOf('\n### ', sub + 1);
-      newBody =
-        body.slice(0, sub + 1) +
-        section +
-        (subEnd < 0 ? '\n' : `\n${body.slice(subEnd + 1)}`);
-    } else {
-      newBody = `${body.trimEnd()}\n\n${section}\n`;
-    }
-    doc = doc.slice(0, start) + newBody + doc.slice(sectionEnd);
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const prettier = require('prettier');
-    fs.writeFileSync(
-      docPath,
-      prettier.format(`${doc.trimEnd()}\n`, {
-        ...require('@backstage/cli/config/prettier.json'),
-        parser: 'markdown',
-      }),
-    );
-    console.error(`wrote ${docPath}`);
+    writeBenchmarkSection({
+      title: 'Retention',
+      intro:
+        'Run retention (`kubeai.retention.runs.maxAgeDays`, `src/database/RunRetention.ts`) on a seeded forecasting workload while the API serves lineage. Run it: `node --require @backstage/cli/config/nodeTransform.cjs bench/retention/run.ts [--count N] [--postgres] [--no-write] [--seconds 30] [--batch 500] [--pause-ms N]` (from the repository root; PostgreSQL from `eval "$(bash scripts/postgres.sh start)"`).',
+      heading,
+      text: section,
+      prettier: true,
+    });
   }
   return section;
 }

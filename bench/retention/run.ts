@@ -14,25 +14,19 @@
  * Markdown report and, unless --no-write, writes it into docs/benchmarks.md (section "Retention",
  * a subsection per database).
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import knexFactory, { Knex } from 'knex';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { RegistryStore } from '../../plugins/kubeai-backend/src/database/RegistryStore';
 import { RunRetention } from '../../plugins/kubeai-backend/src/database/RunRetention';
-import kubeaiPlugin from '../../plugins/kubeai-backend/src';
+import { startBenchBackend } from '../lib/backend';
+import { clientLatencies } from '../lib/client';
+import { runBench } from '../lib/db';
+import { machine, numberArg as arg, stats } from '../lib/report';
+import { DAY_MS } from '../forecasting/scenario';
 import { HOT_MODEL, RUNS_PER_DAY, seedForecasting } from './seed';
 import { storage, writeSection } from './report';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const COUNT = arg('--count', 7_300_000);
 const SECONDS = arg('--seconds', 30);
 const BATCH = arg('--batch', 500);
@@ -42,92 +36,11 @@ const PAUSE_MS = process.argv.includes('--pause-ms')
 const POSTGRES = process.argv.includes('--postgres');
 const WRITE = !process.argv.includes('--no-write');
 const WARMUP = 10;
-const DAY_MS = 24 * 60 * 60 * 1000;
-const execFileAsync = promisify(execFile);
 
-export interface Stats {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  n: number;
-}
-
-function stats(samples: number[]): Stats {
-  if (samples.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0, n: 0 };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return {
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: sorted[sorted.length - 1],
-    n: sorted.length,
-  };
-}
-
-async function openDatabase(scratch: string) {
-  if (POSTGRES) {
-    const url =
-      Object.entries(process.env).find(([k]) =>
-        /^BACKSTAGE_TEST_DATABASE_POSTGRES\d+_CONNECTION_STRING$/.test(k),
-      )?.[1] ?? '';
-    if (!url) {
-      throw new Error(
-        'no PostgreSQL: eval "$(bash scripts/postgres.sh start)" first',
-      );
-    }
-    const admin = knexFactory({ client: 'pg', connection: `${url}/postgres` });
-    const database = `kubeai_bench_retention_${Date.now()}`;
-    await admin.raw(`CREATE DATABASE ${database}`);
-    const knex = knexFactory({
-      client: 'pg',
-      connection: `${url}/${database}`,
-      pool: { min: 0, max: 10 },
-    });
-    const version = (await knex.raw('show server_version')).rows[0]
-      .server_version;
-    return {
-      knex,
-      label: `PostgreSQL ${version}`,
-      close: async () => {
-        await knex.destroy();
-        await admin.raw(`DROP DATABASE IF EXISTS ${database}`);
-        await admin.destroy();
-      },
-    };
-  }
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: path.join(scratch, 'registry.sqlite') },
-    useNullAsDefault: true,
-    pool: {
-      // write-ahead log: what a SQLite deployment that takes writes uses
-      afterCreate: (conn: any, done: (err: Error | null, c: any) => void) => {
-        conn.pragma('journal_mode = WAL');
-        conn.pragma('synchronous = NORMAL');
-        done(null, conn);
-      },
-    },
-  });
-  return {
-    knex,
-    label: 'SQLite (better-sqlite3, file database in WAL mode)',
-    close: async () => {
-      await knex.destroy();
-    },
-  };
-}
-
-async function main() {
-  const loadAtStart = os.loadavg()[0];
-  const scratch = fs.mkdtempSync(
-    path.join(os.tmpdir(), 'kubeai-bench-retention-'),
-  );
-  const db = await openDatabase(scratch);
-  const { knex } = db;
-  try {
+runBench(
+  { name: 'retention', postgres: POSTGRES },
+  async ({ db, scratch, loadAtStart }) => {
+    const { knex } = db;
     await RegistryStore.create({
       database: { getClient: async () => knex },
     });
@@ -160,46 +73,25 @@ async function main() {
       .count({ n: '*' });
     const before = await storage(knex);
 
-    const backend = await startTestBackend({
-      features: [
-        kubeaiPlugin,
-        mockServices.database.factory({ knex }),
-        catalogServiceMock.factory({ entities: [] }),
-        mockServices.rootConfig.factory({
-          data: {
-            kubeai: {
-              informers: { enabled: false },
-              // every answer computed: the purge changes the registry with every batch, so
-              // cached answers could not be reused during it anyway
-              registry: { lineageCacheMegabytes: 0 },
-            },
-          },
-        }),
-      ],
+    const { backend, port } = await startBenchBackend(knex, {
+      // every answer computed: the purge changes the registry with every batch, so
+      // cached answers could not be reused during it anyway
+      registry: { lineageCacheMegabytes: 0 },
     });
-    const address = backend.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
     const url = `http://localhost:${port}/api/kubeai/lineage?entityRef=${encodeURIComponent(
       HOT_MODEL,
     )}&direction=both&depth=3`;
     const first = JSON.parse(await (await fetch(url)).text());
     const stopFile = path.join(scratch, 'stop');
     const readyFile = path.join(scratch, 'ready');
-    const client = async (maxSeconds: number, ready?: string) => {
-      const { stdout } = await execFileAsync(
-        process.execPath,
-        [
-          path.join(__dirname, 'client.mjs'),
-          url,
-          stopFile,
-          String(maxSeconds),
-          String(WARMUP),
-          ...(ready ? [ready] : []),
-        ],
-        { maxBuffer: 64 * 1024 * 1024 },
-      );
-      return JSON.parse(stdout).samples as number[];
-    };
+    const client = (maxSeconds: number, ready?: string) =>
+      clientLatencies({
+        url,
+        stopFile,
+        maxSeconds,
+        warmup: WARMUP,
+        readyFile: ready,
+      });
 
     // warm: right after seeding the database's pages are not all in memory yet
     await client(Math.min(10, SECONDS));
@@ -262,13 +154,7 @@ async function main() {
     if (POSTGRES) await knex.raw('vacuum analyze');
     const afterStorage = await storage(knex);
     const report = {
-      db: db.label,
-      postgres: POSTGRES,
-      date: now.toISOString(),
-      cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() ?? 'CPU'}`,
-      node: process.version,
-      loadAtStart,
-      loadAtEnd: os.loadavg()[0],
+      ...machine(db, now, loadAtStart),
       counts,
       seedSeconds,
       maxAgeDays,
@@ -285,18 +171,6 @@ async function main() {
       afterStorage,
       checks,
     };
-    const markdown = writeSection(report, WRITE);
-    console.log(markdown);
-    if (!Object.values(checks).every(Boolean)) {
-      throw new Error(`checks failed: ${JSON.stringify(checks)}`);
-    }
-  } finally {
-    await db.close();
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+    return { markdown: writeSection(report, WRITE), checks };
+  },
+);
