@@ -260,6 +260,9 @@ export class KindInformer {
             );
           }
         }
+        if (this.#resuming && this.#resourceVersion && !this.#synced) {
+          await this.#checkResumable(this.#resource);
+        }
         if (!this.#resourceVersion) {
           await this.#list(this.#resource);
         }
@@ -362,6 +365,33 @@ export class KindInformer {
   #jitteredTimeout(): number {
     const base = this.#options.watchTimeoutSeconds ?? 300;
     return Math.max(1, Math.round(base * (0.8 + Math.random() * 0.2)));
+  }
+
+  /**
+   * A stored resourceVersion ahead of the cluster's (the cursor of another incarnation of a
+   * cluster of that name: recreated, restored from a backup) would be waited for by the
+   * apiserver, which sends nothing until its revision gets there: it is dropped, and the kind
+   * relisted. (etcd revisions are numbers; anything else is resumed as stored.)
+   */
+  async #checkResumable(resource: ResolvedResource): Promise<void> {
+    const { gateway, cluster, logger, spec } = this.#options;
+    const stored = this.#resourceVersion!;
+    const { resourceVersion: current } = await gateway.listPage(
+      cluster,
+      resource,
+      { labelSelector: spec.selector, limit: 1 },
+    );
+    if (
+      /^\d+$/.test(stored) &&
+      /^\d+$/.test(current) &&
+      BigInt(stored) > BigInt(current)
+    ) {
+      logger.warn(
+        `kubeai informers: the stored resourceVersion ${stored} of ${this.#label()} is ahead of the cluster's ${current} (another cluster of that name?); relisting`,
+      );
+      this.#resourceVersion = undefined;
+      this.#resuming = false;
+    }
   }
 
   async #list(resource: ResolvedResource): Promise<void> {
