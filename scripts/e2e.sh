@@ -16,7 +16,20 @@ setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
   --config ../../app-config.yaml --config ../../app-config.production.yaml >"$results/backend.log" 2>&1 &
 backend=$!
 # A graceful stop hands the informers' leader Lease back (deletes it); up to 30 s before SIGKILL.
-trap 'kill -TERM -- -$backend 2>/dev/null; for _ in $(seq 1 60); do kill -0 -- -$backend 2>/dev/null || break; sleep 0.5; done; kill -KILL -- -$backend 2>/dev/null' EXIT
+# What the stop did with the Lease is printed, so a Lease left behind can be explained.
+stop_backend() {
+  kill -TERM -- -$backend 2>/dev/null || return 0
+  local started=$SECONDS
+  for _ in $(seq 1 60); do kill -0 -- -$backend 2>/dev/null || break; sleep 0.5; done
+  if kill -0 -- -$backend 2>/dev/null; then
+    echo "backend did not stop within 30 s of SIGTERM; killed" >&2
+    kill -KILL -- -$backend 2>/dev/null
+  fi
+  echo "backend stopped in $((SECONDS - started)) s; its leader election:"
+  grep -E "kubeai informers: .*(now leads|stops leading|released Lease|could not release)" "$results/backend.log" |
+    sed -E 's/^.*(kubeai informers: )/  \1/' | tail -8
+}
+trap stop_backend EXIT
 
 for _ in $(seq 1 120); do
   curl -fs http://localhost:7007/.backstage/health/v1/readiness >/dev/null 2>&1 && break

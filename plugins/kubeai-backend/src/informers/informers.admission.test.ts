@@ -238,9 +238,14 @@ describe.each(databases.eachSupportedId())('on %s', databaseId => {
       r => r.admission?.state === 'admitted',
     );
     expect(mpiRun.flavor).toBe('regular');
-    // (first "waiting for Kueue": created without a status)
-    const waitRun = await runWhen(`wait-${tag}`, 'pending for quota', r =>
-      /^pending: cpu/.test(r.admission?.message ?? ''),
+    // (first "waiting for Kueue": created without a status, pending since its creation — which may
+    // already read "pending: cpu …" when the other two were observed first; then Kueue's condition)
+    const waitRun = await runWhen(
+      `wait-${tag}`,
+      'pending for quota, since Kueue said so',
+      r =>
+        /^pending: cpu/.test(r.admission?.message ?? '') &&
+        r.admission?.since === at,
     );
     // computed from the queue's quota and the admitted Workloads (the other two may have been
     // observed in the same batch or before it: both count)

@@ -17,8 +17,6 @@ import {
   kubeaiModelVersionUpdatePermission,
   kubeaiRunCreatePermission,
   kubeaiRunUpdatePermission,
-  LineageGraph,
-  LineageNodeType,
   RunInput,
 } from '@kubeai/plugin-kubeai-common';
 import {
@@ -28,10 +26,9 @@ import {
 import express, { ErrorRequestHandler, RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import Router from 'express-promise-router';
-import { LineageStart } from '../database/lineage';
 import { RegistryStore } from '../database/RegistryStore';
 import { PayloadTooLargeError } from '../errors';
-import { entityRefOf, kindOf, normalizeRef } from '../refs';
+import { entityRefOf, normalizeRef } from '../refs';
 import { Access } from './access/Access';
 import { RunCredentials } from './access/RunCredentials';
 import { registerAuditRoutes } from './audit/auditRoutes';
@@ -40,13 +37,7 @@ import { ClusterRoutesOptions, registerClusterRoutes } from './clusterRoutes';
 import { registerImpactRoutes } from './impactRoutes';
 import type { CostStore } from '../cost/CostStore';
 import { registerCostRoutes } from '../cost/costRoutes';
-import {
-  CachedAnswer,
-  LineageCache,
-  lineageEtag,
-  stillValid,
-  validityOf,
-} from './lineageCache';
+import { registerLineageRoutes } from './lineageRoutes';
 import {
   ObservedRoutesOptions,
   registerObservedRoutes,
@@ -121,12 +112,6 @@ export interface RouterOptions {
 /** Default memory for serialized lineage answers: 64 MiB. */
 export const DEFAULT_LINEAGE_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Sends a serialized JSON answer (its ETag is set already). */
-function sendAnswer(res: express.Response, answer: CachedAnswer) {
-  res.type('json');
-  res.send(answer.body);
-}
-
 /**
  * The KubeAI registry routes, validated and typed by `src/schema/openapi.yaml` (served at
  * `/openapi.json`). Every route needs a user or service principal; every change is authorized
@@ -139,9 +124,6 @@ export async function createRouter(
 ): Promise<express.Router> {
   const { store, httpAuth, auth, permissions, catalog } = options;
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
-  const cacheBytes = options.lineageCacheBytes ?? DEFAULT_LINEAGE_CACHE_BYTES;
-  const lineageCache =
-    cacheBytes > 0 ? new LineageCache(cacheBytes) : undefined;
 
   const runCredentials = new RunCredentials({
     store: store.runCredentials,
@@ -555,64 +537,12 @@ export async function createRouter(
   });
 
   // ---------------------------------------------------------------- lineage
-
-  api.get('/lineage', async (req, res) => {
-    const credentials = await access.credentials(req);
-    const { entityRef, runId, version } = req.query;
-    const direction = req.query.direction ?? 'both';
-    const depth = req.query.depth ?? 3;
-    if ((entityRef === undefined) === (runId === undefined)) {
-      throw new InputError(
-        'request/query/entityRef: give exactly one of entityRef and runId',
-      );
-    }
-    const start = lineageStart(entityRef, runId, version);
-    const key = JSON.stringify([start, direction, depth]);
-    const changes = store.changes;
-    // An answer held for this key, if no scope of it changed (database/changes.ts): the same
-    // versions on every replica, so the same ETag.
-    const held = lineageCache?.peek(key);
-    if (held) {
-      if (await stillValid(changes, held.validity)) {
-        res.setHeader('ETag', lineageEtag(key, held.validity.token));
-        if (req.fresh) {
-          // the client has this answer (If-None-Match): nothing to send
-          res.status(304).end();
-        } else {
-          sendAnswer(res, held);
-        }
-        return;
-      }
-      lineageCache!.drop(key);
-    }
-    // before the walk: a write committing during it makes the answer unfit to keep
-    const localWrites = changes.localWrites;
-    const horizon = await changes.horizon();
-    const graph = await store.lineageWithObserved(start, { direction, depth });
-    if (graph) {
-      // Registry answers only: a lone catalog node or an error depends on more than the registry.
-      const validity = await validityOf(changes, graph, horizon, localWrites);
-      // express answers 304 itself when If-None-Match matches
-      if (validity) res.setHeader('ETag', lineageEtag(key, validity.token));
-      if (!lineageCache || options.validateResponses) {
-        lineageCache?.set(key, validity, graph);
-        res.json(graph);
-      } else {
-        sendAnswer(res, lineageCache.set(key, validity, graph));
-      }
-      return;
-    }
-    if (start.type === 'run') {
-      throw new NotFoundError(`run ${start.id} not found`);
-    }
-    if ('version' in start && start.version !== undefined) {
-      throw new NotFoundError(`${start.ref} has no version ${start.version}`);
-    }
-    // Nothing in the registry: a lone node if the catalog knows the entity, else 404.
-    await access.assertInCatalog(credentials, [{ ref: start.ref }]);
-    res.json(loneNode(start.ref, start.type));
-  });
-
+  registerLineageRoutes(api, {
+    store,
+    access,
+    cacheBytes: options.lineageCacheBytes ?? DEFAULT_LINEAGE_CACHE_BYTES,
+    validateResponses: options.validateResponses ?? false,
+  }); // GET /lineage (./lineageRoutes.ts)
   registerImpactRoutes(api, { store, access }); // GET /impact (./impactRoutes.ts)
 
   // ---------------------------------------------------------------- audit trail
@@ -666,52 +596,4 @@ export function pathDeeperThan(body: unknown, max: number): string | undefined {
     }
   }
   return undefined;
-}
-
-function lineageStart(
-  entityRef: string | undefined,
-  runId: string | undefined,
-  version: string | undefined,
-): LineageStart {
-  if (runId !== undefined) {
-    if (version !== undefined) {
-      throw new InputError(
-        'request/query/version: only with a model or dataset entityRef',
-      );
-    }
-    return { type: 'run', id: runId };
-  }
-  const ref = normalizeRef(entityRef!);
-  switch (kindOf(ref)) {
-    case 'model':
-      if (version !== undefined && !/^[1-9][0-9]{0,9}$/.test(version)) {
-        throw new InputError(
-          `request/query/version: a model version is a number ≥ 1, not '${version}'`,
-        );
-      }
-      return {
-        type: 'model',
-        ref,
-        version: version === undefined ? undefined : Number(version),
-      };
-    case 'dataset':
-      return { type: 'dataset', ref, version };
-    default:
-      if (version !== undefined) {
-        throw new InputError(
-          'request/query/version: only with a model or dataset entityRef',
-        );
-      }
-      return { type: 'inferenceService', ref };
-  }
-}
-
-function loneNode(ref: string, type: LineageNodeType): LineageGraph {
-  return {
-    roots: [ref],
-    nodes: [
-      { id: ref, type, entityRef: ref, label: ref.slice(ref.indexOf('/') + 1) },
-    ],
-    edges: [],
-  };
 }
