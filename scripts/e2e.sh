@@ -17,8 +17,8 @@ setsid node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli package start \
 backend=$!
 # A graceful stop hands the informers' leader Lease back (deletes it); up to 30 s before SIGKILL.
 # SIGTERM goes to the runner only (yarn → backstage-cli → backend, each passes it on once): a
-# second SIGTERM, as a signal to the whole group gave, makes Backstage exit at once, its stop
-# unfinished (its SIGTERM handler finds the backend already unregistered) — the Lease stayed.
+# signal to the whole group reached the backend twice, and Backstage exits at the second, its stop
+# unfinished — the Lease stayed (the backend now ignores a second one: src/stopSignals.ts).
 # What the stop did with the Lease is printed.
 stop_backend() {
   kill -TERM $backend 2>/dev/null || return 0

@@ -6,6 +6,7 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { demoSignInModule } from './demoSignIn';
 import { permissionPolicyModule } from './permissionPolicy';
+import { stopOnFirstSignal } from './stopSignals';
 
 const backend = createBackend();
 
@@ -50,3 +51,5 @@ backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(import('@backstage/plugin-mcp-actions-backend'));
 
 backend.start();
+// the dev runner passes stop signals on: only the first one stops the backend (./stopSignals.ts)
+stopOnFirstSignal();
