@@ -54,8 +54,8 @@ describe.each(databases.eachSupportedId())(
       store = new RegistryStore(knex);
     });
 
-    it('writes the events that arrive during a batch as one batch, the newest per object', async () => {
-      // the real store; its first batch is held until released, and every batch's objects are noted
+    /** A writer on the real store whose first batch is held until `release()`; every batch's objects noted. */
+    function heldWriter(options: { batchSize?: number } = {}) {
       const batches: string[][] = [];
       let release!: () => void;
       const held = new Promise<void>(resolve => {
@@ -75,7 +75,13 @@ describe.each(databases.eachSupportedId())(
         store: recording,
         logger: mockServices.logger.mock(),
         flushIntervalMs: 5,
+        ...options,
       });
+      return { writer, batches, release };
+    }
+
+    it('writes the events that arrive during a batch as one batch, the newest per object', async () => {
+      const { writer, batches, release } = heldWriter();
       writer.add(job('w-first', running));
       await sleep(30); // written (and held) by now
       expect(batches).toHaveLength(1);
@@ -110,26 +116,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('keeps a batch at most batchSize objects, and a flush barrier ends what can join', async () => {
-      const sizes: number[] = [];
-      let release!: () => void;
-      const held = new Promise<void>(resolve => {
-        release = resolve;
-      });
-      const writer = new ObservationWriter({
-        store: {
-          applyObservations: async batch => {
-            sizes.push(batch.length);
-            if (sizes.length === 1) await held;
-            return store.applyObservations(batch);
-          },
-          missingObservedObjects: (...a) => store.missingObservedObjects(...a),
-          markMissingDeployments: (...a) => store.markMissingDeployments(...a),
-          reconcileDeployments: (...a) => store.reconcileDeployments(...a),
-        },
-        logger: mockServices.logger.mock(),
-        flushIntervalMs: 5,
-        batchSize: 8,
-      });
+      const { writer, batches, release } = heldWriter({ batchSize: 8 });
       writer.add(job('b-first', running));
       await sleep(30);
       for (let round = 0; round < 3; round++) {
@@ -143,7 +130,7 @@ describe.each(databases.eachSupportedId())(
       await flushed;
       await writer.flush();
       // 5 + 5 would exceed 8: three batches of five, then the late one on its own
-      expect(sizes).toEqual([1, 5, 5, 5, 1]);
+      expect(batches.map(b => b.length)).toEqual([1, 5, 5, 5, 1]);
       await writer.stop();
     });
   },

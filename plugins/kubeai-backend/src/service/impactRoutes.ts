@@ -9,6 +9,7 @@ import type { CatalogRelation, ImpactStart } from '../database/impact';
 import type { RegistryStore } from '../database/RegistryStore';
 import { kindOf, normalizeRef } from '../refs';
 import type { Access } from './access/Access';
+import { modelVersionParam } from './queryParams';
 
 export function registerImpactRoutes(
   api: ApiRouter<KubeaiOpenApiSpec>,
@@ -49,14 +50,5 @@ function impactStart(
 ): ImpactStart {
   const ref = normalizeRef(entityRef);
   if (kindOf(ref) === 'dataset') return { type: 'dataset', ref, version };
-  if (version !== undefined && !/^[1-9][0-9]{0,9}$/.test(version)) {
-    throw new InputError(
-      `request/query/version: a model version is a number ≥ 1, not '${version}'`,
-    );
-  }
-  return {
-    type: 'model',
-    ref,
-    version: version === undefined ? undefined : Number(version),
-  };
+  return { type: 'model', ref, version: modelVersionParam(version) };
 }

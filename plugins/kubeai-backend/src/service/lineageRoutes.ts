@@ -19,6 +19,7 @@ import {
   stillValid,
   validityOf,
 } from './lineageCache';
+import { modelVersionParam } from './queryParams';
 
 export function registerLineageRoutes(
   api: ApiRouter<KubeaiOpenApiSpec>,
@@ -115,16 +116,7 @@ function lineageStart(
   const ref = normalizeRef(entityRef!);
   switch (kindOf(ref)) {
     case 'model':
-      if (version !== undefined && !/^[1-9][0-9]{0,9}$/.test(version)) {
-        throw new InputError(
-          `request/query/version: a model version is a number ≥ 1, not '${version}'`,
-        );
-      }
-      return {
-        type: 'model',
-        ref,
-        version: version === undefined ? undefined : Number(version),
-      };
+      return { type: 'model', ref, version: modelVersionParam(version) };
     case 'dataset':
       return { type: 'dataset', ref, version };
     default:
