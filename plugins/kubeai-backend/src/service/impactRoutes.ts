@@ -3,7 +3,7 @@
  * (../database/impact.ts), with the catalog's relations as the caller sees the catalog.
  */
 import type { ApiRouter } from '@backstage/backend-openapi-utils';
-import { InputError, NotFoundError } from '@backstage/errors';
+import { NotFoundError } from '@backstage/errors';
 import type { KubeaiOpenApiSpec } from '@kubeai/plugin-kubeai-node';
 import type { CatalogRelation, ImpactStart } from '../database/impact';
 import type { RegistryStore } from '../database/RegistryStore';

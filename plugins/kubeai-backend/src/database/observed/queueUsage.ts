@@ -16,6 +16,11 @@
  *   rounding to a unit: 1m CPU, 1 byte).
  * A queue without a cohort neither borrows nor lends.
  */
+import type {
+  PendingWorkload,
+  QueueUsage as ApiQueueUsage,
+  ResourceUsage,
+} from '@kubeai/plugin-kubeai-common';
 import {
   formatAmount,
   workloadRequests,
@@ -36,34 +41,12 @@ export interface WorkloadRecord {
   summary: WorkloadSummary;
 }
 
-export interface ResourceUsage {
-  resource: string;
-  nominal: number;
-  used: number;
-  borrowed: number;
-  lent: number;
-  lendable: number;
-  borrowingLimit?: number;
-  lendingLimit?: number;
-}
-
-export interface PendingWorkload {
-  namespace: string;
-  name: string;
-  runId?: string;
-  state: 'pending' | 'evicted';
-  requests: Record<string, number>;
-  since?: string;
-  message?: string;
-}
-
-export interface QueueUsage {
-  clusterQueue: string;
-  cohort?: string;
-  flavors: { flavor: string; resources: ResourceUsage[] }[];
-  admitted: number;
-  pending: PendingWorkload[];
-}
+/*
+ * The shapes of GET /pools/usage (generated from the spec), here with amounts in canonical units
+ * until ObservedStore.queueUsage converts them (toApiAmount) and adds the cluster.
+ */
+export type { PendingWorkload, ResourceUsage };
+export type QueueUsage = Omit<ApiQueueUsage, 'cluster'>;
 
 /** The ClusterQueue of a Workload: where it is admitted, else the queue of its namespace. */
 export function queueOfWorkload(
