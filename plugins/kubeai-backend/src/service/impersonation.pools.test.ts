@@ -11,21 +11,19 @@
  * - with a policy that allows everything, the cluster's RBAC refuses the team member: 403 naming
  *   the object and the impersonated user, nothing written.
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { startTestBackend } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createTestDatabases } from '../__testUtils__/databases';
 import { KUEUE_API_VERSION } from '../manifests/kueue';
-import { kubeaiPlugin } from '../plugin';
 import {
   deleteNamespace,
   portalControlPlane,
   testGateway,
 } from './__testUtils__/clusterRoutes';
-import { realAuth } from './__testUtils__/realAuth';
+import { startImpersonatingBackend } from './__testUtils__/impersonatingBackend';
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds.
 jest.setTimeout(180_000);
@@ -103,32 +101,15 @@ beforeAll(async () => {
   await gateway.apply('local', [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
   ]);
-  const auth = realAuth();
-  const backend = await startTestBackend({
-    features: [
-      kubeaiPlugin,
-      ...auth.features(() => databases.init('SQLITE_3')),
-      catalogServiceMock.factory({ entities: [] }),
-      mockServices.permissions.mock({ authorize } as never).factory,
-      mockServices.rootConfig.factory({
-        data: {
-          backend: { baseUrl: 'http://localhost:7007' },
-          kubeai: {
-            registry: { validateResponses: true },
-            informers: { enabled: false },
-            tenancy: { impersonation: { enabled: true } },
-          },
-          kubernetes: plane.kubernetes,
-        },
-      }),
-    ],
+  const backend = await startImpersonatingBackend({
+    databases,
+    authorize,
+    validateResponses: true,
   });
   server = backend.server;
-  stop = () => backend.stop();
-  admin = {
-    Authorization: `Bearer ${auth.userToken(ADMIN, [ADMIN, ML_PLATFORM])}`,
-  };
-  alice = { Authorization: `Bearer ${auth.userToken(ALICE, [ALICE, CV])}` };
+  stop = backend.stop;
+  admin = backend.as(ADMIN, [ML_PLATFORM]);
+  alice = backend.as(ALICE, [CV]);
 });
 
 afterAll(async () => {

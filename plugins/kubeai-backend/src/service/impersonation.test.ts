@@ -19,22 +19,19 @@
  *   allow-all (the audit log shows the portal, nobody impersonated), 403 naming the permission when
  *   the portal denies it.
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createTestDatabases } from '../__testUtils__/databases';
 import type { KubeObject } from '../manifests';
-import { kubeaiPlugin } from '../plugin';
 import {
   deleteNamespace,
   listCreated,
   portalControlPlane,
   testGateway,
 } from './__testUtils__/clusterRoutes';
-import { realAuth } from './__testUtils__/realAuth';
+import { startImpersonatingBackend } from './__testUtils__/impersonatingBackend';
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds.
 jest.setTimeout(180_000);
@@ -103,33 +100,21 @@ const gateway = testGateway();
 const databases = createTestDatabases();
 
 async function startBackend(impersonation: boolean) {
-  const auth = realAuth();
-  const backend = await startTestBackend({
-    features: [
-      kubeaiPlugin,
-      ...auth.features(() => databases.init('SQLITE_3')),
-      catalogServiceMock.factory({ entities: [] }),
-      mockServices.permissions.mock({ authorize } as never).factory,
-      mockServices.rootConfig.factory({
-        data: {
-          backend: { baseUrl: 'http://localhost:7007' },
-          kubeai: {
-            registry: { validateResponses: true },
-            informers: { enabled: false },
-            tenancy: { impersonation: { enabled: impersonation } },
-          },
-          kubernetes: plane.kubernetes,
-        },
-      }),
-    ],
+  const backend = await startImpersonatingBackend({
+    databases,
+    authorize,
+    impersonation,
+    validateResponses: true,
   });
-  const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+  const service = async () => ({
+    Authorization: `Bearer ${await backend.serviceToken()}`,
+  });
   return {
     server: backend.server,
-    stop: () => backend.stop(),
-    alice: as(auth.userToken(ALICE, [ALICE, CV])),
-    bob: as(auth.userToken(BOB, [BOB, SEARCH])),
-    service: async () => as(await auth.serviceToken()),
+    stop: backend.stop,
+    alice: backend.as(ALICE, [CV]),
+    bob: backend.as(BOB, [SEARCH]),
+    service,
   };
 }
 

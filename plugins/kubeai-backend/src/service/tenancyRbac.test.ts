@@ -15,9 +15,8 @@
  *   another team's namespace through the API, a team member writes only in her own (403 naming
  *   the cluster's RBAC elsewhere, nothing created, and she may not delete the admin's notebook).
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { startTestBackend } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   DATA_OBJECTS,
@@ -32,14 +31,9 @@ import YAML from 'yaml';
 import { createTestDatabases } from '../__testUtils__/databases';
 import { Kube, readClusterState } from '../informers/__testUtils__/kube';
 import type { KubeObject } from '../manifests';
-import { kubeaiPlugin } from '../plugin';
 import { readTenancyConfig } from '../tenancy/tenancyConfig';
-import {
-  listCreated,
-  portalControlPlane,
-  testGateway,
-} from './__testUtils__/clusterRoutes';
-import { realAuth } from './__testUtils__/realAuth';
+import { listCreated, testGateway } from './__testUtils__/clusterRoutes';
+import { startImpersonatingBackend } from './__testUtils__/impersonatingBackend';
 
 // The first import() of @kubernetes/client-node under jest's VM modules takes seconds.
 jest.setTimeout(180_000);
@@ -274,31 +268,12 @@ describe('through the API with impersonation: platform admin anywhere, a team me
   let member: Record<string, string>;
 
   beforeAll(async () => {
-    const auth = realAuth();
-    const backend = await startTestBackend({
-      features: [
-        kubeaiPlugin,
-        ...auth.features(() => databases.init('SQLITE_3')),
-        catalogServiceMock.factory({ entities: [] }),
-        // the portal's policy allows everything: every refusal here is the cluster's
-        mockServices.permissions.mock({ authorize } as never).factory,
-        mockServices.rootConfig.factory({
-          data: {
-            backend: { baseUrl: 'http://localhost:7007' },
-            kubeai: {
-              informers: { enabled: false },
-              tenancy: { impersonation: { enabled: true } },
-            },
-            kubernetes: portalControlPlane().kubernetes,
-          },
-        }),
-      ],
-    });
+    // the portal's policy allows everything: every refusal here is the cluster's
+    const backend = await startImpersonatingBackend({ databases, authorize });
     server = backend.server;
-    stop = () => backend.stop();
-    const as = (token: string) => ({ Authorization: `Bearer ${token}` });
-    admin = as(auth.userToken(ADMIN, [ADMIN, ADMIN_GROUP]));
-    member = as(auth.userToken(MEMBER, [MEMBER, CV]));
+    stop = backend.stop;
+    admin = backend.as(ADMIN, [ADMIN_GROUP]);
+    member = backend.as(MEMBER, [CV]);
   });
 
   afterAll(async () => {
