@@ -4,7 +4,7 @@
  * its params, × the prices of its flavor (`kubeai_runs.flavor`, the default without one).
  */
 import { fromJson } from '../database/util';
-import { parseQuantity } from '../database/runRollups';
+import { requestsOfParams } from '../database/runRollups';
 import { pricesOf, type CostConfig } from './costConfig';
 
 /** The columns of a run the cost reads. */
@@ -60,21 +60,6 @@ function podsOf(params: Record<string, any>): number {
   }
   const parallelism = Number(params.parallelism);
   return Number.isFinite(parallelism) && parallelism >= 1 ? parallelism : 1;
-}
-
-/** Requests per pod from the params (`cpu`, `memory`, `gpu`, at the top or under `resources`). */
-function requestsOf(params: Record<string, any>) {
-  const resources =
-    params.resources && typeof params.resources === 'object'
-      ? params.resources
-      : {};
-  const pick = (key: string) =>
-    parseQuantity(params[key]) ?? parseQuantity(resources[key]) ?? 0;
-  return {
-    cpu: pick('cpu'),
-    memoryGiB: pick('memory') / 2 ** 30,
-    gpu: pick('gpu'),
-  };
 }
 
 /** The pod sets of Kueue's Workload of a run (its observed summary: requests per pod, canonical). */
@@ -135,7 +120,7 @@ export function costOfRun(
     ? undefined
     : requestsOfWorkload(workload);
   const pods = fromKueue?.pods ?? podsOf(params);
-  const asked = fromKueue ?? requestsOf(params);
+  const asked = fromKueue ?? requestsOfParams(params);
   const prices = pricesOf(config, run.flavor);
   const hours = (seconds * pods) / 3600;
   const cost =

@@ -13,7 +13,6 @@ import {
 } from '../__testUtils__/databases';
 import { RegistryStore } from './RegistryStore';
 import { readRunRetentionConfig, RunRetention } from './RunRetention';
-import { parseQuantity } from './runRollups';
 
 jest.setTimeout(120_000);
 
@@ -692,16 +691,4 @@ describe('readRunRetentionConfig', () => {
       );
     },
   );
-});
-
-describe('parseQuantity', () => {
-  it('reads Kubernetes quantities', () => {
-    expect(parseQuantity('500m')).toBe(0.5);
-    expect(parseQuantity('2')).toBe(2);
-    expect(parseQuantity(3)).toBe(3);
-    expect(parseQuantity('2Gi')).toBe(2 * 2 ** 30);
-    expect(parseQuantity('1G')).toBe(1e9);
-    expect(parseQuantity('lots')).toBeUndefined();
-    expect(parseQuantity(-1)).toBeUndefined();
-  });
 });

@@ -4,6 +4,7 @@
  * requested resources per day, team and model survive retention.
  */
 import type { Knex } from 'knex';
+import { parseQuantity } from '../quantity';
 import { chunks, fromJson, nowIso } from './util';
 
 /** The columns of a run the fold reads. */
@@ -60,44 +61,12 @@ const SUMS = [
   'gpu_seconds',
 ] as const;
 
-const BINARY = /^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|Ei)$/;
-const DECIMAL = /^([0-9.]+)(m|k|M|G|T|P|E)?$/;
-const FACTORS: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-/** A Kubernetes quantity (`500m`, `2`, `4Gi`, a number) as a number; undefined if it is none. */
-export function parseQuantity(value: unknown): number | undefined {
-  if (typeof value === 'number') {
-    return Number.isFinite(value) && value >= 0 ? value : undefined;
-  }
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  const match = BINARY.exec(text) ?? DECIMAL.exec(text);
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  if (!Number.isFinite(n)) return undefined;
-  return match[2] ? n * FACTORS[match[2]] : n;
-}
-
 /**
  * What a run requested, from its params as the portal records them (`gpu`; `cpu` and `memory`
  * when recorded, at the top or under `resources`). Unknown: 0 — the rollup's resource sums cover
  * the runs that record them.
  */
-function requests(params: Record<string, any>) {
+export function requestsOfParams(params: Record<string, any>) {
   const resources =
     params.resources && typeof params.resources === 'object'
       ? params.resources
@@ -157,7 +126,9 @@ export function foldRuns(
       };
       out.set(id, row);
     }
-    const asked = requests(fromJson<Record<string, any>>(run.params, {}));
+    const asked = requestsOfParams(
+      fromJson<Record<string, any>>(run.params, {}),
+    );
     row.runs += 1;
     row.duration_seconds += seconds;
     row.cpu_seconds += asked.cpu * seconds;

@@ -10,6 +10,7 @@
  * The fields read are checked against the upstream v1beta2 Workload / ClusterQueue schemas in
  * kueue.test.ts (a field read here that the schema lacks fails there).
  */
+import { canonicalQuantity, suffixFactor } from '../../quantity';
 
 /** A Workload as the registry records it (details of its observation). */
 export interface WorkloadSummary {
@@ -94,49 +95,6 @@ export const KUEUE_FIELDS_READ = {
   ],
 } as const;
 
-const BINARY: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-/**
- * A Kubernetes quantity (`500m`, `64Gi`, `1.5`, `2e3`) in the canonical unit of `resource`
- * (millicores for `cpu`, else the base unit), rounded up; undefined when it is not a quantity.
- */
-export function parseQuantity(
-  resource: string,
-  value: unknown,
-): number | undefined {
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string') return undefined;
-  const m =
-    /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(
-      text.trim(),
-    );
-  if (!m) return undefined;
-  const base = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : 1);
-  const factor = m[3] ? BINARY[m[3]] ?? DECIMAL[m[3]] : 1;
-  const scale = resource === 'cpu' ? 1000 : 1;
-  // round before ceil: 0.1 * 1000 is 100.00000000000001 in binary floating point
-  return Math.ceil(Math.round(base * factor * scale * 1e6) / 1e6);
-}
-
 /** A canonical amount as the API shows it: CPU in cores, the rest as they are. */
 export function toApiAmount(resource: string, amount: number): number {
   return resource === 'cpu' ? amount / 1000 : amount;
@@ -149,8 +107,8 @@ export function formatAmount(resource: string, amount: number): string {
   }
   if (resource === 'memory' || resource.endsWith('storage')) {
     for (const unit of ['Ti', 'Gi', 'Mi', 'Ki']) {
-      if (amount !== 0 && amount % BINARY[unit] === 0) {
-        return `${amount / BINARY[unit]}${unit}`;
+      if (amount !== 0 && amount % suffixFactor(unit)! === 0) {
+        return `${amount / suffixFactor(unit)!}${unit}`;
       }
     }
   }
@@ -172,7 +130,7 @@ function requestsOf(container: any): Record<string, number> {
   // a limit without a request is the request (as the apiserver defaults it)
   for (const source of [res.limits ?? {}, res.requests ?? {}]) {
     for (const [r, v] of Object.entries(source)) {
-      const n = parseQuantity(r, v);
+      const n = canonicalQuantity(r, v);
       if (n !== undefined) out[r] = n;
     }
   }
@@ -192,7 +150,7 @@ export function podRequests(podSpec: any): Record<string, number> {
     }
   }
   for (const [r, v] of Object.entries(podSpec?.overhead ?? {})) {
-    const n = parseQuantity(r, v);
+    const n = canonicalQuantity(r, v);
     if (n !== undefined) total[r] = (total[r] ?? 0) + n;
   }
   return total;
@@ -278,9 +236,9 @@ export function clusterQueueSummary(object: any): ClusterQueueSummary {
     for (const flavor of group?.flavors ?? []) {
       for (const r of flavor?.resources ?? []) {
         const resource = String(r?.name);
-        const nominal = parseQuantity(resource, r?.nominalQuota) ?? 0;
-        const borrowingLimit = parseQuantity(resource, r?.borrowingLimit);
-        const lendingLimit = parseQuantity(resource, r?.lendingLimit);
+        const nominal = canonicalQuantity(resource, r?.nominalQuota) ?? 0;
+        const borrowingLimit = canonicalQuantity(resource, r?.borrowingLimit);
+        const lendingLimit = canonicalQuantity(resource, r?.lendingLimit);
         quotas.push({
           flavor: String(flavor.name),
           resource,

@@ -16,6 +16,7 @@
 import type { Config } from '@backstage/config';
 import type { ClusterGateway } from '../../cluster';
 import { UnprocessableEntityError } from '../../errors';
+import { parseQuantity } from '../../quantity';
 import { clusterQueueFlavors, KUEUE_API_VERSION } from '../../manifests/kueue';
 import type { KubeObject } from '../../manifests';
 
@@ -57,10 +58,7 @@ export function readPoolRoutingConfig(
 
 /** Cores of a CPU quantity (`500m` → 0.5, `4` → 4). */
 export function cpuCores(quantity: string | undefined): number {
-  if (!quantity) return 0;
-  return quantity.endsWith('m')
-    ? Number(quantity.slice(0, -1)) / 1000
-    : Number(quantity);
+  return parseQuantity(quantity) ?? 0;
 }
 
 /** The flavor the rule picks for a task of `cpu` and `gpu` (undefined: none). */
