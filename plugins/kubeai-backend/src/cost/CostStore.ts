@@ -10,6 +10,7 @@
  * own transaction ({@link CostStore.foldRows}), so removing runs changes no total.
  */
 import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { BudgetStatus, CostReport } from '@kubeai/plugin-kubeai-common';
 import type { Knex } from 'knex';
 import { chunks, fromJson, nowIso } from '../database/util';
 import type { CostConfig } from './costConfig';
@@ -65,23 +66,9 @@ export interface CostQuery {
   groupBy: CostGroupBy;
 }
 
-export interface CostItem {
-  key: string;
-  cost: number;
-  runs: number;
-  /** The part of `cost` of runs not folded yet (running, or just finished). */
-  live: number;
-}
-
-export interface BudgetStatus {
-  team: string;
-  month: string;
-  monthly: number;
-  spent: number;
-  share: number;
-  state: 'ok' | 'warning' | 'over';
-  message: string;
-}
+/** The shapes of GET /cost (generated from the spec). */
+export type CostItem = CostReport['items'][number];
+export type { BudgetStatus };
 
 type Row = CostedRunRow & { cost?: number | null };
 /** How long a namespace's owner is reused (ms). */

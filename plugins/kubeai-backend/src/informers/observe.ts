@@ -27,6 +27,7 @@ import { podInputs } from './podInputs';
 import {
   clusterQueueSummary,
   workloadSummary,
+  type Condition,
 } from '../database/observed/kueue';
 import type {
   Observation,
@@ -46,14 +47,6 @@ export {
 export interface ObserveOptions {
   /** URL of a notebook: `{namespace}` and `{name}` are replaced. Default `/notebook/{namespace}/{name}/`. */
   notebookUrlTemplate?: string;
-}
-
-interface Condition {
-  type?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
 }
 
 const NOTEBOOK_STOPPED_ANNOTATION = 'kubeflow-resource-stopped';

@@ -156,7 +156,8 @@ export function podRequests(podSpec: any): Record<string, number> {
   return total;
 }
 
-interface Condition {
+/** A status condition as the objects carry it (JSON: times are strings). */
+export interface Condition {
   type?: string;
   status?: string;
   reason?: string;
