@@ -74,34 +74,40 @@ describe('the ownership policy', () => {
   });
 
   it('lets everybody read', async () => {
-    expect((await policy.handle({ permission: runLogsRead }, userOf())).result).toBe(
-      AuthorizeResult.ALLOW,
-    );
+    expect(
+      (await policy.handle({ permission: runLogsRead }, userOf())).result,
+    ).toBe(AuthorizeResult.ALLOW);
   });
 
   it.each([
     ['a cluster write', nsCreate],
     ['a run record', runCreate],
-  ])('decides %s by the namespace owner, for the kubeai plugin to apply', async (_what, permission) => {
-    expect(
-      await policy.handle({ permission }, userOf('group:default/cv-team')),
-    ).toEqual({
-      result: AuthorizeResult.CONDITIONAL,
-      pluginId: 'kubeai',
-      resourceType: 'kubeai-cluster-namespace',
-      conditions: {
-        rule: 'IS_NAMESPACE_OWNER',
+  ])(
+    'decides %s by the namespace owner, for the kubeai plugin to apply',
+    async (_what, permission) => {
+      expect(
+        await policy.handle({ permission }, userOf('group:default/cv-team')),
+      ).toEqual({
+        result: AuthorizeResult.CONDITIONAL,
+        pluginId: 'kubeai',
         resourceType: 'kubeai-cluster-namespace',
-        params: {
-          claims: ['user:default/alice', 'group:default/cv-team'],
+        conditions: {
+          rule: 'IS_NAMESPACE_OWNER',
+          resourceType: 'kubeai-cluster-namespace',
+          params: {
+            claims: ['user:default/alice', 'group:default/cv-team'],
+          },
         },
-      },
-    });
-  });
+      });
+    },
+  );
 
   it('decides an entity change by the entity owner, for the catalog to apply', async () => {
     expect(
-      await policy.handle({ permission: deploymentUpdate }, userOf('group:default/cv-team')),
+      await policy.handle(
+        { permission: deploymentUpdate },
+        userOf('group:default/cv-team'),
+      ),
     ).toMatchObject({
       result: AuthorizeResult.CONDITIONAL,
       pluginId: 'catalog',
@@ -119,25 +125,38 @@ describe('the ownership policy', () => {
       attributes: { action: 'update' },
     });
     const decide = async (...groups: string[]) =>
-      (await policy.handle({ permission: poolUpdate }, userOf(...groups))).result;
-    expect(await decide('group:default/ml-platform')).toBe(AuthorizeResult.ALLOW);
+      (await policy.handle({ permission: poolUpdate }, userOf(...groups)))
+        .result;
+    expect(await decide('group:default/ml-platform')).toBe(
+      AuthorizeResult.ALLOW,
+    );
     expect(await decide('group:default/cv-team')).toBe(AuthorizeResult.DENY);
     expect(await decide()).toBe(AuthorizeResult.DENY);
     expect(
-      (await policy.handleService({ permission: poolUpdate }, 'external:ci')).result,
+      (await policy.handleService({ permission: poolUpdate }, 'external:ci'))
+        .result,
     ).toBe(AuthorizeResult.DENY);
   });
 
   it('lets platform admins do everything, and creations without a place every user', async () => {
-    for (const permission of [nsCreate, runCreate, deploymentUpdate, clusterObjectDelete]) {
+    for (const permission of [
+      nsCreate,
+      runCreate,
+      deploymentUpdate,
+      clusterObjectDelete,
+    ]) {
       expect(
-        (await policy.handle({ permission } as never, userOf('group:default/ml-platform')))
-          .result,
+        (
+          await policy.handle(
+            { permission } as never,
+            userOf('group:default/ml-platform'),
+          )
+        ).result,
       ).toBe(AuthorizeResult.ALLOW);
     }
-    expect((await policy.handle({ permission: entityCreate }, userOf())).result).toBe(
-      AuthorizeResult.ALLOW,
-    );
+    expect(
+      (await policy.handle({ permission: entityCreate }, userOf())).result,
+    ).toBe(AuthorizeResult.ALLOW);
   });
 
   it('refuses writes of callers without a user', async () => {
@@ -192,6 +211,43 @@ describe('callers from outside (external access tokens)', () => {
     ).toMatchObject({
       conditions: { params: { claims: ['group:default/cv-team'] } },
     });
+  });
+
+  it("write KubeAI's objects only, never the catalog's, even for a mapped subject", async () => {
+    const catalogWrites = [
+      createPermission({
+        name: 'catalog.location.create',
+        attributes: { action: 'create' },
+      }),
+      createPermission({
+        name: 'catalog.location.delete',
+        attributes: { action: 'delete' },
+      }),
+      createPermission({
+        name: 'catalog.entity.refresh',
+        attributes: { action: 'update' },
+        resourceType: 'catalog-entity',
+      }),
+    ];
+    for (const permission of catalogWrites) {
+      expect(
+        (await policy.handleService({ permission } as never, 'order-platform'))
+          .result,
+      ).toBe(AuthorizeResult.DENY);
+    }
+    const catalogRead = createPermission({
+      name: 'catalog.entity.read',
+      attributes: { action: 'read' },
+      resourceType: 'catalog-entity',
+    });
+    expect(
+      (
+        await policy.handleService(
+          { permission: catalogRead } as never,
+          'order-platform',
+        )
+      ).result,
+    ).toBe(AuthorizeResult.ALLOW);
   });
 
   it('read only when their subject is not mapped', async () => {

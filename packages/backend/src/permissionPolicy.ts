@@ -111,8 +111,9 @@ const PLATFORM_ADMIN_PERMISSIONS = new Set(['kubeai.pool.update']);
  * without a user are refused writes.
  *
  * A service calling from outside (an external access token, `handleService`) is decided as a
- * member of the team `kubeai.tenancy.serviceTeams` maps its subject to — it writes where that team
- * may — and reads only when it is not mapped.
+ * member of the team `kubeai.tenancy.serviceTeams` maps its subject to — it writes KubeAI's objects
+ * where that team may, never another plugin's (the catalog's locations) — and reads only when it
+ * is not mapped.
  */
 export class OwnershipPolicy implements PermissionPolicy, ServicePolicy {
   readonly #platformAdmins: Set<string>;
@@ -143,6 +144,13 @@ export class OwnershipPolicy implements PermissionPolicy, ServicePolicy {
   ): Promise<PolicyDecision> {
     if (!isMutation(request.permission.attributes.action)) {
       return { result: AuthorizeResult.ALLOW };
+    }
+    // KubeAI's objects only: the catalog's own writes (registering and unregistering locations,
+    // refreshing) are for its users — the token reaches the catalog to read entities, and
+    // Backstage cannot restrict it to reads there (access restricted to named permissions or
+    // actions cannot be delegated, and the KubeAI API reads the catalog on the caller's behalf)
+    if (!request.permission.name.startsWith('kubeai.')) {
+      return { result: AuthorizeResult.DENY };
     }
     const team = this.#serviceTeams.get(subject);
     if (!team) return { result: AuthorizeResult.DENY };

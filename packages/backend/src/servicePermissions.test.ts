@@ -2,7 +2,7 @@
  * Who ServicePermissions decides itself and how: callers from outside pass their token's access
  * restrictions and then the policy; the backend's own plugins, users and a portal with permissions
  * off go to Backstage's service as before. (The conditions of a conditional decision, applied by
- * the owning plugin, are tested against a running backend in agents.test.ts.)
+ * the owning plugin, are tested against a running backend in externalCallers.test.ts.)
  */
 import type { PermissionsService } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
@@ -110,12 +110,12 @@ describe('ServicePermissions', () => {
       { result: AuthorizeResult.DENY },
     ]);
     const mapped = mockCredentials.service('order-platform');
-    // a creation without a place, as for a user of the team
+    // another plugin's creation (the catalog's): never for a caller from outside, mapped or not
     expect(
       await ownership.authorize([{ permission: create }], {
         credentials: mapped,
       }),
-    ).toEqual([{ result: AuthorizeResult.ALLOW }]);
+    ).toEqual([{ result: AuthorizeResult.DENY }]);
     // a namespace write: the team's conditions, for the kubeai plugin to apply
     expect(
       await ownership.authorizeConditional([{ permission: nsCreate }], {

@@ -1,5 +1,5 @@
 /*
- * Callers from outside the portal, for agents.test.ts: an identity provider's JWKS endpoint with
+ * Callers from outside the portal, for agents.test.ts and externalCallers.test.ts: an identity provider's JWKS endpoint with
  * the tokens it signs, and app-config keys as Backstage loads them (to test what production ships).
  */
 import { ConfigSources, FileConfigSource } from '@backstage/config-loader';
@@ -39,7 +39,12 @@ export function agentIssuer() {
         ),
       ),
     stop: () => new Promise(resolve => server.close(resolve)),
-    token(sub: string, audience = 'kubeai-agents') {
+    /** A signed token; `claims` replaces the issuer or the expiry (tokens that must be refused). */
+    token(
+      sub: string,
+      audience = 'kubeai-agents',
+      claims: { iss?: string; exp?: number } = {},
+    ) {
       const now = Math.floor(Date.now() / 1000);
       const input = `${b64({ alg: 'ES256', kid, typ: 'JWT' })}.${b64({
         iss: 'https://agents.example.com',
@@ -47,6 +52,7 @@ export function agentIssuer() {
         sub,
         iat: now,
         exp: now + 600,
+        ...claims,
       })}`;
       return `${input}.${sign('sha256', Buffer.from(input), {
         key: keys.privateKey,
