@@ -266,6 +266,8 @@ describe('the kubeai templates through the scaffolder', () => {
           queue: 'team-queue',
           // the flavor left unset: only the given fields reach the API
           priorityClass: 'production',
+          // a boolean the API accepts (a platform admin's; this test's policy allows everything)
+          overrideBudget: true,
         },
       ],
       [
@@ -361,7 +363,9 @@ describe('the kubeai templates through the scaffolder', () => {
         !log.includes('(dry run)') ||
         !res.body.output?.links?.[0]?.url
       ) {
-        failures.push(`${dir}: ${res.status}\n${log}`);
+        failures.push(
+          `${dir}: ${res.status} ${res.body.error?.message ?? ''}\n${log}`,
+        );
       }
     }
     expect(failures).toEqual([]);

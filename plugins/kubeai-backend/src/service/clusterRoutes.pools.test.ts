@@ -250,6 +250,67 @@ describe('pools and quotas', () => {
       description: 'periodic production tasks',
     });
   });
+  it("changes a team's quotas in place: more elastic CPU, no lending, GPUs taken away", async () => {
+    const changed = {
+      ...pools,
+      teams: [
+        {
+          ...pools.teams[0],
+          quotas: [
+            {
+              flavor: ELASTIC,
+              nominal: { cpu: '24', memory: '64Gi' },
+              borrowingLimit: { cpu: '8', memory: '32Gi' },
+            },
+            { flavor: REGULAR, nominal: { cpu: '32', memory: '128Gi' } },
+          ],
+        },
+      ],
+    };
+    const res = await request(server).post(`${API}/pools`).send(changed);
+    expect(res.status).toBe(201);
+    const queue = await kueue('ClusterQueue', TEAM);
+    expect(
+      queue.spec.resourceGroups[0].flavors.map((f: any) => [
+        f.name,
+        f.resources,
+      ]),
+    ).toEqual([
+      [
+        ELASTIC,
+        [
+          { name: 'cpu', nominalQuota: '24', borrowingLimit: '8' },
+          { name: 'memory', nominalQuota: '64Gi', borrowingLimit: '32Gi' },
+          { name: 'nvidia.com/gpu', nominalQuota: '0' },
+        ],
+      ],
+      [
+        REGULAR,
+        [
+          { name: 'cpu', nominalQuota: '32' },
+          { name: 'memory', nominalQuota: '128Gi' },
+          { name: 'nvidia.com/gpu', nominalQuota: '0' },
+        ],
+      ],
+    ]);
+    const list = await request(server).get(`${API}/clusters/local/pools`);
+    const team = list.body.clusterQueues.find((q: any) => q.name === TEAM);
+    expect(team.quotas).toContainEqual({
+      flavor: ELASTIC,
+      resource: 'cpu',
+      nominalQuota: '24',
+      borrowingLimit: '8',
+    });
+    expect(team.quotas).toContainEqual({
+      flavor: REGULAR,
+      resource: 'nvidia.com/gpu',
+      nominalQuota: '0',
+    });
+    // as it was, for the routing tests below
+    expect(
+      (await request(server).post(`${API}/pools`).send(pools)).status,
+    ).toBe(201);
+  });
 });
 
 describe('routing training tasks (kubeai.pools.routing)', () => {

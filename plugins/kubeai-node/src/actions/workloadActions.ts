@@ -62,6 +62,7 @@ export const notebookCreate: KubeaiActionDefinition = {
           'env',
           'serviceAccountName',
           'queue',
+          'overrideBudget',
         ],
         {
           serviceAccountName: 'ServiceAccount of the notebook pod.',
@@ -159,6 +160,7 @@ export const jobCreate: KubeaiActionDefinition = {
           'modelRef',
           'entityRef',
           'params',
+          'overrideBudget',
         ],
         {
           kind: 'The workload kind.',
@@ -300,6 +302,7 @@ export const pipelineCreate: KubeaiActionDefinition = {
           'parameters',
           'serviceAccountName',
           'steps',
+          'overrideBudget',
         ],
         {
           schedule: 'Cron schedule: a CronWorkflow instead of one Workflow.',

@@ -223,6 +223,81 @@ describe('scaffolder pickers', () => {
     ).toBeInTheDocument();
   });
 
+  it("NamespacePicker warns when the chosen namespace's team is near or over its budget", async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const budget = (state: 'ok' | 'warning' | 'over', message: string) => ({
+      currency: 'EUR',
+      from: month,
+      to: month,
+      groupBy: 'month',
+      team: 'group:default/cv-team',
+      total: 0,
+      items: [],
+      budget: {
+        team: 'group:default/cv-team',
+        month,
+        monthly: 1000,
+        spent: 850,
+        share: 0.85,
+        state,
+        message,
+      },
+    });
+    const api = mockKubeaiApi({
+      listClusterNamespaces: jest.fn().mockResolvedValue({
+        cluster: 'local',
+        items: [
+          { name: 'cv', owner: 'group:default/cv-team', access: 'write' },
+        ],
+        totalItems: 1,
+      }),
+      getCost: jest
+        .fn()
+        .mockResolvedValueOnce(
+          budget(
+            'warning',
+            `team group:default/cv-team has spent 85 % of its budget of 1,000 EUR for ${month} (850.00 EUR)`,
+          ),
+        )
+        .mockResolvedValueOnce(
+          budget(
+            'over',
+            `team group:default/cv-team is over its budget of 1,000 EUR for ${month} (spent 1,020.00 EUR)`,
+          ),
+        )
+        .mockResolvedValueOnce(
+          budget('ok', 'team group:default/cv-team has spent 10.00 EUR'),
+        ),
+    });
+    const picker = () => (
+      <NamespacePicker
+        {...fieldProps({ form: { cluster: 'local' }, formData: 'cv' })}
+      />
+    );
+    const first = await renderWithApis(picker(), { kubeai: api });
+    expect(
+      await screen.findByText(
+        `Team group:default/cv-team has spent 85 % of its budget of 1,000 EUR for ${month} (850.00 EUR): new tasks here are refused once it is spent.`,
+      ),
+    ).toBeInTheDocument();
+    expect(api.getCost).toHaveBeenCalledWith({
+      team: 'group:default/cv-team',
+      from: month,
+      to: month,
+    });
+    first.unmount();
+    const second = await renderWithApis(picker(), { kubeai: api });
+    expect(
+      await screen.findByText(
+        `Team group:default/cv-team is over its budget of 1,000 EUR for ${month} (spent 1,020.00 EUR): new tasks here are refused unless a platform admin overrides the budget.`,
+      ),
+    ).toBeInTheDocument();
+    second.unmount();
+    await renderWithApis(picker(), { kubeai: api });
+    await waitFor(() => expect(api.getCost).toHaveBeenCalledTimes(3));
+    expect(screen.queryByText(/refused/)).not.toBeInTheDocument();
+  });
+
   it('NamespacePicker asks for a cluster first', async () => {
     await renderWithApis(<NamespacePicker {...fieldProps()} />);
     expect(screen.getByText('Choose a cluster first.')).toBeInTheDocument();

@@ -4,7 +4,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogApiRef } from '@backstage/plugin-catalog-react';
 import type { FieldExtensionComponentProps } from '@backstage/plugin-scaffolder-react';
-import type { NamespaceInfo } from '@kubeai/plugin-kubeai-common';
+import type { BudgetStatus, NamespaceInfo } from '@kubeai/plugin-kubeai-common';
 import Box from '@material-ui/core/Box';
 import ListItemText from '@material-ui/core/ListItemText';
 import ListSubheader from '@material-ui/core/ListSubheader';
@@ -207,10 +207,20 @@ export function namespaceOptions(items: NamespaceInfo[]): Option[] {
   ];
 }
 
+/** What the chosen namespace's team budget means for a new task there (a warning, or over it). */
+export function budgetWarning(budget: BudgetStatus): string {
+  const message =
+    budget.message.charAt(0).toUpperCase() + budget.message.slice(1);
+  return budget.state === 'over'
+    ? `${message}: new tasks here are refused unless a platform admin overrides the budget.`
+    : `${message}: new tasks here are refused once it is spent.`;
+}
+
 /**
  * `NamespacePicker`: a namespace of the cluster chosen in another field
  * (`GET /clusters/{c}/namespaces`): the ones the user may create in first, then the read-only ones
- * (disabled, with their owner).
+ * (disabled, with their owner); for a chosen namespace, a warning when its team is near or over its
+ * monthly budget.
  */
 export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
   const api = useApi(kubeaiApiRef);
@@ -229,11 +239,23 @@ export function NamespacePicker(props: Props<string, NamespacePickerOptions>) {
   const items = namespaces.value?.items ?? [];
   const choices = namespaceOptions(items);
   const chosen = items.find(n => n.name === props.formData);
+  // the owning team's budget this month, before anything is created there (GET /cost)
+  const team =
+    chosen?.access !== 'read' && chosen?.owner?.startsWith('group:')
+      ? chosen.owner
+      : undefined;
+  const budget = useAsync(async () => {
+    if (!team) return undefined;
+    const month = new Date().toISOString().slice(0, 7);
+    return (await api.getCost({ team, from: month, to: month })).budget;
+  }, [api, team]);
   let description: ReactNode = props.schema?.description;
   if (chosen?.access === 'read') {
     description = `You may not create anything in ${chosen.name}: it is read only for you.`;
   } else if (items.length > 0 && choices.every(o => o.disabled)) {
     description = `Every namespace of cluster ${cluster} is read only for you.`;
+  } else if (budget.value && budget.value.state !== 'ok') {
+    description = budgetWarning(budget.value);
   }
   return (
     <PickerSelect
