@@ -156,6 +156,19 @@ export function withRunIdentity<T extends KubeObject | Record<string, unknown>>(
  * The Secret of run credentials (`tokens`: key → token, one key per run), owned by the runs' main
  * objects (deleted with the last of them) when `owners` are given.
  */
+/** How a run-credential Secret names one of its owners (it goes when the last one goes). */
+export function ownerReference(
+  owner: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>,
+) {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name!,
+    uid: String(owner.metadata.uid),
+    blockOwnerDeletion: false,
+  };
+}
+
 export function runCredentialSecret(options: {
   namespace: string;
   name: string;
@@ -179,17 +192,7 @@ export function runCredentialSecret(options: {
           : {}),
       },
       annotations: { 'kubeai.io/expires-at': options.expiresAt },
-      ...(owners.length
-        ? {
-            ownerReferences: owners.map(owner => ({
-              apiVersion: owner.apiVersion,
-              kind: owner.kind,
-              name: owner.metadata.name!,
-              uid: String(owner.metadata.uid),
-              blockOwnerDeletion: false,
-            })),
-          }
-        : {}),
+      ...(owners.length ? { ownerReferences: owners.map(ownerReference) } : {}),
     },
     type: 'Opaque',
     // `data`, not `stringData`: the portal's server-side apply then owns each key, so a later

@@ -336,4 +336,69 @@ describe('run identity of a batch of training tasks', () => {
       /not found/i,
     );
   });
+
+  it('gives concurrent single requests of a namespace shared Secrets, a key per run, each working for its own run', async () => {
+    const names = [1, 2, 3, 4, 5, 6].map(i => `forecast-single-${i}`);
+    const answers = await Promise.all(
+      names.map(name =>
+        request(server)
+          .post(`${API}/jobs`)
+          .send({ ...task(0), name }),
+      ),
+    );
+    expect(answers.map(a => a.status)).toEqual(names.map(() => 201));
+    const runIds: string[] = answers.map(a => a.body.run.id);
+    const mounts = await Promise.all(
+      names.map(async name => {
+        const cronJob = await readBack('batch/v1beta1', 'CronJob', name);
+        return cronJob.spec.jobTemplate.spec.template.spec.volumes.find(
+          (v: { name: string }) => v.name === 'kubeai-run-credential',
+        ).secret;
+      }),
+    );
+    // fewer Secrets than tasks: the requests in flight together shared one
+    const secretNames = [...new Set(mounts.map(m => m.secretName))];
+    expect(secretNames.length).toBeLessThan(names.length);
+    for (const secretName of secretNames) {
+      const secret = await readBack('v1', 'Secret', secretName);
+      const mountedHere = mounts.flatMap((m, i) =>
+        m.secretName === secretName ? [i] : [],
+      );
+      // a Secret of its own holds `token`; a shared one a key per run, owned by each run's task
+      const keys = mountedHere.map(i => mounts[i].items[0].key);
+      expect(Object.keys(secret.data).sort()).toEqual([...keys].sort());
+      expect(
+        secret.metadata.ownerReferences.map((o: any) => o.name).sort(),
+      ).toEqual(mountedHere.map(i => names[i]).sort());
+      for (const [k, i] of mountedHere.entries()) {
+        expect(mounts[i].items).toEqual([
+          {
+            key: secretName.startsWith('kubeai-runs-') ? runIds[i] : 'token',
+            path: 'token',
+          },
+        ]);
+        const token = Buffer.from(secret.data[keys[k]], 'base64').toString();
+        const own = await request(server)
+          .patch(`${API}/runs/${runIds[i]}`)
+          .set('Authorization', `Bearer ${token}`)
+          .send({ phase: 'Running' });
+        expect([names[i], own.status]).toEqual([names[i], 200]);
+        const other = await request(server)
+          .patch(`${API}/runs/${runIds[(i + 1) % names.length]}`)
+          .set('Authorization', `Bearer ${token}`)
+          .send({ phase: 'Running' });
+        expect([names[i], other.status]).toEqual([names[i], 403]);
+      }
+    }
+    for (const name of names) {
+      await request(server)
+        .delete(`${API}/clusters/local/namespaces/${NS}/jobs/${name}`)
+        .expect(200);
+    }
+    for (const secretName of secretNames) {
+      await expect(readBack('v1', 'Secret', secretName)).rejects.toThrow(
+        /not found/i,
+      );
+    }
+  });
 });

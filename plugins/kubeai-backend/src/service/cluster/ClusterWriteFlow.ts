@@ -43,6 +43,8 @@ export interface ClusterWritePlan<R = unknown> {
   checks: PermissionCheck[];
   /** Records the applied objects in the registry (not on a dry run). */
   record?(applied: KubeObject[], actor: string): Promise<R>;
+  /** Called when the write is over, done or not (what resolve reserved, e.g. a planned run). */
+  release?(): void;
 }
 
 /** How a route validates and resolves its typed input into a {@link ClusterWritePlan}. */
@@ -110,15 +112,19 @@ export class ClusterWriteFlow {
   ): Promise<ClusterWriteOutcome<P>> {
     steps.validate?.(input);
     const plan = await steps.resolve(input, credentials);
-    await this.#access.authorize(credentials, plan.checks);
-    const applied = plan.objects.length
-      ? await this.apply(plan.cluster, plan.objects, dryRun, credentials)
-      : [];
-    if (dryRun || !plan.record) return { plan, applied };
-    const recorded = await this.recordAfterApply(applied, plan.cluster, () =>
-      plan.record!(applied, this.#access.actorOf(credentials)),
-    );
-    return { plan, applied, recorded };
+    try {
+      await this.#access.authorize(credentials, plan.checks);
+      const applied = plan.objects.length
+        ? await this.apply(plan.cluster, plan.objects, dryRun, credentials)
+        : [];
+      if (dryRun || !plan.record) return { plan, applied };
+      const recorded = await this.recordAfterApply(applied, plan.cluster, () =>
+        plan.record!(applied, this.#access.actorOf(credentials)),
+      );
+      return { plan, applied, recorded };
+    } finally {
+      plan.release?.();
+    }
   }
 
   /**

@@ -288,9 +288,11 @@ export function createDeploySteps(
         cluster: body.cluster,
         objects: [object],
         checks: [
-          ...namespaceChecks(kubeaiClusterObjectCreatePermission, body.cluster, [
-            object,
-          ]),
+          ...namespaceChecks(
+            kubeaiClusterObjectCreatePermission,
+            body.cluster,
+            [object],
+          ),
           {
             permission: deployment
               ? kubeaiDeploymentUpdatePermission

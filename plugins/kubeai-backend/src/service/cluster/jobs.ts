@@ -258,17 +258,25 @@ export function registerJobRoutes(api: ClusterApi, ctx: ClusterContext): void {
         'request/body/modelRef',
         credentials,
       );
-      const [run] = await runs.plan('training', body.cluster, [
-        jobRunTarget(body),
-      ]);
+      // concurrent single requests of a namespace share credential Secrets (./runIdentities.ts)
+      const [run] = await runs.plan(
+        'training',
+        body.cluster,
+        [jobRunTarget(body)],
+        { coalesce: true },
+      );
       const job = await prepareJob(
         body,
         'request/body',
         credentials,
         run,
         routerOf(),
-      );
+      ).catch(error => {
+        runs.release([run]);
+        throw error;
+      });
       return {
+        release: () => runs.release([run]),
         cluster: body.cluster,
         objects: job.built,
         checks: jobChecks([job]),

@@ -2,7 +2,8 @@
  * Run credentials are short-lived and renewed while their run lives, on SQLite and PostgreSQL,
  * against the local kube-apiserver: a credential works until it expires and not after; the renewal
  * task puts a new token in the run's Secret (keeping its owner) for unfinished runs only, and
- * forgets expired ones.
+ * forgets expired ones. Concurrent single requests share a Secret; a run later than its group
+ * adds its key and owner to the Secret already written.
  */
 import { mockServices } from '@backstage/backend-test-utils';
 import { randomBytes } from 'node:crypto';
@@ -112,5 +113,90 @@ describe.each(databases.eachSupportedId())('run credentials on %s', id => {
       .where({ run_id: planned.runId })
       .count({ n: '*' });
     expect(Number(left[0].n)).toBe(0);
+  });
+
+  it('shares a Secret between runs planned together; a run later than its group merges in', async () => {
+    const knex = await databases.init(id);
+    const store = await RegistryStore.create({
+      database: mockServices.database({ knex }),
+    });
+    const identities = new RunIdentities({
+      runs: store.runs,
+      credentials: store.runCredentials,
+      gateway: () => gateway,
+      logger: mockServices.logger.mock(),
+      groupSettleMs: 100,
+    });
+    const prefix = `group-${id.toLowerCase().replace(/_/g, '')}`;
+    const plan = async (name: string) => {
+      const [planned] = await identities.plan(
+        'training',
+        'local',
+        [{ namespace: NS, name }],
+        { coalesce: true },
+      );
+      return planned;
+    };
+    const alone = await plan(`${prefix}-alone`);
+    const onTime = await plan(`${prefix}-on-time`);
+    const late = await plan(`${prefix}-late`);
+    expect(alone.identity.secretName).toBe(`${prefix}-alone-kubeai-run`);
+    expect(late.identity.secretName).toBe(onTime.identity.secretName);
+    const issue = async (planned: typeof alone, name: string) => {
+      const [owner] = await gateway.apply('local', [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name, namespace: NS },
+        } as any,
+      ]);
+      await store.upsertObjectRun(
+        {
+          id: planned.runId,
+          kind: 'training',
+          cluster: 'local',
+          namespace: NS,
+          name,
+          uid: String(owner.metadata.uid),
+        },
+        'user:default/tester',
+      );
+      await identities.issue('local', [{ owner, run: planned }]);
+      return owner;
+    };
+    identities.release([alone]);
+    // written without the late run, after the group's wait
+    const onTimeOwner = await issue(onTime, `${prefix}-on-time`);
+    const secretRef = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: NS,
+      name: onTime.identity.secretName,
+    };
+    expect(
+      Object.keys(((await gateway.get('local', secretRef)) as any).data),
+    ).toEqual([onTime.runId]);
+    const lateOwner = await issue(late, `${prefix}-late`);
+    const secret = (await gateway.get('local', secretRef)) as any;
+    expect(Object.keys(secret.data).sort()).toEqual(
+      [onTime.runId, late.runId].sort(),
+    );
+    expect(
+      secret.metadata.ownerReferences.map((o: any) => o.uid).sort(),
+    ).toEqual([onTimeOwner.metadata.uid, lateOwner.metadata.uid].sort());
+    for (const planned of [onTime, late]) {
+      const token = Buffer.from(
+        secret.data[planned.runId],
+        'base64',
+      ).toString();
+      expect(await store.runCredentials.verify(token)).toMatchObject({
+        runId: planned.runId,
+      });
+    }
+    // a revoked run's key goes, the other stays
+    await identities.revoke(late.runId);
+    expect(
+      Object.keys(((await gateway.get('local', secretRef)) as any).data),
+    ).toEqual([onTime.runId]);
   });
 });

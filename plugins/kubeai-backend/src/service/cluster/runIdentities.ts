@@ -3,7 +3,8 @@
  * are applied, the identity put into their pods (../../manifests/runIdentity.ts), and the
  * run-scoped credential issued once the run is recorded — a Secret next to the objects, owned by
  * the main ones, written with the portal's own cluster credentials (no user writes it): one per
- * run, or one per batch with a key per run. The credential is short-lived;
+ * run, or one per batch with a key per run, or one per group of concurrent single requests
+ * (./credentialSecretGroups.ts). The credential is short-lived;
  * {@link RunIdentities.renew} (a scheduled task of the plugin) gives unfinished runs a new one
  * before the old one expires; {@link RunIdentities.revoke} ends it when the run's object is
  * deleted.
@@ -19,6 +20,11 @@ import type {
 } from '../../database/RunCredentialStore';
 import type { RunStore } from '../../database/RunStore';
 import {
+  CredentialSecretGroups,
+  type GroupPlacement,
+} from './credentialSecretGroups';
+import {
+  ownerReference,
   RUN_CREDENTIAL_KEY,
   runCredentialSecret,
   runCredentialSecretName,
@@ -84,6 +90,9 @@ export class RunIdentities {
   readonly #gateway: () => ClusterGateway;
   readonly #config: RunCredentialsConfig;
   readonly #logger: LoggerService;
+  readonly #groups: CredentialSecretGroups<RunToIssue>;
+  /** Late keys merged into one Secret one after the other (each rewrites the whole Secret). */
+  readonly #merges = new Map<string, Promise<void>>();
 
   constructor(options: {
     runs: RunStore;
@@ -91,6 +100,8 @@ export class RunIdentities {
     gateway: () => ClusterGateway;
     config?: RunCredentialsConfig;
     logger: LoggerService;
+    /** How long a group of concurrent single requests waits for its slowest member. */
+    groupSettleMs?: number;
   }) {
     this.#runs = options.runs;
     this.#credentials = options.credentials;
@@ -100,19 +111,32 @@ export class RunIdentities {
       ttlSeconds: DEFAULT_RUN_CREDENTIAL_TTL_HOURS * 3600,
     };
     this.#logger = options.logger;
+    this.#groups = new CredentialSecretGroups<RunToIssue>({
+      write: (cluster, runs) => this.#write(cluster, runs),
+      writeLate: (cluster, run) => this.#writeLate(cluster, run),
+      settleMs: options.groupSettleMs,
+    });
   }
 
   /**
    * The runs of objects about to be applied (one lookup for all), in order. `shared`: the runs
-   * share one Secret per namespace, a key each (a batch).
+   * share one Secret per namespace, a key each (a batch). `coalesce`: a run planned while others
+   * of its namespace are in flight shares a Secret with them (concurrent single requests); such a
+   * run must be {@link issue}d or {@link release}d.
    */
   async plan(
     kind: Run['kind'],
     cluster: string,
     objects: Array<{ namespace: string; name: string; modelRef?: string }>,
-    options: { shared?: boolean } = {},
+    options: { shared?: boolean; coalesce?: boolean } = {},
   ): Promise<PlannedRun[]> {
     const ids = await this.#runs.objectRunIds(kind, cluster, objects);
+    const placed = new Map<number, GroupPlacement | undefined>();
+    if (options.coalesce) {
+      objects.forEach((o, i) =>
+        placed.set(i, this.#groups.join(cluster, o.namespace, ids[i])),
+      );
+    }
     const sharedName = new Map<string, string>();
     if (options.shared) {
       const byNamespace = new Map<string, string[]>();
@@ -135,8 +159,12 @@ export class RunIdentities {
         cluster,
         namespace: o.namespace,
         secretName:
-          sharedName.get(o.namespace) ?? runCredentialSecretName(o.name),
-        ...(sharedName.has(o.namespace) ? { secretKey: ids[i] } : {}),
+          placed.get(i)?.secretName ??
+          sharedName.get(o.namespace) ??
+          runCredentialSecretName(o.name),
+        ...(placed.get(i) || sharedName.has(o.namespace)
+          ? { secretKey: ids[i] }
+          : {}),
       },
     }));
   }
@@ -148,9 +176,25 @@ export class RunIdentities {
 
   /**
    * Issues the runs' credentials (one transaction) and writes their Secrets (one per Secret name,
-   * owned by its runs' main objects). Call after the runs are recorded.
+   * owned by its runs' main objects); a run of a group of concurrent requests waits for its group.
+   * Call after the runs are recorded.
    */
   async issue(cluster: string, runs: RunToIssue[]): Promise<void> {
+    const grouped = runs.filter(r => this.#groups.grouped(r.run.runId));
+    const alone = runs.filter(r => !this.#groups.grouped(r.run.runId));
+    alone.forEach(r => this.#groups.release(r.run.runId));
+    await Promise.all([
+      this.#write(cluster, alone),
+      ...grouped.map(r => this.#groups.ready(r.run.runId, r)),
+    ]);
+  }
+
+  /** Planned runs that will not be issued (a dry run, a refusal, a failed apply). */
+  release(runs: PlannedRun[]): void {
+    runs.forEach(r => this.#groups.release(r.runId));
+  }
+
+  async #write(cluster: string, runs: RunToIssue[]): Promise<void> {
     if (runs.length === 0) return;
     const secretOf = (r: RunToIssue): RunCredentialSecret => ({
       cluster,
@@ -189,6 +233,41 @@ export class RunIdentities {
       }),
     );
     await this.#gateway().apply(cluster, secrets, { portal: true });
+  }
+
+  /** A run of a group that was written without it: its key and owner added to the Secret. */
+  async #writeLate(cluster: string, run: RunToIssue): Promise<void> {
+    const namespace = run.owner.metadata.namespace!;
+    const secret = { cluster, namespace, name: run.run.identity.secretName };
+    const id = JSON.stringify([cluster, namespace, secret.name]);
+    const merge = (this.#merges.get(id) ?? Promise.resolve()).then(async () => {
+      const { tokens } = await this.#credentials.issue(
+        [
+          {
+            runId: run.run.runId,
+            modelRef: run.run.identity.modelRef,
+            scope: run.scope,
+            secret: { ...secret, key: run.run.runId },
+          },
+        ],
+        this.#config.ttlSeconds,
+      );
+      const merged = await this.#rewrite(
+        secret,
+        data => {
+          data[run.run.runId] = Buffer.from(tokens[0]).toString('base64');
+        },
+        run.owner,
+      );
+      // the group's own write failed: the Secret is this run's alone
+      if (!merged) await this.#write(cluster, [run]);
+    });
+    const settled = merge.catch(() => undefined);
+    this.#merges.set(id, settled);
+    void settled.then(() => {
+      if (this.#merges.get(id) === settled) this.#merges.delete(id);
+    });
+    await merge;
   }
 
   /**
@@ -254,12 +333,14 @@ export class RunIdentities {
 
   /**
    * Changes the keys of a live Secret (`data`, base64) and writes all of it back with its owners
-   * (an apply without them would drop them); deletes it when no key is left.
+   * (an apply without them would drop them) and `addOwner`; deletes it when no key is left.
+   * False when there is no such Secret.
    */
   async #rewrite(
     secret: { cluster: string; namespace: string; name: string },
     change: (data: Record<string, string>) => void,
-  ): Promise<void> {
+    addOwner?: KubeObject,
+  ): Promise<boolean> {
     const gateway = this.#gateway();
     const ref = {
       apiVersion: 'v1',
@@ -271,14 +352,18 @@ export class RunIdentities {
       if ((error as Error)?.name === 'NotFoundError') return undefined;
       throw error;
     });
-    if (!live) return;
+    if (!live) return false;
     const data = { ...((live as SecretData).data ?? {}) };
     change(data);
     if (Object.keys(data).length === 0) {
       await gateway.delete(secret.cluster, ref, { portal: true });
-      return;
+      return true;
     }
     const metadata = live.metadata as Record<string, any>;
+    const ownerReferences = [
+      ...(metadata.ownerReferences ?? []),
+      ...(addOwner?.metadata.uid ? [ownerReference(addOwner)] : []),
+    ];
     await gateway.apply(
       secret.cluster,
       [
@@ -295,9 +380,7 @@ export class RunIdentities {
                 Date.now() + this.#config.ttlSeconds * 1000,
               ).toISOString(),
             },
-            ...(metadata.ownerReferences
-              ? { ownerReferences: metadata.ownerReferences }
-              : {}),
+            ...(ownerReferences.length ? { ownerReferences } : {}),
           },
           type: 'Opaque',
           data,
@@ -305,5 +388,6 @@ export class RunIdentities {
       ],
       { portal: true },
     );
+    return true;
   }
 }
