@@ -21,6 +21,49 @@ const NS = `kubeai-runcreds-${randomBytes(3).toString('hex')}`;
 const databases = createTestDatabases();
 const gateway = testGateway();
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+type Planned = Awaited<ReturnType<RunIdentities['plan']>>[number];
+
+/** A registry on `id` and run identities writing to the local cluster. */
+async function setUp(
+  id: Parameters<typeof databases.init>[0],
+  options: Partial<ConstructorParameters<typeof RunIdentities>[0]>,
+) {
+  const knex = await databases.init(id);
+  const store = await RegistryStore.create({
+    database: mockServices.database({ knex }),
+  });
+  const identities = new RunIdentities({
+    runs: store.runs,
+    credentials: store.runCredentials,
+    gateway: () => gateway,
+    logger: mockServices.logger.mock(),
+    ...options,
+  });
+  /** Applies the run's main object (a ConfigMap), records the run and issues its credential. */
+  const issue = async (planned: Planned, name: string) => {
+    const [owner] = await gateway.apply('local', [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: NS },
+      } as any,
+    ]);
+    await store.upsertObjectRun(
+      {
+        id: planned.runId,
+        kind: 'training',
+        cluster: 'local',
+        namespace: NS,
+        name,
+        uid: String(owner.metadata.uid),
+      },
+      'user:default/tester',
+    );
+    await identities.issue('local', [{ owner, run: planned }]);
+    return owner;
+  };
+  return { knex, store, identities, issue };
+}
 
 beforeAll(async () => {
   await gateway.apply('local', [
@@ -35,41 +78,15 @@ it('has PostgreSQL for the registry side', () => {
 
 describe.each(databases.eachSupportedId())('run credentials on %s', id => {
   it('expire, and are renewed in the Secret while the run is unfinished', async () => {
-    const knex = await databases.init(id);
-    const store = await RegistryStore.create({
-      database: mockServices.database({ knex }),
-    });
-    const identities = new RunIdentities({
-      runs: store.runs,
-      credentials: store.runCredentials,
-      gateway: () => gateway,
+    const { knex, store, identities, issue } = await setUp(id, {
       config: { apiUrl: 'http://kubeai.test/api/kubeai', ttlSeconds: 2 },
-      logger: mockServices.logger.mock(),
     });
     const name = `renew-${id.toLowerCase().replace(/_/g, '')}`;
-    // the run's main object, which owns the Secret
-    const [owner] = await gateway.apply('local', [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name, namespace: NS },
-      } as any,
-    ]);
     const [planned] = await identities.plan('training', 'local', [
       { namespace: NS, name, modelRef: 'model:default/shoe-brand' },
     ]);
-    await store.upsertObjectRun(
-      {
-        id: planned.runId,
-        kind: 'training',
-        cluster: 'local',
-        namespace: NS,
-        name,
-        uid: String(owner.metadata.uid),
-      },
-      'user:default/tester',
-    );
-    await identities.issue('local', [{ owner, run: planned }]);
+    // the run's main object owns the Secret
+    const owner = await issue(planned, name);
     const secretRef = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -116,15 +133,7 @@ describe.each(databases.eachSupportedId())('run credentials on %s', id => {
   });
 
   it('shares a Secret between runs planned together; a run later than its group merges in', async () => {
-    const knex = await databases.init(id);
-    const store = await RegistryStore.create({
-      database: mockServices.database({ knex }),
-    });
-    const identities = new RunIdentities({
-      runs: store.runs,
-      credentials: store.runCredentials,
-      gateway: () => gateway,
-      logger: mockServices.logger.mock(),
+    const { store, identities, issue } = await setUp(id, {
       groupSettleMs: 100,
     });
     const prefix = `group-${id.toLowerCase().replace(/_/g, '')}`;
@@ -142,28 +151,6 @@ describe.each(databases.eachSupportedId())('run credentials on %s', id => {
     const late = await plan(`${prefix}-late`);
     expect(alone.identity.secretName).toBe(`${prefix}-alone-kubeai-run`);
     expect(late.identity.secretName).toBe(onTime.identity.secretName);
-    const issue = async (planned: typeof alone, name: string) => {
-      const [owner] = await gateway.apply('local', [
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name, namespace: NS },
-        } as any,
-      ]);
-      await store.upsertObjectRun(
-        {
-          id: planned.runId,
-          kind: 'training',
-          cluster: 'local',
-          namespace: NS,
-          name,
-          uid: String(owner.metadata.uid),
-        },
-        'user:default/tester',
-      );
-      await identities.issue('local', [{ owner, run: planned }]);
-      return owner;
-    };
     identities.release([alone]);
     // written without the late run, after the group's wait
     const onTimeOwner = await issue(onTime, `${prefix}-on-time`);
