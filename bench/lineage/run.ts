@@ -200,10 +200,13 @@ async function main() {
     const port = typeof address === 'object' && address ? address.port : 0;
     const api = `http://localhost:${port}/api/kubeai`;
     const base = `${api}/lineage`;
-    /** A write of the hot model (its newest version's description): what "computed" follows. */
+    /**
+     * A write of the hot model (version 1, which no service serves, archived and restored in
+     * turn): what "computed" follows.
+     */
     const hotWrite = `${api}/models/default/${
       HOT_MODEL.split('/')[1]
-    }/versions/${counts.hotVersions}`;
+    }/versions/1`;
     const queries = countQueries(knex);
     /**
      * GET timings from client processes of their own (bench/lineage/client.mjs), `ROUNDS` of them
@@ -503,7 +506,7 @@ async function main() {
       'Measured by `bench/lineage/run.ts` (see `bench/lineage/README.md`), one subsection per database and scale; every ratio is between figures of the same run.',
       '',
       '- **GET /lineage over HTTP**: the plugin in `startTestBackend` (auth, OpenAPI validation, JSON), timed until the last byte of the body arrived, by a client process of its own on the same machine (`client.mjs`: node:http, one keep-alive connection, like wrk or autocannon); no compression (a production backend gzips when the client asks: gzip time listed separately).',
-      "  - **computed**: before every GET (untimed) a registry write of the start's model (PATCH of a version's description, which the answer does not show): the lineage cache is invalidated per scope (`src/database/changes.ts`), so the held answer is invalid and the set-based walk, the observed state, the answer's scope versions and the JSON are computed again — checked: every computed answer has an ETag of its own.",
+      "  - **computed**: before every GET (untimed) a registry write of the start's model (PATCH of the state of version 1, which no service serves: archived, then live again, in turn — a change the answer shows; before 2026-12-04 a PATCH of its description, which also invalidated the model's answers then): the lineage cache is invalidated per scope (`src/database/changes.ts`), so the held answer is invalid and the set-based walk, the observed state, the answer's scope versions and the JSON are computed again — checked: every computed answer has an ETag of its own.",
       "  - **reused**: the same backend, no write between requests: the answer held under its scopes' versions is sent again after they are checked (`src/service/lineageCache.ts`) — checked: one ETag.",
       '- **set-based, in-process**: `RegistryStore.lineageWithObserved()` — a few `… IN (…)` queries per BFS level, plus the observed state — without HTTP and JSON.',
       '- **node-per-query walk (baseline)**: `bench/lineage/nodeWalk.ts` — one query per node of the answer (its details and neighbours, as the catalog graph fetches one entity per node), in-process without HTTP, so the baseline is favoured. It returns the identical graph (checked).',

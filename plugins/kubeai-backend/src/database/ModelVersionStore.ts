@@ -223,6 +223,9 @@ export class ModelVersionStore {
           throw new NotFoundError(`${ref} has no version ${version}`);
         }
         const state = patch.state ?? row.state;
+        // lineage shows a version's state, not its aliases, tags or description: only a change
+        // of state changes an answer (database/changes.ts)
+        touchScopes(state !== row.state ? ref : undefined);
         const now = nowIso();
         if (patch.state === 'archived') {
           // a version a service serves (recorded, or observed in a cluster): move the traffic first

@@ -331,6 +331,61 @@ describe.each(databases.eachSupportedId())(
         ).toMatchObject({ status: 'Ready', observed: { phase: 'Ready' } });
       });
 
+      it("keeps an answer across a version's aliases, tags and description; its state changes it", async () => {
+        const DET = '/api/kubeai/lineage?entityRef=model:default/det';
+        const versions = '/api/kubeai/models/default/det/versions';
+        const register = async (uri: string) =>
+          (
+            await request(app.server)
+              .post(versions)
+              .send({ artifact: { uri, format: 'onnx' } })
+              .expect(201)
+          ).body.version;
+        const kept = await register('s3://models/det/a');
+        const archivedVersion = await register('s3://models/det/b');
+        const first = await request(app.server).get(DET).expect(200);
+        // what lineage does not show: the held answer stays valid (304 to its tag)
+        for (const patch of [
+          { aliases: ['production'] },
+          { tags: ['risk'] },
+          { description: 'retrained on November' },
+        ]) {
+          await request(app.server)
+            .patch(`${versions}/${kept}`)
+            .send(patch)
+            .expect(200);
+          await request(app.server)
+            .get(DET)
+            .set('If-None-Match', first.headers.etag)
+            .expect(304);
+        }
+        // archiving a version changes its node's status: a new answer and tag
+        await request(app.server)
+          .patch(`${versions}/${archivedVersion}`)
+          .send({ state: 'archived' })
+          .expect(200);
+        const archived = await request(app.server)
+          .get(DET)
+          .set('If-None-Match', first.headers.etag)
+          .expect(200);
+        expect(archived.headers.etag).not.toBe(first.headers.etag);
+        expect(
+          archived.body.nodes.find(
+            (n: { id: string }) =>
+              n.id === `model:default/det@${archivedVersion}`,
+          ),
+        ).toMatchObject({ status: 'archived' });
+        // sending the state it already has changes nothing
+        await request(app.server)
+          .patch(`${versions}/${archivedVersion}`)
+          .send({ state: 'archived', description: 'kept for lineage' })
+          .expect(200);
+        await request(app.server)
+          .get(DET)
+          .set('If-None-Match', archived.headers.etag)
+          .expect(304);
+      });
+
       it("keeps model B's answer valid across writes that touch only model A", async () => {
         const OTHER = '/api/kubeai/lineage?entityRef=model:default/det';
         await request(app.server)
