@@ -14,6 +14,7 @@ import type {
 } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { UnprocessableEntityError } from '../errors';
+import { touchScopes } from './changes';
 import { normalizeRef } from '../refs';
 import { computeDrift, type DeploymentObserved } from './drift';
 import {
@@ -69,6 +70,9 @@ export class DeploymentStore {
           );
         }
         await assertTraffic(tx, modelRef, request.traffic);
+        // answers with the service, and those with the model's versions (a service joins an
+        // answer only through a version it serves): database/changes.ts
+        touchScopes(serviceRef, modelRef);
         const now = nowIso();
         await tx('kubeai_deployments').insert({
           service_ref: serviceRef,
@@ -144,6 +148,8 @@ export class DeploymentStore {
         if (patch.traffic) {
           await assertTraffic(tx, modelRef, patch.traffic);
         }
+        // the service's answers, and those of the model it served and the one it serves now
+        touchScopes(ref, row.model_ref, modelRef);
         const revision = row.revision + 1;
         const now = nowIso();
         // The history row first: its unique (service_ref, revision) index makes a concurrent

@@ -412,6 +412,22 @@ describe.each(databases.eachSupportedId())(
           .patch(`/api/kubeai/runs/${run.body.id}`)
           .send({ phase: 'Running' })
           .expect(200);
+        // a service deployed with model A, then its traffic moved
+        await request(app.server)
+          .post('/api/kubeai/deployments')
+          .send({
+            serviceRef: 'inferenceservice:default/svc2',
+            cluster: 'prod',
+            namespace: 'team-cv',
+            name: 'svc2',
+            modelRef: 'model:default/clf',
+            traffic: [{ version: 1, percent: 100 }],
+          })
+          .expect(201);
+        await request(app.server)
+          .patch('/api/kubeai/deployments/default/svc2')
+          .send({ traffic: [{ version: version.body.version, percent: 100 }] })
+          .expect(200);
         // B's answer: still the same, answered 304 to its tag
         await request(app.server)
           .get(OTHER)
@@ -430,6 +446,37 @@ describe.each(databases.eachSupportedId())(
             (n: { id: string }) => n.id === `run:${run.body.id}`,
           ),
         ).toMatchObject({ status: 'Running' });
+        expect(
+          a.body.edges.filter(
+            (e: { to: string }) => e.to === 'inferenceservice:default/svc2',
+          ),
+        ).toEqual([
+          {
+            from: `model:default/clf@${version.body.version}`,
+            to: 'inferenceservice:default/svc2',
+            type: 'deployedTo',
+            percent: 100,
+          },
+        ]);
+        // the service moved to model B: B's answer changes (it now shows the service)
+        const bVersion = b.body.nodes.find(
+          (n: { type: string }) => n.type === 'modelVersion',
+        ).version;
+        await request(app.server)
+          .patch('/api/kubeai/deployments/default/svc2')
+          .send({
+            modelRef: 'model:default/det',
+            traffic: [{ version: Number(bVersion), percent: 100 }],
+          })
+          .expect(200);
+        const moved = await request(app.server)
+          .get(OTHER)
+          .set('If-None-Match', b.headers.etag)
+          .expect(200);
+        expect(moved.body.nodes.map((n: { id: string }) => n.id)).toContain(
+          'inferenceservice:default/svc2',
+        );
+        const bTag = moved.headers.etag;
         // a write that does not say what it changes (a statement outside the registry's
         // transactions) changes every answer
         await app
@@ -439,10 +486,10 @@ describe.each(databases.eachSupportedId())(
         await new Promise(resolve => setTimeout(resolve, 50));
         const after = await request(app.server)
           .get(OTHER)
-          .set('If-None-Match', b.headers.etag)
+          .set('If-None-Match', bTag)
           .expect(200);
-        expect(after.headers.etag).not.toBe(b.headers.etag);
-        expect(after.body).toEqual(b.body);
+        expect(after.headers.etag).not.toBe(bTag);
+        expect(after.body).toEqual(moved.body);
       });
     });
   },
