@@ -2,6 +2,7 @@
 import type { PortalEntity } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { normalizeRef } from '../refs';
+import { touchScopes } from './changes';
 import { DEFAULT_LIMIT, fromJson, nowIso, toJson, type Page } from './util';
 
 /** A catalog entity stored for the portal's entity provider: the spec's PortalEntity. */
@@ -26,6 +27,8 @@ export class PortalEntityStore {
     );
     const now = nowIso();
     return this.#db.transaction(async tx => {
+      // a catalog entity, not the registry: no lineage answer shows it (database/changes.ts)
+      touchScopes();
       const existing = await tx('kubeai_portal_entities')
         .where({ entity_ref: entityRef })
         .first('entity_ref');

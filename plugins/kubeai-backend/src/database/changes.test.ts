@@ -106,6 +106,27 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('does not change for a catalog entity created or removed through the portal', async () => {
+      const before = await store.changeToken();
+      const horizon = await store.changes.horizon();
+      const entity = {
+        apiVersion: 'kubeai.io/v1alpha1',
+        kind: 'Model',
+        metadata: { name: 'portal-made', namespace: 'default' },
+        spec: { owner: 'group:default/cv-team' },
+      } as any;
+      await store.portalEntities.upsertPortalEntity(entity, actor);
+      await store.portalEntities.upsertPortalEntity(entity, actor);
+      expect(
+        await store.portalEntities.deletePortalEntity(
+          'model:default/portal-made',
+        ),
+      ).toBe(true);
+      await new Promise(resolve => setTimeout(resolve, 50));
+      expect(await store.changeToken()).toBe(before);
+      expect(await store.changes.horizon()).toBe(horizon);
+    });
+
     it('does not change for a failed (rolled back) write', async () => {
       const before = await store.changeToken();
       await expect(

@@ -31,11 +31,12 @@ export const ALL_SCOPES = '*';
 
 /**
  * A write statement to a registry table. Not the tables beside the registry (audit trail, run
- * credentials, informer cursors, settings, these versions), and not other plugins' tables when
+ * credentials, informer cursors, settings, catalog entities created through the portal, these
+ * versions), and not other plugins' tables when
  * one database client serves several plugins (tests): their writes change no answer.
  */
 const REGISTRY_WRITE =
-  /^\s*(insert\s+into|update|delete\s+from|replace\s+into|upsert\s+into|merge\s+into)\s+["`]?kubeai_(?!audit|run_credentials|informer_cursors|settings|change_scopes|_knex)\w+/i;
+  /^\s*(insert\s+into|update|delete\s+from|replace\s+into|upsert\s+into|merge\s+into)\s+["`]?kubeai_(?!audit|run_credentials|informer_cursors|settings|portal_entities|change_scopes|_knex)\w+/i;
 
 const trackers = new WeakMap<Knex, RegistryChanges>();
 
