@@ -8,17 +8,15 @@
  *   node --require @backstage/cli/config/nodeTransform.cjs bench/lineage/httpProfile.ts \
  *     [--versions 100000] [--iterations 60] [--postgres] [--out /tmp/lineage.cpuprofile]
  */
-import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import knexFactory, { Knex } from 'knex';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import kubeaiPlugin from '../../plugins/kubeai-backend/src';
 import { RegistryStore } from '../../plugins/kubeai-backend/src/database/RegistryStore';
+import { startBenchBackend } from '../lib/backend';
+import { openBenchDatabase } from '../lib/db';
 import { HOT_MODEL, seedRegistry } from './seed';
 
 const arg = (name: string) => {
@@ -35,52 +33,6 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
   children?: number[];
-}
-
-async function openDatabase(): Promise<{
-  knex: Knex;
-  close: () => Promise<void>;
-}> {
-  if (!POSTGRES) {
-    const dir = mkdtempSync(join(os.tmpdir(), 'kubeai-bench-'));
-    const knex = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename: join(dir, 'registry.sqlite') },
-      useNullAsDefault: true,
-    });
-    return {
-      knex,
-      close: async () => {
-        await knex.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const env = process.env;
-  const connection = {
-    host: env.POSTGRES_HOST,
-    port: Number(env.POSTGRES_PORT ?? 5432),
-    user: env.POSTGRES_USER,
-    password: env.POSTGRES_PASSWORD,
-  };
-  const database = `kubeai_bench_httpprofile_${process.pid}`;
-  const admin = knexFactory({
-    client: 'pg',
-    connection: { ...connection, database: 'postgres' },
-  });
-  await admin.raw(`create database ${database}`);
-  const knex = knexFactory({
-    client: 'pg',
-    connection: { ...connection, database },
-  });
-  return {
-    knex,
-    close: async () => {
-      await knex.destroy();
-      await admin.raw(`drop database if exists ${database}`);
-      await admin.destroy();
-    },
-  };
 }
 
 /** Self time per function (ms), the largest first; `where` shortens the file to its package. */
@@ -114,21 +66,18 @@ function selfTimes(profile: {
 }
 
 async function main() {
-  const { knex, close } = await openDatabase();
+  const scratch = mkdtempSync(join(os.tmpdir(), 'kubeai-bench-httpprofile-'));
+  const { knex, close } = await openBenchDatabase({
+    postgres: POSTGRES,
+    name: 'httpprofile',
+    scratch,
+  });
   try {
     // the registry's tables (migrations), as the plugin creates them
     await RegistryStore.create({ database: { getClient: async () => knex } });
     await seedRegistry(knex, { versions: VERSIONS });
     await knex.raw(POSTGRES ? 'vacuum analyze' : 'analyze');
-    const backend = await startTestBackend({
-      features: [
-        kubeaiPlugin,
-        mockServices.database.factory({ knex }),
-        catalogServiceMock.factory({ entities: [] }),
-      ],
-    });
-    const address = backend.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const { backend, port } = await startBenchBackend(knex, {});
     const api = `http://localhost:${port}/api/kubeai`;
     const url = `${api}/lineage?entityRef=${encodeURIComponent(
       HOT_MODEL,
@@ -167,6 +116,7 @@ async function main() {
     await backend.stop();
   } finally {
     await close();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
