@@ -152,10 +152,6 @@ export function withRunIdentity<T extends KubeObject | Record<string, unknown>>(
   });
 }
 
-/**
- * The Secret of run credentials (`tokens`: key → token, one key per run), owned by the runs' main
- * objects (deleted with the last of them) when `owners` are given.
- */
 /** How a run-credential Secret names one of its owners (it goes when the last one goes). */
 export function ownerReference(
   owner: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>,
@@ -169,6 +165,10 @@ export function ownerReference(
   };
 }
 
+/**
+ * The Secret of run credentials (`tokens`: key → token, one key per run), owned by the runs' main
+ * objects (deleted with the last of them) when `owners` are given.
+ */
 export function runCredentialSecret(options: {
   namespace: string;
   name: string;
