@@ -16,7 +16,7 @@ import {
   nowIso,
   toJson,
 } from '../util';
-import { ALL_SCOPES, touchScopes } from '../changes';
+import { touchScopes } from '../changes';
 import type { DeploymentObserved } from '../drift';
 import { applyAdmissions } from './admission';
 import { applyRuns, type Work } from './applyRuns';
@@ -27,10 +27,11 @@ import {
   versionsByArtifact,
   type ApplyStats,
   type ClusterObjectRow,
+  modelsWithArtifacts,
   type DeploymentRowLite,
 } from './common';
 import { deploymentObserved } from './deploymentObserved';
-import { kindSpec } from './kinds';
+import { kindSpec, type KindSpec } from './kinds';
 import type { Observation } from './observation';
 
 const QUEUE_KINDS = new Set<string>(['Workload', 'ClusterQueue']);
@@ -74,17 +75,60 @@ async function applyInTransaction(
   const runIds = await applyRuns(tx, work, now, stats);
   // Kueue's Workloads: their runs' admission (adds the linked Workloads to runIds)
   await applyAdmissions(tx, work, runIds);
-  // What the batch changes for lineage answers (database/changes.ts): applyRuns declared what its
-  // runs change; every other object (services, datasets, volumes, schedules) may change any answer,
-  // except Kueue's objects, which are in no answer but their run's.
-  for (const { obs } of work) {
-    const runId = runIds.get(obs);
-    if (runId) touchScopes(`run:${runId}`);
-    else if (!QUEUE_KINDS.has(obs.kind)) touchScopes(ALL_SCOPES);
-  }
   const serviceRefs = await applyDeployments(tx, work, now, stats);
+  await declareScopes(tx, work, { runIds, serviceRefs });
   await writeObjects(tx, work, { runIds, serviceRefs }, now, stats);
   return stats;
+}
+
+/**
+ * What the batch changes for lineage answers (database/changes.ts). An answer reads cluster
+ * objects only through its runs (applyRuns declared what those change), the observed state of
+ * its services, the Fluid cache of its datasets and the discovered services of its model versions
+ * (observed/lineage.ts) — so an object raises its run, or the entity refs it had and has, the
+ * deployment it is the service of, and, for a service the portal did not create, the models
+ * whose versions have its old or new storage URI (an answer showing that version shows the
+ * service). Kueue's objects are in no answer but their run's.
+ */
+async function declareScopes(
+  tx: Knex.Transaction,
+  work: Work[],
+  links: {
+    runIds: Map<Observation, string>;
+    serviceRefs: Map<Observation, string>;
+  },
+): Promise<void> {
+  const discoveredUris = new Set<string>();
+  for (const { obs, spec, row } of work) {
+    const runId = links.runIds.get(obs);
+    if (runId) {
+      touchScopes(`run:${runId}`);
+      continue;
+    }
+    if (QUEUE_KINDS.has(obs.kind)) continue;
+    touchScopes(
+      row?.entity_ref,
+      entityRefOf(obs, spec),
+      row?.service_ref,
+      links.serviceRefs.get(obs),
+    );
+    if (spec.role === 'service' && (!obs.managed || (row && !row.managed))) {
+      for (const uri of [row?.storage_uri, obs.storageUri]) {
+        if (uri) discoveredUris.add(uri);
+      }
+    }
+  }
+  touchScopes(...(await modelsWithArtifacts(tx, [...discoveredUris])));
+}
+
+/** The entity ref an object is stored under: its own, or a discovered service's. */
+function entityRefOf(obs: Observation, spec: KindSpec): string | undefined {
+  return (
+    obs.entityRef ??
+    (spec.role === 'service' && !obs.managed
+      ? discoveredEntityRef(obs.cluster, obs.namespace, obs.name)
+      : undefined)
+  );
 }
 
 /** The last observation per object wins. */
@@ -269,11 +313,7 @@ function objectValues(
   now: string,
 ): Record<string, unknown> {
   const sameIncarnation = row?.uid === obs.uid;
-  const entityRef =
-    obs.entityRef ??
-    (spec.role === 'service' && !obs.managed
-      ? discoveredEntityRef(obs.cluster, obs.namespace, obs.name)
-      : undefined);
+  const entityRef = entityRefOf(obs, spec);
   return {
     cluster: obs.cluster,
     kind: obs.kind,

@@ -122,6 +122,22 @@ export function uriVariants(uri: string): string[] {
 
 export const bareUri = (uri: string) => uri.replace(/\/+$/, '');
 
+/** The models with a version whose artifact is one of `uris` (with or without a trailing slash). */
+export async function modelsWithArtifacts(
+  db: Knex | Knex.Transaction,
+  uris: string[],
+): Promise<string[]> {
+  const models = new Set<string>();
+  const variants = [...new Set(uris.flatMap(uriVariants))];
+  for (const chunk of chunks(variants, 500)) {
+    const rows: { model_ref: string }[] = await db('kubeai_model_versions')
+      .whereIn('artifact_uri', chunk)
+      .distinct('model_ref');
+    for (const row of rows) models.add(row.model_ref);
+  }
+  return [...models];
+}
+
 /** Registered versions per (model, artifact uri): `model|uri` → versions. */
 export async function versionsByArtifact(
   db: Knex | Knex.Transaction,

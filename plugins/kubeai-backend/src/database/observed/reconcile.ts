@@ -5,8 +5,10 @@
  */
 import { Knex } from 'knex';
 import { chunks, fromJson, nowIso, toJson } from '../util';
+import { touchScopes } from '../changes';
 import type { DeploymentObserved } from '../drift';
 import {
+  modelsWithArtifacts,
   versionsByArtifact,
   type ClusterObjectRow,
   type DeploymentRowLite,
@@ -101,12 +103,41 @@ export async function markMissingDeployments(
       name: row.name,
       traffic: [],
     };
-    await db('kubeai_deployments')
-      .where({ service_ref: row.service_ref })
-      .update({ observed: toJson(next), observed_at: now });
+    await writeObserved(db, row.service_ref, next, now);
     changed++;
   }
   return changed;
+}
+
+/**
+ * Writes a deployment's observed state (and links its InferenceService's row to it), declaring
+ * what that changes (database/changes.ts): the answers showing the service and — when a service
+ * seen as discovered becomes the deployment's — those showing the versions it served as such.
+ */
+async function writeObserved(
+  db: Knex,
+  serviceRef: string,
+  observed: DeploymentObserved,
+  now: string,
+  link?: ClusterObjectRow,
+): Promise<void> {
+  await db.transaction(async tx => {
+    touchScopes(serviceRef);
+    if (link) {
+      touchScopes(
+        link.entity_ref,
+        ...(link.storage_uri && !link.managed
+          ? await modelsWithArtifacts(tx, [link.storage_uri])
+          : []),
+      );
+      await tx('kubeai_cluster_objects')
+        .where({ id: link.id })
+        .update({ service_ref: serviceRef });
+    }
+    await tx('kubeai_deployments')
+      .where({ service_ref: serviceRef })
+      .update({ observed: toJson(observed), observed_at: now });
+  });
 }
 
 /**
@@ -192,15 +223,14 @@ export async function reconcileDeployments(
       ) {
         continue;
       }
-      if (!object.service_ref) {
-        await db('kubeai_cluster_objects')
-          .where({ id: object.id })
-          .update({ service_ref: deployment.service_ref });
-      }
     }
-    await db('kubeai_deployments')
-      .where({ service_ref: deployment.service_ref })
-      .update({ observed: toJson(next), observed_at: now });
+    await writeObserved(
+      db,
+      deployment.service_ref,
+      next,
+      now,
+      object && !object.service_ref ? object : undefined,
+    );
     changed++;
   }
   return changed;
