@@ -6,6 +6,10 @@
 //       resources included, finalizers cleared), then the namespaces themselves.
 //   node scripts/test-cleanup.mjs snapshot FILE
 //       records every object of the cluster (before a test run).
+//   node scripts/test-cleanup.mjs temp DIR
+//       lists what the suites left in DIR, the temporary directory (TMPDIR) they ran with, removes
+//       it, and exits 1 when there was anything (Backstage's mock directories, for one, are never
+//       removed by themselves when CI is set).
 //   node scripts/test-cleanup.mjs check [--baseline FILE] [--purge]
 //       lists the namespaces named like the tests' (kubeai-<suite>-<6 hex>) and, with a baseline,
 //       every object created since the snapshot; exits 1 when there is any. --purge then removes
@@ -312,8 +316,29 @@ export async function check(
   return { namespaces: purgedNamespaces, objects: strays };
 }
 
+/** The entries the suites left in `dir` (their TMPDIR), removed. */
+export function leftInTemporaryDirectory(dir) {
+  const left = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  for (const name of left) {
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+  return left;
+}
+
 async function main(argv) {
   const [command, ...args] = argv;
+  if (command === 'temp' && args[0]) {
+    const left = leftInTemporaryDirectory(args[0]);
+    if (left.length === 0) {
+      console.log('kubeai test-cleanup: the tests left no temporary files');
+      return 0;
+    }
+    console.error(
+      `kubeai test-cleanup: the tests left ${left.length} temporary file(s) or directories (now removed):`,
+    );
+    for (const name of left) console.error(`  ${path.join(args[0], name)}`);
+    return 1;
+  }
   const client = createClient();
   try {
     if (command === 'purge') {
@@ -353,7 +378,7 @@ async function main(argv) {
       return 1;
     }
     console.error(
-      'usage: node scripts/test-cleanup.mjs purge NS… | snapshot FILE | check [--baseline FILE] [--purge]',
+      'usage: node scripts/test-cleanup.mjs purge NS… | snapshot FILE | check [--baseline FILE] [--purge] | temp DIR',
     );
     return 2;
   } finally {

@@ -48,8 +48,14 @@ step lint yarn backstage-cli repo lint
 # Every object of the shared control plane before the tests: what they leave is compared to it below.
 node scripts/test-cleanup.mjs snapshot "$results/cluster-before.json"
 # CI=true: run once, no watch mode. ESM-only @kubernetes/client-node needs vm modules in jest.
-step jest env CI=true NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" \
-  node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli repo test --json --outputFile="$results/jest.json"
+# The suites get a temporary directory of their own (jest's transform cache stays in the system's), so that
+# what they leave in it is seen below.
+jest_tmp="$results/tmp" && mkdir -p "$jest_tmp"
+step jest env CI=true TMPDIR="$jest_tmp" NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" \
+  node "$root/.yarn/releases/yarn-4.13.0.cjs" backstage-cli repo test --cacheDirectory="${TMPDIR:-/tmp}/jest_$(id -u)" \
+  --json --outputFile="$results/jest.json"
+# Fails if the suites left temporary files or directories, then removes them.
+step jest-temp-leftovers node scripts/test-cleanup.mjs temp "$jest_tmp"
 # Fails if the suites left namespaces or objects on the control plane (the portal would show them), then removes them.
 step jest-leftovers node scripts/test-cleanup.mjs check --baseline "$results/cluster-before.json" --purge
 # The control-plane script's own promises (idempotent start, stop, clear errors) on a throwaway cluster,

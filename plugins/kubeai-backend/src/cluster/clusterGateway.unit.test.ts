@@ -345,21 +345,46 @@ describe('error mapping', () => {
 describe('clusterAnswerStatus (the per-item status of a batch)', () => {
   const ctx = { cluster: 'c', verb: 'apply', kind: 'Job', namespace: 'ns' };
   it('is what the cluster answered, 503 when it did not answer, the portal’s own statusCode first', () => {
-    expect(clusterAnswerStatus(toClusterError({ code: 403, body: {} }, ctx, []))).toBe(403);
-    expect(clusterAnswerStatus(toClusterError({ code: 409, body: {} }, ctx, []))).toBe(409);
-    expect(clusterAnswerStatus(toClusterError({ code: 422, body: {} }, ctx, []))).toBe(422);
-    expect(clusterAnswerStatus(toClusterError({ code: 418, body: {} }, ctx, []))).toBe(418);
+    expect(
+      clusterAnswerStatus(toClusterError({ code: 403, body: {} }, ctx, [])),
+    ).toBe(403);
+    expect(
+      clusterAnswerStatus(toClusterError({ code: 409, body: {} }, ctx, [])),
+    ).toBe(409);
+    expect(
+      clusterAnswerStatus(toClusterError({ code: 422, body: {} }, ctx, [])),
+    ).toBe(422);
+    expect(
+      clusterAnswerStatus(toClusterError({ code: 418, body: {} }, ctx, [])),
+    ).toBe(418);
     expect(
       clusterAnswerStatus(
-        toClusterError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), ctx, []),
+        toClusterError(
+          Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+          ctx,
+          [],
+        ),
       ),
     ).toBe(503);
-    expect(clusterAnswerStatus(Object.assign(new Error('x'), { statusCode: 422 }))).toBe(422);
+    expect(
+      clusterAnswerStatus(Object.assign(new Error('x'), { statusCode: 422 })),
+    ).toBe(422);
     expect(clusterAnswerStatus(new Error('not from the cluster'))).toBe(500);
   });
 });
 
 describe('cluster configuration', () => {
+  const directories: string[] = [];
+  const temporaryDirectory = () => {
+    directories.push(fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-')));
+    return directories[directories.length - 1];
+  };
+  afterAll(() =>
+    directories.forEach(dir =>
+      fs.rmSync(dir, { recursive: true, force: true }),
+    ),
+  );
+
   const config = (clusters: any[], extra: any[] = []) =>
     new ConfigReader({
       kubernetes: {
@@ -435,10 +460,7 @@ describe('cluster configuration', () => {
 
   it('skips clusters it cannot authenticate to and rejects bad config', () => {
     const warn = jest.fn();
-    const tokenFile = path.join(
-      fs.mkdtempSync(path.join(os.tmpdir(), 'kubeai-')),
-      'token',
-    );
+    const tokenFile = path.join(temporaryDirectory(), 'token');
     fs.writeFileSync(tokenFile, 'in-cluster-token\n');
     const connections = readClusterConnections(
       config([

@@ -4,6 +4,7 @@
  * the user running the template, and the object it creates is read back from the apiserver.
  */
 import {
+  createMockDirectory,
   mockCredentials,
   mockServices,
   startTestBackend,
@@ -29,6 +30,11 @@ import { createKubeaiTemplateActions } from './kubeaiActions';
 jest.setTimeout(180_000);
 
 const suffix = randomBytes(3).toString('hex');
+// One workspace for every action run, removed after the file: a context of its own per run left
+// an empty directory in the system's temporary directory each time, and with CI set Backstage's
+// mock directories are never removed by themselves.
+const workspace = createMockDirectory();
+afterAll(() => workspace.remove());
 const NS = `kubeai-actions-${suffix}`;
 
 const entities: Entity[] = [
@@ -85,7 +91,10 @@ describe('kubeai:* template actions', () => {
     dryRun = false,
   ) {
     const ctx = {
-      ...createMockActionContext({ input: input as any }),
+      ...createMockActionContext({
+        input: input as any,
+        workspacePath: workspace.path,
+      }),
       isDryRun: dryRun,
     };
     await action(id).handler(ctx as any);
@@ -416,6 +425,7 @@ describe('kubeai:* template actions as a user the permission policy denies', () 
         discovery,
       });
       const ctx = createMockActionContext({
+        workspacePath: workspace.path,
         input: {
           cluster: 'local',
           namespace: ns,
