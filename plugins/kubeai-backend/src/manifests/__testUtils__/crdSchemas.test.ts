@@ -38,7 +38,10 @@ describe('crdSchemas helper', () => {
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
-    expect(() => crdsDir({ searchFrom: os.tmpdir() })).toThrow(
+    // the filesystem's root: no repository above it (the suites' TMPDIR is inside this one)
+    expect(() =>
+      crdsDir({ searchFrom: path.parse(process.cwd()).root }),
+    ).toThrow(
       /CRD schemas not found: no repository with scripts\/crds\/crds\.mjs/,
     );
     expect(() =>
