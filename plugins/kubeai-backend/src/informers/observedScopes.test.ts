@@ -70,6 +70,20 @@ describe.each(databases.eachSupportedId())(
     let knex: Knex;
     let store: RegistryStore;
 
+    /** Records the deployment of `serviceRef` (in namespace `serving`), version 1 of `modelRef`. */
+    const deploy = (serviceRef: string, modelRef: string) =>
+      store.createDeployment(
+        {
+          serviceRef,
+          cluster: 'local',
+          namespace: 'serving',
+          name: serviceRef.slice(serviceRef.indexOf('/') + 1),
+          modelRef,
+          traffic: [{ version: 1, percent: 100 }],
+        },
+        USER,
+      );
+
     /** The watched scopes `action` raised above the horizon read before it. */
     async function raisedBy(action: () => Promise<unknown>) {
       const horizon = await store.changes.horizon();
@@ -92,17 +106,7 @@ describe.each(databases.eachSupportedId())(
           USER,
         );
       }
-      await store.createDeployment(
-        {
-          serviceRef: SERVICE,
-          cluster: 'local',
-          namespace: 'serving',
-          name: 'ranker-svc',
-          modelRef: MODEL_A,
-          traffic: [{ version: 1, percent: 100 }],
-        },
-        USER,
-      );
+      await deploy(SERVICE, MODEL_A);
     });
 
     it('a discovered service raises the models whose versions it serves, not the others', async () => {
@@ -186,17 +190,7 @@ describe.each(databases.eachSupportedId())(
           ]),
         ),
       ).toEqual([LATE]);
-      await store.createDeployment(
-        {
-          serviceRef: LATE,
-          cluster: 'local',
-          namespace: 'serving',
-          name: 'late-svc',
-          modelRef: MODEL_B,
-          traffic: [{ version: 1, percent: 100 }],
-        },
-        USER,
-      );
+      await deploy(LATE, MODEL_B);
       expect(
         await raisedBy(() => store.reconcileDeployments(['local'])),
       ).toEqual([LATE]);
@@ -204,17 +198,7 @@ describe.each(databases.eachSupportedId())(
         servedVersion: 1,
       });
       // a deployment whose service the cluster's list does not have: observed NotFound
-      await store.createDeployment(
-        {
-          serviceRef: GONE,
-          cluster: 'local',
-          namespace: 'serving',
-          name: 'gone-svc',
-          modelRef: MODEL_B,
-          traffic: [{ version: 1, percent: 100 }],
-        },
-        USER,
-      );
+      await deploy(GONE, MODEL_B);
       expect(
         await raisedBy(() =>
           store.markMissingDeployments(
