@@ -8,6 +8,9 @@
  *     [--postgres] [--versions 100000] [--iterations 20] [--explain] [--keep | --database NAME]
  */
 import knexFactory, { Knex } from 'knex';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RegistryStore } from '../../plugins/kubeai-backend/src/database/RegistryStore';
 import { lineageScopes } from '../../plugins/kubeai-backend/src/service/lineageCache';
@@ -50,14 +53,24 @@ async function main() {
       await admin.destroy();
     };
   } else {
-    reuse = reuse ?? undefined;
+    const filename =
+      reuse ?? join(os.tmpdir(), `kubeai-bench-profile-${process.pid}.sqlite`);
     knex = knexFactory({
       client: 'better-sqlite3',
-      connection: {
-        filename: reuse ?? `/tmp/kubeai-bench-profile-${process.pid}.sqlite`,
-      },
+      connection: { filename },
       useNullAsDefault: true,
     });
+    // a fresh file is removed afterwards unless kept (--keep; reuse it with --database FILE)
+    drop = async () => {
+      if (reuse) return;
+      if (process.argv.includes('--keep')) {
+        console.log(`kept ${filename}`);
+        return;
+      }
+      for (const suffix of ['', '-wal', '-shm', '-journal']) {
+        rmSync(`${filename}${suffix}`, { force: true });
+      }
+    };
   }
   try {
     const store = await RegistryStore.create({
