@@ -36,6 +36,12 @@ import type { Observation } from './observation';
 
 const QUEUE_KINDS = new Set<string>(['Workload', 'ClusterQueue']);
 
+/** What the batch's observations were linked to: their runs, their deployments' services. */
+interface ObjectLinks {
+  runIds: Map<Observation, string>;
+  serviceRefs: Map<Observation, string>;
+}
+
 /**
  * Writes a batch of observations in one transaction (retried when a concurrent writer — e.g. the
  * portal recording the same object's run — wins a unique key first).
@@ -93,10 +99,7 @@ async function applyInTransaction(
 async function declareScopes(
   tx: Knex.Transaction,
   work: Work[],
-  links: {
-    runIds: Map<Observation, string>;
-    serviceRefs: Map<Observation, string>;
-  },
+  links: ObjectLinks,
 ): Promise<void> {
   const discoveredUris = new Set<string>();
   for (const { obs, spec, row } of work) {
@@ -306,10 +309,7 @@ async function applyDeployments(
 /** The `kubeai_cluster_objects` row of an observation. */
 function objectValues(
   { obs, spec, row }: Work,
-  links: {
-    runIds: Map<Observation, string>;
-    serviceRefs: Map<Observation, string>;
-  },
+  links: ObjectLinks,
   now: string,
 ): Record<string, unknown> {
   const sameIncarnation = row?.uid === obs.uid;
@@ -350,10 +350,7 @@ function objectValues(
 async function writeObjects(
   tx: Knex.Transaction,
   work: Work[],
-  links: {
-    runIds: Map<Observation, string>;
-    serviceRefs: Map<Observation, string>;
-  },
+  links: ObjectLinks,
   now: string,
   stats: ApplyStats,
 ): Promise<void> {

@@ -122,20 +122,32 @@ export function uriVariants(uri: string): string[] {
 
 export const bareUri = (uri: string) => uri.replace(/\/+$/, '');
 
-/** The models with a version whose artifact is one of `uris` (with or without a trailing slash). */
+/** Registered model versions whose artifact is one of `uris` (with or without a trailing slash). */
+export async function versionsServing(
+  db: Knex | Knex.Transaction,
+  uris: string[],
+): Promise<
+  { model_ref: string; version: number; state: string; artifact_uri: string }[]
+> {
+  const variants = [...new Set(uris.flatMap(uriVariants))];
+  const out = [];
+  for (const chunk of chunks(variants, 500)) {
+    out.push(
+      ...(await db('kubeai_model_versions')
+        .whereIn('artifact_uri', chunk)
+        .select('model_ref', 'version', 'state', 'artifact_uri')),
+    );
+  }
+  return out.map(r => ({ ...r, version: Number(r.version) }));
+}
+
+/** The models with a version whose artifact is one of `uris`. */
 export async function modelsWithArtifacts(
   db: Knex | Knex.Transaction,
   uris: string[],
 ): Promise<string[]> {
-  const models = new Set<string>();
-  const variants = [...new Set(uris.flatMap(uriVariants))];
-  for (const chunk of chunks(variants, 500)) {
-    const rows: { model_ref: string }[] = await db('kubeai_model_versions')
-      .whereIn('artifact_uri', chunk)
-      .distinct('model_ref');
-    for (const row of rows) models.add(row.model_ref);
-  }
-  return [...models];
+  const versions = await versionsServing(db, uris);
+  return [...new Set(versions.map(v => v.model_ref))];
 }
 
 /** Registered versions per (model, artifact uri): `model|uri` → versions. */

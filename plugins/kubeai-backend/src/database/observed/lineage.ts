@@ -25,7 +25,7 @@ import {
 import { chunks, fromJson, selectPrepared } from '../util';
 import { whereInValues } from '../lineageSql';
 import { computeDrift, type DeploymentObserved } from '../drift';
-import { bareUri, uriVariants, type ClusterObjectRow } from './common';
+import { bareUri, versionsServing, type ClusterObjectRow } from './common';
 
 /** What a node shows of a deployment's observed state. */
 export function serviceSummary(
@@ -85,25 +85,6 @@ async function discoveredServices(db: Knex): Promise<ClusterObjectRow[]> {
       .whereNotNull('entity_ref')
       .whereNotNull('storage_uri'),
   );
-}
-
-/** Registered model versions whose artifact is one of `uris` (with or without a trailing slash). */
-async function versionsServing(
-  db: Knex,
-  uris: string[],
-): Promise<
-  { model_ref: string; version: number; state: string; artifact_uri: string }[]
-> {
-  const variants = [...new Set(uris.flatMap(uriVariants))];
-  const out = [];
-  for (const chunk of chunks(variants, 500)) {
-    out.push(
-      ...(await db('kubeai_model_versions')
-        .whereIn('artifact_uri', chunk)
-        .select('model_ref', 'version', 'state', 'artifact_uri')),
-    );
-  }
-  return out.map(r => ({ ...r, version: Number(r.version) }));
 }
 
 /**
