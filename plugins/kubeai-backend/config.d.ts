@@ -14,9 +14,10 @@ export interface Config {
        */
       validateResponses?: boolean;
       /**
-       * Memory for serialized `GET /lineage` answers, in MiB: an answer is reused until a registry
-       * write (of any replica) changes one of its scopes (its entities, runs, served artifacts).
-       * 0 turns the cache off. Default 64.
+       * Memory for held `GET /lineage` answers (serialized, with their graphs), in MiB: an answer is
+       * reused until a registry write (of any replica) changes one of its scopes (its entities, runs,
+       * served artifacts), and patched when the writes since changed only some nodes' details (a
+       * version's state, a run's phase). 0 turns the cache off. Default 64.
        */
       lineageCacheMegabytes?: number;
     };

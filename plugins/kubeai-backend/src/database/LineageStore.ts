@@ -1,8 +1,14 @@
 /** Lineage reads across the registry's tables, with or without the observed state. */
-import type { LineageGraph } from '@kubeai/plugin-kubeai-common';
+import type { LineageGraph, LineageNode } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { normalizeRef } from '../refs';
-import { GraphBuilder, LineageStart, walkInto, walkLineage } from './lineage';
+import {
+  GraphBuilder,
+  LineageStart,
+  lineageNodes,
+  walkInto,
+  walkLineage,
+} from './lineage';
 import { augmentLineage, discoveredLineage } from './observed/lineage';
 
 /** The lineage graph around an entity, and whether the registry knows it. */
@@ -59,5 +65,15 @@ export class LineageStore {
       return discoveredLineage(this.#db, start.ref, options);
     }
     return undefined;
+  }
+
+  /**
+   * Lineage nodes read again by id, as a walk builds them (model versions and runs: the nodes a
+   * write may change the details of alone); undefined when one cannot be read so.
+   */
+  async lineageNodeDetails(
+    ids: string[],
+  ): Promise<Map<string, LineageNode> | undefined> {
+    return lineageNodes(this.#db, ids);
   }
 }

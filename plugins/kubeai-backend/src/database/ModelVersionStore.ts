@@ -1,5 +1,6 @@
 /** Model versions and their aliases (`kubeai_model_versions`, `kubeai_model_aliases`). */
-import { artifactScope, touchScopes } from './changes';
+import { artifactScope, touchNodes, touchScopes } from './changes';
+import { versionId } from './lineageGraph';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import type {
   CreateModelVersionRequest,
@@ -224,8 +225,9 @@ export class ModelVersionStore {
         }
         const state = patch.state ?? row.state;
         // lineage shows a version's state, not its aliases, tags or description: only a change
-        // of state changes an answer (database/changes.ts)
-        touchScopes(state !== row.state ? ref : undefined);
+        // of state changes an answer, and only that version's node (database/changes.ts)
+        touchScopes();
+        if (state !== row.state) touchNodes(ref, versionId(ref, version));
         const now = nowIso();
         if (patch.state === 'archived') {
           // a version a service serves (recorded, or observed in a cluster): move the traffic first

@@ -243,6 +243,9 @@ export class RegistryStore {
   lineageWithObserved(...a: Parameters<LineageStore['lineageWithObserved']>) {
     return this.lineages.lineageWithObserved(...a);
   }
+  lineageNodeDetails(...a: Parameters<LineageStore['lineageNodeDetails']>) {
+    return this.lineages.lineageNodeDetails(...a);
+  }
 
   // ------------------------------------------------------------------ observed state
   // (the cluster informers of src/informers and src/service/observedRoutes.ts)

@@ -1,5 +1,6 @@
 /** Runs and their inputs (`kubeai_runs`, `kubeai_run_inputs`); outputs are model versions. */
-import { touchScopes } from './changes';
+import { touchNodes, touchScopes } from './changes';
+import { runNodeId } from './lineageGraph';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import type {
   CreateRunRequest,
@@ -204,9 +205,12 @@ export class RunStore {
           ...patch.metrics,
         });
       }
-      // what lineage answers show of it: its node and its task's executions summary; with new
-      // inputs, the datasets it read before and now (database/changes.ts)
-      touchScopes(`run:${id}`, row.parent_run_id && `run:${row.parent_run_id}`);
+      // what lineage answers show of it: its node (only its details, unless its inputs change)
+      // and its task's executions summary; with new inputs, the datasets it read before and now
+      // (database/changes.ts)
+      touchScopes(row.parent_run_id && `run:${row.parent_run_id}`);
+      if (patch.inputs) touchScopes(`run:${id}`);
+      else touchNodes(`run:${id}`, runNodeId(id));
       if (patch.inputs) {
         const inputs = dedupeInputs(patch.inputs);
         await assertDatasetVersionsExist(tx, inputs);

@@ -1,4 +1,4 @@
-import type { LineageGraph } from '@kubeai/plugin-kubeai-common';
+import type { LineageGraph, LineageNode } from '@kubeai/plugin-kubeai-common';
 import { Knex } from 'knex';
 import { normalizeRef } from '../refs';
 import type { DeploymentObserved } from './drift';
@@ -617,6 +617,39 @@ export async function walkInto(
   }
   await summarizeExecutions(db, g);
   return resolved.roots;
+}
+
+/**
+ * The nodes `ids` exactly as a walk builds them, for the kinds a write may change the details of
+ * alone (database/changes.ts `touchNodes`): model versions (`<model ref>@<version>`) and runs
+ * (`run:<id>`). Undefined when one is of another kind or no longer in the registry.
+ */
+export async function lineageNodes(
+  db: Knex,
+  ids: string[],
+): Promise<Map<string, LineageNode> | undefined> {
+  const g = new GraphBuilder();
+  const load = new Loader(db, g);
+  const runs: string[] = [];
+  const versions: { ref: string; version: number }[] = [];
+  for (const id of ids) {
+    const at = id.lastIndexOf('@');
+    if (id.startsWith('run:')) runs.push(id.slice('run:'.length));
+    else if (id.startsWith('model:') && at > 0) {
+      const version = Number(id.slice(at + 1));
+      if (!Number.isSafeInteger(version)) return undefined;
+      versions.push({ ref: id.slice(0, at), version });
+    } else return undefined;
+  }
+  await load.runs(runs);
+  await load.modelVersions(groupPairs(versions));
+  const out = new Map<string, LineageNode>();
+  for (const id of ids) {
+    const node = g.get(id);
+    if (!node) return undefined;
+    out.set(id, node);
+  }
+  return out;
 }
 
 /**

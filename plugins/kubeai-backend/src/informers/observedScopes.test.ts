@@ -179,6 +179,44 @@ describe.each(databases.eachSupportedId())(
       ).toEqual([]);
     });
 
+    it("a Job's new phase changes only its run's node: the log names it, held answers are patched", async () => {
+      const job = (status: Record<string, unknown>) =>
+        observe('local', kindSpec('Job')!, {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            ...kubeaiMetadata('train-ranker', 'serving', { modelRef: MODEL_A }),
+            uid: 'uid-job-train-ranker',
+            resourceVersion: String(++rv),
+          },
+          spec: {},
+          status,
+        });
+      await store.applyObservations([job({ active: 1 })]);
+      const run = await knex('kubeai_runs')
+        .where({ name: 'train-ranker' })
+        .first('id', 'phase');
+      const node = `run:${run.id}`;
+      const held = await store.changes.versions([node]);
+      // a new run was raised in any way (it is a new node): not patchable from before it
+      expect(
+        await store.changes.nodeChanges(new Map([[node, 0]]), held),
+      ).toBeUndefined();
+
+      await store.applyObservations([job({ succeeded: 1 })]);
+      const current = await store.changes.versions([node]);
+      expect(current.get(node)).toBeGreaterThan(held.get(node)!);
+      expect(await store.changes.nodeChanges(held, current)).toEqual(
+        new Set([node]),
+      );
+      const phase = (await knex('kubeai_runs').where({ id: run.id }).first())
+        .phase;
+      expect(phase).not.toBe(run.phase);
+      expect((await store.lineageNodeDetails([node]))?.get(node)).toMatchObject(
+        { id: node, type: 'run', status: phase },
+      );
+    });
+
     it('reconciling a late or missing deployment raises that service only', async () => {
       expect(
         await raisedBy(() =>

@@ -1,14 +1,28 @@
-import { LineageCache, lineageEtag, lineageScopes } from './lineageCache';
+import {
+  HELD_BYTES_PER_BODY_BYTE,
+  LineageCache,
+  lineageEtag,
+  lineageScopes,
+} from './lineageCache';
 
-const valid = (token = 't') => ({ token, scopes: ['*'], localWrites: 0 });
+const valid = (token = 't') => ({
+  token,
+  scopes: ['*'],
+  versions: new Map([['*', 0]]),
+  localWrites: 0,
+});
+const graph = (value: object) => value as any;
 
 describe('LineageCache', () => {
   it('holds an answer with what it was computed under, until dropped', () => {
     const cache = new LineageCache(1024 * 1024);
-    const answer = cache.set('a', valid('1'), { nodes: [{ id: 'x' }] });
+    const answer = cache.set('a', valid('1'), graph({ nodes: [{ id: 'x' }] }));
     expect(answer.body.toString()).toBe('{"nodes":[{"id":"x"}]}');
     expect(cache.peek('a')?.body).toEqual(answer.body);
     expect(cache.peek('a')?.validity.token).toBe('1');
+    expect(cache.peek('a')?.graph).toEqual({ nodes: [{ id: 'x' }] });
+    // the body and the graph held to patch it
+    expect(cache.bytes).toBe(Math.ceil(22 * HELD_BYTES_PER_BODY_BYTE));
     cache.drop('a');
     expect(cache.peek('a')).toBeUndefined();
     expect(cache.bytes).toBe(0);
@@ -16,16 +30,16 @@ describe('LineageCache', () => {
 
   it('keeps nothing for an answer computed while its scopes changed (no validity)', () => {
     const cache = new LineageCache(1024 * 1024);
-    cache.set('a', valid(), { n: 1 });
-    const answer = cache.set('a', undefined, { n: 2 });
+    cache.set('a', valid(), graph({ n: 1 }));
+    const answer = cache.set('a', undefined, graph({ n: 2 }));
     expect(answer.body.toString()).toBe('{"n":2}');
     expect(cache.peek('a')).toBeUndefined();
   });
 
   it('drops the least recently used answers beyond its size', () => {
-    const cache = new LineageCache(400);
-    const value = (n: number) => ({ pad: 'x'.repeat(n) });
-    cache.set('a', valid(), value(80)); // 90 bytes each
+    const cache = new LineageCache(1000);
+    const value = (n: number) => graph({ pad: 'x'.repeat(n) });
+    cache.set('a', valid(), value(80)); // 90 bytes of body each: 225 held
     cache.set('b', valid(), value(80));
     cache.set('c', valid(), value(80));
     cache.set('d', valid(), value(80));
@@ -33,13 +47,13 @@ describe('LineageCache', () => {
     cache.set('e', valid(), value(80));
     expect(cache.peek('b')).toBeUndefined();
     expect(['a', 'c', 'd', 'e'].every(k => cache.peek(k))).toBe(true);
-    expect(cache.bytes).toBeLessThanOrEqual(400);
+    expect(cache.bytes).toBeLessThanOrEqual(1000);
     expect(cache.size).toBe(4);
   });
 
   it('does not keep an answer larger than a quarter of its size', () => {
     const cache = new LineageCache(400);
-    const answer = cache.set('big', valid(), { pad: 'x'.repeat(200) });
+    const answer = cache.set('big', valid(), graph({ pad: 'x'.repeat(200) }));
     expect(answer.body.length).toBeGreaterThan(100);
     expect(cache.peek('big')).toBeUndefined();
     expect(cache.size).toBe(0);

@@ -14,9 +14,10 @@ import { kindOf, normalizeRef } from '../refs';
 import type { Access } from './access/Access';
 import {
   CachedAnswer,
+  heldState,
   LineageCache,
   lineageEtag,
-  stillValid,
+  patchHeld,
   validityOf,
 } from './lineageCache';
 import { modelVersionParam } from './queryParams';
@@ -53,13 +54,33 @@ export function registerLineageRoutes(
     // versions on every replica, so the same ETag.
     const held = cache?.peek(key);
     if (held) {
-      if (await stillValid(changes, held.validity)) {
+      const state = await heldState(changes, held.validity);
+      if (state === true) {
         res.setHeader('ETag', lineageEtag(key, held.validity.token));
         if (req.fresh) {
           // the client has this answer (If-None-Match): nothing to send
           res.status(304).end();
         } else {
           sendAnswer(res, held);
+        }
+        return;
+      }
+      // only details of some nodes changed since (a version's state, a run's phase): patch them
+      const patched =
+        state &&
+        (await patchHeld(changes, held, state, ids =>
+          store.lineageNodeDetails(ids),
+        ));
+      if (patched) {
+        res.setHeader('ETag', lineageEtag(key, patched.validity.token));
+        if (req.fresh) {
+          cache!.set(key, patched.validity, patched.graph);
+          res.status(304).end();
+        } else if (options.validateResponses) {
+          cache!.set(key, patched.validity, patched.graph);
+          res.json(patched.graph);
+        } else {
+          sendAnswer(res, cache!.set(key, patched.validity, patched.graph));
         }
         return;
       }

@@ -88,13 +88,14 @@ async function applyInTransaction(
 }
 
 /**
- * What the batch changes for lineage answers (database/changes.ts). An answer reads cluster
- * objects only through its runs (applyRuns declared what those change), the observed state of
- * its services, the Fluid cache of its datasets and the discovered services of its model versions
- * (observed/lineage.ts) — so an object raises its run, or the entity refs it had and has, the
- * deployment it is the service of, and, for a service the portal did not create, the models
- * whose versions have its old or new storage URI (an answer showing that version shows the
- * service). Kueue's objects are in no answer but their run's.
+ * What the batch changes for lineage answers (database/changes.ts). An answer shows the objects
+ * of runs only as their runs, and applyRuns declared what changed of those (a new run, new links,
+ * or only its node's name and phase: `touchNodes`, which lets held answers be patched); besides,
+ * it reads the observed state of its services, the Fluid cache of its datasets and the discovered
+ * services of its model versions (observed/lineage.ts) — so an object of no run raises the entity
+ * refs it had and has, the deployment it is the service of, and, for a service the portal did not
+ * create, the models whose versions have its old or new storage URI (an answer showing that
+ * version shows the service). Kueue's objects are in no answer (their admission is no node's).
  */
 async function declareScopes(
   tx: Knex.Transaction,
@@ -103,12 +104,7 @@ async function declareScopes(
 ): Promise<void> {
   const discoveredUris = new Set<string>();
   for (const { obs, spec, row } of work) {
-    const runId = links.runIds.get(obs);
-    if (runId) {
-      touchScopes(`run:${runId}`);
-      continue;
-    }
-    if (QUEUE_KINDS.has(obs.kind)) continue;
+    if (links.runIds.has(obs) || QUEUE_KINDS.has(obs.kind)) continue;
     touchScopes(
       row?.entity_ref,
       entityRefOf(obs, spec),

@@ -9,7 +9,8 @@
  */
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import { touchScopes } from '../changes';
+import { touchNodes, touchScopes } from '../changes';
+import { runNodeId } from '../lineageGraph';
 import { chunks, fromJson, groupBy, toJson } from '../util';
 import { insertDerivedInputs } from './runInputs';
 import type { KindSpec } from './kinds';
@@ -274,13 +275,21 @@ export async function applyRuns(
       if (await updateRun(tx, run, fields, obs, now)) {
         stats.runsUpdated++;
         // what lineage answers show of it: its node, its task's executions summary, and a model
-        // it is now linked to (database/changes.ts)
-        touchScopes(
-          `run:${run.id}`,
-          run.parent_run_id && `run:${run.parent_run_id}`,
-          fields.parent_run_id && `run:${fields.parent_run_id}`,
-          run.model_ref === null ? obs.modelRef : undefined,
-        );
+        // it is now linked to (database/changes.ts); a run of no task that stays linked as it
+        // was changed only its node's details (name, phase)
+        const linkedAsBefore =
+          !run.parent_run_id &&
+          !fields.parent_run_id &&
+          (run.model_ref !== null || !obs.modelRef);
+        if (linkedAsBefore) touchNodes(`run:${run.id}`, runNodeId(run.id));
+        else {
+          touchScopes(
+            `run:${run.id}`,
+            run.parent_run_id && `run:${run.parent_run_id}`,
+            fields.parent_run_id && `run:${fields.parent_run_id}`,
+            run.model_ref === null ? obs.modelRef : undefined,
+          );
+        }
       }
       continue;
     }
