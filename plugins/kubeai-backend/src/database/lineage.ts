@@ -607,14 +607,20 @@ export async function walkInto(
     walk =>
       options.direction === 'both' || options.direction === walk.direction,
   );
-  for (const { step, bit } of walks) {
-    // the start has no repeats: marking it leaves it whole for the other direction
-    let frontier = keepUnvisited(g, resolved.frontier, bit);
-    for (let level = 0; level < options.depth; level++) {
-      if (frontierSize(frontier) === 0) break;
-      frontier = keepUnvisited(g, await step(db, g, load, frontier), bit);
-    }
-  }
+  // The two directions at once: on PostgreSQL the server answers one walk's query while this
+  // process decodes the other's (each level waits for its own query only). The graph is the same
+  // in any interleaving: nodes and edges are ordered by id at the end, and both walks add the same
+  // node or edge from the same row.
+  await Promise.all(
+    walks.map(async ({ step, bit }) => {
+      // the start has no repeats: marking it leaves it whole for the other direction
+      let frontier = keepUnvisited(g, resolved.frontier, bit);
+      for (let level = 0; level < options.depth; level++) {
+        if (frontierSize(frontier) === 0) break;
+        frontier = keepUnvisited(g, await step(db, g, load, frontier), bit);
+      }
+    }),
+  );
   await summarizeExecutions(db, g);
   return resolved.roots;
 }
