@@ -78,21 +78,29 @@ export async function validityOf(
   return { token: tokenOf(versions), scopes, versions, localWrites };
 }
 
+/** The versions of a held answer's scopes now, and the horizon read before them. */
+export interface StaleState {
+  versions: Map<string, number>;
+  horizon: number;
+}
+
 /**
  * Whether a held answer is still valid: no write in this process (SQLite), or the same versions
- * (`true`); else the versions its scopes have now (`undefined` while a write of this process is
- * settling).
+ * (`true`); else the versions its scopes have now and the horizon read just before them
+ * (`undefined` while a write of this process is settling).
  */
 export async function heldState(
   changes: RegistryChanges,
   validity: AnswerValidity,
-): Promise<true | Map<string, number> | undefined> {
+): Promise<true | StaleState | undefined> {
   if (changes.settling) return undefined;
   if (!changes.shared && changes.localWrites === validity.localWrites) {
     return true;
   }
+  // before the versions: unchanged after the patch's reads, no write committed in between
+  const horizon = await changes.horizon();
   const versions = await changes.versions(validity.scopes);
-  if (tokenOf(versions) !== validity.token) return versions;
+  if (tokenOf(versions) !== validity.token) return { versions, horizon };
   if (!changes.shared) validity.localWrites = changes.localWrites;
   return true;
 }
@@ -107,32 +115,36 @@ export async function heldState(
 export async function patchHeld(
   changes: RegistryChanges,
   held: HeldAnswer,
-  current: Map<string, number>,
+  stale: StaleState,
   readDetails: (
     ids: string[],
   ) => Promise<Map<string, Partial<LineageNode>> | undefined>,
 ): Promise<{ graph: LineageGraph; validity: AnswerValidity } | undefined> {
+  const { versions, horizon } = stale;
   const localWrites = changes.localWrites;
-  const ids = await changes.nodeChanges(held.validity.versions, current);
+  const ids = await changes.nodeChanges(held.validity.versions, versions);
   if (!ids) return undefined;
   const inGraph = new Map(held.graph.nodes.map((node, i) => [node.id, i]));
   const wanted = [...ids].filter(id => inGraph.has(id));
   const details = wanted.length ? await readDetails(wanted) : new Map();
   if (!details) return undefined;
+  // The details read belong to exactly these versions when no write committed since the
+  // horizon read before them: every write raises the highest version.
+  if (changes.settling || (await changes.horizon()) !== horizon) {
+    return undefined;
+  }
+  if ([...versions.values()].some(v => v > horizon)) return undefined;
   const nodes = [...held.graph.nodes];
   for (const [id, fields] of details) {
     const i = inGraph.get(id)!;
     nodes[i] = { ...nodes[i], ...fields };
   }
-  // the details read belong to exactly the versions the log was read for
-  const after = await changes.versions(held.validity.scopes);
-  if (changes.settling || tokenOf(after) !== tokenOf(current)) return undefined;
   return {
     graph: { ...held.graph, nodes },
     validity: {
-      token: tokenOf(after),
+      token: tokenOf(versions),
       scopes: held.validity.scopes,
-      versions: after,
+      versions,
       localWrites,
     },
   };

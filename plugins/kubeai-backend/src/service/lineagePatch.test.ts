@@ -17,6 +17,7 @@ import { postgresSupport } from '../__testUtils__/databases';
 import { kubeaiPlugin } from '../plugin';
 import { RegistryStore } from '../database/RegistryStore';
 import { databases, MODEL, useBackend } from './__testUtils__/router';
+import { heldState, patchHeld, validityOf } from './lineageCache';
 
 jest.setTimeout(120_000);
 
@@ -188,6 +189,53 @@ describe.each(databases.eachSupportedId())(
       expect(node(inputs.res.body, `run:${runId}`).status).toBe('Failed');
       expect(node(inputs.res.body, 'dataset:default/images')).toBeUndefined();
       expect(inputs.res.body).toEqual(await fromScratch());
+    });
+
+    it('patches nothing when a write commits while the nodes are read', async () => {
+      const store = new RegistryStore(app.knex);
+      const start = { type: 'model' as const, ref: 'model:default/clf' };
+      const options = { direction: 'both' as const, depth: 3 };
+      const hold = async () => {
+        const localWrites = store.changes.localWrites;
+        const horizon = await store.changes.horizon();
+        const graph = (await store.lineageWithObserved(start, options))!;
+        const validity = (await validityOf(
+          store.changes,
+          graph,
+          horizon,
+          localWrites,
+        ))!;
+        return { graph, validity, body: Buffer.from('') };
+      };
+      const setState = (version: number, state: string) =>
+        request(app.server)
+          .patch(`${MODEL}/versions/${version}`)
+          .send({ state })
+          .expect(200);
+      const patchAfter = async (duringRead: () => Promise<unknown>) => {
+        const held = await hold();
+        await setState(2, 'archived');
+        const stale = await heldState(store.changes, held.validity);
+        expect(stale).toMatchObject({ horizon: expect.any(Number) });
+        const patched = await patchHeld(
+          store.changes,
+          held,
+          stale as Exclude<typeof stale, true | undefined>,
+          async ids => {
+            await duringRead();
+            return store.lineageNodeDetails(ids);
+          },
+        );
+        await setState(2, 'live');
+        return patched;
+      };
+      const quiet = await patchAfter(async () => {});
+      expect(
+        quiet?.graph.nodes.find(n => n.id === 'model:default/clf@2')?.status,
+      ).toBe('archived');
+      // another version's state changes meanwhile: that answer belongs to no versions
+      expect(await patchAfter(() => setState(3, 'archived'))).toBeUndefined();
+      await setState(3, 'live');
     });
 
     it('walks again when the change log no longer reaches back to the held answer', async () => {
